@@ -129,7 +129,9 @@ mod tests {
 
     #[test]
     fn p_values() {
-        assert!((normal_two_sided_p(1.959963984540054) - 0.05).abs() < 1e-12);
+        let p = normal_two_sided_p(1.959963984540054);
+        // statrs evaluates erfc to about 1e-10 relative.
+        assert!((p - 0.05).abs() < 1e-10, "{p}");
         let p = t_two_sided_p(2.2281388519649385, 10.0);
         assert!((p - 0.05).abs() < 1e-9, "{p}");
         // R: pchisq(7.814727903251178, 3, lower.tail = FALSE) = 0.05
