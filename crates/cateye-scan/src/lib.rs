@@ -1,1 +1,38 @@
-pub fn _x(){}
+//! The tier-1 heterogeneity scan of cateye: load unit-level experiment tables, reduce them to
+//! mergeable sufficient statistics, and test every experiment × metric × dimension.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`config`] | column roles and statistical settings (CLI flags / TOML) |
+//! | [`data`] | reading Parquet/CSV/Arrow IPC in batches, roles, binning, encoding |
+//! | [`aggregate`] | the hot loop: batches → shifted power sums → moments |
+//! | [`collect`] | the file → [`SuffStats`] driver (parallel, deterministic) |
+//! | [`suffstats`] | the sufficient statistics and their exact merge |
+//! | [`scan`] | SRM, ATE/CUPED, detection, per-dimension heterogeneity, FDR, findings |
+//! | [`results`] | the result types (JSON schema) |
+//! | [`report`] | JSON, CSV tables, terminal summary |
+//! | [`demo`] | seeded generator of realistic experiments with planted heterogeneity |
+
+pub mod aggregate;
+pub mod collect;
+pub mod config;
+pub mod data;
+pub mod demo;
+pub mod error;
+pub mod report;
+pub mod results;
+pub mod scan;
+pub mod suffstats;
+
+pub use config::ScanConfig;
+pub use error::{Result, ScanError};
+pub use results::ScanResult;
+pub use suffstats::SuffStats;
+
+/// Read `path` and scan it: the whole tier-1 pipeline.
+pub fn scan_file(path: &std::path::Path, config: &ScanConfig, progress: collect::Progress) -> Result<(SuffStats, ScanResult)> {
+    let source = data::Source::open(path)?;
+    let stats = collect::collect(&source, config, progress)?;
+    let result = scan::scan(&stats, config, Some(path.display().to_string()));
+    Ok((stats, result))
+}

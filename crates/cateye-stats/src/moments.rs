@@ -302,9 +302,9 @@ impl JointMoments {
     #[inline]
     pub fn accumulate_power_sums(s: &mut [[f64; 5]; 5], d: f64, e: f64) {
         let mut dp = 1.0;
-        for row in s.iter_mut() {
+        for (p, row) in s.iter_mut().enumerate() {
             let mut t = dp;
-            for cell in row.iter_mut().take(JOINT_ORDER + 1) {
+            for cell in row.iter_mut().take(JOINT_ORDER + 1 - p) {
                 *cell += t;
                 t *= e;
             }

@@ -1,0 +1,171 @@
+//! From a file to [`SuffStats`]: reading (on its own thread), encoding, aggregating in parallel
+//! windows of batches, and checking the experiments' arms.
+
+use crate::aggregate::{aggregate_window, Accumulator, Shape, Shifts};
+use crate::config::ScanConfig;
+use crate::data::binning::quantile_edges;
+use crate::data::{Encoder, Layout, Source};
+use crate::error::{Result, ScanError};
+use crate::suffstats::{DimensionInfo, ExperimentStats, MetricInfo, SuffStats};
+use arrow::array::RecordBatch;
+use std::sync::mpsc::sync_channel;
+
+/// Progress of a pass over the file: rows read so far and the total when known.
+pub type Progress<'a> = &'a (dyn Fn(u64, Option<u64>) + Sync);
+
+/// Batches aggregated in parallel at a time.
+fn window_size() -> usize {
+    2 * rayon::current_num_threads().max(1)
+}
+
+/// Read `source` and compute its sufficient statistics under `config`.
+pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Result<SuffStats> {
+    let layout = Layout::resolve(source, config)?;
+    let edges = quantile_edges(source, &layout, config.bins, config.batch_rows)?;
+    let mut encoder = Encoder::new(layout.clone(), edges.clone());
+    let mut shifts = Shifts::new(layout.metrics.len());
+    let mut acc = Accumulator::new(layout.metrics.len(), layout.dimensions.len());
+    let (mut rows, mut skipped) = (0u64, 0u64);
+    let window = window_size();
+    let batches = source.batches(&layout.projection, config.batch_rows)?;
+
+    std::thread::scope(|scope| -> Result<()> {
+        // Decoding runs on its own thread, ahead of encoding and aggregation.
+        let (tx, rx) = sync_channel::<Result<RecordBatch>>(window);
+        scope.spawn(move || {
+            for b in batches {
+                if tx.send(b).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut pending = Vec::with_capacity(window);
+        let mut rx = rx.into_iter().peekable();
+        while rx.peek().is_some() {
+            pending.clear();
+            while pending.len() < window {
+                let Some(batch) = rx.next() else { break };
+                let batch = batch?;
+                let enc = encoder.encode(&batch, &source.path)?;
+                rows += enc.rows as u64;
+                skipped += enc.experiment.iter().zip(&enc.arm).filter(|(e, a)| **e == u32::MAX || **a == u32::MAX).count() as u64;
+                shifts.observe(&enc);
+                pending.push((enc, Shape::of(&encoder.arms, &encoder.levels)));
+            }
+            for chunks in aggregate_window(&pending, &shifts) {
+                for c in &chunks {
+                    acc.merge_chunk(c, &shifts);
+                }
+            }
+            progress(rows, source.num_rows);
+        }
+        Ok(())
+    })?;
+    if rows == 0 {
+        return Err(ScanError::Empty { file: source.path.clone() });
+    }
+    finish(source, config, &layout, edges, encoder, acc, rows, skipped)
+}
+
+/// Label the accumulated statistics, drop absent arms, check every experiment has a control and
+/// a treatment arm, and put everything in canonical order.
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    source: &Source,
+    config: &ScanConfig,
+    layout: &Layout,
+    edges: crate::data::binning::BinEdges,
+    encoder: Encoder,
+    acc: Accumulator,
+    rows: u64,
+    rows_skipped: u64,
+) -> Result<SuffStats> {
+    let control = &config.control;
+    if encoder.arms.get(control).is_none() {
+        return Err(ScanError::UnknownControl {
+            file: source.path.clone(),
+            column: layout.variant.clone(),
+            control: control.clone(),
+            found: encoder.arms.labels().join(", "),
+        });
+    }
+    let dimensions: Vec<DimensionInfo> = layout
+        .dimensions
+        .iter()
+        .enumerate()
+        .map(|(d, dim)| DimensionInfo {
+            name: dim.name.clone(),
+            kind: dim.kind,
+            edges: edges[d].clone(),
+            levels: encoder.levels[d].labels().to_vec(),
+        })
+        .collect();
+    let mut experiments = Vec::new();
+    for (code, e) in acc.experiments.into_iter().enumerate() {
+        let Some(mut e) = e else { continue };
+        e.name = encoder.experiments.labels()[code].clone();
+        e.arms = encoder.arms.labels()[..e.units.len()].to_vec();
+        pad(&mut e, &dimensions);
+        keep_present_arms(&mut e);
+        let arms = e.arms.join(", ");
+        if e.control_index(control).is_none() {
+            return Err(ScanError::NoControlArm {
+                file: source.path.clone(),
+                column: layout.variant.clone(),
+                experiment: e.name,
+                control: control.clone(),
+                arms,
+            });
+        }
+        if e.arms.len() < 2 {
+            return Err(ScanError::SingleArm {
+                file: source.path.clone(),
+                column: layout.variant.clone(),
+                experiment: e.name,
+                arm: arms,
+            });
+        }
+        experiments.push(e);
+    }
+    let mut stats = SuffStats {
+        control: control.clone(),
+        metrics: layout.metrics.iter().map(|m| MetricInfo { name: m.name.clone(), pre: m.pre.clone() }).collect(),
+        dimensions,
+        experiments,
+        rows,
+        rows_skipped,
+    };
+    stats.canonicalize();
+    Ok(stats)
+}
+
+/// Grow every table of `e` to the final numbers of arms and levels.
+fn pad(e: &mut ExperimentStats, dims: &[DimensionInfo]) {
+    let a = e.units.len();
+    for (d, lu) in e.level_units.iter_mut().enumerate() {
+        lu.resize(dims[d].levels.len(), Vec::new());
+        for l in lu.iter_mut() {
+            l.resize(a, 0.0);
+        }
+    }
+    for m in &mut e.metrics {
+        m.missing.resize(a, 0.0);
+        m.pre_imputed.resize(a, 0.0);
+        m.overall.resize(a, Default::default());
+        for (d, lv) in m.levels.iter_mut().enumerate() {
+            lv.resize(dims[d].levels.len(), Vec::new());
+            for l in lv.iter_mut() {
+                l.resize(a, Default::default());
+            }
+        }
+    }
+}
+
+/// Remove the arms (of other experiments) that have no unit in `e`.
+fn keep_present_arms(e: &mut ExperimentStats) {
+    let keep: Vec<usize> = (0..e.arms.len()).filter(|&i| e.units[i] > 0.0).collect();
+    if keep.len() == e.arms.len() {
+        return;
+    }
+    e.select_arms(&keep);
+}

@@ -1,0 +1,137 @@
+//! Scan settings: column roles and statistical options, from CLI flags and/or a TOML file.
+//!
+//! ```toml
+//! experiment = "experiment"     # column names (these are the defaults)
+//! variant = "variant"
+//! control = "control"
+//! metrics = ["revenue", "sessions"]   # default: every float column not used otherwise
+//! pre_prefix = "pre_"           # CUPED covariate of metric m is column pre_m when present
+//! dimensions = ["country", "platform"] # default: every string/bool/integer column not used otherwise
+//! bins = 5                      # quantile bins of float dimensions
+//! min_units_per_arm = 100       # smaller levels are pooled into "other"
+//! alpha = 0.05
+//! correction = "bh"             # bh | by | holm | bonferroni
+//! srm_alpha = 0.001
+//! [split]                       # planned allocation, default equal
+//! control = 0.5
+//! treatment = 0.5
+//! [experiment_split.exp42]      # per-experiment override
+//! control = 0.2
+//! treatment = 0.8
+//! ```
+
+use crate::error::{Result, ScanError};
+use cateye_stats::Correction;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Everything the scan needs to know besides the data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ScanConfig {
+    /// Experiment id column.
+    pub experiment: String,
+    /// Unit id column (optional; only reported).
+    pub unit: Option<String>,
+    /// Arm label column.
+    pub variant: String,
+    /// Label of the control arm.
+    pub control: String,
+    /// Metric columns; `None` = every float column without another role.
+    pub metrics: Option<Vec<String>>,
+    /// Prefix of the pre-period (CUPED) column of each metric.
+    pub pre_prefix: String,
+    /// Dimension columns; `None` = every string, boolean or integer column without another role.
+    pub dimensions: Option<Vec<String>>,
+    /// Columns never used (e.g. true effects in simulated data).
+    pub ignore: Vec<String>,
+    /// Randomization cluster column (reported; cluster-robust SEs are not computed yet).
+    pub cluster: Option<String>,
+    /// Number of quantile bins of float dimensions.
+    pub bins: usize,
+    /// Levels with fewer units than this in any arm are pooled into `other`.
+    pub min_units_per_arm: usize,
+    /// Level of significance of the findings (after correction).
+    pub alpha: f64,
+    /// Confidence level of intervals.
+    pub confidence: f64,
+    /// Multiple-testing correction across each family.
+    pub correction: Correction,
+    /// Adjusted p-value below which a sample ratio mismatch is flagged.
+    pub srm_alpha: f64,
+    /// Planned allocation by arm label; empty = equal split.
+    pub split: BTreeMap<String, f64>,
+    /// Per-experiment planned allocation.
+    pub experiment_split: BTreeMap<String, BTreeMap<String, f64>>,
+    /// Rows per record batch (the unit of parallel work; fixed so results do not depend on threads).
+    pub batch_rows: usize,
+}
+
+impl Default for ScanConfig {
+    fn default() -> Self {
+        Self {
+            experiment: "experiment".into(),
+            unit: None,
+            variant: "variant".into(),
+            control: "control".into(),
+            metrics: None,
+            pre_prefix: "pre_".into(),
+            dimensions: None,
+            ignore: Vec::new(),
+            cluster: None,
+            bins: 5,
+            min_units_per_arm: 100,
+            alpha: 0.05,
+            confidence: 0.95,
+            correction: Correction::Bh,
+            srm_alpha: 0.001,
+            split: BTreeMap::new(),
+            experiment_split: BTreeMap::new(),
+            batch_rows: 65_536,
+        }
+    }
+}
+
+impl ScanConfig {
+    /// Read a TOML config file; unspecified keys keep their defaults.
+    pub fn from_toml_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScanError::Config { file: path.into(), message: e.to_string() })?;
+        let cfg: Self =
+            toml::from_str(&text).map_err(|e| ScanError::Config { file: path.into(), message: e.to_string() })?;
+        cfg.validate(path)?;
+        Ok(cfg)
+    }
+
+    /// Check the numeric options.
+    pub fn validate(&self, path: &Path) -> Result<()> {
+        let bad = |message: String| Err(ScanError::Config { file: path.into(), message });
+        if self.bins < 2 {
+            return bad(format!("bins = {}: expected at least 2", self.bins));
+        }
+        if !(self.alpha > 0.0 && self.alpha < 1.0) {
+            return bad(format!("alpha = {}: expected a number in (0, 1)", self.alpha));
+        }
+        if !(self.srm_alpha > 0.0 && self.srm_alpha < 1.0) {
+            return bad(format!("srm_alpha = {}: expected a number in (0, 1)", self.srm_alpha));
+        }
+        if !(self.confidence > 0.0 && self.confidence < 1.0) {
+            return bad(format!("confidence = {}: expected a number in (0, 1)", self.confidence));
+        }
+        if self.batch_rows == 0 {
+            return bad("batch_rows = 0: expected a positive number".into());
+        }
+        Ok(())
+    }
+
+    /// Planned allocation weight of `arm` in `experiment` (`None` = equal split).
+    pub fn planned_weight(&self, experiment: &str, arm: &str) -> Option<f64> {
+        self.experiment_split.get(experiment).or(Some(&self.split)).filter(|m| !m.is_empty()).and_then(|m| m.get(arm).copied())
+    }
+
+    /// Whether a planned split is configured for `experiment`.
+    pub fn has_planned_split(&self, experiment: &str) -> bool {
+        self.experiment_split.contains_key(experiment) || !self.split.is_empty()
+    }
+}

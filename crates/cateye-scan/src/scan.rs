@@ -1,0 +1,322 @@
+//! The tier-1 scan, computed from [`SuffStats`] alone: SRM, average effects (raw and CUPED),
+//! variance-ratio detection, per-dimension heterogeneity with small levels pooled, multiple
+//! testing across each family, and the ranked findings.
+
+use crate::config::ScanConfig;
+use crate::results::*;
+use crate::suffstats::{ExperimentStats, SuffStats};
+use cateye_stats::effect::{cuped_theta, difference, relative_lift};
+use cateye_stats::heterogeneity::{heterogeneity, LevelEffect};
+use cateye_stats::multiple::adjust;
+use cateye_stats::srm::srm_test;
+use cateye_stats::variance_ratio::{variance_ratio_test, ArmSpread};
+use cateye_stats::{Estimate, JointMoments, Moments};
+use rayon::prelude::*;
+
+/// Label of the level small levels are pooled into.
+pub const OTHER_LEVEL: &str = "other";
+
+/// Levels listed per finding at most.
+const FINDING_LEVELS: usize = 4;
+
+/// Rows of one experiment, before multiple testing.
+#[derive(Default)]
+struct ExperimentRows {
+    srm: Option<SrmRow>,
+    effects: Vec<EffectRow>,
+    detection: Vec<DetectionRow>,
+    dimensions: Vec<DimensionRow>,
+}
+
+/// Run the scan on sufficient statistics.
+pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> ScanResult {
+    let per_exp: Vec<ExperimentRows> = stats.experiments.par_iter().map(|e| scan_experiment(stats, e, config)).collect();
+    let mut srm: Vec<SrmRow> = Vec::new();
+    let (mut effects, mut detection, mut dimensions) = (Vec::new(), Vec::new(), Vec::new());
+    for r in per_exp {
+        srm.extend(r.srm);
+        effects.extend(r.effects);
+        detection.extend(r.detection);
+        dimensions.extend(r.dimensions);
+    }
+
+    // Multiple testing, one family each.
+    let c = config.correction;
+    let q = adjust(&srm.iter().map(|r| r.test.as_ref().map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
+    for (r, q) in srm.iter_mut().zip(q) {
+        r.q_value = q;
+        r.mismatch = q <= config.srm_alpha;
+    }
+    let q = adjust(&effects.iter().map(|r| r.cuped.as_ref().map_or(r.ate.p_value, |c| c.ate.p_value)).collect::<Vec<_>>(), c);
+    effects.iter_mut().zip(q).for_each(|(r, q)| r.q_value = q);
+    let q = adjust(&detection.iter().map(|r| r.test.map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
+    detection.iter_mut().zip(q).for_each(|(r, q)| r.q_value = q);
+    let q = adjust(&dimensions.iter().map(|r| r.test.map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
+    for (r, q) in dimensions.iter_mut().zip(q) {
+        r.q_value = q;
+        r.flagged = q <= config.alpha;
+    }
+
+    let findings = findings(&dimensions, &detection, config.alpha);
+    ScanResult {
+        schema_version: SCHEMA_VERSION,
+        input: InputSummary {
+            source,
+            rows: stats.rows,
+            rows_skipped: stats.rows_skipped,
+            experiments: stats.experiments.len(),
+            metrics: stats.metrics.clone(),
+            dimensions: stats
+                .dimensions
+                .iter()
+                .map(|d| DimensionSummary { name: d.name.clone(), kind: d.kind, levels: d.levels.len(), edges: d.edges.clone() })
+                .collect(),
+        },
+        settings: Settings {
+            alpha: config.alpha,
+            confidence: config.confidence,
+            correction: config.correction,
+            srm_alpha: config.srm_alpha,
+            min_units_per_arm: config.min_units_per_arm,
+        },
+        srm,
+        effects,
+        detection,
+        dimensions,
+        findings,
+    }
+}
+
+/// Planned shares of the arms of `e`: the configured split, or equal.
+fn planned_split(e: &ExperimentStats, config: &ScanConfig) -> Vec<f64> {
+    let w: Vec<f64> = if config.has_planned_split(&e.name) {
+        e.arms.iter().map(|a| config.planned_weight(&e.name, a).unwrap_or(f64::NAN)).collect()
+    } else {
+        vec![1.0; e.arms.len()]
+    };
+    let s: f64 = w.iter().sum();
+    w.iter().map(|x| x / s).collect()
+}
+
+fn scan_experiment(stats: &SuffStats, e: &ExperimentStats, config: &ScanConfig) -> ExperimentRows {
+    let mut rows = ExperimentRows::default();
+    let planned = planned_split(e, config);
+    rows.srm = Some(SrmRow {
+        experiment: e.name.clone(),
+        arms: e.arms.clone(),
+        units: e.units.clone(),
+        test: srm_test(&e.units, &planned),
+        planned,
+        q_value: f64::NAN,
+        mismatch: false,
+    });
+    let Some(ci) = e.control_index(&stats.control) else { return rows };
+    for (mi, metric) in stats.metrics.iter().enumerate() {
+        let ms = &e.metrics[mi];
+        let marginals: Vec<Moments> = ms.overall.iter().map(JointMoments::marginal).collect();
+        let theta = metric.pre.as_ref().and_then(|_| cuped_theta(&marginals));
+        let x_bar = pooled_x_mean(&marginals);
+        for ai in (0..e.arms.len()).filter(|&a| a != ci) {
+            let (t, c) = (&marginals[ai], &marginals[ci]);
+            let binary = t.merged(c).y_is_binary();
+            let level = config.confidence;
+            let ate = difference(t, c, 0.0, level);
+            let cuped = theta.zip(metric.pre.as_ref()).map(|(theta, cov)| {
+                let adj = difference(t, c, theta, level);
+                CupedEffect {
+                    covariate: cov.clone(),
+                    theta,
+                    pre_imputed: [ms.pre_imputed[ai], ms.pre_imputed[ci]],
+                    lift: relative_lift(t, c, theta, x_bar, level),
+                    variance_reduction: 1.0 - (adj.se / ate.se).powi(2),
+                    ate: adj,
+                }
+            });
+            rows.effects.push(EffectRow {
+                experiment: e.name.clone(),
+                metric: metric.name.clone(),
+                arm: e.arms[ai].clone(),
+                control: e.arms[ci].clone(),
+                n: [t.n, c.n],
+                missing: [ms.missing[ai], ms.missing[ci]],
+                mean: [t.y_mean(), c.y_mean()],
+                binary,
+                lift: relative_lift(t, c, 0.0, x_bar, level),
+                ate,
+                cuped,
+                q_value: f64::NAN,
+            });
+            rows.detection.push(detect(e, mi, ai, ci, theta, binary, &stats.metrics[mi].name));
+            for d in 0..stats.dimensions.len() {
+                rows.dimensions.push(dimension_row(stats, e, mi, ai, ci, d, theta.unwrap_or(0.0), config));
+            }
+        }
+        rank_dimensions(&mut rows.dimensions, &metric.name);
+    }
+    rows
+}
+
+fn pooled_x_mean(arms: &[Moments]) -> f64 {
+    let n: f64 = arms.iter().map(|m| m.n).sum();
+    if n == 0.0 {
+        return 0.0;
+    }
+    arms.iter().map(|m| m.n * m.x_mean()).sum::<f64>() / n
+}
+
+/// Variance-ratio test of arm `ai` against control on CUPED residuals when available.
+fn detect(e: &ExperimentStats, mi: usize, ai: usize, ci: usize, theta: Option<f64>, binary: bool, metric: &str) -> DetectionRow {
+    let ms = &e.metrics[mi];
+    let on_residual = theta.is_some() && ms.joint;
+    let spread = |a: usize| {
+        let j = &ms.overall[a];
+        let (m2, m4) = if on_residual { j.residual_m2_m4(theta.unwrap_or(0.0)) } else { (j.m[2][0], j.m[4][0]) };
+        ArmSpread { n: j.n(), m2, m4 }
+    };
+    let test = if binary { None } else { variance_ratio_test(spread(ai), spread(ci)) };
+    DetectionRow {
+        experiment: e.name.clone(),
+        metric: metric.to_string(),
+        arm: e.arms[ai].clone(),
+        status: if binary {
+            "uninformative_binary".into()
+        } else if test.is_some() {
+            "tested".into()
+        } else {
+            "insufficient_data".into()
+        },
+        on: if on_residual { "cuped_residual".into() } else { "outcome".into() },
+        test,
+        q_value: f64::NAN,
+    }
+}
+
+/// Per-level effects of arm `ai` in dimension `d`, with small levels pooled, and the
+/// heterogeneity test across them.
+#[allow(clippy::too_many_arguments)]
+fn dimension_row(
+    stats: &SuffStats,
+    e: &ExperimentStats,
+    mi: usize,
+    ai: usize,
+    ci: usize,
+    d: usize,
+    theta: f64,
+    config: &ScanConfig,
+) -> DimensionRow {
+    let dim = &stats.dimensions[d];
+    let units = &e.level_units[d];
+    let cells = &e.metrics[mi].levels[d];
+    let min = config.min_units_per_arm as f64;
+    let mut groups: Vec<(String, Vec<String>, Moments, Moments)> = Vec::new();
+    let mut other: (Vec<String>, Moments, Moments) = (Vec::new(), Moments::default(), Moments::default());
+    for (l, label) in dim.levels.iter().enumerate() {
+        let present = units[l].iter().any(|&n| n > 0.0);
+        if !present {
+            continue;
+        }
+        let small = units[l].iter().any(|&n| n < min);
+        if small {
+            other.0.push(label.clone());
+            other.1.merge(&cells[l][ai]);
+            other.2.merge(&cells[l][ci]);
+        } else {
+            groups.push((label.clone(), Vec::new(), cells[l][ai], cells[l][ci]));
+        }
+    }
+    let pooled = other.0.clone();
+    if !other.0.is_empty() {
+        groups.push((OTHER_LEVEL.to_string(), other.0, other.1, other.2));
+    }
+    let total_n: f64 = groups.iter().map(|g| g.2.n + g.3.n).sum();
+    let mut levels = Vec::new();
+    let mut excluded = Vec::new();
+    let mut inputs = Vec::new();
+    for (label, members, t, c) in groups {
+        if t.n < 2.0 || c.n < 2.0 {
+            excluded.push(label);
+            continue;
+        }
+        let est: Estimate = difference(&t, &c, theta, config.confidence);
+        inputs.push(LevelEffect { estimate: est.estimate, variance: est.se * est.se, share: (t.n + c.n) / total_n });
+        levels.push(LevelEffectRow { level: label, pooled_from: members, n: [t.n, c.n], effect: est.estimate, se: est.se });
+    }
+    let test = heterogeneity(&inputs);
+    DimensionRow {
+        experiment: e.name.clone(),
+        metric: stats.metrics[mi].name.clone(),
+        arm: e.arms[ai].clone(),
+        dimension: dim.name.clone(),
+        cuped: theta != 0.0,
+        levels,
+        pooled,
+        excluded,
+        explained_sd: test.map_or(f64::NAN, |t| t.explained_sd()),
+        test,
+        q_value: f64::NAN,
+        rank: 0,
+        flagged: false,
+    }
+}
+
+/// Rank the dimensions of each arm of `metric` by explained variance (1 = most).
+fn rank_dimensions(rows: &mut [DimensionRow], metric: &str) {
+    let mut arms: Vec<String> = rows.iter().filter(|r| r.metric == metric).map(|r| r.arm.clone()).collect();
+    arms.dedup();
+    for arm in arms {
+        let mut idx: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].metric == metric && rows[i].arm == arm).collect();
+        let key = |r: &DimensionRow| r.test.map_or(-1.0, |t| t.explained_variance);
+        idx.sort_by(|&a, &b| key(&rows[b]).total_cmp(&key(&rows[a])).then(a.cmp(&b)));
+        for (rank, &i) in idx.iter().enumerate() {
+            rows[i].rank = rank + 1;
+        }
+    }
+}
+
+/// Flagged dimensions and unexplained detections, strongest evidence first.
+fn findings(dimensions: &[DimensionRow], detection: &[DetectionRow], alpha: f64) -> Vec<Finding> {
+    let mut out: Vec<Finding> = Vec::new();
+    for r in dimensions.iter().filter(|r| r.flagged) {
+        let t = r.test.expect("flagged rows have a test");
+        let mut levels: Vec<LevelDeviation> = r
+            .levels
+            .iter()
+            .map(|l| LevelDeviation { level: l.level.clone(), effect: l.effect, se: l.se, deviation: l.effect - t.population_mean })
+            .collect();
+        levels.sort_by(|a, b| (b.deviation.abs() / b.se).total_cmp(&(a.deviation.abs() / a.se)));
+        levels.truncate(FINDING_LEVELS);
+        out.push(Finding {
+            kind: "dimension".into(),
+            experiment: r.experiment.clone(),
+            metric: r.metric.clone(),
+            arm: r.arm.clone(),
+            dimension: Some(r.dimension.clone()),
+            q_value: r.q_value,
+            p_value: t.p_value,
+            explained_sd: Some(r.explained_sd),
+            average_effect: t.population_mean,
+            levels,
+        });
+    }
+    for r in detection.iter().filter(|r| r.q_value <= alpha) {
+        let explained = dimensions.iter().any(|d| d.flagged && d.experiment == r.experiment && d.metric == r.metric && d.arm == r.arm);
+        if explained {
+            continue;
+        }
+        let t = r.test.expect("tested rows have a test");
+        out.push(Finding {
+            kind: "unexplained".into(),
+            experiment: r.experiment.clone(),
+            metric: r.metric.clone(),
+            arm: r.arm.clone(),
+            dimension: None,
+            q_value: r.q_value,
+            p_value: t.p_value,
+            explained_sd: None,
+            average_effect: f64::NAN,
+            levels: Vec::new(),
+        });
+    }
+    out.sort_by(|a, b| a.q_value.total_cmp(&b.q_value).then(a.p_value.total_cmp(&b.p_value)));
+    out
+}
