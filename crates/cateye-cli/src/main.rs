@@ -1,1 +1,202 @@
-fn main(){}
+//! The `cateye` command line: argument parsing, progress and output on top of the library.
+//! No statistics live here.
+
+mod bench;
+
+use cateye_scan::report::{summary, write_outputs};
+use cateye_scan::{ScanConfig, ScanError};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(name = "cateye", version, about = "Find who an online experiment helps and who it hurts")]
+struct Cli {
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate the built-in demo experiments, scan them and print the findings.
+    Demo {
+        /// Folder for the demo data and results.
+        #[arg(long, default_value = "cateye-demo")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+    },
+    /// Scan every experiment × metric × dimension of a unit-level table.
+    Scan(ScanArgs),
+    /// Benchmarks: aggregation throughput, load rate, peak memory.
+    Bench(bench::BenchArgs),
+}
+
+#[derive(Args)]
+struct ScanArgs {
+    /// Parquet, CSV or Arrow IPC file, one row per (experiment, unit).
+    file: PathBuf,
+    /// TOML config with column roles and settings (flags override it).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Folder for scan.json and the CSV tables.
+    #[arg(long, default_value = "cateye-out")]
+    out: PathBuf,
+    #[arg(long)]
+    experiment: Option<String>,
+    #[arg(long)]
+    variant: Option<String>,
+    /// Label of the control arm.
+    #[arg(long)]
+    control: Option<String>,
+    /// Metric columns, comma separated (default: float columns without another role).
+    #[arg(long, value_delimiter = ',')]
+    metrics: Option<Vec<String>>,
+    /// Dimension columns, comma separated (default: string/boolean/integer columns).
+    #[arg(long, value_delimiter = ',')]
+    dimensions: Option<Vec<String>>,
+    /// Columns to ignore, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    ignore: Option<Vec<String>>,
+    /// Prefix of pre-period (CUPED) columns.
+    #[arg(long)]
+    pre_prefix: Option<String>,
+    /// Quantile bins of float dimensions.
+    #[arg(long)]
+    bins: Option<usize>,
+    /// Levels with fewer units per arm are pooled into 'other'.
+    #[arg(long)]
+    min_units: Option<usize>,
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// bh (default), by, holm or bonferroni.
+    #[arg(long)]
+    correction: Option<cateye_stats::Correction>,
+    #[arg(long)]
+    srm_alpha: Option<f64>,
+    /// Planned split, e.g. control=0.5,treatment=0.5 (default: equal).
+    #[arg(long, value_delimiter = ',')]
+    split: Option<Vec<String>>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
+    /// Print elapsed time and peak memory at the end.
+    #[arg(long)]
+    timings: bool,
+}
+
+impl ScanArgs {
+    fn config(&self) -> Result<ScanConfig, ScanError> {
+        let mut c = match &self.config {
+            Some(p) => ScanConfig::from_toml_file(p)?,
+            None => ScanConfig::default(),
+        };
+        macro_rules! set {
+            ($($f:ident => $g:ident),*) => { $( if let Some(v) = &self.$f { c.$g = v.clone(); } )* };
+        }
+        set!(experiment => experiment, variant => variant, control => control, pre_prefix => pre_prefix,
+             bins => bins, min_units => min_units_per_arm, alpha => alpha, correction => correction,
+             srm_alpha => srm_alpha, ignore => ignore);
+        if self.metrics.is_some() {
+            c.metrics = self.metrics.clone();
+        }
+        if self.dimensions.is_some() {
+            c.dimensions = self.dimensions.clone();
+        }
+        if let Some(split) = &self.split {
+            c.split.clear();
+            for kv in split {
+                let (k, v) = kv.split_once('=').ok_or_else(|| bad_flag("--split", kv, "arm=weight"))?;
+                let w: f64 = v.parse().map_err(|_| bad_flag("--split", kv, "arm=weight with a number"))?;
+                c.split.insert(k.to_string(), w);
+            }
+        }
+        c.validate(Path::new("command line"))?;
+        Ok(c)
+    }
+}
+
+fn bad_flag(flag: &str, value: &str, expected: &str) -> ScanError {
+    ScanError::Config { file: "command line".into(), message: format!("{flag} {value}: expected {expected}") }
+}
+
+/// Peak resident memory of this process in bytes (Linux), if known.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn progress_bar(quiet: bool) -> ProgressBar {
+    let pb = ProgressBar::new(0);
+    if quiet || !std::io::stderr().is_terminal() {
+        pb.set_draw_target(ProgressDrawTarget::hidden());
+    }
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {human_pos}/{human_len} rows ({per_sec})")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    pb.set_message("scanning");
+    pb
+}
+
+fn run_scan(file: &Path, config: &ScanConfig, out: &Path, quiet: bool, timings: bool) -> Result<(), ScanError> {
+    let start = Instant::now();
+    let pb = progress_bar(quiet);
+    let progress = |rows: u64, total: Option<u64>| {
+        if let Some(t) = total {
+            pb.set_length(t);
+        }
+        pb.set_position(rows);
+    };
+    let (_, result) = cateye_scan::scan_file(file, config, &progress)?;
+    pb.finish_and_clear();
+    let files = write_outputs(&result, out)?;
+    if !quiet {
+        print!("{}", summary(&result));
+        println!("\nResults: {}", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    }
+    if timings {
+        println!(
+            "timings: {:.3} s, peak RSS {} MB",
+            start.elapsed().as_secs_f64(),
+            peak_rss_bytes().map_or("n/a".into(), |b| format!("{:.1}", b as f64 / 1e6))
+        );
+    }
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Some(n) = cli.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
+            eprintln!("error: --threads {n}: {e}");
+            std::process::exit(2);
+        }
+    }
+    let outcome = match cli.command {
+        Command::Demo { out, seed } => demo(&out, seed),
+        Command::Scan(args) => args.config().and_then(|c| run_scan(&args.file, &c, &args.out, args.quiet, args.timings)),
+        Command::Bench(args) => bench::run(&args),
+    };
+    if let Err(e) = outcome {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn demo(out: &Path, seed: u64) -> Result<(), ScanError> {
+    std::fs::create_dir_all(out).map_err(|e| ScanError::Io { file: out.into(), message: e.to_string() })?;
+    let data = out.join("demo.parquet");
+    let spec = cateye_scan::demo::demo_spec(seed);
+    spec.write_parquet(&data).map_err(|e| ScanError::Io { file: data.clone(), message: e.to_string() })?;
+    println!("Demo data: {} experiments written to {}\n", spec.experiments.len(), data.display());
+    run_scan(&data, &cateye_scan::demo::demo_config(), &out.join("results"), false, true)
+}

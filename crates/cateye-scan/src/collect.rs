@@ -169,3 +169,43 @@ fn keep_present_arms(e: &mut ExperimentStats) {
     }
     e.select_arms(&keep);
 }
+
+/// Batches read and encoded in memory, ready for aggregation (used by benchmarks, which time
+/// loading and aggregation separately).
+pub struct EncodedTable {
+    pub encoder: Encoder,
+    pub batches: Vec<(crate::data::EncodedBatch, Shape)>,
+    pub shifts: Shifts,
+    pub rows: u64,
+}
+
+/// Read and encode the whole of `source`.
+pub fn encode_all(source: &Source, config: &ScanConfig) -> Result<EncodedTable> {
+    let layout = Layout::resolve(source, config)?;
+    let edges = quantile_edges(source, &layout, config.bins, config.batch_rows)?;
+    let mut encoder = Encoder::new(layout.clone(), edges);
+    let mut shifts = Shifts::new(layout.metrics.len());
+    let mut batches = Vec::new();
+    let mut rows = 0;
+    for b in source.batches(&layout.projection, config.batch_rows)? {
+        let enc = encoder.encode(&b?, &source.path)?;
+        rows += enc.rows as u64;
+        shifts.observe(&enc);
+        batches.push((enc, Shape::of(&encoder.arms, &encoder.levels)));
+    }
+    Ok(EncodedTable { encoder, batches, shifts, rows })
+}
+
+/// Aggregate an encoded table, in parallel windows merged in batch order (as [`collect`] does).
+pub fn aggregate_encoded(table: &EncodedTable) -> Accumulator {
+    let l = &table.encoder.layout;
+    let mut acc = Accumulator::new(l.metrics.len(), l.dimensions.len());
+    for window in table.batches.chunks(window_size()) {
+        for chunks in aggregate_window(window, &table.shifts) {
+            for c in &chunks {
+                acc.merge_chunk(c, &table.shifts);
+            }
+        }
+    }
+    acc
+}

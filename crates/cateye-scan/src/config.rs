@@ -11,7 +11,7 @@
 //! min_units_per_arm = 100       # smaller levels are pooled into "other"
 //! alpha = 0.05
 //! correction = "bh"             # bh | by | holm | bonferroni
-//! srm_alpha = 0.001
+//! srm_alpha = 0.05            # per-experiment SRM threshold (uncorrected)
 //! [split]                       # planned allocation, default equal
 //! control = 0.5
 //! treatment = 0.5
@@ -58,7 +58,9 @@ pub struct ScanConfig {
     pub confidence: f64,
     /// Multiple-testing correction across each family.
     pub correction: Correction,
-    /// Adjusted p-value below which a sample ratio mismatch is flagged.
+    /// p-value below which a sample ratio mismatch is flagged. SRM is a per-experiment
+    /// validity check where a miss costs far more than a false alarm, so it is not corrected
+    /// for the number of experiments; the q-value across experiments is reported beside it.
     pub srm_alpha: f64,
     /// Planned allocation by arm label; empty = equal split.
     pub split: BTreeMap<String, f64>,
@@ -85,7 +87,7 @@ impl Default for ScanConfig {
             alpha: 0.05,
             confidence: 0.95,
             correction: Correction::Bh,
-            srm_alpha: 0.001,
+            srm_alpha: 0.05,
             split: BTreeMap::new(),
             experiment_split: BTreeMap::new(),
             batch_rows: 65_536,

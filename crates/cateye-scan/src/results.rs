@@ -68,8 +68,9 @@ pub struct SrmRow {
     /// Planned share of each arm.
     pub planned: Vec<f64>,
     pub test: Option<SrmTest>,
-    /// Adjusted across experiments.
+    /// Adjusted across experiments (for triage when many experiments are scanned).
     pub q_value: f64,
+    /// `p_value ≤ srm_alpha` (uncorrected: a per-experiment validity check).
     pub mismatch: bool,
 }
 

@@ -45,7 +45,7 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> S
     let q = adjust(&srm.iter().map(|r| r.test.as_ref().map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
     for (r, q) in srm.iter_mut().zip(q) {
         r.q_value = q;
-        r.mismatch = q <= config.srm_alpha;
+        r.mismatch = r.test.as_ref().is_some_and(|t| t.p_value <= config.srm_alpha);
     }
     let q = adjust(&effects.iter().map(|r| r.cuped.as_ref().map_or(r.ate.p_value, |c| c.ate.p_value)).collect::<Vec<_>>(), c);
     effects.iter_mut().zip(q).for_each(|(r, q)| r.q_value = q);
