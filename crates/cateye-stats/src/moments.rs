@@ -471,4 +471,39 @@ mod tests {
         }
         assert!(!t.y_is_binary(), "values {{1, 2}} are two-valued but not 0/1");
     }
+
+    #[test]
+    fn partitions_merged_in_any_order_match_at_mean_1e9() {
+        use rand::seq::SliceRandom;
+        use rand::{RngExt, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let values: Vec<(f64, f64)> = (0..5000)
+            .map(|_| (1e9 + 1e-3 * rng.random::<f64>(), 1e9 + 1e-3 * rng.random::<f64>()))
+            .collect();
+        let mut whole = Moments::default();
+        for &(y, x) in &values {
+            whole.push(y, x);
+        }
+        let exact_var = {
+            let m = values.iter().map(|v| v.0 - 1e9).sum::<f64>() / 5000.0;
+            values.iter().map(|v| (v.0 - 1e9 - m).powi(2)).sum::<f64>()
+        };
+        assert!((whole.m2_y - exact_var).abs() <= 1e-12 * exact_var);
+        for parts in [2, 5, 50] {
+            let mut chunks: Vec<Moments> = vec![Moments::default(); parts];
+            for &(y, x) in &values {
+                chunks[rng.random_range(0..parts)].push(y, x);
+            }
+            chunks.shuffle(&mut rng);
+            let merged = chunks.iter().fold(Moments::default(), |acc, c| acc.merged(c));
+            assert_eq!(merged.n, whole.n);
+            for (a, b) in [(merged.m2_y, whole.m2_y), (merged.m4_y, whole.m4_y), (merged.m2_x, whole.m2_x)] {
+                assert!((a - b).abs() <= 1e-12 * b, "{a} vs {b}");
+            }
+            let scale = whole.m2_y.powf(1.5) / whole.n.sqrt();
+            assert!((merged.m3_y - whole.m3_y).abs() <= 1e-12 * scale);
+            assert!((merged.c_xy - whole.c_xy).abs() <= 1e-12 * (whole.m2_x * whole.m2_y).sqrt());
+            assert!((merged.y_mean() - whole.y_mean()).abs() <= 1e-12 * whole.y_var().sqrt());
+        }
+    }
 }
