@@ -1,0 +1,179 @@
+//! Bad input gets a clear error naming the file and the column (or experiment, or value),
+//! never a panic.
+
+mod common;
+
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema};
+use cateye_scan::{scan_file, ScanConfig, ScanError};
+use proptest::prelude::*;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+const GOOD: &str = "experiment,variant,country,revenue,pre_revenue\n\
+e1,control,US,1.0,0.5\ne1,treatment,US,2.0,0.7\ne1,control,DE,1.5,0.2\ne1,treatment,DE,2.5,1.1\n\
+e1,control,US,0.5,0.1\ne1,treatment,DE,3.0,1.0\n";
+
+fn csv(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run(path: &Path, config: ScanConfig) -> Result<(), ScanError> {
+    scan_file(path, &config, &|_, _| {}).map(|_| ())
+}
+
+fn assert_names(err: ScanError, parts: &[&str]) {
+    let msg = err.to_string();
+    for p in parts {
+        assert!(msg.contains(p), "error '{msg}' does not name '{p}'");
+    }
+}
+
+#[test]
+fn the_good_file_scans() {
+    let dir = common::temp_dir("good");
+    run(&csv(&dir, "good.csv", GOOD), ScanConfig { min_units_per_arm: 1, ..ScanConfig::default() }).unwrap();
+}
+
+#[test]
+fn missing_column() {
+    let dir = common::temp_dir("missing");
+    let p = csv(&dir, "nov.csv", &GOOD.replace("variant", "arm"));
+    assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["nov.csv", "'variant'", "arm"]);
+    let p = csv(&dir, "good.csv", GOOD);
+    let cfg = ScanConfig { metrics: Some(vec!["clicks".into()]), ..ScanConfig::default() };
+    assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'clicks'", "metric"]);
+    let cfg = ScanConfig { dimensions: Some(vec!["os".into()]), ..ScanConfig::default() };
+    assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'os'", "dimension"]);
+}
+
+#[test]
+fn metric_that_is_not_numeric() {
+    let dir = common::temp_dir("nonnumeric");
+    let p = csv(&dir, "good.csv", GOOD);
+    let cfg = ScanConfig { metrics: Some(vec!["country".into()]), ..ScanConfig::default() };
+    assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'country'", "metric", "numeric"]);
+    let p = csv(&dir, "badpre.csv", &GOOD.replace(",0.5\n", ",n/a\n"));
+    assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["badpre.csv", "'pre_revenue'"]);
+}
+
+#[test]
+fn experiment_with_one_arm() {
+    let dir = common::temp_dir("onearm");
+    let p = csv(&dir, "onearm.csv", &format!("{GOOD}e2,control,US,1.0,0.3\ne2,control,DE,1.2,0.3\n"));
+    assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["onearm.csv", "'e2'", "'variant'", "one arm"]);
+}
+
+#[test]
+fn experiment_without_control_and_unknown_control_label() {
+    let dir = common::temp_dir("control");
+    let p = csv(&dir, "good.csv", GOOD);
+    let cfg = ScanConfig { control: "baseline".into(), ..ScanConfig::default() };
+    assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'baseline'", "'variant'", "control, treatment"]);
+    let p = csv(&dir, "nocontrol.csv", &format!("{GOOD}e2,a,US,1.0,0.3\ne2,b,DE,1.2,0.3\n"));
+    assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["nocontrol.csv", "'e2'", "'control'"]);
+}
+
+#[test]
+fn empty_files() {
+    let dir = common::temp_dir("empty");
+    let p = csv(&dir, "header_only.csv", "experiment,variant,revenue\n");
+    assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["header_only.csv"]);
+    let p = csv(&dir, "nothing.csv", "");
+    assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["nothing.csv"]);
+    // A Parquet file with a schema and no rows.
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("experiment", DataType::Utf8, false),
+        Field::new("variant", DataType::Utf8, false),
+        Field::new("revenue", DataType::Float64, true),
+    ]));
+    let p = dir.join("empty.parquet");
+    let w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&p).unwrap(), schema, None).unwrap();
+    w.close().unwrap();
+    assert!(matches!(run(&p, ScanConfig::default()).unwrap_err(), ScanError::Empty { .. }));
+}
+
+#[test]
+fn unsupported_and_corrupt_files() {
+    let dir = common::temp_dir("corrupt");
+    let p = csv(&dir, "data.xlsx", GOOD);
+    assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["data.xlsx", "unsupported"]);
+    let p = csv(&dir, "broken.parquet", "this is not parquet at all");
+    assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["broken.parquet"]);
+    let p = dir.join("absent.csv");
+    assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["absent.csv"]);
+}
+
+#[test]
+fn missing_metric_values_are_excluded_and_counted() {
+    let dir = common::temp_dir("missingvalues");
+    let p = csv(&dir, "m.csv", &format!("{GOOD}e1,control,US,,0.5\ne1,treatment,US,NaN,0.5\ne1,treatment,DE,1.0,\n"));
+    let (_, r) = scan_file(&p, &ScanConfig { min_units_per_arm: 1, ..ScanConfig::default() }, &|_, _| {}).unwrap();
+    let e = &r.effects[0];
+    assert_eq!(e.missing, [1.0, 1.0]);
+    assert_eq!(e.n, [4.0, 3.0]);
+    assert_eq!(e.cuped.as_ref().unwrap().pre_imputed, [1.0, 0.0]);
+}
+
+fn table_strategy() -> impl Strategy<Value = (Vec<Option<String>>, Vec<Option<String>>, Vec<Option<String>>, Vec<Option<f64>>, Vec<Option<f64>>)> {
+    (0usize..120).prop_flat_map(|n| {
+        let label = |choices: &'static [&'static str]| proptest::option::weighted(0.95, proptest::sample::select(choices).prop_map(String::from));
+        let value = proptest::option::weighted(
+            0.9,
+            prop_oneof![any::<f64>(), -1e12f64..1e12, Just(f64::NAN), Just(f64::INFINITY), Just(0.0), Just(1.0)],
+        );
+        (
+            proptest::collection::vec(label(&["a", "b", "c"]), n),
+            proptest::collection::vec(label(&["control", "treatment", "t2"]), n),
+            proptest::collection::vec(label(&["x", "y", "z", ""]), n),
+            proptest::collection::vec(value.clone(), n),
+            proptest::collection::vec(value, n),
+        )
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Any table, however degenerate, gives a result or an error: never a panic.
+    #[test]
+    fn random_tables_never_panic((exp, var, dim, y, x) in table_strategy(), min_units in 0usize..5, parquet in any::<bool>()) {
+        let dir = common::temp_dir("prop");
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("experiment", DataType::Utf8, true),
+            Field::new("variant", DataType::Utf8, true),
+            Field::new("dim", DataType::Utf8, true),
+            Field::new("y", DataType::Float64, true),
+            Field::new("pre_y", DataType::Float64, true),
+        ]));
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(exp)),
+            Arc::new(StringArray::from(var)),
+            Arc::new(StringArray::from(dim)),
+            Arc::new(Float64Array::from(y)),
+            Arc::new(Float64Array::from(x)),
+        ];
+        let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
+        let path = if parquet {
+            let p = dir.join("t.parquet");
+            let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&p).unwrap(), schema, None).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            p
+        } else {
+            let p = dir.join("t.csv");
+            let mut w = arrow::csv::Writer::new(std::fs::File::create(&p).unwrap());
+            w.write(&batch).unwrap();
+            p
+        };
+        let cfg = ScanConfig { min_units_per_arm: min_units, ..ScanConfig::default() };
+        if let Ok((_, result)) = scan_file(&path, &cfg, &|_, _| {}) {
+            // Whatever was computed must serialise.
+            serde_json::to_string(&result).unwrap();
+            cateye_scan::report::summary(&result);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
