@@ -53,7 +53,8 @@ pub fn run(args: &BenchArgs) -> Result<(), ScanError> {
         Which::Scan => (args.rows.unwrap_or(2_000_000), args.metrics.unwrap_or(10), args.dimensions.unwrap_or(10)),
         Which::Memory => (args.rows.unwrap_or(10_000_000), args.metrics.unwrap_or(5), args.dimensions.unwrap_or(5)),
     };
-    let dir = args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("cateye-bench-{}", std::process::id())));
+    let dir =
+        args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("cateye-bench-{}", std::process::id())));
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let file = dir.join(format!("bench_{rows}x{metrics}x{dims}.parquet"));
     let spec = synthetic_spec(args.experiments, rows.div_ceil(args.experiments), metrics, dims, args.levels, 1);

@@ -32,7 +32,7 @@ enum Command {
         seed: u64,
     },
     /// Scan every experiment × metric × dimension of a unit-level table.
-    Scan(ScanArgs),
+    Scan(Box<ScanArgs>),
     /// Benchmarks: aggregation throughput, load rate, peak memory.
     Bench(bench::BenchArgs),
 }
@@ -183,7 +183,9 @@ fn main() {
     }
     let outcome = match cli.command {
         Command::Demo { out, seed } => demo(&out, seed),
-        Command::Scan(args) => args.config().and_then(|c| run_scan(&args.file, &c, &args.out, args.quiet, args.timings)),
+        Command::Scan(args) => {
+            args.config().and_then(|c| run_scan(&args.file, &c, &args.out, args.quiet, args.timings))
+        }
         Command::Bench(args) => bench::run(&args),
     };
     if let Err(e) = outcome {

@@ -158,10 +158,9 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
                 units[batch.arm[r as usize] as usize] += 1.0;
             }
             let mut cell_units = vec![0.0; total];
-            for d in 0..dims {
-                let lv = &batch.levels[d];
+            for (lv, &offset) in batch.levels.iter().zip(&offsets) {
                 for &r in &rows {
-                    let c = offsets[d] + lv[r as usize] as usize * a + batch.arm[r as usize] as usize;
+                    let c = offset + lv[r as usize] as usize * a + batch.arm[r as usize] as usize;
                     codes.push(c as u32);
                     cell_units[c] += 1.0;
                 }
@@ -212,7 +211,15 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
                     chunk
                 })
                 .collect();
-            Chunk { experiment: e, arms: a, levels: shape.levels.clone(), offsets: offsets.clone(), units, cell_units, metrics }
+            Chunk {
+                experiment: e,
+                arms: a,
+                levels: shape.levels.clone(),
+                offsets: offsets.clone(),
+                units,
+                cell_units,
+                metrics,
+            }
         })
         .collect()
 }
@@ -274,8 +281,9 @@ impl Accumulator {
             grow(lu, c.levels[d]);
             for (l, counts) in lu.iter_mut().enumerate().take(c.levels[d]) {
                 grow(counts, a);
-                for arm in 0..a {
-                    counts[arm] += c.cell_units[c.offsets[d] + l * a + arm];
+                let start = c.offsets[d] + l * a;
+                for (count, add) in counts.iter_mut().zip(&c.cell_units[start..start + a]) {
+                    *count += add;
                 }
             }
         }

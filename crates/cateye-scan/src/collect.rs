@@ -48,7 +48,9 @@ pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Resu
                 let batch = batch?;
                 let enc = encoder.encode(&batch, &source.path)?;
                 rows += enc.rows as u64;
-                skipped += enc.experiment.iter().zip(&enc.arm).filter(|(e, a)| **e == u32::MAX || **a == u32::MAX).count() as u64;
+                skipped +=
+                    enc.experiment.iter().zip(&enc.arm).filter(|(e, a)| **e == u32::MAX || **a == u32::MAX).count()
+                        as u64;
                 shifts.observe(&enc);
                 pending.push((enc, Shape::of(&encoder.arms, &encoder.levels)));
             }

@@ -129,7 +129,11 @@ impl ScanConfig {
 
     /// Planned allocation weight of `arm` in `experiment` (`None` = equal split).
     pub fn planned_weight(&self, experiment: &str, arm: &str) -> Option<f64> {
-        self.experiment_split.get(experiment).or(Some(&self.split)).filter(|m| !m.is_empty()).and_then(|m| m.get(arm).copied())
+        self.experiment_split
+            .get(experiment)
+            .or(Some(&self.split))
+            .filter(|m| !m.is_empty())
+            .and_then(|m| m.get(arm).copied())
     }
 
     /// Whether a planned split is configured for `experiment`.

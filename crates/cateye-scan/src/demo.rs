@@ -101,14 +101,24 @@ pub fn demo_spec(seed: u64) -> TableSpec {
             weights: vec![0.35, 0.12, 0.2, 0.12, 0.1, 0.1, 0.005, 0.005],
             numeric: false,
         },
-        DimensionSpec { name: "platform".into(), levels: labels(&["ios", "android", "web"]), weights: vec![0.4, 0.4, 0.2], numeric: false },
+        DimensionSpec {
+            name: "platform".into(),
+            levels: labels(&["ios", "android", "web"]),
+            weights: vec![0.4, 0.4, 0.2],
+            numeric: false,
+        },
         DimensionSpec {
             name: "tenure_days".into(),
             levels: labels(&["0", "7", "30", "180", "365"]),
             weights: vec![0.2, 0.2, 0.2, 0.2, 0.2],
             numeric: true,
         },
-        DimensionSpec { name: "is_subscriber".into(), levels: labels(&["false", "true"]), weights: vec![0.7, 0.3], numeric: false },
+        DimensionSpec {
+            name: "is_subscriber".into(),
+            levels: labels(&["false", "true"]),
+            weights: vec![0.7, 0.3],
+            numeric: false,
+        },
     ];
     let metrics = vec![
         MetricSpec { name: "revenue".into(), kind: MetricKind::Continuous { mean: 12.0, scale: 4.0 }, pre: true },
@@ -124,7 +134,9 @@ pub fn demo_spec(seed: u64) -> TableSpec {
         effects: effects.to_vec(),
         heterogeneity: het.to_vec(),
     };
-    let by = |dimension: usize, shifts: &[(usize, f64)]| Some(Heterogeneity::ByDimension { dimension, shifts: shifts.to_vec() });
+    let by = |dimension: usize, shifts: &[(usize, f64)]| {
+        Some(Heterogeneity::ByDimension { dimension, shifts: shifts.to_vec() })
+    };
     let mut experiments = vec![
         exp("checkout_redesign", [0.05, 0.0, 0.01], [by(1, &[(0, 0.35)]), None, None]),
         exp("onboarding_v2", [0.0, 0.05, 0.0], [None, by(2, &[(0, 0.45), (1, 0.2)]), None]),
@@ -150,7 +162,14 @@ pub fn demo_spec(seed: u64) -> TableSpec {
 /// A generic table for benchmarks and simulations: `metrics` continuous metrics `m0..` with
 /// pre-period columns, `dimensions` categorical dimensions `d0..` of `levels` equally likely
 /// levels, constant effects of 0.05, `experiments` two-arm experiments of `units` units each.
-pub fn synthetic_spec(experiments: usize, units: usize, metrics: usize, dimensions: usize, levels: usize, seed: u64) -> TableSpec {
+pub fn synthetic_spec(
+    experiments: usize,
+    units: usize,
+    metrics: usize,
+    dimensions: usize,
+    levels: usize,
+    seed: u64,
+) -> TableSpec {
     TableSpec {
         dimensions: (0..dimensions)
             .map(|d| DimensionSpec {
@@ -161,7 +180,11 @@ pub fn synthetic_spec(experiments: usize, units: usize, metrics: usize, dimensio
             })
             .collect(),
         metrics: (0..metrics)
-            .map(|m| MetricSpec { name: format!("m{m}"), kind: MetricKind::Continuous { mean: 10.0, scale: 1.0 }, pre: true })
+            .map(|m| MetricSpec {
+                name: format!("m{m}"),
+                kind: MetricKind::Continuous { mean: 10.0, scale: 1.0 },
+                pre: true,
+            })
             .collect(),
         experiments: (0..experiments)
             .map(|e| ExperimentSpec {
@@ -181,7 +204,8 @@ pub fn synthetic_spec(experiments: usize, units: usize, metrics: usize, dimensio
 impl TableSpec {
     /// Arrow schema of the generated table.
     pub fn schema(&self) -> SchemaRef {
-        let mut fields = vec![Field::new("experiment", DataType::Utf8, false), Field::new("variant", DataType::Utf8, false)];
+        let mut fields =
+            vec![Field::new("experiment", DataType::Utf8, false), Field::new("variant", DataType::Utf8, false)];
         for d in &self.dimensions {
             let t = if d.numeric {
                 DataType::Float64
@@ -223,7 +247,8 @@ impl TableSpec {
         let props = parquet::file::properties::WriterProperties::builder()
             .set_compression(parquet::basic::Compression::SNAPPY)
             .build();
-        let mut w = parquet::arrow::ArrowWriter::try_new(file, self.schema(), Some(props)).map_err(std::io::Error::other)?;
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(file, self.schema(), Some(props)).map_err(std::io::Error::other)?;
         // Generate a few experiments at a time so memory stays bounded for large tables.
         for chunk in self.experiments.chunks(4) {
             let part = TableSpec { experiments: chunk.to_vec(), ..self.clone() };
@@ -266,7 +291,8 @@ impl TableSpec {
                 levels[d].push(l);
                 if self.dimensions[d].numeric {
                     let lo: f64 = self.dimensions[d].levels[l].parse().unwrap_or(l as f64);
-                    let hi: f64 = self.dimensions[d].levels.get(l + 1).and_then(|s| s.parse().ok()).unwrap_or(lo * 2.0 + 1.0);
+                    let hi: f64 =
+                        self.dimensions[d].levels.get(l + 1).and_then(|s| s.parse().ok()).unwrap_or(lo * 2.0 + 1.0);
                     numeric[d].push(lo + (hi - lo) * rng.random::<f64>());
                 }
             }

@@ -30,7 +30,11 @@ pub use results::ScanResult;
 pub use suffstats::SuffStats;
 
 /// Read `path` and scan it: the whole tier-1 pipeline.
-pub fn scan_file(path: &std::path::Path, config: &ScanConfig, progress: collect::Progress) -> Result<(SuffStats, ScanResult)> {
+pub fn scan_file(
+    path: &std::path::Path,
+    config: &ScanConfig,
+    progress: collect::Progress,
+) -> Result<(SuffStats, ScanResult)> {
     let source = data::Source::open(path)?;
     let stats = collect::collect(&source, config, progress)?;
     let result = scan::scan(&stats, config, Some(path.display().to_string()));

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// Files written by [`write_outputs`].
-pub const OUTPUT_FILES: [&str; 6] = ["scan.json", "srm.csv", "effects.csv", "detection.csv", "dimensions.csv", "levels.csv"];
+pub const OUTPUT_FILES: [&str; 6] =
+    ["scan.json", "srm.csv", "effects.csv", "detection.csv", "dimensions.csv", "levels.csv"];
 
 fn io(path: &Path, e: impl std::fmt::Display) -> crate::ScanError {
     crate::ScanError::Io { file: path.to_path_buf(), message: e.to_string() }
@@ -60,10 +61,34 @@ pub fn write_outputs(result: &ScanResult, dir: &Path) -> crate::Result<Vec<PathB
     write_rows(
         &p("effects.csv"),
         &[
-            "experiment", "metric", "arm", "control", "n_treatment", "n_control", "missing_treatment", "missing_control",
-            "mean_treatment", "mean_control", "binary", "ate", "ate_se", "ate_ci_low", "ate_ci_high", "ate_p_value", "lift",
-            "lift_ci_low", "lift_ci_high", "cuped_theta", "cuped_ate", "cuped_se", "cuped_ci_low", "cuped_ci_high",
-            "cuped_p_value", "cuped_lift", "cuped_variance_reduction", "q_value",
+            "experiment",
+            "metric",
+            "arm",
+            "control",
+            "n_treatment",
+            "n_control",
+            "missing_treatment",
+            "missing_control",
+            "mean_treatment",
+            "mean_control",
+            "binary",
+            "ate",
+            "ate_se",
+            "ate_ci_low",
+            "ate_ci_high",
+            "ate_p_value",
+            "lift",
+            "lift_ci_low",
+            "lift_ci_high",
+            "cuped_theta",
+            "cuped_ate",
+            "cuped_se",
+            "cuped_ci_low",
+            "cuped_ci_high",
+            "cuped_p_value",
+            "cuped_lift",
+            "cuped_variance_reduction",
+            "q_value",
         ],
         result.effects.iter().map(|r| {
             let c = r.cuped.as_ref();
@@ -102,9 +127,22 @@ pub fn write_outputs(result: &ScanResult, dir: &Path) -> crate::Result<Vec<PathB
     )?;
     write_rows(
         &p("detection.csv"),
-        &["experiment", "metric", "arm", "status", "on", "variance_ratio", "log_ratio_se", "kurtosis", "p_value", "q_value"],
+        &[
+            "experiment",
+            "metric",
+            "arm",
+            "status",
+            "on",
+            "variance_ratio",
+            "log_ratio_se",
+            "kurtosis",
+            "p_value",
+            "q_value",
+        ],
         result.detection.iter().map(|r| {
-            let t = |f: fn(&cateye_stats::variance_ratio::VarianceRatioTest) -> f64| num(r.test.as_ref().map_or(f64::NAN, f));
+            let t = |f: fn(&cateye_stats::variance_ratio::VarianceRatioTest) -> f64| {
+                num(r.test.as_ref().map_or(f64::NAN, f))
+            };
             vec![
                 r.experiment.clone(),
                 r.metric.clone(),
@@ -122,11 +160,26 @@ pub fn write_outputs(result: &ScanResult, dir: &Path) -> crate::Result<Vec<PathB
     write_rows(
         &p("dimensions.csv"),
         &[
-            "experiment", "metric", "arm", "dimension", "cuped", "levels", "pooled", "excluded", "q", "df", "p_value",
-            "q_value", "explained_variance", "explained_sd", "rank", "flagged",
+            "experiment",
+            "metric",
+            "arm",
+            "dimension",
+            "cuped",
+            "levels",
+            "pooled",
+            "excluded",
+            "q",
+            "df",
+            "p_value",
+            "q_value",
+            "explained_variance",
+            "explained_sd",
+            "rank",
+            "flagged",
         ],
         result.dimensions.iter().map(|r| {
-            let t = |f: fn(&cateye_stats::heterogeneity::Heterogeneity) -> f64| num(r.test.as_ref().map_or(f64::NAN, f));
+            let t =
+                |f: fn(&cateye_stats::heterogeneity::Heterogeneity) -> f64| num(r.test.as_ref().map_or(f64::NAN, f));
             vec![
                 r.experiment.clone(),
                 r.metric.clone(),
@@ -149,7 +202,18 @@ pub fn write_outputs(result: &ScanResult, dir: &Path) -> crate::Result<Vec<PathB
     )?;
     write_rows(
         &p("levels.csv"),
-        &["experiment", "metric", "arm", "dimension", "level", "pooled_from", "n_treatment", "n_control", "effect", "se"],
+        &[
+            "experiment",
+            "metric",
+            "arm",
+            "dimension",
+            "level",
+            "pooled_from",
+            "n_treatment",
+            "n_control",
+            "effect",
+            "se",
+        ],
         result.dimensions.iter().flat_map(|r| {
             r.levels.iter().map(move |l| {
                 vec![
@@ -238,6 +302,9 @@ pub fn summary(result: &ScanResult) -> String {
     }
     let _ = writeln!(s, "\nHeterogeneity findings, strongest evidence first: {}", result.findings.len());
     for f in &result.findings {
+        if result.srm.iter().any(|r| r.mismatch && r.experiment == f.experiment) {
+            let _ = writeln!(s, "  (sample ratio mismatch in {}: treat the next finding with suspicion)", f.experiment);
+        }
         match &f.dimension {
             Some(d) => {
                 let _ = writeln!(

@@ -30,7 +30,8 @@ struct ExperimentRows {
 
 /// Run the scan on sufficient statistics.
 pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> ScanResult {
-    let per_exp: Vec<ExperimentRows> = stats.experiments.par_iter().map(|e| scan_experiment(stats, e, config)).collect();
+    let per_exp: Vec<ExperimentRows> =
+        stats.experiments.par_iter().map(|e| scan_experiment(stats, e, config)).collect();
     let mut srm: Vec<SrmRow> = Vec::new();
     let (mut effects, mut detection, mut dimensions) = (Vec::new(), Vec::new(), Vec::new());
     for r in per_exp {
@@ -47,7 +48,10 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> S
         r.q_value = q;
         r.mismatch = r.test.as_ref().is_some_and(|t| t.p_value <= config.srm_alpha);
     }
-    let q = adjust(&effects.iter().map(|r| r.cuped.as_ref().map_or(r.ate.p_value, |c| c.ate.p_value)).collect::<Vec<_>>(), c);
+    let q = adjust(
+        &effects.iter().map(|r| r.cuped.as_ref().map_or(r.ate.p_value, |c| c.ate.p_value)).collect::<Vec<_>>(),
+        c,
+    );
     effects.iter_mut().zip(q).for_each(|(r, q)| r.q_value = q);
     let q = adjust(&detection.iter().map(|r| r.test.map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
     detection.iter_mut().zip(q).for_each(|(r, q)| r.q_value = q);
@@ -69,7 +73,12 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> S
             dimensions: stats
                 .dimensions
                 .iter()
-                .map(|d| DimensionSummary { name: d.name.clone(), kind: d.kind, levels: d.levels.len(), edges: d.edges.clone() })
+                .map(|d| DimensionSummary {
+                    name: d.name.clone(),
+                    kind: d.kind,
+                    levels: d.levels.len(),
+                    edges: d.edges.clone(),
+                })
                 .collect(),
         },
         settings: Settings {
@@ -165,7 +174,15 @@ fn pooled_x_mean(arms: &[Moments]) -> f64 {
 }
 
 /// Variance-ratio test of arm `ai` against control on CUPED residuals when available.
-fn detect(e: &ExperimentStats, mi: usize, ai: usize, ci: usize, theta: Option<f64>, binary: bool, metric: &str) -> DetectionRow {
+fn detect(
+    e: &ExperimentStats,
+    mi: usize,
+    ai: usize,
+    ci: usize,
+    theta: Option<f64>,
+    binary: bool,
+    metric: &str,
+) -> DetectionRow {
     let ms = &e.metrics[mi];
     let on_residual = theta.is_some() && ms.joint;
     let spread = |a: usize| {
@@ -239,7 +256,13 @@ fn dimension_row(
         }
         let est: Estimate = difference(&t, &c, theta, config.confidence);
         inputs.push(LevelEffect { estimate: est.estimate, variance: est.se * est.se, share: (t.n + c.n) / total_n });
-        levels.push(LevelEffectRow { level: label, pooled_from: members, n: [t.n, c.n], effect: est.estimate, se: est.se });
+        levels.push(LevelEffectRow {
+            level: label,
+            pooled_from: members,
+            n: [t.n, c.n],
+            effect: est.estimate,
+            se: est.se,
+        });
     }
     let test = heterogeneity(&inputs);
     DimensionRow {
@@ -281,7 +304,12 @@ fn findings(dimensions: &[DimensionRow], detection: &[DetectionRow], alpha: f64)
         let mut levels: Vec<LevelDeviation> = r
             .levels
             .iter()
-            .map(|l| LevelDeviation { level: l.level.clone(), effect: l.effect, se: l.se, deviation: l.effect - t.population_mean })
+            .map(|l| LevelDeviation {
+                level: l.level.clone(),
+                effect: l.effect,
+                se: l.se,
+                deviation: l.effect - t.population_mean,
+            })
             .collect();
         levels.sort_by(|a, b| (b.deviation.abs() / b.se).total_cmp(&(a.deviation.abs() / a.se)));
         levels.truncate(FINDING_LEVELS);
@@ -299,7 +327,9 @@ fn findings(dimensions: &[DimensionRow], detection: &[DetectionRow], alpha: f64)
         });
     }
     for r in detection.iter().filter(|r| r.q_value <= alpha) {
-        let explained = dimensions.iter().any(|d| d.flagged && d.experiment == r.experiment && d.metric == r.metric && d.arm == r.arm);
+        let explained = dimensions
+            .iter()
+            .any(|d| d.flagged && d.experiment == r.experiment && d.metric == r.metric && d.arm == r.arm);
         if explained {
             continue;
         }

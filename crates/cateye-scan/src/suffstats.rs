@@ -169,7 +169,11 @@ impl SuffStats {
             return Err(MergeError(format!("control labels differ: '{}' and '{}'", self.control, other.control)));
         }
         if self.dimensions.len() != other.dimensions.len()
-            || self.dimensions.iter().zip(&other.dimensions).any(|(a, b)| a.name != b.name || a.kind != b.kind || a.edges != b.edges)
+            || self
+                .dimensions
+                .iter()
+                .zip(&other.dimensions)
+                .any(|(a, b)| a.name != b.name || a.kind != b.kind || a.edges != b.edges)
         {
             return Err(MergeError("the two statistics have different dimensions or bin edges".into()));
         }

@@ -117,9 +117,14 @@ fn missing_metric_values_are_excluded_and_counted() {
     assert_eq!(e.cuped.as_ref().unwrap().pre_imputed, [1.0, 0.0]);
 }
 
-fn table_strategy() -> impl Strategy<Value = (Vec<Option<String>>, Vec<Option<String>>, Vec<Option<String>>, Vec<Option<f64>>, Vec<Option<f64>>)> {
+/// Columns of a random table: experiment, variant, dimension, metric, pre-period metric.
+type Table = (Vec<Option<String>>, Vec<Option<String>>, Vec<Option<String>>, Vec<Option<f64>>, Vec<Option<f64>>);
+
+fn table_strategy() -> impl Strategy<Value = Table> {
     (0usize..120).prop_flat_map(|n| {
-        let label = |choices: &'static [&'static str]| proptest::option::weighted(0.95, proptest::sample::select(choices).prop_map(String::from));
+        let label = |choices: &'static [&'static str]| {
+            proptest::option::weighted(0.95, proptest::sample::select(choices).prop_map(String::from))
+        };
         let value = proptest::option::weighted(
             0.9,
             prop_oneof![any::<f64>(), -1e12f64..1e12, Just(f64::NAN), Just(f64::INFINITY), Just(0.0), Just(1.0)],

@@ -24,7 +24,9 @@ fn config() -> ScanConfig {
 #[test]
 fn planted_heterogeneity_and_srm_are_found_within_the_fdr() {
     let Some(path) = common::fixture("ab_scan_12x8000.parquet") else { return };
-    let truth: Value = serde_json::from_str(&std::fs::read_to_string(path.with_file_name("ab_scan_12x8000.truth.json")).unwrap()).unwrap();
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(path.with_file_name("ab_scan_12x8000.truth.json")).unwrap())
+            .unwrap();
     let (_, result) = scan_file(&path, &config(), &|_, _| {}).unwrap();
     let exp_name = |i: u64| format!("exp{i:04}");
 
@@ -48,8 +50,15 @@ fn planted_heterogeneity_and_srm_are_found_within_the_fdr() {
             .expect("planted triple scanned");
         assert!(row.flagged && row.q_value < 0.05, "{e}/{m}/{d} not flagged: q = {}", row.q_value);
         assert_eq!(row.rank, 1, "{e}/{m}: the planted dimension {d} should explain the most variance");
-        let finding = result.findings.iter().find(|f| &f.experiment == e && &f.metric == m && f.dimension.as_deref() == Some(d)).unwrap();
-        assert!(levels.iter().all(|l| finding.levels.iter().any(|x| &x.level == l)), "{e}/{m}/{d}: planted levels {levels:?} not reported");
+        let finding = result
+            .findings
+            .iter()
+            .find(|f| &f.experiment == e && &f.metric == m && f.dimension.as_deref() == Some(d))
+            .unwrap();
+        assert!(
+            levels.iter().all(|l| finding.levels.iter().any(|x| &x.level == l)),
+            "{e}/{m}/{d}: planted levels {levels:?} not reported"
+        );
     }
 
     let srm: Vec<&str> = truth["srm"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
@@ -63,20 +72,27 @@ fn planted_heterogeneity_and_srm_are_found_within_the_fdr() {
         .iter()
         .filter(|r| r.flagged && !listed.contains(&(r.experiment.clone(), r.metric.clone())))
         .count();
-    let null_triples = result.dimensions.iter().filter(|r| !listed.contains(&(r.experiment.clone(), r.metric.clone()))).count();
+    let null_triples =
+        result.dimensions.iter().filter(|r| !listed.contains(&(r.experiment.clone(), r.metric.clone()))).count();
     assert_eq!(null_triples, 12 * 3 * 4 - 4 * 4);
     let allowed = (0.05 * discoveries as f64).ceil() as usize;
-    assert!(false_discoveries <= allowed, "{false_discoveries} constant-effect triples flagged among {discoveries} discoveries");
+    assert!(
+        false_discoveries <= allowed,
+        "{false_discoveries} constant-effect triples flagged among {discoveries} discoveries"
+    );
 
     // The latent heterogeneity of exp0007/m2 is detected without a breakdown.
     let latent = result.detection.iter().find(|r| r.experiment == "exp0007" && r.metric == "m2").unwrap();
     assert!(latent.q_value < 0.05, "latent heterogeneity not detected: {latent:?}");
 }
 
-/// Per (experiment, metric, variant): values and pre-period values read straight from the file.
-fn rows_by_cell(path: &std::path::Path) -> BTreeMap<(String, String, String), (Vec<f64>, Vec<f64>)> {
+/// (experiment, metric, variant) → (values, pre-period values).
+type Cells = BTreeMap<(String, String, String), (Vec<f64>, Vec<f64>)>;
+
+/// Values and pre-period values per cell, read straight from the file.
+fn rows_by_cell(path: &std::path::Path) -> Cells {
     let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(path).unwrap()).unwrap().build().unwrap();
-    let mut out: BTreeMap<(String, String, String), (Vec<f64>, Vec<f64>)> = BTreeMap::new();
+    let mut out = Cells::new();
     for b in reader {
         let b = b.unwrap();
         let s = |n: &str| b.column_by_name(n).unwrap().as_string::<i64>().clone();
@@ -117,7 +133,14 @@ fn effects_equal_the_closed_form_from_the_rows() {
         let (yc, xc) = &cells[&(r.experiment.clone(), r.metric.clone(), r.control.clone())];
         let ate = mean(yt) - mean(yc);
         let se = (cov(yt, yt) / yt.len() as f64 + cov(yc, yc) / yc.len() as f64).sqrt();
-        assert!(common::rel(r.ate.estimate, ate, se) < 1e-9, "{}/{}: ATE {} vs {}", r.experiment, r.metric, r.ate.estimate, ate);
+        assert!(
+            common::rel(r.ate.estimate, ate, se) < 1e-9,
+            "{}/{}: ATE {} vs {}",
+            r.experiment,
+            r.metric,
+            r.ate.estimate,
+            ate
+        );
         assert!(common::rel(r.ate.se, se, 0.0) < 1e-9, "{}/{}: SE {} vs {}", r.experiment, r.metric, r.ate.se, se);
 
         // CUPED: θ pooled within arms, residual variances per arm.

@@ -66,10 +66,17 @@ fn assert_stats_close(a: &SuffStats, b: &SuffStats) {
                 let (ja, jb) = (&ma.overall[arm], &mb.overall[arm]);
                 let (r2a, r4a) = ja.residual_m2_m4(0.7);
                 let (r2b, r4b) = jb.residual_m2_m4(0.7);
-                assert!(common::rel(r2a, r2b, 0.0) <= TOL && common::rel(r4a, r4b, 0.0) <= TOL, "{what}: residual moments");
+                assert!(
+                    common::rel(r2a, r2b, 0.0) <= TOL && common::rel(r4a, r4b, 0.0) <= TOL,
+                    "{what}: residual moments"
+                );
                 for (d, (la, lb)) in ma.levels.iter().zip(&mb.levels).enumerate() {
                     for (l, (ca, cb)) in la.iter().zip(lb).enumerate() {
-                        assert_moments_close(&ca[arm], &cb[arm], &format!("{} metric {m} dim {d} level {l} arm {arm}", ea.name));
+                        assert_moments_close(
+                            &ca[arm],
+                            &cb[arm],
+                            &format!("{} metric {m} dim {d} level {l} arm {arm}", ea.name),
+                        );
                     }
                 }
             }

@@ -84,9 +84,8 @@ impl Moments {
         // Translate the raw moments about the shift to moments about the mean (binomial expansion).
         let m2_y = (s[ps::Y2] - my * s[ps::Y1]).max(0.0);
         let m3_y = s[ps::Y3] - 3.0 * my * s[ps::Y2] + 2.0 * my * my * s[ps::Y1];
-        let m4_y = (s[ps::Y4] - 4.0 * my * s[ps::Y3] + 6.0 * my * my * s[ps::Y2]
-            - 3.0 * my * my * my * s[ps::Y1])
-            .max(0.0);
+        let m4_y =
+            (s[ps::Y4] - 4.0 * my * s[ps::Y3] + 6.0 * my * my * s[ps::Y2] - 3.0 * my * my * my * s[ps::Y1]).max(0.0);
         let m2_x = (s[ps::X2] - mx * s[ps::X1]).max(0.0);
         let c_xy = s[ps::XY] - mx * s[ps::Y1];
         Self { n, shift_y, shift_x, mean_y: my, mean_x: mx, m2_y, m3_y, m4_y, m2_x, c_xy }
@@ -102,7 +101,14 @@ impl Moments {
         if self.n == 0.0 {
             *self = Self::single(y, x);
         } else {
-            let one = Self { n: 1.0, shift_y: self.shift_y, shift_x: self.shift_x, mean_y: y - self.shift_y, mean_x: x - self.shift_x, ..Self::default() };
+            let one = Self {
+                n: 1.0,
+                shift_y: self.shift_y,
+                shift_x: self.shift_x,
+                mean_y: y - self.shift_y,
+                mean_x: x - self.shift_x,
+                ..Self::default()
+            };
             self.merge(&one);
         }
     }
@@ -144,10 +150,8 @@ impl Moments {
             + dy2 * dy2 * na * nb * (na * na - na * nb + nb * nb) / (n * n * n)
             + 6.0 * dy2 * (ra * ra * b.m2_y + rb * rb * self.m2_y)
             + 4.0 * dy * (ra * b.m3_y - rb * self.m3_y);
-        let m3 = self.m3_y
-            + b.m3_y
-            + dy2 * dy * na * nb * (na - nb) / (n * n)
-            + 3.0 * dy * (ra * b.m2_y - rb * self.m2_y);
+        let m3 =
+            self.m3_y + b.m3_y + dy2 * dy * na * nb * (na - nb) / (n * n) + 3.0 * dy * (ra * b.m2_y - rb * self.m2_y);
         let h = na * nb / n;
         self.m2_y += b.m2_y + dy2 * h;
         self.m2_x += b.m2_x + dx * dx * h;
@@ -322,10 +326,8 @@ impl JointMoments {
             *self = *other;
             return;
         }
-        let (b_my, b_mx) = (
-            other.mean_y + (other.shift_y - self.shift_y),
-            other.mean_x + (other.shift_x - self.shift_x),
-        );
+        let (b_my, b_mx) =
+            (other.mean_y + (other.shift_y - self.shift_y), other.mean_x + (other.shift_x - self.shift_x));
         let (na, nb) = (self.n(), other.n());
         let n = na + nb;
         let (dy, dx) = (b_my - self.mean_y, b_mx - self.mean_x);
@@ -365,11 +367,7 @@ impl JointMoments {
         let m = &self.m;
         let t = -theta;
         let m2 = m[2][0] + 2.0 * t * m[1][1] + t * t * m[0][2];
-        let m4 = m[4][0]
-            + 4.0 * t * m[3][1]
-            + 6.0 * t * t * m[2][2]
-            + 4.0 * t * t * t * m[1][3]
-            + t.powi(4) * m[0][4];
+        let m4 = m[4][0] + 4.0 * t * m[3][1] + 6.0 * t * t * m[2][2] + 4.0 * t * t * t * m[1][3] + t.powi(4) * m[0][4];
         (m2.max(0.0), m4.max(0.0))
     }
 }
@@ -477,9 +475,8 @@ mod tests {
         use rand::seq::SliceRandom;
         use rand::{RngExt, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
-        let values: Vec<(f64, f64)> = (0..5000)
-            .map(|_| (1e9 + 1e-3 * rng.random::<f64>(), 1e9 + 1e-3 * rng.random::<f64>()))
-            .collect();
+        let values: Vec<(f64, f64)> =
+            (0..5000).map(|_| (1e9 + 1e-3 * rng.random::<f64>(), 1e9 + 1e-3 * rng.random::<f64>())).collect();
         let mut whole = Moments::default();
         for &(y, x) in &values {
             whole.push(y, x);

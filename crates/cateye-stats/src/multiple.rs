@@ -48,9 +48,7 @@ impl FromStr for Correction {
             "by" | "benjamini-yekutieli" => Ok(Correction::By),
             "holm" => Ok(Correction::Holm),
             "bonferroni" => Ok(Correction::Bonferroni),
-            other => Err(format!(
-                "unknown multiple-testing correction '{other}': expected bh, by, holm or bonferroni"
-            )),
+            other => Err(format!("unknown multiple-testing correction '{other}': expected bh, by, holm or bonferroni")),
         }
     }
 }
@@ -100,8 +98,8 @@ mod tests {
 
     /// p-values of Benjamini & Hochberg (1995), section 4.
     const BH95: [f64; 15] = [
-        0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240, 0.4262,
-        0.5719, 0.6528, 0.7590, 1.0000,
+        0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459, 0.3240, 0.4262, 0.5719, 0.6528, 0.7590,
+        1.0000,
     ];
 
     fn close(a: &[f64], b: &[f64]) {

@@ -104,7 +104,20 @@ pub fn bin_labels(edges: &[f64]) -> Vec<String> {
     if edges.is_empty() {
         return vec!["all".into()];
     }
-    let f = |v: f64| format!("{}", (v * 1e4).round() / 1e4);
+    let f = |v: f64| {
+        // Three significant digits, more where needed to tell neighbouring edges apart.
+        let mut digits = 3;
+        loop {
+            let mag = if v == 0.0 { 0 } else { v.abs().log10().floor() as i32 };
+            let decimals = (digits - 1 - mag).max(0) as usize;
+            let text = format!("{v:.decimals$}");
+            let distinct = edges.iter().filter(|&&e| e != v).all(|e| format!("{e:.decimals$}") != text);
+            if distinct || digits >= 12 {
+                return text;
+            }
+            digits += 1;
+        }
+    };
     let mut labels = vec![format!("< {}", f(edges[0]))];
     for w in edges.windows(2) {
         labels.push(format!("[{}, {})", f(w[0]), f(w[1])));
@@ -125,7 +138,9 @@ mod tests {
         assert_eq!(bin_of(&e, 0.0), 0);
         assert_eq!(bin_of(&e, 20.0), 1);
         assert_eq!(bin_of(&e, 100.0), 4);
-        assert_eq!(bin_labels(&e).len(), 5);
+        assert_eq!(bin_labels(&e), ["< 20.0", "[20.0, 40.0)", "[40.0, 60.0)", "[60.0, 80.0)", ">= 80.0"]);
+        assert_eq!(bin_labels(&[6.92561, 29.8145, 1000.1]), ["< 6.93", "[6.93, 29.8)", "[29.8, 1000)", ">= 1000"]);
+        assert_eq!(bin_labels(&[1.0001, 1.0002]), ["< 1.0001", "[1.0001, 1.0002)", ">= 1.0002"]);
     }
 
     #[test]

@@ -66,7 +66,12 @@ impl Dictionary {
     }
 
     /// Codes of the values of a label column; nulls get `null_code`.
-    pub fn encode(&mut self, array: &dyn Array, null_code: u32, out: &mut Vec<u32>) -> std::result::Result<(), arrow::error::ArrowError> {
+    pub fn encode(
+        &mut self,
+        array: &dyn Array,
+        null_code: u32,
+        out: &mut Vec<u32>,
+    ) -> std::result::Result<(), arrow::error::ArrowError> {
         out.clear();
         if let Some(dict) = array.as_any_dictionary_opt() {
             let mut value_codes = Vec::new();
@@ -87,7 +92,12 @@ impl Dictionary {
         Ok(())
     }
 
-    fn encode_strings<'a>(&mut self, values: impl Iterator<Item = Option<&'a str>>, null_code: u32, out: &mut Vec<u32>) {
+    fn encode_strings<'a>(
+        &mut self,
+        values: impl Iterator<Item = Option<&'a str>>,
+        null_code: u32,
+        out: &mut Vec<u32>,
+    ) {
         // Runs of equal labels are common (sorted files): skip the hash lookup for them.
         let mut last: Option<(&str, u32)> = None;
         for v in values {
@@ -155,7 +165,9 @@ impl Encoder {
         let col = |name: &str| batch.column_by_name(name).expect("column of the projection");
         let mut out = EncodedBatch { rows: batch.num_rows(), ..Default::default() };
         let l = &self.layout;
-        self.experiments.encode(col(&l.experiment).as_ref(), NULL_CODE, &mut out.experiment).map_err(|e| err(&l.experiment, e))?;
+        self.experiments
+            .encode(col(&l.experiment).as_ref(), NULL_CODE, &mut out.experiment)
+            .map_err(|e| err(&l.experiment, e))?;
         self.arms.encode(col(&l.variant).as_ref(), NULL_CODE, &mut out.arm).map_err(|e| err(&l.variant, e))?;
         for (d, dim) in l.dimensions.iter().enumerate() {
             let array = col(&dim.name);
