@@ -14,8 +14,9 @@
 
 use crate::data::encode::NULL_CODE;
 use crate::data::{Dictionary, EncodedBatch};
+use crate::kernel::{best_grouped_sum, Grouping};
 use crate::suffstats::{ExperimentStats, MetricStats};
-use cateye_stats::moments::{power_row, ps};
+use cateye_stats::moments::{joint_power_table, mixed_row, power_row, ps, MixedPowerSums};
 use cateye_stats::{JointMoments, Moments, PowerSums};
 use rayon::prelude::*;
 
@@ -75,13 +76,18 @@ impl Shifts {
     }
 }
 
+/// Rows per block of the inner loop: the block's power rows (64 B each) and groupings stay in
+/// the L1/L2 cache while every dimension's table is updated from them.
+const BLOCK_ROWS: usize = 1024;
+
 /// Power sums of one metric within one experiment of one batch.
 #[derive(Clone, Debug)]
 struct MetricChunk {
     missing: Vec<f64>,
     pre_imputed: Vec<f64>,
-    /// Per arm: joint power sums (all `p + q ≤ 4`).
-    joint: Vec<[[f64; 5]; 5]>,
+    /// Per arm: power sums and mixed power sums (together all `Σ d^p e^q`, `p + q ≤ 4`).
+    arm_sums: Vec<PowerSums>,
+    arm_mixed: Vec<MixedPowerSums>,
     /// Per dimension cell (`offset[d] + level * arms + arm`).
     cells: Vec<PowerSums>,
 }
@@ -133,6 +139,18 @@ fn rows_by_experiment(batch: &EncodedBatch) -> Vec<(u32, Vec<u32>)> {
     groups
 }
 
+/// Per-thread scratch buffers of [`aggregate_batch`], reused across blocks.
+#[derive(Default)]
+struct Scratch {
+    arms: Vec<u32>,
+    groups: Vec<Grouping>,
+    by_arm: Grouping,
+    y: Vec<f64>,
+    x: Vec<f64>,
+    powers: Vec<PowerSums>,
+    mixed: Vec<MixedPowerSums>,
+}
+
 /// Accumulate one batch. Returns one chunk per experiment present.
 pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> Vec<Chunk> {
     let a = shape.arms;
@@ -143,74 +161,53 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
         offsets.push(total);
         total += l * a;
     }
-    let n_metrics = batch.metrics.len();
-    let mut powers: Vec<PowerSums> = Vec::new();
-    let mut codes: Vec<u32> = Vec::new();
+    let sum = best_grouped_sum();
+    let mut t = Scratch { groups: vec![Grouping::default(); dims], ..Scratch::default() };
     rows_by_experiment(batch)
         .into_iter()
         .map(|(e, rows)| {
-            let n = rows.len();
-            // Cell code of every row in every dimension: offset + level * arms + arm.
-            codes.clear();
-            codes.reserve(n * dims);
             let mut units = vec![0.0; a];
-            for &r in &rows {
-                units[batch.arm[r as usize] as usize] += 1.0;
-            }
             let mut cell_units = vec![0.0; total];
-            for (lv, &offset) in batch.levels.iter().zip(&offsets) {
-                for &r in &rows {
-                    let c = offset + lv[r as usize] as usize * a + batch.arm[r as usize] as usize;
-                    codes.push(c as u32);
-                    cell_units[c] += 1.0;
-                }
-            }
-            let metrics = (0..n_metrics)
-                .map(|m| {
-                    let (sy, sx) = shifts.get(e as usize, m);
-                    let y = &batch.metrics[m];
-                    let pre = batch.pre[m].as_deref();
-                    let mut chunk = MetricChunk {
-                        missing: vec![0.0; a],
-                        pre_imputed: vec![0.0; a],
-                        joint: vec![[[0.0; 5]; 5]; a],
-                        cells: vec![[0.0; 8]; total],
-                    };
-                    powers.clear();
-                    powers.reserve(n);
-                    for &r in &rows {
-                        let r = r as usize;
-                        let arm = batch.arm[r] as usize;
-                        let v = y[r];
-                        if !v.is_finite() {
-                            chunk.missing[arm] += 1.0;
-                            powers.push([0.0; 8]);
-                            continue;
-                        }
-                        let e = match pre {
-                            Some(p) if p[r].is_finite() => p[r] - sx,
-                            Some(_) => {
-                                chunk.pre_imputed[arm] += 1.0;
-                                0.0
-                            }
-                            None => 0.0,
-                        };
-                        let d = v - sy;
-                        JointMoments::accumulate_power_sums(&mut chunk.joint[arm], d, e);
-                        powers.push(power_row(d, e));
-                    }
-                    for d in 0..dims {
-                        let cells = &mut chunk.cells[..];
-                        for (p, &c) in powers.iter().zip(&codes[d * n..(d + 1) * n]) {
-                            let cell = &mut cells[c as usize];
-                            for k in 0..8 {
-                                cell[k] += p[k];
-                            }
-                        }
-                    }
-                    chunk
+            let mut metrics: Vec<MetricChunk> = (0..batch.metrics.len())
+                .map(|_| MetricChunk {
+                    missing: vec![0.0; a],
+                    pre_imputed: vec![0.0; a],
+                    arm_sums: vec![[0.0; 8]; a],
+                    arm_mixed: vec![[0.0; 8]; a],
+                    cells: vec![[0.0; 8]; total],
                 })
                 .collect();
+            for block in rows.chunks(BLOCK_ROWS) {
+                t.arms.clear();
+                t.arms.extend(block.iter().map(|&r| batch.arm[r as usize]));
+                t.by_arm.build(t.arms.iter().copied(), a);
+                for (arm, u) in units.iter_mut().enumerate() {
+                    *u += f64::from(t.by_arm.count(arm));
+                }
+                // Group the block's rows by cell (level × arm) once per dimension.
+                for d in 0..dims {
+                    let levels = &batch.levels[d];
+                    let codes = block.iter().zip(&t.arms).map(|(&r, &arm)| levels[r as usize] * a as u32 + arm);
+                    t.groups[d].build(codes, shape.levels[d] * a);
+                    for c in 0..shape.levels[d] * a {
+                        cell_units[offsets[d] + c] += f64::from(t.groups[d].count(c));
+                    }
+                }
+                for (m, chunk) in metrics.iter_mut().enumerate() {
+                    let (sy, sx) = shifts.get(e as usize, m);
+                    power_rows(batch, m, block, (sy, sx), &mut t);
+                    for (k, (&v, &x)) in t.y.iter().zip(&t.x).enumerate() {
+                        let arm = t.arms[k] as usize;
+                        chunk.missing[arm] += f64::from(!v.is_finite());
+                        chunk.pre_imputed[arm] += f64::from(v.is_finite() && !x.is_finite());
+                    }
+                    sum(&mut chunk.arm_sums, &t.by_arm, &t.powers);
+                    sum(&mut chunk.arm_mixed, &t.by_arm, &t.mixed);
+                    for (d, g) in t.groups.iter().enumerate() {
+                        sum(&mut chunk.cells[offsets[d]..offsets[d] + shape.levels[d] * a], g, &t.powers);
+                    }
+                }
+            }
             Chunk {
                 experiment: e,
                 arms: a,
@@ -222,6 +219,32 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
             }
         })
         .collect()
+}
+
+/// The power rows and mixed power rows of metric `m` for the rows of `block`, shifted by
+/// `(sy, sx)`, into `t.powers` / `t.mixed`; the raw values are left in `t.y` / `t.x`.
+/// A missing outcome gives a row of zeros (it counts nowhere); a missing covariate is imputed
+/// at the shift (`e = 0`). Branch-free so that it vectorises.
+fn power_rows(batch: &EncodedBatch, m: usize, block: &[u32], (sy, sx): (f64, f64), t: &mut Scratch) {
+    let y = &batch.metrics[m];
+    t.y.clear();
+    t.y.extend(block.iter().map(|&r| y[r as usize]));
+    t.x.clear();
+    match &batch.pre[m] {
+        Some(p) => t.x.extend(block.iter().map(|&r| p[r as usize])),
+        None => t.x.resize(block.len(), sx),
+    }
+    t.powers.clear();
+    t.mixed.clear();
+    for (&v, &x) in t.y.iter().zip(&t.x) {
+        let ok = v.is_finite();
+        let d = if ok { v - sy } else { 0.0 };
+        let e = if ok && x.is_finite() { x - sx } else { 0.0 };
+        let mut row = power_row(d, e);
+        row[ps::N] = f64::from(ok);
+        t.powers.push(row);
+        t.mixed.push(mixed_row(d, e));
+    }
 }
 
 /// Accumulate a window of batches in parallel; chunks come back in batch order.
@@ -295,8 +318,9 @@ impl Accumulator {
             for arm in 0..a {
                 ms.missing[arm] += mc.missing[arm];
                 ms.pre_imputed[arm] += mc.pre_imputed[arm];
-                if mc.joint[arm][0][0] > 0.0 {
-                    ms.overall[arm].merge(&JointMoments::from_power_sums(&mc.joint[arm], sy, sx));
+                if mc.arm_sums[arm][ps::N] > 0.0 {
+                    let table = joint_power_table(&mc.arm_sums[arm], &mc.arm_mixed[arm]);
+                    ms.overall[arm].merge(&JointMoments::from_power_sums(&table, sy, sx));
                 }
             }
             for d in 0..n_dims {

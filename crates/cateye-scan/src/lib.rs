@@ -6,6 +6,7 @@
 //! | [`config`] | column roles and statistical settings (CLI flags / TOML) |
 //! | [`data`] | reading Parquet/CSV/Arrow IPC in batches, roles, binning, encoding |
 //! | [`aggregate`] | the hot loop: batches → shifted power sums → moments |
+//! | [`kernel`] | the vectorised scatter-add at the bottom of the hot loop |
 //! | [`collect`] | the file → [`SuffStats`] driver (parallel, deterministic) |
 //! | [`suffstats`] | the sufficient statistics and their exact merge |
 //! | [`scan`] | SRM, ATE/CUPED, detection, per-dimension heterogeneity, FDR, findings |
@@ -19,6 +20,7 @@ pub mod config;
 pub mod data;
 pub mod demo;
 pub mod error;
+pub mod kernel;
 pub mod report;
 pub mod results;
 pub mod scan;

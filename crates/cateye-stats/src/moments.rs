@@ -48,6 +48,38 @@ pub fn power_row(d: f64, e: f64) -> PowerSums {
     [1.0, d, d2, d2 * d, d2 * d2, e, e * e, d * e]
 }
 
+/// The mixed power sums that, with a [`PowerSums`] row, make up every `Σ d^p e^q` with
+/// `p + q ≤ 4`: `[d e², d e³, d² e, d² e², d³ e, e³, e⁴, 0]` (padded to a cache line).
+pub type MixedPowerSums = [f64; 8];
+
+/// The mixed power sums contributed by one observation.
+#[inline(always)]
+pub fn mixed_row(d: f64, e: f64) -> MixedPowerSums {
+    let (d2, e2) = (d * d, e * e);
+    [d * e2, d * e2 * e, d2 * e, d2 * e2, d2 * d * e, e2 * e, e2 * e2, 0.0]
+}
+
+/// The table `s[p][q] = Σ d^p e^q` (`p + q ≤ 4`) from a power-sum row and its mixed sums.
+pub fn joint_power_table(s: &PowerSums, mixed: &MixedPowerSums) -> [[f64; 5]; 5] {
+    let mut t = [[0.0; 5]; 5];
+    t[0][0] = s[ps::N];
+    t[1][0] = s[ps::Y1];
+    t[2][0] = s[ps::Y2];
+    t[3][0] = s[ps::Y3];
+    t[4][0] = s[ps::Y4];
+    t[0][1] = s[ps::X1];
+    t[0][2] = s[ps::X2];
+    t[1][1] = s[ps::XY];
+    t[1][2] = mixed[0];
+    t[1][3] = mixed[1];
+    t[2][1] = mixed[2];
+    t[2][2] = mixed[3];
+    t[3][1] = mixed[4];
+    t[0][3] = mixed[5];
+    t[0][4] = mixed[6];
+    t
+}
+
 /// Count, means and central moments of `y` (to order 4) and `x` (to order 2) plus their
 /// co-moment. Means are relative to `shift_y` / `shift_x`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -302,20 +334,6 @@ impl JointMoments {
         Self { shift_y, shift_x, mean_y: my, mean_x: mx, m }
     }
 
-    /// Add the shifted power sums of one observation to a power-sum table.
-    #[inline]
-    pub fn accumulate_power_sums(s: &mut [[f64; 5]; 5], d: f64, e: f64) {
-        let mut dp = 1.0;
-        for (p, row) in s.iter_mut().enumerate() {
-            let mut t = dp;
-            for cell in row.iter_mut().take(JOINT_ORDER + 1 - p) {
-                *cell += t;
-                t *= e;
-            }
-            dp *= d;
-        }
-    }
-
     /// Merge `other` into `self` (Pébay 2008, arbitrary-order multivariate update, written as the
     /// translation of both summaries to the combined mean).
     pub fn merge(&mut self, other: &Self) {
@@ -387,6 +405,19 @@ mod tests {
         (my, m2, m3, m4, mx, c)
     }
 
+    /// Power sums and mixed power sums of shifted data.
+    fn sums(y: &[f64], x: &[f64], sy: f64, sx: f64) -> (PowerSums, MixedPowerSums) {
+        let (mut s, mut m) = ([0.0; 8], [0.0; 8]);
+        for (a, b) in y.iter().zip(x) {
+            let (r, q) = (power_row(a - sy, b - sx), mixed_row(a - sy, b - sx));
+            for k in 0..8 {
+                s[k] += r[k];
+                m[k] += q[k];
+            }
+        }
+        (s, m)
+    }
+
     fn data() -> (Vec<f64>, Vec<f64>) {
         let y: Vec<f64> = (0..50).map(|i| ((i * 37 % 11) as f64).powf(1.3) - 2.0).collect();
         let x: Vec<f64> = (0..50).map(|i| (i * 13 % 7) as f64 * 0.5 + 1.0).collect();
@@ -413,17 +444,9 @@ mod tests {
     fn power_sums_match_push_and_joint_marginal() {
         let (y, x) = data();
         let (sy, sx) = (y[0], x[0]);
-        let mut s = [0.0; 8];
-        let mut js = [[0.0; 5]; 5];
-        for (a, b) in y.iter().zip(&x) {
-            let r = power_row(a - sy, b - sx);
-            for k in 0..8 {
-                s[k] += r[k];
-            }
-            JointMoments::accumulate_power_sums(&mut js, a - sy, b - sx);
-        }
+        let (s, mixed) = sums(&y, &x, sy, sx);
         let m = Moments::from_power_sums(&s, sy, sx);
-        let j = JointMoments::from_power_sums(&js, sy, sx).marginal();
+        let j = JointMoments::from_power_sums(&joint_power_table(&s, &mixed), sy, sx).marginal();
         let (my, m2, _, m4, _, c) = two_pass(&y, &x);
         for mm in [m, j] {
             assert!((mm.y_mean() - my).abs() < 1e-12);
@@ -436,11 +459,8 @@ mod tests {
     #[test]
     fn residual_moments_match_direct_computation() {
         let (y, x) = data();
-        let mut js = [[0.0; 5]; 5];
-        for (a, b) in y.iter().zip(&x) {
-            JointMoments::accumulate_power_sums(&mut js, *a, *b);
-        }
-        let jm = JointMoments::from_power_sums(&js, 0.0, 0.0);
+        let (s, mixed) = sums(&y, &x, 0.0, 0.0);
+        let jm = JointMoments::from_power_sums(&joint_power_table(&s, &mixed), 0.0, 0.0);
         let theta = 0.7;
         let r: Vec<f64> = y.iter().zip(&x).map(|(a, b)| a - theta * b).collect();
         let (_, m2, _, m4, _, _) = two_pass(&r, &x);
