@@ -36,8 +36,8 @@ pub struct BenchArgs {
     /// Experiments the rows are spread over.
     #[arg(long, default_value_t = 20)]
     experiments: usize,
-    /// Repetitions of the timed aggregation (the best is reported).
-    #[arg(long, default_value_t = 3)]
+    /// Repetitions of the timed aggregation (best and median are reported).
+    #[arg(long, default_value_t = 10)]
     repeat: usize,
     /// Folder for the generated file (default: a temporary folder, removed afterwards).
     #[arg(long)]
@@ -99,18 +99,21 @@ fn bench_scan(file: &Path, config: &ScanConfig, repeat: usize, threads: usize) -
     );
     let l = &table.encoder.layout;
     let updates = table.rows as f64 * l.metrics.len() as f64 * l.dimensions.len() as f64;
-    let mut best = f64::INFINITY;
-    for _ in 0..repeat.max(1) {
-        let t = Instant::now();
-        let acc = aggregate_encoded(&table);
-        best = best.min(t.elapsed().as_secs_f64());
-        std::hint::black_box(acc);
-    }
+    let mut times: Vec<f64> = (0..repeat.max(1))
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(aggregate_encoded(&table));
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    times.sort_by(f64::total_cmp);
+    let (best, median) = (times[0], times[times.len() / 2]);
     println!(
-        "aggregation after loading ({threads} threads): {:.3} s for {:.2e} unit x metric x dimension updates = {:.2} billion updates/s",
-        best,
-        updates,
-        updates / best / 1e9
+        "aggregation after loading ({threads} threads, {} runs): best {best:.3} s, median {median:.3} s for {updates:.2e} \
+         unit x metric x dimension updates = {:.2} billion updates/s (median {:.2})",
+        times.len(),
+        updates / best / 1e9,
+        updates / median / 1e9
     );
     let t = Instant::now();
     let (_, result) = cateye_scan::scan_file(file, config, &|_, _| {})?;

@@ -78,7 +78,7 @@ impl Shifts {
 
 /// Rows per block of the inner loop: the block's power rows (64 B each) and groupings stay in
 /// the L1/L2 cache while every dimension's table is updated from them.
-const BLOCK_ROWS: usize = 1024;
+const BLOCK_ROWS: usize = 512;
 
 /// Power sums of one metric within one experiment of one batch.
 #[derive(Clone, Debug)]
@@ -143,12 +143,16 @@ fn rows_by_experiment(batch: &EncodedBatch) -> Vec<(u32, Vec<u32>)> {
 #[derive(Default)]
 struct Scratch {
     arms: Vec<u32>,
+    codes: Vec<u32>,
     groups: Vec<Grouping>,
     by_arm: Grouping,
     y: Vec<f64>,
     x: Vec<f64>,
+    ok_y: Vec<f64>,
+    ok_x: Vec<f64>,
+    gather_y: Vec<f64>,
+    gather_x: Vec<f64>,
     powers: Vec<PowerSums>,
-    mixed: Vec<MixedPowerSums>,
 }
 
 /// Accumulate one batch. Returns one chunk per experiment present.
@@ -180,29 +184,24 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
             for block in rows.chunks(BLOCK_ROWS) {
                 t.arms.clear();
                 t.arms.extend(block.iter().map(|&r| batch.arm[r as usize]));
-                t.by_arm.build(t.arms.iter().copied(), a);
+                t.by_arm.build(&t.arms, a);
                 for (arm, u) in units.iter_mut().enumerate() {
                     *u += f64::from(t.by_arm.count(arm));
                 }
                 // Group the block's rows by cell (level × arm) once per dimension.
                 for d in 0..dims {
                     let levels = &batch.levels[d];
-                    let codes = block.iter().zip(&t.arms).map(|(&r, &arm)| levels[r as usize] * a as u32 + arm);
-                    t.groups[d].build(codes, shape.levels[d] * a);
+                    t.codes.clear();
+                    t.codes.extend(block.iter().zip(&t.arms).map(|(&r, &arm)| levels[r as usize] * a as u32 + arm));
+                    t.groups[d].build(&t.codes, shape.levels[d] * a);
                     for c in 0..shape.levels[d] * a {
                         cell_units[offsets[d] + c] += f64::from(t.groups[d].count(c));
                     }
                 }
                 for (m, chunk) in metrics.iter_mut().enumerate() {
-                    let (sy, sx) = shifts.get(e as usize, m);
-                    power_rows(batch, m, block, (sy, sx), &mut t);
-                    for (k, (&v, &x)) in t.y.iter().zip(&t.x).enumerate() {
-                        let arm = t.arms[k] as usize;
-                        chunk.missing[arm] += f64::from(!v.is_finite());
-                        chunk.pre_imputed[arm] += f64::from(v.is_finite() && !x.is_finite());
-                    }
+                    power_rows(batch, m, block, shifts.get(e as usize, m), &mut t);
+                    per_arm_sums(chunk, &t);
                     sum(&mut chunk.arm_sums, &t.by_arm, &t.powers);
-                    sum(&mut chunk.arm_mixed, &t.by_arm, &t.mixed);
                     for (d, g) in t.groups.iter().enumerate() {
                         sum(&mut chunk.cells[offsets[d]..offsets[d] + shape.levels[d] * a], g, &t.powers);
                     }
@@ -221,29 +220,79 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
         .collect()
 }
 
-/// The power rows and mixed power rows of metric `m` for the rows of `block`, shifted by
-/// `(sy, sx)`, into `t.powers` / `t.mixed`; the raw values are left in `t.y` / `t.x`.
-/// A missing outcome gives a row of zeros (it counts nowhere); a missing covariate is imputed
-/// at the shift (`e = 0`). Branch-free so that it vectorises.
-fn power_rows(batch: &EncodedBatch, m: usize, block: &[u32], (sy, sx): (f64, f64), t: &mut Scratch) {
-    let y = &batch.metrics[m];
-    t.y.clear();
-    t.y.extend(block.iter().map(|&r| y[r as usize]));
-    t.x.clear();
-    match &batch.pre[m] {
-        Some(p) => t.x.extend(block.iter().map(|&r| p[r as usize])),
-        None => t.x.resize(block.len(), sx),
+/// The power rows of metric `m` for the rows of `block`, shifted by `(sy, sx)`, into
+/// `t.powers`, with the shifted values in `t.y` / `t.x` (zero where missing) and validity flags
+/// in `t.ok_y` / `t.ok_x`. A missing outcome gives a row of zeros (it counts nowhere); a missing
+/// covariate is imputed at the shift (`e = 0`).
+#[inline(always)]
+fn power_rows(batch: &EncodedBatch, m: usize, block: &[u32], shift: (f64, f64), t: &mut Scratch) {
+    let (y, pre) = (&batch.metrics[m], batch.pre[m].as_deref());
+    let (first, last) = (block[0] as usize, block[block.len() - 1] as usize);
+    if last - first + 1 == block.len() {
+        // Contiguous rows (the usual case: files grouped by experiment).
+        fill_power_rows(&y[first..=last], pre.map(|p| &p[first..=last]), shift, t);
+    } else {
+        let mut gy = std::mem::take(&mut t.gather_y);
+        let mut gx = std::mem::take(&mut t.gather_x);
+        gy.clear();
+        gy.extend(block.iter().map(|&r| y[r as usize]));
+        gx.clear();
+        if let Some(p) = pre {
+            gx.extend(block.iter().map(|&r| p[r as usize]));
+        }
+        fill_power_rows(&gy, pre.map(|_| &gx[..]), shift, t);
+        (t.gather_y, t.gather_x) = (gy, gx);
+    }
+}
+
+#[inline(always)]
+fn fill_power_rows(y: &[f64], x: Option<&[f64]>, (sy, sx): (f64, f64), t: &mut Scratch) {
+    let n = y.len();
+    for v in [&mut t.y, &mut t.x, &mut t.ok_y, &mut t.ok_x] {
+        v.clear();
+        v.resize(n, 0.0);
     }
     t.powers.clear();
-    t.mixed.clear();
-    for (&v, &x) in t.y.iter().zip(&t.x) {
-        let ok = v.is_finite();
-        let d = if ok { v - sy } else { 0.0 };
-        let e = if ok && x.is_finite() { x - sx } else { 0.0 };
+    t.powers.resize(n, [0.0; 8]);
+    for k in 0..n {
+        let v = y[k];
+        let xv = x.map_or(sx, |x| x[k]);
+        let (ok_y, ok_x) = (v.is_finite(), xv.is_finite());
+        let d = if ok_y { v - sy } else { 0.0 };
+        let e = if ok_y && ok_x { xv - sx } else { 0.0 };
         let mut row = power_row(d, e);
-        row[ps::N] = f64::from(ok);
-        t.powers.push(row);
-        t.mixed.push(mixed_row(d, e));
+        row[ps::N] = f64::from(ok_y);
+        t.powers[k] = row;
+        t.y[k] = d;
+        t.x[k] = e;
+        t.ok_y[k] = f64::from(ok_y);
+        t.ok_x[k] = f64::from(ok_x);
+    }
+}
+
+/// Per arm: missing outcomes, imputed covariates and the mixed power sums of the block's rows
+/// (summed in registers over each arm's rows).
+#[inline(always)]
+fn per_arm_sums(chunk: &mut MetricChunk, t: &Scratch) {
+    for (arm, (mixed, (missing, imputed))) in
+        chunk.arm_mixed.iter_mut().zip(chunk.missing.iter_mut().zip(chunk.pre_imputed.iter_mut())).enumerate()
+    {
+        let rows = &t.by_arm.order[t.by_arm.bounds[arm] as usize..t.by_arm.bounds[arm + 1] as usize];
+        let (mut acc, mut ok_y, mut ok_x) = ([0.0; 8], 0.0, 0.0);
+        for &k in rows {
+            let k = k as usize;
+            let q = mixed_row(t.y[k], t.x[k]);
+            for j in 0..8 {
+                acc[j] += q[j];
+            }
+            ok_y += t.ok_y[k];
+            ok_x += t.ok_y[k] * t.ok_x[k];
+        }
+        for j in 0..8 {
+            mixed[j] += acc[j];
+        }
+        *missing += rows.len() as f64 - ok_y;
+        *imputed += ok_y - ok_x;
     }
 }
 

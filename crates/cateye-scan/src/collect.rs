@@ -15,7 +15,7 @@ pub type Progress<'a> = &'a (dyn Fn(u64, Option<u64>) + Sync);
 
 /// Batches aggregated in parallel at a time.
 fn window_size() -> usize {
-    2 * rayon::current_num_threads().max(1)
+    8 * rayon::current_num_threads().max(1)
 }
 
 /// Read `source` and compute its sufficient statistics under `config`.

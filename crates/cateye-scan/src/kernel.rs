@@ -17,6 +17,7 @@ use cateye_stats::PowerSums;
 pub struct Grouping {
     pub order: Vec<u16>,
     pub bounds: Vec<u32>,
+    cursor: Vec<u32>,
 }
 
 impl Grouping {
@@ -24,24 +25,24 @@ impl Grouping {
     ///
     /// # Panics
     /// If a code is out of range or there are too many rows.
-    pub fn build(&mut self, codes: impl Iterator<Item = u32> + Clone, cells: usize) {
+    #[inline]
+    pub fn build(&mut self, codes: &[u32], cells: usize) {
+        assert!(codes.len() <= u16::MAX as usize + 1, "a block holds at most 65,536 rows");
         self.bounds.clear();
         self.bounds.resize(cells + 1, 0);
-        let mut n = 0usize;
-        for c in codes.clone() {
+        for &c in codes {
             self.bounds[c as usize + 1] += 1;
-            n += 1;
         }
-        assert!(n <= u16::MAX as usize + 1, "a block holds at most 65,536 rows");
         for c in 0..cells {
             self.bounds[c + 1] += self.bounds[c];
         }
         self.order.clear();
-        self.order.resize(n, 0);
-        // Stable placement: a running cursor per cell (reuses bounds shifted by one).
-        let mut cursor: Vec<u32> = self.bounds[..cells].to_vec();
-        for (k, c) in codes.enumerate() {
-            let slot = &mut cursor[c as usize];
+        self.order.resize(codes.len(), 0);
+        // Stable placement with a running cursor per cell.
+        self.cursor.clear();
+        self.cursor.extend_from_slice(&self.bounds[..cells]);
+        for (k, &c) in codes.iter().enumerate() {
+            let slot = &mut self.cursor[c as usize];
             self.order[*slot as usize] = k as u16;
             *slot += 1;
         }
@@ -147,7 +148,7 @@ mod tests {
     fn grouping_is_a_stable_counting_sort() {
         let codes = [2u32, 0, 2, 1, 0, 2];
         let mut g = Grouping::default();
-        g.build(codes.iter().copied(), 4);
+        g.build(&codes, 4);
         assert_eq!(g.bounds, [0, 2, 3, 6, 6]);
         assert_eq!(g.order, [1, 4, 3, 0, 2, 5]);
         assert_eq!((g.count(2), g.count(3)), (3, 0));
@@ -159,7 +160,7 @@ mod tests {
             (0..1001).map(|i| std::array::from_fn(|k| (i * 8 + k) as f64 * 0.37 - 11.0)).collect();
         let codes: Vec<u32> = (0..1001u32).map(|i| (i * 7919) % 13).collect();
         let mut g = Grouping::default();
-        g.build(codes.iter().copied(), 13);
+        g.build(&codes, 13);
         let mut reference = vec![[1.0; 8]; 13];
         grouped_sum(&mut reference, &g, &rows);
         let mut versions: Vec<GroupedSum> = vec![best_grouped_sum()];
@@ -183,6 +184,6 @@ mod tests {
     #[test]
     #[should_panic]
     fn out_of_range_codes_panic() {
-        Grouping::default().build([5u32].into_iter(), 2);
+        Grouping::default().build(&[5], 2);
     }
 }
