@@ -82,6 +82,13 @@ struct ScanArgs {
     /// Planned split, e.g. control=0.5,treatment=0.5 (default: equal).
     #[arg(long, value_delimiter = ',')]
     split: Option<Vec<String>>,
+    /// FILE is a table of sufficient statistics (from a warehouse, Spark or --export-stats)
+    /// instead of unit-level rows.
+    #[arg(long)]
+    stats: bool,
+    /// Also write the sufficient statistics to this file (.parquet or .csv).
+    #[arg(long)]
+    export_stats: Option<PathBuf>,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -147,7 +154,17 @@ fn progress_bar(quiet: bool) -> ProgressBar {
     pb
 }
 
-fn run_scan(file: &Path, config: &ScanConfig, out: &Path, quiet: bool, timings: bool) -> Result<(), ScanError> {
+/// What `run_scan` reads and writes besides the results.
+#[derive(Default)]
+struct ScanIo<'a> {
+    stats_input: bool,
+    export_stats: Option<&'a Path>,
+    quiet: bool,
+    timings: bool,
+}
+
+fn run_scan(file: &Path, config: &ScanConfig, out: &Path, io: ScanIo) -> Result<(), ScanError> {
+    let (quiet, timings) = (io.quiet, io.timings);
     let start = Instant::now();
     let pb = progress_bar(quiet);
     let progress = |rows: u64, total: Option<u64>| {
@@ -156,8 +173,15 @@ fn run_scan(file: &Path, config: &ScanConfig, out: &Path, quiet: bool, timings: 
         }
         pb.set_position(rows);
     };
-    let (_, result) = cateye_scan::scan_file(file, config, &progress)?;
+    let (stats, result) = if io.stats_input {
+        cateye_scan::scan_stats_file(file, config)?
+    } else {
+        cateye_scan::scan_file(file, config, &progress)?
+    };
     pb.finish_and_clear();
+    if let Some(path) = io.export_stats {
+        cateye_scan::stats_table::write_stats_table(&stats, path)?;
+    }
     let files = write_outputs(&result, out)?;
     if !quiet {
         print!("{}", summary(&result));
@@ -183,9 +207,15 @@ fn main() {
     }
     let outcome = match cli.command {
         Command::Demo { out, seed } => demo(&out, seed),
-        Command::Scan(args) => {
-            args.config().and_then(|c| run_scan(&args.file, &c, &args.out, args.quiet, args.timings))
-        }
+        Command::Scan(args) => args.config().and_then(|c| {
+            let io = ScanIo {
+                stats_input: args.stats,
+                export_stats: args.export_stats.as_deref(),
+                quiet: args.quiet,
+                timings: args.timings,
+            };
+            run_scan(&args.file, &c, &args.out, io)
+        }),
         Command::Bench(args) => bench::run(&args),
     };
     if let Err(e) = outcome {
@@ -200,5 +230,10 @@ fn demo(out: &Path, seed: u64) -> Result<(), ScanError> {
     let spec = cateye_scan::demo::demo_spec(seed);
     spec.write_parquet(&data).map_err(|e| ScanError::Io { file: data.clone(), message: e.to_string() })?;
     println!("Demo data: {} experiments written to {}\n", spec.experiments.len(), data.display());
-    run_scan(&data, &cateye_scan::demo::demo_config(), &out.join("results"), false, true)
+    run_scan(
+        &data,
+        &cateye_scan::demo::demo_config(),
+        &out.join("results"),
+        ScanIo { timings: true, ..ScanIo::default() },
+    )
 }

@@ -9,6 +9,7 @@
 //! | [`kernel`] | the vectorised scatter-add at the bottom of the hot loop |
 //! | [`collect`] | the file → [`SuffStats`] driver (parallel, deterministic) |
 //! | [`suffstats`] | the sufficient statistics and their exact merge |
+//! | [`stats_table`] | sufficient statistics as a flat table (warehouse / Spark input and output) |
 //! | [`scan`] | SRM, ATE/CUPED, detection, per-dimension heterogeneity, FDR, findings |
 //! | [`results`] | the result types (JSON schema) |
 //! | [`report`] | JSON, CSV tables, terminal summary |
@@ -24,6 +25,7 @@ pub mod kernel;
 pub mod report;
 pub mod results;
 pub mod scan;
+pub mod stats_table;
 pub mod suffstats;
 
 pub use config::ScanConfig;
@@ -39,6 +41,13 @@ pub fn scan_file(
 ) -> Result<(SuffStats, ScanResult)> {
     let source = data::Source::open(path)?;
     let stats = collect::collect(&source, config, progress)?;
+    let result = scan::scan(&stats, config, Some(path.display().to_string()));
+    Ok((stats, result))
+}
+
+/// Scan a table of sufficient statistics (see [`stats_table`]) instead of unit-level rows.
+pub fn scan_stats_file(path: &std::path::Path, config: &ScanConfig) -> Result<(SuffStats, ScanResult)> {
+    let stats = stats_table::read_stats_table(path, &config.control)?;
     let result = scan::scan(&stats, config, Some(path.display().to_string()));
     Ok((stats, result))
 }

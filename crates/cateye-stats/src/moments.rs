@@ -123,6 +123,22 @@ impl Moments {
         Self { n, shift_y, shift_x, mean_y: my, mean_x: mx, m2_y, m3_y, m4_y, m2_x, c_xy }
     }
 
+    /// Power sums `[n, Σd, Σd², Σd³, Σd⁴, Σe, Σe², Σde]` of the shifted values
+    /// (`d = y − shift_y`, `e = x − shift_x`): the inverse of [`Moments::from_power_sums`].
+    pub fn power_sums(&self) -> PowerSums {
+        let (n, my, mx) = (self.n, self.mean_y, self.mean_x);
+        [
+            n,
+            n * my,
+            self.m2_y + n * my * my,
+            self.m3_y + 3.0 * my * self.m2_y + n * my.powi(3),
+            self.m4_y + 4.0 * my * self.m3_y + 6.0 * my * my * self.m2_y + n * my.powi(4),
+            n * mx,
+            self.m2_x + n * mx * mx,
+            self.c_xy + n * mx * my,
+        ]
+    }
+
     /// Moments of a single observation.
     pub fn single(y: f64, x: f64) -> Self {
         Self { n: 1.0, shift_y: y, shift_x: x, ..Self::default() }
@@ -334,6 +350,15 @@ impl JointMoments {
         Self { shift_y, shift_x, mean_y: my, mean_x: mx, m }
     }
 
+    /// Raw power sums `s[p][q] = Σ d^p e^q` of the shifted values: the inverse of
+    /// [`JointMoments::from_power_sums`].
+    pub fn power_sums(&self) -> [[f64; 5]; 5] {
+        let mut m = self.m;
+        m[1][0] = 0.0;
+        m[0][1] = 0.0;
+        translate(&m, -self.mean_y, -self.mean_x)
+    }
+
     /// Merge `other` into `self` (Pébay 2008, arbitrary-order multivariate update, written as the
     /// translation of both summaries to the combined mean).
     pub fn merge(&mut self, other: &Self) {
@@ -521,6 +546,34 @@ mod tests {
             assert!((merged.m3_y - whole.m3_y).abs() <= 1e-12 * scale);
             assert!((merged.c_xy - whole.c_xy).abs() <= 1e-12 * (whole.m2_x * whole.m2_y).sqrt());
             assert!((merged.y_mean() - whole.y_mean()).abs() <= 1e-12 * whole.y_var().sqrt());
+        }
+    }
+
+    #[test]
+    fn power_sums_round_trip() {
+        let (y, x) = data();
+        let mut m = Moments::default();
+        for (a, b) in y.iter().zip(&x) {
+            m.push(*a, *b);
+        }
+        let back = Moments::from_power_sums(&m.power_sums(), m.shift_y, m.shift_x);
+        for (a, b) in [
+            (back.m2_y, m.m2_y),
+            (back.m3_y, m.m3_y),
+            (back.m4_y, m.m4_y),
+            (back.c_xy, m.c_xy),
+            (back.y_mean(), m.y_mean()),
+        ] {
+            assert!((a - b).abs() <= 1e-10 * b.abs().max(1.0), "{a} vs {b}");
+        }
+        let (s, mixed) = sums(&y, &x, 1.0, 2.0);
+        let j = JointMoments::from_power_sums(&joint_power_table(&s, &mixed), 1.0, 2.0);
+        let t = j.power_sums();
+        let want = joint_power_table(&s, &mixed);
+        for p in 0..5 {
+            for q in 0..5 - p {
+                assert!((t[p][q] - want[p][q]).abs() <= 1e-9 * want[p][q].abs().max(1.0));
+            }
         }
     }
 }
