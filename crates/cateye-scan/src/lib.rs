@@ -41,6 +41,7 @@ pub fn scan_file(
 ) -> Result<(SuffStats, ScanResult)> {
     let source = data::Source::open(path)?;
     let stats = collect::collect(&source, config, progress)?;
+    check_planned_splits(&stats, config, path)?;
     let result = scan::scan(&stats, config, Some(path.display().to_string()));
     Ok((stats, result))
 }
@@ -48,6 +49,29 @@ pub fn scan_file(
 /// Scan a table of sufficient statistics (see [`stats_table`]) instead of unit-level rows.
 pub fn scan_stats_file(path: &std::path::Path, config: &ScanConfig) -> Result<(SuffStats, ScanResult)> {
     let stats = stats_table::read_stats_table(path, &config.control)?;
+    check_planned_splits(&stats, config, path)?;
     let result = scan::scan(&stats, config, Some(path.display().to_string()));
     Ok((stats, result))
+}
+
+/// Every arm of an experiment with a configured split must have a positive weight.
+fn check_planned_splits(stats: &SuffStats, config: &ScanConfig, path: &std::path::Path) -> Result<()> {
+    for e in stats.experiments.iter().filter(|e| config.has_planned_split(&e.name)) {
+        for arm in &e.arms {
+            match config.planned_weight(&e.name, arm) {
+                Some(w) if w.is_finite() && w > 0.0 => {}
+                other => {
+                    return Err(ScanError::BadSplit {
+                        file: path.into(),
+                        experiment: e.name.clone(),
+                        message: format!(
+                            "arm '{arm}' has weight {other:?}; expected a positive weight for every arm ({})",
+                            e.arms.join(", ")
+                        ),
+                    })
+                }
+            }
+        }
+    }
+    Ok(())
 }

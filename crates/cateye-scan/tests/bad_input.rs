@@ -182,3 +182,56 @@ proptest! {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+#[test]
+fn arrow_ipc_file_and_stream_scan_like_csv() {
+    let dir = common::temp_dir("ipc");
+    let csv_path = csv(&dir, "good.csv", GOOD);
+    let cfg = ScanConfig { min_units_per_arm: 1, ..ScanConfig::default() };
+    let (_, want) = scan_file(&csv_path, &cfg, &|_, _| {}).unwrap();
+    let source = cateye_scan::data::Source::open(&csv_path).unwrap();
+    let batches: Vec<RecordBatch> = source.batches(&[0, 1, 2, 3, 4], 1024).unwrap().map(|b| b.unwrap()).collect();
+    let file = dir.join("good.arrow");
+    let mut w = arrow::ipc::writer::FileWriter::try_new(std::fs::File::create(&file).unwrap(), &source.schema).unwrap();
+    for b in &batches {
+        w.write(b).unwrap();
+    }
+    w.finish().unwrap();
+    let stream = dir.join("good.arrows");
+    let mut w =
+        arrow::ipc::writer::StreamWriter::try_new(std::fs::File::create(&stream).unwrap(), &source.schema).unwrap();
+    for b in &batches {
+        w.write(b).unwrap();
+    }
+    w.finish().unwrap();
+    for p in [file, stream] {
+        let (_, got) = scan_file(&p, &cfg, &|_, _| {}).unwrap();
+        assert_eq!(serde_json::to_value(&got.effects).unwrap(), serde_json::to_value(&want.effects).unwrap());
+    }
+}
+
+#[test]
+fn toml_config_sets_roles_and_rejects_unknown_keys() {
+    let dir = common::temp_dir("toml");
+    let p = csv(&dir, "good.csv", GOOD);
+    let cfg_path = dir.join("cateye.toml");
+    std::fs::write(&cfg_path, "metrics = [\"revenue\"]\ndimensions = [\"country\"]\nmin_units_per_arm = 1\ncorrection = \"holm\"\n[split]\ncontrol = 0.25\ntreatment = 0.75\n").unwrap();
+    let cfg = ScanConfig::from_toml_file(&cfg_path).unwrap();
+    assert_eq!(cfg.correction, cateye_stats::Correction::Holm);
+    let (_, r) = scan_file(&p, &cfg, &|_, _| {}).unwrap();
+    assert_eq!(r.srm[0].planned, vec![0.25, 0.75]);
+    std::fs::write(&cfg_path, "metric = [\"revenue\"]\n").unwrap();
+    let err = ScanConfig::from_toml_file(&cfg_path).unwrap_err().to_string();
+    assert!(err.contains("cateye.toml") && err.contains("metric"), "{err}");
+    std::fs::write(&cfg_path, "alpha = 2.0\n").unwrap();
+    assert!(ScanConfig::from_toml_file(&cfg_path).unwrap_err().to_string().contains("alpha"));
+}
+
+#[test]
+fn planned_split_must_cover_every_arm() {
+    let dir = common::temp_dir("split");
+    let p = csv(&dir, "good.csv", GOOD);
+    let mut cfg = ScanConfig { min_units_per_arm: 1, ..ScanConfig::default() };
+    cfg.split.insert("control".into(), 0.5);
+    assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'e1'", "'treatment'"]);
+}
