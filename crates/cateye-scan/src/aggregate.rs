@@ -60,11 +60,14 @@ impl Shifts {
                 }
             }
         }
-        // A covariate missing in every row so far is imputed about 0.
-        for e in &mut self.values {
-            for s in e.iter_mut() {
-                if s.1.is_nan() {
-                    s.1 = 0.0;
+        // A covariate missing in every row of an experiment so far is taken about the first
+        // finite value of the covariate in the batch (any experiment), or 0: its imputed rows
+        // in this batch need a shift, and a typical value keeps later sums precise.
+        for m in 0..self.metrics {
+            let fallback = batch.pre[m].as_ref().and_then(|p| p.iter().copied().find(|v| v.is_finite())).unwrap_or(0.0);
+            for e in &mut self.values {
+                if e[m].1.is_nan() {
+                    e[m].1 = fallback;
                 }
             }
         }

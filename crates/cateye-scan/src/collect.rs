@@ -22,7 +22,7 @@ fn window_size() -> usize {
 pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Result<SuffStats> {
     let layout = Layout::resolve(source, config)?;
     let edges = quantile_edges(source, &layout, config.bins, config.batch_rows)?;
-    let mut encoder = Encoder::new(layout.clone(), edges.clone());
+    let mut encoder = Encoder::new(layout.clone(), edges.clone(), config.max_levels);
     let mut shifts = Shifts::new(layout.metrics.len());
     let mut acc = Accumulator::new(layout.metrics.len(), layout.dimensions.len());
     let (mut rows, mut skipped) = (0u64, 0u64);
@@ -185,7 +185,7 @@ pub struct EncodedTable {
 pub fn encode_all(source: &Source, config: &ScanConfig) -> Result<EncodedTable> {
     let layout = Layout::resolve(source, config)?;
     let edges = quantile_edges(source, &layout, config.bins, config.batch_rows)?;
-    let mut encoder = Encoder::new(layout.clone(), edges);
+    let mut encoder = Encoder::new(layout.clone(), edges, config.max_levels);
     let mut shifts = Shifts::new(layout.metrics.len());
     let mut batches = Vec::new();
     let mut rows = 0;

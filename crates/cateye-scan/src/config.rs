@@ -6,7 +6,8 @@
 //! control = "control"
 //! metrics = ["revenue", "sessions"]   # default: every float column not used otherwise
 //! pre_prefix = "pre_"           # CUPED covariate of metric m is column pre_m when present
-//! dimensions = ["country", "platform"] # default: every string/bool/integer column not used otherwise
+//! dimensions = ["country", "platform"] # default: every string/bool column not used otherwise
+//! max_levels = 1000             # a categorical dimension with more levels is an error
 //! bins = 5                      # quantile bins of float dimensions
 //! min_units_per_arm = 100       # smaller levels are pooled into "other"
 //! alpha = 0.05
@@ -42,14 +43,18 @@ pub struct ScanConfig {
     pub metrics: Option<Vec<String>>,
     /// Prefix of the pre-period (CUPED) column of each metric.
     pub pre_prefix: String,
-    /// Dimension columns; `None` = every string, boolean or integer column without another role.
+    /// Dimension columns; `None` = every string or boolean column without another role
+    /// (integer and float columns become dimensions only when named).
     pub dimensions: Option<Vec<String>>,
     /// Columns never used (e.g. true effects in simulated data).
     pub ignore: Vec<String>,
-    /// Randomization cluster column (reported; cluster-robust SEs are not computed yet).
+    /// Randomization cluster column. Checked to exist; cluster-robust standard errors are not
+    /// implemented yet, which the results say in `input.warnings`.
     pub cluster: Option<String>,
     /// Number of quantile bins of float dimensions.
     pub bins: usize,
+    /// Most levels a categorical dimension may have (guards against id columns).
+    pub max_levels: usize,
     /// Levels with fewer units than this in any arm are pooled into `other`.
     pub min_units_per_arm: usize,
     /// Level of significance of the findings (after correction).
@@ -83,6 +88,7 @@ impl Default for ScanConfig {
             ignore: Vec::new(),
             cluster: None,
             bins: 5,
+            max_levels: 1000,
             min_units_per_arm: 100,
             alpha: 0.05,
             confidence: 0.95,

@@ -202,6 +202,37 @@ pub fn synthetic_spec(
 }
 
 impl TableSpec {
+    /// What was planted, one line per item, to compare the scan's findings with.
+    pub fn truth(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for x in &self.experiments {
+            for (m, h) in x.heterogeneity.iter().enumerate() {
+                let metric = &self.metrics[m].name;
+                match h {
+                    Some(Heterogeneity::ByDimension { dimension, shifts }) => {
+                        let d = &self.dimensions[*dimension];
+                        let label = |l: usize| match (d.numeric, d.levels.get(l + 1)) {
+                            (true, Some(next)) => format!("[{}, {next})", d.levels[l]),
+                            (true, None) => format!(">= {}", d.levels[l]),
+                            (false, _) => d.levels[l].clone(),
+                        };
+                        let levels: Vec<String> = shifts.iter().map(|(l, s)| format!("{} {s:+}", label(*l))).collect();
+                        out.push(format!("{} / {metric}: effect varies by {} ({})", x.name, d.name, levels.join(", ")));
+                    }
+                    Some(Heterogeneity::Idiosyncratic { sd }) => {
+                        out.push(format!("{} / {metric}: effect varies (sd {sd}) along no dimension", x.name));
+                    }
+                    None => {}
+                }
+            }
+            let equal = 1.0 / x.arms.len() as f64;
+            if x.allocation.iter().any(|a| (a - equal).abs() > 1e-9) {
+                out.push(format!("{}: sample ratio mismatch (actual allocation {:?})", x.name, x.allocation));
+            }
+        }
+        out
+    }
+
     /// Arrow schema of the generated table.
     pub fn schema(&self) -> SchemaRef {
         let mut fields =
@@ -227,11 +258,17 @@ impl TableSpec {
 
     /// The batches of the table, in order (generated in parallel).
     pub fn batches(&self) -> Vec<RecordBatch> {
-        let jobs: Vec<(usize, usize, usize)> = self
-            .experiments
-            .iter()
-            .enumerate()
-            .flat_map(|(e, x)| (0..x.units.div_ceil(self.batch_rows)).map(move |b| (e, b, x.units)))
+        self.batches_of(0..self.experiments.len())
+    }
+
+    /// The batches of the experiments `range`, in order (generated in parallel). Each batch
+    /// has its own random stream, keyed by (seed, experiment index, batch index).
+    pub fn batches_of(&self, range: std::ops::Range<usize>) -> Vec<RecordBatch> {
+        let jobs: Vec<(usize, usize, usize)> = range
+            .flat_map(|e| {
+                let units = self.experiments[e].units;
+                (0..units.div_ceil(self.batch_rows)).map(move |b| (e, b, units))
+            })
             .collect();
         jobs.par_iter()
             .map(|&(e, b, units)| {
@@ -241,7 +278,8 @@ impl TableSpec {
             .collect()
     }
 
-    /// Write the table to a Parquet file (Snappy).
+    /// Write the table to a Parquet file (Snappy), a few experiments at a time so that memory
+    /// stays bounded for large tables.
     pub fn write_parquet(&self, path: &Path) -> std::io::Result<()> {
         let file = std::fs::File::create(path)?;
         let props = parquet::file::properties::WriterProperties::builder()
@@ -249,10 +287,9 @@ impl TableSpec {
             .build();
         let mut w =
             parquet::arrow::ArrowWriter::try_new(file, self.schema(), Some(props)).map_err(std::io::Error::other)?;
-        // Generate a few experiments at a time so memory stays bounded for large tables.
-        for chunk in self.experiments.chunks(4) {
-            let part = TableSpec { experiments: chunk.to_vec(), ..self.clone() };
-            for b in part.batches() {
+        let n = self.experiments.len();
+        for start in (0..n).step_by(4) {
+            for b in self.batches_of(start..(start + 4).min(n)) {
                 w.write(&b).map_err(std::io::Error::other)?;
             }
         }
@@ -262,7 +299,10 @@ impl TableSpec {
 
     fn batch(&self, e: usize, b: u64, rows: usize) -> RecordBatch {
         let x = &self.experiments[e];
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed ^ ((e as u64) << 32) ^ b.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let key = self.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            ^ (e as u64).wrapping_mul(0xC2B2_AE3D_27D4_EB4F)
+            ^ b.wrapping_mul(0x1656_67B1_9E37_79F9);
+        let mut rng = ChaCha8Rng::seed_from_u64(key);
         let cum = |w: &[f64]| {
             let s: f64 = w.iter().sum();
             w.iter()
@@ -360,5 +400,33 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(a.iter().map(|b| b.num_rows()).sum::<usize>(), 2000);
         assert_eq!(a[0].schema(), spec.schema());
+    }
+
+    #[test]
+    fn experiments_have_their_own_random_streams() {
+        let mut spec = synthetic_spec(6, 100, 1, 1, 2, 7);
+        spec.batch_rows = 100;
+        let b = spec.batches();
+        let m0 = |i: usize| b[i].column_by_name("m0").unwrap().clone();
+        for i in 0..6 {
+            for j in i + 1..6 {
+                assert!(m0(i).as_ref() != m0(j).as_ref(), "experiments {i} and {j} share their data");
+            }
+        }
+        let dir = std::env::temp_dir().join(format!("cateye-demo-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("t.parquet");
+        spec.write_parquet(&p).unwrap();
+        let read: Vec<RecordBatch> =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&p).unwrap())
+                .unwrap()
+                .build()
+                .unwrap()
+                .map(|r| r.unwrap())
+                .collect();
+        let all = arrow::compute::concat_batches(&spec.schema(), &read).unwrap();
+        let want = arrow::compute::concat_batches(&spec.schema(), &b).unwrap();
+        assert_eq!(all, want, "the written file holds the same rows as batches()");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

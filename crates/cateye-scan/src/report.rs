@@ -273,6 +273,9 @@ pub fn summary(result: &ScanResult) -> String {
         .collect();
     let dims: Vec<String> = i.dimensions.iter().map(|d| format!("{} ({} levels)", d.name, d.levels)).collect();
     let _ = writeln!(s, "  metrics: {}\n  dimensions: {}", metrics.join(", "), dims.join(", "));
+    for w in &i.warnings {
+        let _ = writeln!(s, "  warning: {w}");
+    }
     if i.rows_skipped > 0 {
         let _ = writeln!(s, "  {} rows skipped: null experiment or variant", i.rows_skipped);
     }
@@ -300,6 +303,7 @@ pub fn summary(result: &ScanResult) -> String {
             sig(r.q_value)
         );
     }
+    let z = cateye_stats::dist::normal_quantile(0.5 + result.settings.confidence / 2.0);
     let _ = writeln!(s, "\nHeterogeneity findings, strongest evidence first: {}", result.findings.len());
     for f in &result.findings {
         if result.srm.iter().any(|r| r.mismatch && r.experiment == f.experiment) {
@@ -324,7 +328,7 @@ pub fn summary(result: &ScanResult) -> String {
                         "      {:<14} effect {} ± {} ({}{} vs average)",
                         l.level,
                         sig(l.effect),
-                        sig(1.96 * l.se),
+                        sig(z * l.se),
                         if l.deviation >= 0.0 { "+" } else { "" },
                         sig(l.deviation)
                     );

@@ -38,6 +38,8 @@ pub struct InputSummary {
     pub experiments: usize,
     pub metrics: Vec<MetricInfo>,
     pub dimensions: Vec<DimensionSummary>,
+    /// Caveats the user must know about (also printed in the terminal summary).
+    pub warnings: Vec<String>,
 }
 
 /// A dimension as analysed.
@@ -115,8 +117,8 @@ pub struct DetectionRow {
     pub experiment: String,
     pub metric: String,
     pub arm: String,
-    /// `tested`, `uninformative_binary` (the variance of a binary metric is fixed by its mean)
-    /// or `insufficient_data`.
+    /// `tested`, `uninformative_two_valued` (the variance of a metric with at most two values,
+    /// e.g. a binary one, is fixed by its mean) or `insufficient_data`.
     pub status: String,
     /// `cuped_residual` or `outcome`.
     pub on: String,
@@ -146,9 +148,10 @@ pub struct DimensionRow {
     /// Whether the level effects are CUPED-adjusted.
     pub cuped: bool,
     pub levels: Vec<LevelEffectRow>,
-    /// Levels with fewer than `min_units_per_arm` units in some arm, pooled into `other`.
+    /// Levels with fewer than `min_units_per_arm` valued units in either compared arm, pooled
+    /// into `other`.
     pub pooled: Vec<String>,
-    /// Levels left out of the test for lack of data (fewer than two valued units in an arm).
+    /// Levels left out of the test: fewer than two valued units in an arm, or no variation.
     pub excluded: Vec<String>,
     pub test: Option<Heterogeneity>,
     /// `√V̂`: standard deviation of the effect across levels explained by this dimension.

@@ -62,6 +62,13 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> S
     }
 
     let findings = findings(&dimensions, &detection, config.alpha);
+    let mut warnings = Vec::new();
+    if let Some(c) = &config.cluster {
+        warnings.push(format!(
+            "cluster column '{c}' given, but cluster-robust standard errors are not implemented yet: \
+             every standard error assumes independently randomized units"
+        ));
+    }
     ScanResult {
         schema_version: SCHEMA_VERSION,
         input: InputSummary {
@@ -80,6 +87,7 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> S
                     edges: d.edges.clone(),
                 })
                 .collect(),
+            warnings,
         },
         settings: Settings {
             alpha: config.alpha,
@@ -96,25 +104,35 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> S
     }
 }
 
-/// Planned shares of the arms of `e`: the configured split, or equal.
-fn planned_split(e: &ExperimentStats, config: &ScanConfig) -> Vec<f64> {
-    let w: Vec<f64> = if config.has_planned_split(&e.name) {
-        e.arms.iter().map(|a| config.planned_weight(&e.name, a).unwrap_or(f64::NAN)).collect()
-    } else {
-        vec![1.0; e.arms.len()]
-    };
+/// Arms, units and planned shares for the SRM test of `e`: the configured split (arms it names
+/// that have no unit are included with zero units, so that a missing arm is a mismatch), or an
+/// equal split of the arms present.
+fn srm_arms(e: &ExperimentStats, config: &ScanConfig) -> (Vec<String>, Vec<f64>, Vec<f64>) {
+    let (mut arms, mut units) = (e.arms.clone(), e.units.clone());
+    if !config.has_planned_split(&e.name) {
+        let k = arms.len() as f64;
+        return (arms, units, vec![1.0 / k; e.arms.len()]);
+    }
+    let planned_arms = config.experiment_split.get(&e.name).unwrap_or(&config.split);
+    for arm in planned_arms.keys() {
+        if !arms.contains(arm) {
+            arms.push(arm.clone());
+            units.push(0.0);
+        }
+    }
+    let w: Vec<f64> = arms.iter().map(|a| config.planned_weight(&e.name, a).unwrap_or(f64::NAN)).collect();
     let s: f64 = w.iter().sum();
-    w.iter().map(|x| x / s).collect()
+    (arms, units, w.iter().map(|x| x / s).collect())
 }
 
 fn scan_experiment(stats: &SuffStats, e: &ExperimentStats, config: &ScanConfig) -> ExperimentRows {
     let mut rows = ExperimentRows::default();
-    let planned = planned_split(e, config);
+    let (arms, units, planned) = srm_arms(e, config);
     rows.srm = Some(SrmRow {
         experiment: e.name.clone(),
-        arms: e.arms.clone(),
-        units: e.units.clone(),
-        test: srm_test(&e.units, &planned),
+        test: srm_test(&units, &planned),
+        arms,
+        units,
         planned,
         q_value: f64::NAN,
         mismatch: false,
@@ -127,7 +145,9 @@ fn scan_experiment(stats: &SuffStats, e: &ExperimentStats, config: &ScanConfig) 
         let x_bar = pooled_x_mean(&marginals);
         for ai in (0..e.arms.len()).filter(|&a| a != ci) {
             let (t, c) = (&marginals[ai], &marginals[ci]);
-            let binary = t.merged(c).y_is_binary();
+            let pooled = t.merged(c);
+            let binary = pooled.y_is_binary();
+            let two_valued = pooled.y_is_two_valued();
             let level = config.confidence;
             let ate = difference(t, c, 0.0, level);
             let cuped = theta.zip(metric.pre.as_ref()).map(|(theta, cov)| {
@@ -155,7 +175,7 @@ fn scan_experiment(stats: &SuffStats, e: &ExperimentStats, config: &ScanConfig) 
                 cuped,
                 q_value: f64::NAN,
             });
-            rows.detection.push(detect(e, mi, ai, ci, theta, binary, &stats.metrics[mi].name));
+            rows.detection.push(detect(e, mi, ai, ci, theta, two_valued, &stats.metrics[mi].name));
             for d in 0..stats.dimensions.len() {
                 rows.dimensions.push(dimension_row(stats, e, mi, ai, ci, d, theta.unwrap_or(0.0), config));
             }
@@ -173,14 +193,15 @@ fn pooled_x_mean(arms: &[Moments]) -> f64 {
     arms.iter().map(|m| m.n * m.x_mean()).sum::<f64>() / n
 }
 
-/// Variance-ratio test of arm `ai` against control on CUPED residuals when available.
+/// Variance-ratio test of arm `ai` against control on CUPED residuals when available; not run
+/// for a metric with at most two values, whose variance is a function of its mean.
 fn detect(
     e: &ExperimentStats,
     mi: usize,
     ai: usize,
     ci: usize,
     theta: Option<f64>,
-    binary: bool,
+    two_valued: bool,
     metric: &str,
 ) -> DetectionRow {
     let ms = &e.metrics[mi];
@@ -190,13 +211,13 @@ fn detect(
         let (m2, m4) = if on_residual { j.residual_m2_m4(theta.unwrap_or(0.0)) } else { (j.m[2][0], j.m[4][0]) };
         ArmSpread { n: j.n(), m2, m4 }
     };
-    let test = if binary { None } else { variance_ratio_test(spread(ai), spread(ci)) };
+    let test = if two_valued { None } else { variance_ratio_test(spread(ai), spread(ci)) };
     DetectionRow {
         experiment: e.name.clone(),
         metric: metric.to_string(),
         arm: e.arms[ai].clone(),
-        status: if binary {
-            "uninformative_binary".into()
+        status: if two_valued {
+            "uninformative_two_valued".into()
         } else if test.is_some() {
             "tested".into()
         } else {
@@ -228,11 +249,12 @@ fn dimension_row(
     let mut groups: Vec<(String, Vec<String>, Moments, Moments)> = Vec::new();
     let mut other: (Vec<String>, Moments, Moments) = (Vec::new(), Moments::default(), Moments::default());
     for (l, label) in dim.levels.iter().enumerate() {
-        let present = units[l].iter().any(|&n| n > 0.0);
-        if !present {
+        // Only the two arms compared matter; a level is small when either has fewer than
+        // `min` units with a value of this metric.
+        if units[l][ai] == 0.0 && units[l][ci] == 0.0 {
             continue;
         }
-        let small = units[l].iter().any(|&n| n < min);
+        let small = cells[l][ai].n < min || cells[l][ci].n < min;
         if small {
             other.0.push(label.clone());
             other.1.merge(&cells[l][ai]);
@@ -255,6 +277,11 @@ fn dimension_row(
             continue;
         }
         let est: Estimate = difference(&t, &c, theta, config.confidence);
+        if !est.is_valid() {
+            // No variation in the level (e.g. a metric constant there): no test information.
+            excluded.push(label);
+            continue;
+        }
         inputs.push(LevelEffect { estimate: est.estimate, variance: est.se * est.se, share: (t.n + c.n) / total_n });
         levels.push(LevelEffectRow {
             level: label,

@@ -214,7 +214,10 @@ fn build(rows: Vec<Row>, control: &str, path: &Path) -> Result<SuffStats> {
         .collect();
     let mut covariates: Vec<Option<String>> = vec![None; metrics.len()];
     let mut any_x = vec![false; metrics.len()];
-    let first_metric = rows.first().map(|r| r.labels[1].clone()).unwrap_or_default();
+    // Units per cell are the same for every metric in a well-formed table; they are taken as
+    // the largest count any metric reports, so a metric missing from some cells loses nothing.
+    let mut units: std::collections::BTreeMap<(usize, usize, usize), f64> = Default::default();
+    let mut level_units: std::collections::BTreeMap<(usize, usize, usize, usize, usize), f64> = Default::default();
     for r in &rows {
         let [e, m, d, l, v] = &r.labels;
         let ei = exps.iter().position(|x| x == e).expect("indexed");
@@ -230,9 +233,7 @@ fn build(rows: Vec<Row>, control: &str, path: &Path) -> Result<SuffStats> {
         let ms = &mut ex.metrics[mi];
         let (sy, sx) = r.shift;
         if d.is_empty() {
-            if *m == first_metric {
-                ex.units[ai] += r.units;
-            }
+            *units.entry((ei, mi, ai)).or_default() += r.units;
             ms.missing[ai] += r.units - r.sums[0];
             ms.pre_imputed[ai] += r.pre_imputed;
             let joint = match &r.mixed {
@@ -246,11 +247,17 @@ fn build(rows: Vec<Row>, control: &str, path: &Path) -> Result<SuffStats> {
         } else {
             let di = dims.iter().position(|x| x == d).expect("indexed");
             let li = levels[di].iter().position(|x| x == l).expect("indexed");
-            if *m == first_metric {
-                ex.level_units[di][li][ai] += r.units;
-            }
+            *level_units.entry((ei, mi, di, li, ai)).or_default() += r.units;
             ms.levels[di][li][ai].merge(&Moments::from_power_sums(&r.sums, sy, sx));
         }
+    }
+    for (&(ei, _, ai), &u) in &units {
+        let slot = &mut experiments[ei].units[ai];
+        *slot = slot.max(u);
+    }
+    for (&(ei, _, di, li, ai), &u) in &level_units {
+        let slot = &mut experiments[ei].level_units[di][li][ai];
+        *slot = slot.max(u);
     }
     for e in &experiments {
         if e.control_index(control).is_none() {

@@ -262,6 +262,20 @@ impl Moments {
         ((self.m2_y - 2.0 * theta * self.c_xy + theta * theta * self.m2_x) / (self.n - 1.0)).max(0.0)
     }
 
+    /// Whether `y` takes at most two distinct values, decided from the moments alone: every
+    /// distribution satisfies `μ4 μ2 ≥ μ3² + μ2³` (kurtosis ≥ skewness² + 1, Pearson 1916), with
+    /// equality exactly for two-point (and one-point) distributions. The variance of such a
+    /// metric is a function of its mean.
+    pub fn y_is_two_valued(&self) -> bool {
+        if self.n == 0.0 {
+            return false;
+        }
+        let (n, m2, m3, m4) = (self.n, self.m2_y, self.m3_y, self.m4_y);
+        let lhs = n * m4 * m2;
+        let gap = lhs - n * m3 * m3 - m2 * m2 * m2;
+        gap.abs() <= 1e-9 * lhs.abs() || m2 <= 0.0
+    }
+
     /// Whether every observation of `y` is 0 or 1, decided from the moments alone:
     /// `Σ (y² − y)² = Σy⁴ − 2Σy³ + Σy²` vanishes exactly for binary data.
     pub fn y_is_binary(&self) -> bool {
@@ -575,5 +589,23 @@ mod tests {
                 assert!((t[p][q] - want[p][q]).abs() <= 1e-9 * want[p][q].abs().max(1.0));
             }
         }
+    }
+
+    #[test]
+    fn two_valued_detection_from_moments() {
+        let push_all = |v: &[f64]| {
+            let mut m = Moments::default();
+            for &y in v {
+                m.push(y, 0.0);
+            }
+            m
+        };
+        let two: Vec<f64> = (0..300).map(|i| if i % 7 < 2 { 5.0 } else { -2.5 }).collect();
+        assert!(push_all(&two).y_is_two_valued());
+        assert!(push_all(&[3.0; 10]).y_is_two_valued());
+        let three: Vec<f64> = (0..300).map(|i| (i % 3) as f64).collect();
+        assert!(!push_all(&three).y_is_two_valued());
+        let near: Vec<f64> = (0..300).map(|i| if i % 2 == 0 { 1.0 } else { 2.0 + 1e-3 * (i % 5) as f64 }).collect();
+        assert!(!push_all(&near).y_is_two_valued());
     }
 }

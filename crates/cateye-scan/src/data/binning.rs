@@ -123,6 +123,12 @@ pub fn bin_labels(edges: &[f64]) -> Vec<String> {
         labels.push(format!("[{}, {})", f(w[0]), f(w[1])));
     }
     labels.push(format!(">= {}", f(*edges.last().expect("non-empty"))));
+    // Edges closer than 12 significant digits could print alike: keep every label distinct.
+    for k in 0..labels.len() {
+        if labels[..k].contains(&labels[k]) || labels[k + 1..].contains(&labels[k]) {
+            labels[k] = format!("{} (bin {})", labels[k], k + 1);
+        }
+    }
     labels
 }
 
@@ -141,6 +147,10 @@ mod tests {
         assert_eq!(bin_labels(&e), ["< 20.0", "[20.0, 40.0)", "[40.0, 60.0)", "[60.0, 80.0)", ">= 80.0"]);
         assert_eq!(bin_labels(&[6.92561, 29.8145, 1000.1]), ["< 6.93", "[6.93, 29.8)", "[29.8, 1000)", ">= 1000"]);
         assert_eq!(bin_labels(&[1.0001, 1.0002]), ["< 1.0001", "[1.0001, 1.0002)", ">= 1.0002"]);
+        let close = [1.0, 1.0 + 1e-14, 1.0 + 2e-14];
+        let labels = bin_labels(&close);
+        assert_eq!(labels.len(), 4);
+        assert!(labels.iter().enumerate().all(|(i, l)| !labels[i + 1..].contains(l)), "{labels:?}");
     }
 
     #[test]

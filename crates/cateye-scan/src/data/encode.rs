@@ -142,10 +142,12 @@ pub struct Encoder {
     pub arms: Dictionary,
     /// Level dictionary of each dimension (bins in order for binned ones).
     pub levels: Vec<Dictionary>,
+    /// Most levels a categorical dimension may have.
+    pub max_levels: usize,
 }
 
 impl Encoder {
-    pub fn new(layout: Layout, edges: BinEdges) -> Self {
+    pub fn new(layout: Layout, edges: BinEdges, max_levels: usize) -> Self {
         let levels = edges
             .iter()
             .map(|e| match e {
@@ -153,7 +155,7 @@ impl Encoder {
                 None => Dictionary::default(),
             })
             .collect();
-        Self { layout, edges, experiments: Dictionary::default(), arms: Dictionary::default(), levels }
+        Self { layout, edges, experiments: Dictionary::default(), arms: Dictionary::default(), levels, max_levels }
     }
 
     /// Encode one batch (whose columns are those of the layout's projection).
@@ -174,8 +176,22 @@ impl Encoder {
             let mut codes = Vec::with_capacity(batch.num_rows());
             match &self.edges[d] {
                 None => {
-                    let null = if array.null_count() > 0 { self.levels[d].code(NULL_LEVEL) } else { NULL_CODE };
-                    self.levels[d].encode(array.as_ref(), null, &mut codes).map_err(|e| err(&dim.name, e))?;
+                    self.levels[d].encode(array.as_ref(), NULL_CODE, &mut codes).map_err(|e| err(&dim.name, e))?;
+                    // Nulls (in the values or, for dictionary arrays, in the dictionary) form a level.
+                    if codes.contains(&NULL_CODE) {
+                        let null = self.levels[d].code(NULL_LEVEL);
+                        codes.iter_mut().filter(|c| **c == NULL_CODE).for_each(|c| *c = null);
+                    }
+                    if self.levels[d].len() > self.max_levels {
+                        return Err(ScanError::Invalid {
+                            file: file.to_path_buf(),
+                            message: format!(
+                                "dimension '{}' has more than {} levels (is it an id?): name the dimensions with \
+                                 --dimensions, or raise max_levels",
+                                dim.name, self.max_levels
+                            ),
+                        });
+                    }
                 }
                 Some(edges) => {
                     let values = as_f64(array.as_ref()).map_err(|e| err(&dim.name, e))?;

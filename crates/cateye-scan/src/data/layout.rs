@@ -150,13 +150,14 @@ impl Layout {
             metrics.push(MetricColumn { name: name.clone(), pre });
         }
 
-        // Dimensions: named, or every label column that has no other role.
+        // Dimensions: named, or every string or boolean column that has no other role (integer
+        // columns are as often outcomes or ids as breakdowns: they must be named).
         let dim_names: Vec<String> = match &config.dimensions {
             Some(d) => d.clone(),
             None => schema
                 .fields()
                 .iter()
-                .filter(|f| is_label(f.data_type()))
+                .filter(|f| is_string(f.data_type()) || matches!(f.data_type(), DataType::Boolean))
                 .map(|f| f.name().clone())
                 .filter(|n| !used.contains(n))
                 .collect(),

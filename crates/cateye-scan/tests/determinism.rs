@@ -1,0 +1,39 @@
+//! Same data → bit-identical results, whatever the number of threads.
+
+mod common;
+
+use cateye_scan::demo::{demo_config, demo_spec};
+use cateye_scan::{scan_file, ScanConfig};
+
+fn scan_with_threads(path: &std::path::Path, config: &ScanConfig, threads: usize) -> String {
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+    let (_, result) = pool.install(|| scan_file(path, config, &|_, _| {})).unwrap();
+    serde_json::to_string(&result).unwrap()
+}
+
+#[test]
+fn results_do_not_depend_on_the_thread_count() {
+    let dir = common::temp_dir("determinism");
+    let path = dir.join("demo.parquet");
+    demo_spec(3).write_parquet(&path).unwrap();
+    // Small batches so that the work is spread over many parallel windows.
+    let config = ScanConfig { batch_rows: 5_000, ..demo_config() };
+    let one = scan_with_threads(&path, &config, 1);
+    for threads in [2, 3] {
+        assert!(one == scan_with_threads(&path, &config, threads), "{threads} threads differ from 1");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_cluster_column_is_checked_and_its_caveat_reported() {
+    let dir = common::temp_dir("cluster");
+    let path = dir.join("demo.parquet");
+    demo_spec(4).write_parquet(&path).unwrap();
+    let config = ScanConfig { cluster: Some("country".into()), ..demo_config() };
+    let (_, r) = scan_file(&path, &config, &|_, _| {}).unwrap();
+    assert!(r.input.warnings.iter().any(|w| w.contains("cluster-robust")));
+    let config = ScanConfig { cluster: Some("household".into()), ..demo_config() };
+    assert!(scan_file(&path, &config, &|_, _| {}).unwrap_err().to_string().contains("'household'"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
