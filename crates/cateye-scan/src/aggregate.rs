@@ -15,7 +15,7 @@
 use crate::data::encode::NULL_CODE;
 use crate::data::{Dictionary, EncodedBatch};
 use crate::kernel::{best_grouped_sum, Grouping};
-use crate::suffstats::{ExperimentStats, MetricStats};
+use crate::suffstats::ExperimentStats;
 use cateye_stats::moments::{joint_power_table, mixed_row, power_row, ps, MixedPowerSums};
 use cateye_stats::{JointMoments, Moments, PowerSums};
 use rayon::prelude::*;
@@ -331,21 +331,7 @@ impl Accumulator {
             self.experiments.resize(ei + 1, None);
         }
         let (n_metrics, n_dims) = (self.n_metrics, self.n_dims);
-        let e = self.experiments[ei].get_or_insert_with(|| ExperimentStats {
-            name: String::new(),
-            arms: Vec::new(),
-            units: Vec::new(),
-            level_units: vec![Vec::new(); n_dims],
-            metrics: (0..n_metrics)
-                .map(|_| MetricStats {
-                    missing: Vec::new(),
-                    pre_imputed: Vec::new(),
-                    overall: Vec::new(),
-                    joint: true,
-                    levels: vec![Vec::new(); n_dims],
-                })
-                .collect(),
-        });
+        let e = self.experiments[ei].get_or_insert_with(|| ExperimentStats::empty("", &vec![0; n_dims], n_metrics));
         let a = c.arms;
         grow(&mut e.units, a);
         for arm in 0..a {

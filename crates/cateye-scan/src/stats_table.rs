@@ -191,7 +191,11 @@ fn build(rows: Vec<Row>, control: &str, path: &Path) -> Result<SuffStats> {
         .iter()
         .zip(&arms)
         .map(|(name, a)| {
-            let mut e = ExperimentStats::empty(name, &dimensions, metrics.len());
+            let mut e = ExperimentStats::empty(
+                name,
+                &dimensions.iter().map(|d| d.levels.len()).collect::<Vec<_>>(),
+                metrics.len(),
+            );
             e.arms = a.clone();
             e.units = vec![0.0; a.len()];
             for lu in &mut e.level_units {

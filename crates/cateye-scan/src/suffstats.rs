@@ -73,6 +73,11 @@ pub struct SuffStats {
     pub rows_skipped: u64,
 }
 
+/// `levels[d]` empty per-arm tables for each dimension `d`.
+fn empty_tables<T: Clone>(levels: &[usize]) -> Vec<Vec<Vec<T>>> {
+    levels.iter().map(|&l| vec![Vec::new(); l]).collect()
+}
+
 /// Why two statistics cannot be merged.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot merge sufficient statistics: {0}")]
@@ -138,20 +143,21 @@ impl ExperimentStats {
         }
     }
 
-    /// An experiment with no units, shaped for `dims` and `n_metrics`.
-    pub fn empty(name: &str, dims: &[DimensionInfo], n_metrics: usize) -> Self {
+    /// An experiment with no arms, with `levels[d]` (empty) levels in dimension `d` and
+    /// `n_metrics` metrics.
+    pub fn empty(name: &str, levels: &[usize], n_metrics: usize) -> Self {
         Self {
             name: name.to_string(),
             arms: Vec::new(),
             units: Vec::new(),
-            level_units: dims.iter().map(|d| vec![Vec::new(); d.levels.len()]).collect(),
+            level_units: empty_tables(levels),
             metrics: (0..n_metrics)
                 .map(|_| MetricStats {
                     missing: Vec::new(),
                     pre_imputed: Vec::new(),
                     overall: Vec::new(),
                     joint: true,
-                    levels: dims.iter().map(|d| vec![Vec::new(); d.levels.len()]).collect(),
+                    levels: empty_tables(levels),
                 })
                 .collect(),
         }
@@ -188,6 +194,7 @@ impl SuffStats {
             level_map.push(map);
         }
         let dims = self.dimensions.clone();
+        let level_counts: Vec<usize> = dims.iter().map(|d| d.levels.len()).collect();
         // Grow existing experiments' level tables to the new level counts.
         for e in &mut self.experiments {
             let arms = e.arms.len();
@@ -204,7 +211,7 @@ impl SuffStats {
             let ei = match self.experiments.iter().position(|e| e.name == oe.name) {
                 Some(i) => i,
                 None => {
-                    self.experiments.push(ExperimentStats::empty(&oe.name, &dims, self.metrics.len()));
+                    self.experiments.push(ExperimentStats::empty(&oe.name, &level_counts, self.metrics.len()));
                     self.experiments.len() - 1
                 }
             };
