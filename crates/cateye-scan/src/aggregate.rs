@@ -91,7 +91,7 @@ struct MetricChunk {
     /// Per arm: power sums and mixed power sums (together all `Σ d^p e^q`, `p + q ≤ 4`).
     arm_sums: Vec<PowerSums>,
     arm_mixed: Vec<MixedPowerSums>,
-    /// Per dimension cell (`offset[d] + level * arms + arm`).
+    /// Power sums of the touched cells, parallel to [`Chunk::touched`].
     cells: Vec<PowerSums>,
 }
 
@@ -103,8 +103,22 @@ pub struct Chunk {
     levels: Vec<usize>,
     offsets: Vec<usize>,
     units: Vec<f64>,
+    /// The dimension cells (`offset[d] + level * arms + arm`) that hold rows, ascending: a
+    /// batch with many small experiments stores only what it touched.
+    touched: Vec<u32>,
+    /// Units per touched cell.
     cell_units: Vec<f64>,
     metrics: Vec<MetricChunk>,
+}
+
+impl Chunk {
+    /// Approximate heap size in bytes.
+    pub fn approx_bytes(&self) -> usize {
+        let per_metric = |m: &MetricChunk| {
+            8 * (m.missing.len() + m.pre_imputed.len()) + 64 * (m.arm_sums.len() + m.arm_mixed.len() + m.cells.len())
+        };
+        12 * self.touched.len() + 16 * self.levels.len() + self.metrics.iter().map(per_metric).sum::<usize>() + 128
+    }
 }
 
 /// Sizes of the dictionaries when a batch was encoded: arms and levels per dimension.
@@ -169,19 +183,23 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
         total += l * a;
     }
     let sum = best_grouped_sum();
+    let n_metrics = batch.metrics.len();
     let mut t = Scratch { groups: vec![Grouping::default(); dims], ..Scratch::default() };
+    // Dense tables of one experiment at a time, all zero between experiments.
+    let mut dense_units = vec![0.0; total];
+    let mut dense: Vec<PowerSums> = vec![[0.0; 8]; total * n_metrics];
     rows_by_experiment(batch)
         .into_iter()
         .map(|(e, rows)| {
             let mut units = vec![0.0; a];
-            let mut cell_units = vec![0.0; total];
-            let mut metrics: Vec<MetricChunk> = (0..batch.metrics.len())
+            let mut touched: Vec<u32> = Vec::new();
+            let mut metrics: Vec<MetricChunk> = (0..n_metrics)
                 .map(|_| MetricChunk {
                     missing: vec![0.0; a],
                     pre_imputed: vec![0.0; a],
                     arm_sums: vec![[0.0; 8]; a],
                     arm_mixed: vec![[0.0; 8]; a],
-                    cells: vec![[0.0; 8]; total],
+                    cells: Vec::new(),
                 })
                 .collect();
             for block in rows.chunks(BLOCK_ROWS) {
@@ -192,23 +210,47 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
                     *u += f64::from(t.by_arm.count(arm));
                 }
                 // Group the block's rows by cell (level × arm) once per dimension.
-                for d in 0..dims {
+                for (d, group) in t.groups.iter_mut().enumerate() {
                     let levels = &batch.levels[d];
                     t.codes.clear();
                     t.codes.extend(block.iter().zip(&t.arms).map(|(&r, &arm)| levels[r as usize] * a as u32 + arm));
-                    t.groups[d].build(&t.codes, shape.levels[d] * a);
-                    for c in 0..shape.levels[d] * a {
-                        cell_units[offsets[d] + c] += f64::from(t.groups[d].count(c));
+                    group.build(&t.codes, shape.levels[d] * a);
+                    for &c in &group.nonempty {
+                        let cell = offsets[d] + c as usize;
+                        if dense_units[cell] == 0.0 {
+                            touched.push(cell as u32);
+                        }
+                        dense_units[cell] += f64::from(group.count(c as usize));
                     }
                 }
                 for (m, chunk) in metrics.iter_mut().enumerate() {
                     power_rows(batch, m, block, shifts.get(e as usize, m), &mut t);
                     per_arm_sums(chunk, &t);
-                    sum(&mut chunk.arm_sums, &t.by_arm, &t.powers);
+                    if dims == 0 {
+                        sum(&mut chunk.arm_sums, &t.by_arm, &t.powers);
+                    }
+                    let table = &mut dense[m * total..(m + 1) * total];
                     for (d, g) in t.groups.iter().enumerate() {
-                        sum(&mut chunk.cells[offsets[d]..offsets[d] + shape.levels[d] * a], g, &t.powers);
+                        sum(&mut table[offsets[d]..offsets[d] + shape.levels[d] * a], g, &t.powers);
                     }
                 }
+            }
+            // Keep the touched cells and reset the dense tables for the next experiment.
+            touched.sort_unstable();
+            let cell_units = touched.iter().map(|&c| std::mem::take(&mut dense_units[c as usize])).collect();
+            for (m, chunk) in metrics.iter_mut().enumerate() {
+                let table = &mut dense[m * total..(m + 1) * total];
+                if dims > 0 {
+                    // The arm totals are the sums over the levels of any dimension: the first.
+                    for cells in table[..shape.levels[0] * a].chunks_exact(a) {
+                        for (arm_sum, cell) in chunk.arm_sums.iter_mut().zip(cells) {
+                            for j in 0..8 {
+                                arm_sum[j] += cell[j];
+                            }
+                        }
+                    }
+                }
+                chunk.cells = touched.iter().map(|&c| std::mem::take(&mut table[c as usize])).collect();
             }
             Chunk {
                 experiment: e,
@@ -216,6 +258,7 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
                 levels: shape.levels.clone(),
                 offsets: offsets.clone(),
                 units,
+                touched,
                 cell_units,
                 metrics,
             }
@@ -337,16 +380,24 @@ impl Accumulator {
         for arm in 0..a {
             e.units[arm] += c.units[arm];
         }
+        // Every table grows to the chunk's numbers of levels and arms.
         for d in 0..n_dims {
-            let lu = &mut e.level_units[d];
-            grow(lu, c.levels[d]);
-            for (l, counts) in lu.iter_mut().enumerate().take(c.levels[d]) {
-                grow(counts, a);
-                let start = c.offsets[d] + l * a;
-                for (count, add) in counts.iter_mut().zip(&c.cell_units[start..start + a]) {
-                    *count += add;
-                }
+            grow(&mut e.level_units[d], c.levels[d]);
+            e.level_units[d].iter_mut().for_each(|counts| grow(counts, a));
+            for ms in &mut e.metrics {
+                grow(&mut ms.levels[d], c.levels[d]);
+                ms.levels[d].iter_mut().for_each(|cells| grow(cells, a));
             }
+        }
+        let cell_of = |cell: u32| {
+            let cell = cell as usize;
+            let d = c.offsets.partition_point(|&o| o <= cell) - 1;
+            let local = cell - c.offsets[d];
+            (d, local / a, local % a)
+        };
+        for (&cell, &units) in c.touched.iter().zip(&c.cell_units) {
+            let (d, l, arm) = cell_of(cell);
+            e.level_units[d][l][arm] += units;
         }
         for (m, (ms, mc)) in e.metrics.iter_mut().zip(&c.metrics).enumerate() {
             let (sy, sx) = shifts.get(ei, m);
@@ -361,17 +412,10 @@ impl Accumulator {
                     ms.overall[arm].merge(&JointMoments::from_power_sums(&table, sy, sx));
                 }
             }
-            for d in 0..n_dims {
-                let lv = &mut ms.levels[d];
-                grow(lv, c.levels[d]);
-                for (l, cells) in lv.iter_mut().enumerate().take(c.levels[d]) {
-                    grow(cells, a);
-                    for (arm, cell) in cells.iter_mut().enumerate().take(a) {
-                        let s = &mc.cells[c.offsets[d] + l * a + arm];
-                        if s[ps::N] > 0.0 {
-                            cell.merge(&Moments::from_power_sums(s, sy, sx));
-                        }
-                    }
+            for (&cell, s) in c.touched.iter().zip(&mc.cells) {
+                if s[ps::N] > 0.0 {
+                    let (d, l, arm) = cell_of(cell);
+                    ms.levels[d][l][arm].merge(&Moments::from_power_sums(s, sy, sx));
                 }
             }
         }

@@ -1,7 +1,7 @@
 //! From a file to [`SuffStats`]: reading (on its own thread), encoding, aggregating in parallel
 //! windows of batches, and checking the experiments' arms.
 
-use crate::aggregate::{aggregate_window, Accumulator, Shape, Shifts};
+use crate::aggregate::{aggregate_window, Accumulator, Chunk, Shape, Shifts};
 use crate::config::ScanConfig;
 use crate::data::binning::quantile_edges;
 use crate::data::{Encoder, Layout, Source};
@@ -13,9 +13,33 @@ use std::sync::mpsc::sync_channel;
 /// Progress of a pass over the file: rows read so far and the total when known.
 pub type Progress<'a> = &'a (dyn Fn(u64, Option<u64>) + Sync);
 
-/// Batches aggregated in parallel at a time.
-fn window_size() -> usize {
-    8 * rayon::current_num_threads().max(1)
+/// Bytes of chunk statistics a window of batches may hold before it is merged.
+const WINDOW_BUDGET: usize = 256 << 20;
+
+/// How many batches are aggregated in parallel at a time: up to eight per thread, fewer when
+/// batches are costly in chunk statistics (many small experiments per batch), so that memory
+/// stays bounded. The window size does not change the results (chunks are merged in batch
+/// order whatever the window).
+struct Window {
+    size: usize,
+    min: usize,
+    max: usize,
+}
+
+impl Window {
+    fn new() -> Self {
+        let threads = rayon::current_num_threads().max(1);
+        // Start small: the first window tells how costly a batch is.
+        Self { size: threads, min: threads, max: 8 * threads }
+    }
+
+    /// Adapt to the chunk statistics the last window produced.
+    fn observe(&mut self, chunks: &[Vec<Chunk>]) {
+        let batches = chunks.len().max(1);
+        let bytes: usize = chunks.iter().flatten().map(Chunk::approx_bytes).sum();
+        let per_batch = (bytes / batches).max(1);
+        self.size = (WINDOW_BUDGET / per_batch).clamp(self.min, self.max);
+    }
 }
 
 /// Read `source` and compute its sufficient statistics under `config`.
@@ -26,12 +50,12 @@ pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Resu
     let mut shifts = Shifts::new(layout.metrics.len());
     let mut acc = Accumulator::new(layout.metrics.len(), layout.dimensions.len());
     let (mut rows, mut skipped) = (0u64, 0u64);
-    let window = window_size();
+    let mut window = Window::new();
     let batches = source.batches(&layout.projection, config.batch_rows)?;
 
     std::thread::scope(|scope| -> Result<()> {
         // Decoding runs on its own thread, ahead of encoding and aggregation.
-        let (tx, rx) = sync_channel::<Result<RecordBatch>>(window);
+        let (tx, rx) = sync_channel::<Result<RecordBatch>>(window.min);
         scope.spawn(move || {
             for b in batches {
                 if tx.send(b).is_err() {
@@ -39,11 +63,11 @@ pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Resu
                 }
             }
         });
-        let mut pending = Vec::with_capacity(window);
+        let mut pending = Vec::with_capacity(window.max);
         let mut rx = rx.into_iter().peekable();
         while rx.peek().is_some() {
             pending.clear();
-            while pending.len() < window {
+            while pending.len() < window.size {
                 let Some(batch) = rx.next() else { break };
                 let batch = batch?;
                 let enc = encoder.encode(&batch, &source.path)?;
@@ -54,11 +78,11 @@ pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Resu
                 shifts.observe(&enc);
                 pending.push((enc, Shape::of(&encoder.arms, &encoder.levels)));
             }
-            for chunks in aggregate_window(&pending, &shifts) {
-                for c in &chunks {
-                    acc.merge_chunk(c, &shifts);
-                }
+            let chunks = aggregate_window(&pending, &shifts);
+            for c in chunks.iter().flatten() {
+                acc.merge_chunk(c, &shifts);
             }
+            window.observe(&chunks);
             progress(rows, source.num_rows);
         }
         Ok(())
@@ -202,12 +226,16 @@ pub fn encode_all(source: &Source, config: &ScanConfig) -> Result<EncodedTable> 
 pub fn aggregate_encoded(table: &EncodedTable) -> Accumulator {
     let l = &table.encoder.layout;
     let mut acc = Accumulator::new(l.metrics.len(), l.dimensions.len());
-    for window in table.batches.chunks(window_size()) {
-        for chunks in aggregate_window(window, &table.shifts) {
-            for c in &chunks {
-                acc.merge_chunk(c, &table.shifts);
-            }
+    let mut window = Window::new();
+    let mut start = 0;
+    while start < table.batches.len() {
+        let end = (start + window.size).min(table.batches.len());
+        let chunks = aggregate_window(&table.batches[start..end], &table.shifts);
+        for c in chunks.iter().flatten() {
+            acc.merge_chunk(c, &table.shifts);
         }
+        window.observe(&chunks);
+        start = end;
     }
     acc
 }

@@ -17,6 +17,8 @@ use cateye_stats::PowerSums;
 pub struct Grouping {
     pub order: Vec<u16>,
     pub bounds: Vec<u32>,
+    /// The cells with at least one row, ascending.
+    pub nonempty: Vec<u32>,
     cursor: Vec<u32>,
 }
 
@@ -33,7 +35,11 @@ impl Grouping {
         for &c in codes {
             self.bounds[c as usize + 1] += 1;
         }
+        self.nonempty.clear();
         for c in 0..cells {
+            if self.bounds[c + 1] > 0 {
+                self.nonempty.push(c as u32);
+            }
             self.bounds[c + 1] += self.bounds[c];
         }
         self.order.clear();
@@ -68,11 +74,10 @@ macro_rules! grouped_sum_body {
         let (cells, g, rows): (&mut [PowerSums], &Grouping, &[PowerSums]) = ($cells, $g, $rows);
         assert_eq!(cells.len(), g.cells());
         assert_eq!(g.order.len(), rows.len());
-        for (c, cell) in cells.iter_mut().enumerate() {
+        for &c in &g.nonempty {
+            let c = c as usize;
             let idx = &g.order[g.bounds[c] as usize..g.bounds[c + 1] as usize];
-            if idx.is_empty() {
-                continue;
-            }
+            let cell = &mut cells[c];
             // Two accumulators halve the dependency chain of the additions.
             let (mut a, mut b) = ([0.0f64; 8], [0.0f64; 8]);
             let mut pairs = idx.chunks_exact(2);
@@ -150,6 +155,7 @@ mod tests {
         let mut g = Grouping::default();
         g.build(&codes, 4);
         assert_eq!(g.bounds, [0, 2, 3, 6, 6]);
+        assert_eq!(g.nonempty, [0, 1, 2]);
         assert_eq!(g.order, [1, 4, 3, 0, 2, 5]);
         assert_eq!((g.count(2), g.count(3)), (3, 0));
     }
