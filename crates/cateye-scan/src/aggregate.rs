@@ -1,12 +1,13 @@
 //! The hot path: accumulating encoded batches into sufficient statistics.
 //!
 //! Each record batch is a fixed unit of work. Within a batch the rows of each experiment are
-//! accumulated as shifted power sums ([`PowerSums`], one cache line per cell) into small
-//! per-(metric, dimension level, arm) tables that stay in cache: for every row and metric the
-//! eight power terms are computed once and added to one cell of every dimension. Each batch's
-//! tables are then turned into central moments and merged, in batch order, into the running
-//! statistics with Pébay's formulas. Batches are processed in parallel (rayon) and merged in
-//! file order, so the result does not depend on the number of threads.
+//! taken in blocks of [`BLOCK_ROWS`]: the block's rows are grouped by cell (level × arm) once
+//! per dimension, then for every metric the eight shifted power terms of each row
+//! ([`PowerSums`], one cache line) are computed once and summed per cell of every dimension
+//! ([`crate::kernel`]). A batch's per-experiment sums (only the cells it touched) are turned
+//! into central moments and merged, in batch order, into the running statistics with Pébay's
+//! formulas. Batches are processed in parallel (rayon) and merged in file order, so the result
+//! does not depend on the number of threads.
 //!
 //! Shifts: the power sums of an (experiment, metric) are taken about the first finite value of
 //! the metric (and of its covariate) in that experiment, in file order, which keeps them exact
@@ -24,12 +25,14 @@ use rayon::prelude::*;
 #[derive(Clone, Debug, Default)]
 pub struct Shifts {
     values: Vec<Vec<(f64, f64)>>,
+    /// Experiments whose shifts are all fixed (skipped by [`Shifts::observe`]).
+    fixed: Vec<bool>,
     metrics: usize,
 }
 
 impl Shifts {
     pub fn new(metrics: usize) -> Self {
-        Self { values: Vec::new(), metrics }
+        Self { values: Vec::new(), fixed: Vec::new(), metrics }
     }
 
     /// Fix the shifts of experiments first seen (or first with finite values) in `batch`.
@@ -42,6 +45,10 @@ impl Shifts {
             let e = e as usize;
             if e >= self.values.len() {
                 self.values.resize(e + 1, vec![(f64::NAN, f64::NAN); self.metrics]);
+                self.fixed.resize(e + 1, false);
+            }
+            if self.fixed[e] {
+                continue;
             }
             for m in 0..self.metrics {
                 let s = &mut self.values[e][m];
@@ -59,6 +66,7 @@ impl Shifts {
                     }
                 }
             }
+            self.fixed[e] = self.values[e].iter().all(|(y, x)| !y.is_nan() && !x.is_nan());
         }
         // A covariate missing in every row of an experiment so far is taken about the first
         // finite value of the covariate in the batch (any experiment), or 0: its imputed rows
@@ -81,7 +89,7 @@ impl Shifts {
 
 /// Rows per block of the inner loop: the block's power rows (64 B each) and groupings stay in
 /// the L1/L2 cache while every dimension's table is updated from them.
-const BLOCK_ROWS: usize = 512;
+pub const BLOCK_ROWS: usize = 512;
 
 /// Power sums of one metric within one experiment of one batch.
 #[derive(Clone, Debug)]
