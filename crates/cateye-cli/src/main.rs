@@ -60,7 +60,7 @@ struct ScanArgs {
     /// Dimension columns, comma separated (default: string/boolean/integer columns).
     #[arg(long, value_delimiter = ',')]
     dimensions: Option<Vec<String>>,
-    /// Randomization cluster column (cluster-robust SEs are not implemented yet: a warning says so).
+    /// Randomization cluster column: ATE standard errors become cluster-robust (CR1).
     #[arg(long)]
     cluster: Option<String>,
     /// Columns to ignore, comma separated.

@@ -20,6 +20,7 @@ use crate::suffstats::ExperimentStats;
 use cateye_stats::moments::{joint_power_table, mixed_row, power_row, ps, MixedPowerSums};
 use cateye_stats::{JointMoments, Moments, PowerSums};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 
 /// Shifts `(y, x)` per experiment and metric; NaN until the first finite value is seen.
 #[derive(Clone, Debug, Default)]
@@ -99,6 +100,8 @@ struct MetricChunk {
     /// Per arm: power sums and mixed power sums (together all `Σ d^p e^q`, `p + q ≤ 4`).
     arm_sums: Vec<PowerSums>,
     arm_mixed: Vec<MixedPowerSums>,
+    /// Per (cluster, arm) of [`Chunk::cluster_keys`]: `[n, Σd, Σe]`.
+    clusters: Vec<[f64; 3]>,
     /// Power sums of the touched cells, parallel to [`Chunk::touched`].
     cells: Vec<PowerSums>,
 }
@@ -116,6 +119,8 @@ pub struct Chunk {
     touched: Vec<u32>,
     /// Units per touched cell.
     cell_units: Vec<f64>,
+    /// (cluster, arm) pairs with rows, ascending (empty without a cluster column).
+    cluster_keys: Vec<(u32, u32)>,
     metrics: Vec<MetricChunk>,
 }
 
@@ -123,7 +128,9 @@ impl Chunk {
     /// Approximate heap size in bytes.
     pub fn approx_bytes(&self) -> usize {
         let per_metric = |m: &MetricChunk| {
-            8 * (m.missing.len() + m.pre_imputed.len()) + 64 * (m.arm_sums.len() + m.arm_mixed.len() + m.cells.len())
+            24 * m.clusters.len()
+                + 8 * (m.missing.len() + m.pre_imputed.len())
+                + 64 * (m.arm_sums.len() + m.arm_mixed.len() + m.cells.len())
         };
         12 * self.touched.len() + 16 * self.levels.len() + self.metrics.iter().map(per_metric).sum::<usize>() + 128
     }
@@ -168,6 +175,7 @@ fn rows_by_experiment(batch: &EncodedBatch) -> Vec<(u32, Vec<u32>)> {
 #[derive(Default)]
 struct Scratch {
     arms: Vec<u32>,
+    slots: Vec<u32>,
     codes: Vec<u32>,
     groups: Vec<Grouping>,
     by_arm: Grouping,
@@ -207,13 +215,32 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
                     pre_imputed: vec![0.0; a],
                     arm_sums: vec![[0.0; 8]; a],
                     arm_mixed: vec![[0.0; 8]; a],
+                    clusters: Vec::new(),
                     cells: Vec::new(),
                 })
                 .collect();
+            let clustered = batch.cluster.as_deref();
+            let mut cluster_slot: FxHashMap<(u32, u32), u32> = FxHashMap::default();
+            let mut cluster_keys: Vec<(u32, u32)> = Vec::new();
             for block in rows.chunks(BLOCK_ROWS) {
                 t.arms.clear();
                 t.arms.extend(block.iter().map(|&r| batch.arm[r as usize]));
                 t.by_arm.build(&t.arms, a);
+                if let Some(cl) = clustered {
+                    t.slots.clear();
+                    for (&r, &arm) in block.iter().zip(&t.arms) {
+                        let key = (cl[r as usize], arm);
+                        let next = cluster_keys.len() as u32;
+                        let slot = *cluster_slot.entry(key).or_insert_with(|| {
+                            cluster_keys.push(key);
+                            next
+                        });
+                        t.slots.push(slot);
+                    }
+                    for chunk in &mut metrics {
+                        chunk.clusters.resize(cluster_keys.len(), [0.0; 3]);
+                    }
+                }
                 for (arm, u) in units.iter_mut().enumerate() {
                     *u += f64::from(t.by_arm.count(arm));
                 }
@@ -234,6 +261,14 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
                 for (m, chunk) in metrics.iter_mut().enumerate() {
                     power_rows(batch, m, block, shifts.get(e as usize, m), &mut t);
                     per_arm_sums(chunk, &t);
+                    if clustered.is_some() {
+                        for (k, &slot) in t.slots.iter().enumerate() {
+                            let c = &mut chunk.clusters[slot as usize];
+                            c[0] += t.ok_y[k];
+                            c[1] += t.y[k];
+                            c[2] += t.x[k];
+                        }
+                    }
                     if dims == 0 {
                         sum(&mut chunk.arm_sums, &t.by_arm, &t.powers);
                     }
@@ -260,6 +295,13 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
                 }
                 chunk.cells = touched.iter().map(|&c| std::mem::take(&mut table[c as usize])).collect();
             }
+            // Clusters in key order, so that the chunk does not depend on row order.
+            let mut order: Vec<usize> = (0..cluster_keys.len()).collect();
+            order.sort_unstable_by_key(|&i| cluster_keys[i]);
+            for chunk in &mut metrics {
+                chunk.clusters = order.iter().map(|&i| chunk.clusters[i]).collect();
+            }
+            let cluster_keys = order.iter().map(|&i| cluster_keys[i]).collect();
             Chunk {
                 experiment: e,
                 arms: a,
@@ -268,6 +310,7 @@ pub fn aggregate_batch(batch: &EncodedBatch, shape: &Shape, shifts: &Shifts) -> 
                 units,
                 touched,
                 cell_units,
+                cluster_keys,
                 metrics,
             }
         })
@@ -355,11 +398,17 @@ pub fn aggregate_window(window: &[(EncodedBatch, Shape)], shifts: &Shifts) -> Ve
     window.par_iter().map(|(b, s)| aggregate_batch(b, s, shifts)).collect()
 }
 
+/// Sums per (cluster, arm) and metric of one experiment.
+pub type ClusterSums = FxHashMap<(u32, u32), Vec<[f64; 3]>>;
+
 /// Running statistics of all experiments, indexed by dictionary codes.
 #[derive(Clone, Debug, Default)]
 pub struct Accumulator {
     /// Indexed by experiment code; arms and levels by their codes.
     pub experiments: Vec<Option<ExperimentStats>>,
+    /// Per experiment code, with a cluster column: `[n, Σd, Σe]` per metric for each
+    /// (cluster code, arm code).
+    pub clusters: Vec<Option<ClusterSums>>,
     n_metrics: usize,
     n_dims: usize,
 }
@@ -372,7 +421,7 @@ fn grow<T: Clone + Default>(v: &mut Vec<T>, n: usize) {
 
 impl Accumulator {
     pub fn new(n_metrics: usize, n_dims: usize) -> Self {
-        Self { experiments: Vec::new(), n_metrics, n_dims }
+        Self { experiments: Vec::new(), clusters: Vec::new(), n_metrics, n_dims }
     }
 
     /// Merge one chunk (its power sums turned into central moments first).
@@ -383,6 +432,20 @@ impl Accumulator {
         }
         let (n_metrics, n_dims) = (self.n_metrics, self.n_dims);
         let e = self.experiments[ei].get_or_insert_with(|| ExperimentStats::empty("", &vec![0; n_dims], n_metrics));
+        if !c.cluster_keys.is_empty() {
+            if self.clusters.len() <= ei {
+                self.clusters.resize(ei + 1, None);
+            }
+            let map = self.clusters[ei].get_or_insert_with(FxHashMap::default);
+            for (k, key) in c.cluster_keys.iter().enumerate() {
+                let sums = map.entry(*key).or_insert_with(|| vec![[0.0; 3]; n_metrics]);
+                for (s, mc) in sums.iter_mut().zip(&c.metrics) {
+                    for (total, add) in s.iter_mut().zip(&mc.clusters[k]) {
+                        *total += add;
+                    }
+                }
+            }
+        }
         let a = c.arms;
         grow(&mut e.units, a);
         for arm in 0..a {

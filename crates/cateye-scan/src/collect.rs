@@ -8,6 +8,7 @@ use crate::data::{Encoder, Layout, Source};
 use crate::error::{Result, ScanError};
 use crate::suffstats::{DimensionInfo, ExperimentStats, MetricInfo, SuffStats};
 use arrow::array::RecordBatch;
+use cateye_stats::cluster::ClusterMoments;
 use std::sync::mpsc::sync_channel;
 
 /// Progress of a pass over the file: rows read so far and the total when known.
@@ -127,11 +128,16 @@ fn finish(
         })
         .collect();
     let mut experiments = Vec::new();
+    let mut cluster_sums = acc.clusters;
     for (code, e) in acc.experiments.into_iter().enumerate() {
         let Some(mut e) = e else { continue };
         e.name = encoder.experiments.labels()[code].clone();
         e.arms = encoder.arms.labels()[..e.units.len()].to_vec();
         pad(&mut e, &dimensions);
+        if layout.cluster.is_some() {
+            let sums = cluster_sums.get_mut(code).and_then(Option::take).unwrap_or_default();
+            set_cluster_moments(&mut e, sums);
+        }
         keep_present_arms(&mut e);
         let arms = e.arms.join(", ");
         if e.control_index(control).is_none() {
@@ -238,4 +244,19 @@ pub fn aggregate_encoded(table: &EncodedTable) -> Accumulator {
         start = end;
     }
     acc
+}
+
+/// Reduce the per-(cluster, arm) sums of an experiment to [`ClusterMoments`] per metric and arm
+/// (clusters in code order, so that the result does not depend on hashing).
+fn set_cluster_moments(e: &mut ExperimentStats, sums: crate::aggregate::ClusterSums) {
+    let mut keys: Vec<(u32, u32)> = sums.keys().copied().collect();
+    keys.sort_unstable();
+    for (m, ms) in e.metrics.iter_mut().enumerate() {
+        let mut per_arm = vec![ClusterMoments::default(); e.arms.len()];
+        for key in &keys {
+            let [n, s, t] = sums[key][m];
+            per_arm[key.1 as usize].push(n, s, t);
+        }
+        ms.clustered = Some(per_arm);
+    }
 }

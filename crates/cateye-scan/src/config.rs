@@ -48,8 +48,8 @@ pub struct ScanConfig {
     pub dimensions: Option<Vec<String>>,
     /// Columns never used (e.g. true effects in simulated data).
     pub ignore: Vec<String>,
-    /// Randomization cluster column. Checked to exist; cluster-robust standard errors are not
-    /// implemented yet, which the results say in `input.warnings`.
+    /// Randomization cluster column: average effects get cluster-robust (CR1) standard errors;
+    /// the detection and dimension tests still assume independent units (`input.warnings`).
     pub cluster: Option<String>,
     /// Number of quantile bins of float dimensions.
     pub bins: usize,

@@ -107,6 +107,10 @@ pub struct EffectRow {
     pub ate: Estimate,
     pub lift: Estimate,
     pub cuped: Option<CupedEffect>,
+    /// Whether the standard errors of `ate`, `lift` and `cuped` are cluster-robust (CR1).
+    pub cluster_robust: bool,
+    /// Randomization clusters (treatment, control) when cluster-robust.
+    pub clusters: Option<[f64; 2]>,
     /// Adjusted p-value of the primary estimate (CUPED when available) across all effects.
     pub q_value: f64,
 }

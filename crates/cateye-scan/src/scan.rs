@@ -5,7 +5,7 @@
 use crate::config::ScanConfig;
 use crate::results::*;
 use crate::suffstats::{ExperimentStats, SuffStats};
-use cateye_stats::effect::{cuped_theta, difference, relative_lift};
+use cateye_stats::effect::{cuped_theta, difference, relative_lift, with_mean_variances};
 use cateye_stats::heterogeneity::{heterogeneity, LevelEffect};
 use cateye_stats::multiple::adjust;
 use cateye_stats::srm::srm_test;
@@ -64,10 +64,17 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> S
     let findings = findings(&dimensions, &detection, config.alpha);
     let mut warnings = Vec::new();
     if let Some(c) = &config.cluster {
-        warnings.push(format!(
-            "cluster column '{c}' given, but cluster-robust standard errors are not implemented yet: \
-             every standard error assumes independently randomized units"
-        ));
+        if !effects.is_empty() && effects.iter().all(|e| e.cluster_robust) {
+            warnings.push(format!(
+                "average effects have cluster-robust (CR1) standard errors on column '{c}'; the variance-ratio \
+                 and dimension tests still assume independently randomized units"
+            ));
+        } else {
+            warnings.push(format!(
+                "cluster column '{c}' given, but these statistics carry no cluster sums (merged or read from a \
+                 table): every standard error assumes independently randomized units"
+            ));
+        }
     }
     ScanResult {
         schema_version: SCHEMA_VERSION,
@@ -149,14 +156,28 @@ fn scan_experiment(stats: &SuffStats, e: &ExperimentStats, config: &ScanConfig) 
             let binary = pooled.y_is_binary();
             let two_valued = pooled.y_is_two_valued();
             let level = config.confidence;
-            let ate = difference(t, c, 0.0, level);
+            // Cluster-robust (CR1) variances of the arm means when the statistics carry clusters.
+            let clusters = ms.clustered.as_ref().map(|cl| (cl[ai], cl[ci]));
+            let estimates = |theta: f64| match clusters {
+                Some((ct, cc)) => with_mean_variances(
+                    t,
+                    c,
+                    theta,
+                    x_bar,
+                    (ct.mean_variance(theta), cc.mean_variance(theta)),
+                    ct.g + cc.g - 2.0,
+                    level,
+                ),
+                None => (difference(t, c, theta, level), relative_lift(t, c, theta, x_bar, level)),
+            };
+            let (ate, lift) = estimates(0.0);
             let cuped = theta.zip(metric.pre.as_ref()).map(|(theta, cov)| {
-                let adj = difference(t, c, theta, level);
+                let (adj, adj_lift) = estimates(theta);
                 CupedEffect {
                     covariate: cov.clone(),
                     theta,
                     pre_imputed: [ms.pre_imputed[ai], ms.pre_imputed[ci]],
-                    lift: relative_lift(t, c, theta, x_bar, level),
+                    lift: adj_lift,
                     variance_reduction: 1.0 - (adj.se / ate.se).powi(2),
                     ate: adj,
                 }
@@ -170,9 +191,11 @@ fn scan_experiment(stats: &SuffStats, e: &ExperimentStats, config: &ScanConfig) 
                 missing: [ms.missing[ai], ms.missing[ci]],
                 mean: [t.y_mean(), c.y_mean()],
                 binary,
-                lift: relative_lift(t, c, 0.0, x_bar, level),
+                lift,
                 ate,
                 cuped,
+                cluster_robust: clusters.is_some(),
+                clusters: clusters.map(|(ct, cc)| [ct.g, cc.g]),
                 q_value: f64::NAN,
             });
             rows.detection.push(detect(e, mi, ai, ci, theta, two_valued, &stats.metrics[mi].name));

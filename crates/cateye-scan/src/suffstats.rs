@@ -8,6 +8,7 @@
 //! rounding, in any order.
 
 use crate::data::DimensionKind;
+use cateye_stats::cluster::ClusterMoments;
 use cateye_stats::{JointMoments, Moments};
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +44,11 @@ pub struct MetricStats {
     pub joint: bool,
     /// Moments per dimension, level and arm: `levels[d][l][a]`.
     pub levels: Vec<Vec<Vec<Moments>>>,
+    /// Per arm, sums over randomization clusters for cluster-robust standard errors (present
+    /// when a cluster column was given). Dropped by [`SuffStats::merge`]: a cluster split
+    /// between two partial statistics could not be reassembled.
+    #[serde(default)]
+    pub clustered: Option<Vec<ClusterMoments>>,
 }
 
 /// Statistics of one experiment.
@@ -113,6 +119,9 @@ impl ExperimentStats {
             m.missing = pick(&m.missing);
             m.pre_imputed = pick(&m.pre_imputed);
             m.overall = order.iter().map(|&i| m.overall[i]).collect();
+            if let Some(c) = &m.clustered {
+                m.clustered = Some(order.iter().map(|&i| c[i]).collect());
+            }
             for lv in &mut m.levels {
                 for l in lv.iter_mut() {
                     *l = order.iter().map(|&i| l[i]).collect();
@@ -132,6 +141,7 @@ impl ExperimentStats {
             }
         }
         for m in &mut self.metrics {
+            m.clustered = None;
             m.missing.push(0.0);
             m.pre_imputed.push(0.0);
             m.overall.push(JointMoments::default());
@@ -158,6 +168,7 @@ impl ExperimentStats {
                     overall: Vec::new(),
                     joint: true,
                     levels: empty_tables(levels),
+                    clustered: None,
                 })
                 .collect(),
         }
@@ -247,6 +258,7 @@ impl SuffStats {
             }
             for (m, om) in e.metrics.iter_mut().zip(&oe.metrics) {
                 m.joint &= om.joint;
+                m.clustered = None;
             }
         }
         self.rows += other.rows;

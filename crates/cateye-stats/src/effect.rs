@@ -66,9 +66,26 @@ pub fn difference(treated: &Moments, control: &Moments, theta: f64, level: f64) 
     let x_bar = 0.0; // cancels in the difference
     let (mt, vt) = adjusted_mean(treated, theta, x_bar);
     let (mc, vc) = adjusted_mean(control, theta, x_bar);
-    let se = (vt + vc).sqrt();
     let df = welch_df(vt, treated.n, vc, control.n);
-    Estimate::with_t(mt - mc, se, df, level)
+    Estimate::with_t(mt - mc, (vt + vc).sqrt(), df, level)
+}
+
+/// [`difference`] and [`relative_lift`] with the variances of the two arm means supplied (e.g.
+/// cluster-robust ones) and `df` degrees of freedom for the difference. Returns
+/// (difference, lift).
+pub fn with_mean_variances(
+    treated: &Moments,
+    control: &Moments,
+    theta: f64,
+    x_bar: f64,
+    (vt, vc): (f64, f64),
+    df: f64,
+    level: f64,
+) -> (Estimate, Estimate) {
+    let (mt, _) = adjusted_mean(treated, theta, x_bar);
+    let (mc, _) = adjusted_mean(control, theta, x_bar);
+    let diff = Estimate::with_t(mt - mc, (vt + vc).sqrt(), df, level);
+    (diff, lift_of(mt, vt, mc, vc, level))
 }
 
 /// Welch–Satterthwaite degrees of freedom for two variances of means.
@@ -88,6 +105,11 @@ pub fn welch_df(vt: f64, nt: f64, vc: f64, nc: f64) -> f64 {
 pub fn relative_lift(treated: &Moments, control: &Moments, theta: f64, x_bar: f64, level: f64) -> Estimate {
     let (a, va) = adjusted_mean(treated, theta, x_bar);
     let (b, vb) = adjusted_mean(control, theta, x_bar);
+    lift_of(a, va, b, vb, level)
+}
+
+/// `a / b − 1` with the delta-method SE for independent means of variances `va`, `vb`.
+fn lift_of(a: f64, va: f64, b: f64, vb: f64, level: f64) -> Estimate {
     if b == 0.0 || !b.is_finite() {
         return Estimate::with_normal(f64::NAN, f64::NAN, level);
     }

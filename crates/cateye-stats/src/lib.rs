@@ -7,11 +7,13 @@
 //! | [`moments`] | mergeable central moments (the sufficient statistics) |
 //! | [`dist`] | normal, Student-t and chi-square tails and quantiles, with large-df guards |
 //! | [`effect`] | difference in means (Welch), CUPED, relative lift |
+//! | [`cluster`] | cluster-robust (CR1) variance of an arm mean |
 //! | [`srm`] | sample-ratio-mismatch chi-square test |
 //! | [`variance_ratio`] | detection of effect variation without breakdowns |
 //! | [`heterogeneity`] | Cochran's Q and the debiased between-level effect variance |
 //! | [`multiple`] | Benjamini–Hochberg, Benjamini–Yekutieli, Holm, Bonferroni |
 
+pub mod cluster;
 pub mod dist;
 pub mod effect;
 pub mod heterogeneity;

@@ -131,6 +131,8 @@ pub struct EncodedBatch {
     pub metrics: Vec<Vec<f64>>,
     /// Pre-period values per metric per row, when the metric has a pre-period column.
     pub pre: Vec<Option<Vec<f64>>>,
+    /// Randomization cluster code per row (a null cluster is a cluster of its own label).
+    pub cluster: Option<Vec<u32>>,
 }
 
 /// Encodes batches of one file with dictionaries that persist across batches.
@@ -144,6 +146,8 @@ pub struct Encoder {
     pub levels: Vec<Dictionary>,
     /// Most levels a categorical dimension may have.
     pub max_levels: usize,
+    /// Cluster labels.
+    pub clusters: Dictionary,
 }
 
 impl Encoder {
@@ -155,7 +159,15 @@ impl Encoder {
                 None => Dictionary::default(),
             })
             .collect();
-        Self { layout, edges, experiments: Dictionary::default(), arms: Dictionary::default(), levels, max_levels }
+        Self {
+            layout,
+            edges,
+            experiments: Dictionary::default(),
+            arms: Dictionary::default(),
+            levels,
+            max_levels,
+            clusters: Dictionary::default(),
+        }
     }
 
     /// Encode one batch (whose columns are those of the layout's projection).
@@ -206,6 +218,15 @@ impl Encoder {
                 }
             }
             out.levels.push(codes);
+        }
+        if let Some(c) = &l.cluster {
+            let mut codes = Vec::with_capacity(batch.num_rows());
+            self.clusters.encode(col(c).as_ref(), NULL_CODE, &mut codes).map_err(|e| err(c, e))?;
+            if codes.contains(&NULL_CODE) {
+                let null = self.clusters.code(NULL_LEVEL);
+                codes.iter_mut().filter(|k| **k == NULL_CODE).for_each(|k| *k = null);
+            }
+            out.cluster = Some(codes);
         }
         for m in &l.metrics {
             out.metrics.push(as_f64(col(&m.name).as_ref()).map_err(|e| err(&m.name, e))?);

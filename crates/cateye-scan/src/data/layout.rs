@@ -38,6 +38,8 @@ pub struct Layout {
     pub variant: String,
     pub metrics: Vec<MetricColumn>,
     pub dimensions: Vec<DimensionColumn>,
+    /// Randomization cluster column.
+    pub cluster: Option<String>,
     /// Indices (ascending) of the file columns the scan reads.
     pub projection: Vec<usize>,
 }
@@ -176,6 +178,13 @@ impl Layout {
         }
 
         let mut projection: Vec<usize> = [ei, vi].into();
+        if let Some(c) = &config.cluster {
+            let (ci, ct) = find(c, "cluster")?;
+            if !is_label(&ct) {
+                return Err(wrong(c, "cluster", &ct, label_types));
+            }
+            projection.push(ci);
+        }
         for m in &metrics {
             projection.push(schema.index_of(&m.name).expect("resolved above"));
             if let Some(p) = &m.pre {
@@ -192,6 +201,7 @@ impl Layout {
             variant: config.variant.clone(),
             metrics,
             dimensions,
+            cluster: config.cluster.clone(),
             projection,
         })
     }
