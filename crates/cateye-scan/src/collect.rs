@@ -43,6 +43,19 @@ impl Window {
     }
 }
 
+/// Encode the next batch of the file and fix the shifts it reveals; batches must come in file
+/// order. Returns the batch and the dictionary sizes it was encoded with.
+fn encode_in_order(
+    encoder: &mut Encoder,
+    shifts: &mut Shifts,
+    batch: &RecordBatch,
+    source: &Source,
+) -> Result<(crate::data::EncodedBatch, Shape)> {
+    let enc = encoder.encode(batch, &source.path)?;
+    shifts.observe(&enc);
+    Ok((enc, Shape::of(&encoder.arms, &encoder.levels)))
+}
+
 /// Read `source` and compute its sufficient statistics under `config`.
 pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Result<SuffStats> {
     let layout = Layout::resolve(source, config)?;
@@ -70,14 +83,10 @@ pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Resu
             pending.clear();
             while pending.len() < window.size {
                 let Some(batch) = rx.next() else { break };
-                let batch = batch?;
-                let enc = encoder.encode(&batch, &source.path)?;
+                let (enc, shape) = encode_in_order(&mut encoder, &mut shifts, &batch?, source)?;
                 rows += enc.rows as u64;
-                skipped +=
-                    enc.experiment.iter().zip(&enc.arm).filter(|(e, a)| **e == u32::MAX || **a == u32::MAX).count()
-                        as u64;
-                shifts.observe(&enc);
-                pending.push((enc, Shape::of(&encoder.arms, &encoder.levels)));
+                skipped += enc.skipped_rows() as u64;
+                pending.push((enc, shape));
             }
             let chunks = aggregate_window(&pending, &shifts);
             for c in chunks.iter().flatten() {
@@ -220,10 +229,9 @@ pub fn encode_all(source: &Source, config: &ScanConfig) -> Result<EncodedTable> 
     let mut batches = Vec::new();
     let mut rows = 0;
     for b in source.batches(&layout.projection, config.batch_rows)? {
-        let enc = encoder.encode(&b?, &source.path)?;
+        let (enc, shape) = encode_in_order(&mut encoder, &mut shifts, &b?, source)?;
         rows += enc.rows as u64;
-        shifts.observe(&enc);
-        batches.push((enc, Shape::of(&encoder.arms, &encoder.levels)));
+        batches.push((enc, shape));
     }
     Ok(EncodedTable { encoder, batches, shifts, rows })
 }

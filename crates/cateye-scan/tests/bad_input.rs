@@ -163,9 +163,7 @@ proptest! {
         let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
         let path = if parquet {
             let p = dir.join("t.parquet");
-            let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&p).unwrap(), schema, None).unwrap();
-            w.write(&batch).unwrap();
-            w.close().unwrap();
+            common::write_parquet(&p, &batch);
             p
         } else {
             let p = dir.join("t.csv");

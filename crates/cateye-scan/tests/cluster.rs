@@ -51,10 +51,7 @@ fn write_table(path: &std::path::Path) {
         Arc::new(Float64Array::from(y)),
         Arc::new(Float64Array::from(pre)),
     ];
-    let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), schema, None).unwrap();
-    w.write(&batch).unwrap();
-    w.close().unwrap();
+    common::write_parquet(path, &RecordBatch::try_new(schema, cols).unwrap());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use arrow::array::{RecordBatch, UInt32Array};
+use arrow::array::UInt32Array;
 use arrow::compute::{concat_batches, take_record_batch};
 use cateye_scan::demo::{synthetic_spec, MetricKind};
 use cateye_scan::{collect::collect, data::Source, ScanConfig, SuffStats};
@@ -15,13 +15,6 @@ use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
 const TOL: f64 = 1e-12;
-
-fn write(path: &Path, batch: &RecordBatch) {
-    let f = std::fs::File::create(path).unwrap();
-    let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
-    w.write(batch).unwrap();
-    w.close().unwrap();
-}
 
 fn stats_of(path: &Path, config: &ScanConfig) -> SuffStats {
     collect(&Source::open(path).unwrap(), config, &|_, _| {}).unwrap()
@@ -99,7 +92,7 @@ fn random_partitions_merged_in_any_order_equal_the_whole() {
     let all = concat_batches(&spec.schema(), &batches).unwrap();
     let config = ScanConfig { batch_rows: 700, ..ScanConfig::default() };
     let whole_path = dir.join("whole.parquet");
-    write(&whole_path, &all);
+    common::write_parquet(&whole_path, &all);
     let whole = stats_of(&whole_path, &config);
     assert_eq!(whole.metrics.len(), 3, "metrics m0..m2 found by default");
 
@@ -115,7 +108,7 @@ fn random_partitions_merged_in_any_order_equal_the_whole() {
             .map(|(k, rows)| {
                 let part = take_record_batch(&all, &UInt32Array::from(rows.clone())).unwrap();
                 let p = dir.join(format!("part{parts}_{k}.parquet"));
-                write(&p, &part);
+                common::write_parquet(&p, &part);
                 stats_of(&p, &config)
             })
             .collect();

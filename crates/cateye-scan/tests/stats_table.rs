@@ -7,7 +7,6 @@ use arrow::compute::concat_batches;
 use cateye_scan::demo::synthetic_spec;
 use cateye_scan::stats_table::{stats_table, write_stats_table};
 use cateye_scan::{scan_file, scan_stats_file, ScanConfig, ScanResult};
-use std::path::Path;
 
 fn assert_same_scan(a: &ScanResult, b: &ScanResult, tol: f64) {
     assert_eq!(a.effects.len(), b.effects.len());
@@ -33,13 +32,6 @@ fn assert_same_scan(a: &ScanResult, b: &ScanResult, tol: f64) {
     for (x, y) in a.srm.iter().zip(&b.srm) {
         assert_eq!(x.units, y.units);
     }
-}
-
-fn write_parquet(path: &Path, batch: &arrow::array::RecordBatch) {
-    let mut w =
-        parquet::arrow::ArrowWriter::try_new(std::fs::File::create(path).unwrap(), batch.schema(), None).unwrap();
-    w.write(batch).unwrap();
-    w.close().unwrap();
 }
 
 #[test]
@@ -70,14 +62,14 @@ fn partial_aggregates_merge_on_reading() {
     let mut tables = Vec::new();
     for (k, part) in [all.slice(0, half), all.slice(half, all.num_rows() - half)].iter().enumerate() {
         let p = dir.join(format!("part{k}.parquet"));
-        write_parquet(&p, part);
+        common::write_parquet(&p, part);
         let (stats, _) = scan_file(&p, &config, &|_, _| {}).unwrap();
         tables.push(stats_table(&stats));
     }
     let merged = dir.join("merged.parquet");
-    write_parquet(&merged, &concat_batches(&tables[0].schema(), &tables).unwrap());
+    common::write_parquet(&merged, &concat_batches(&tables[0].schema(), &tables).unwrap());
     let whole = dir.join("whole.parquet");
-    write_parquet(&whole, &all);
+    common::write_parquet(&whole, &all);
     let (_, direct) = scan_file(&whole, &config, &|_, _| {}).unwrap();
     let (_, from_parts) = scan_stats_file(&merged, &config).unwrap();
     assert_same_scan(&direct, &from_parts, 1e-9);

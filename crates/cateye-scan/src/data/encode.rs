@@ -135,6 +135,13 @@ pub struct EncodedBatch {
     pub cluster: Option<Vec<u32>>,
 }
 
+impl EncodedBatch {
+    /// Rows whose experiment or variant is null: skipped.
+    pub fn skipped_rows(&self) -> usize {
+        self.experiment.iter().zip(&self.arm).filter(|(e, a)| **e == NULL_CODE || **a == NULL_CODE).count()
+    }
+}
+
 /// Encodes batches of one file with dictionaries that persist across batches.
 #[derive(Clone, Debug)]
 pub struct Encoder {

@@ -27,3 +27,11 @@ pub fn rel(a: f64, b: f64, scale: f64) -> f64 {
     let s = if scale > 0.0 { scale } else { a.abs().max(b.abs()).max(f64::MIN_POSITIVE) };
     (a - b).abs() / s
 }
+
+/// Write one batch to a Parquet file.
+pub fn write_parquet(path: &std::path::Path, batch: &arrow::array::RecordBatch) {
+    let file = std::fs::File::create(path).expect("create file");
+    let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).expect("parquet writer");
+    w.write(batch).expect("write batch");
+    w.close().expect("close file");
+}
