@@ -1,0 +1,159 @@
+//! Quantile binning of covariates, done once per fit: the split search then works on small
+//! integer codes and per-node histograms instead of sorting raw values at every node.
+//!
+//! Bin `b` of a covariate holds the values in `(edge[b-1], edge[b]]`, so the split "code ≤ b"
+//! is the split "x ≤ edge[b]" on raw values, and new data is binned with the same edges.
+//! A covariate with at most `max_bins` distinct values gets one bin per value: its splits are
+//! exactly those an exact search would consider.
+
+use crate::error::{check_finite, Result};
+use rayon::prelude::*;
+
+/// Binned covariates: codes stored twice, by column (histograms) and by row (tree traversal).
+#[derive(Clone, Debug)]
+pub struct BinnedFeatures {
+    n: usize,
+    p: usize,
+    by_column: Vec<u16>,
+    by_row: Vec<u16>,
+    edges: Vec<Vec<f64>>,
+}
+
+impl BinnedFeatures {
+    /// Bins `columns` (one slice per covariate, all of equal length) into at most `max_bins`
+    /// quantile bins each. `names` are used in errors.
+    pub fn new(columns: &[&[f64]], names: &[String], max_bins: usize) -> Result<Self> {
+        let n = columns.first().map_or(0, |c| c.len());
+        for (column, name) in columns.iter().zip(names) {
+            check_finite(name, column, n)?;
+        }
+        let edges: Vec<Vec<f64>> = columns.par_iter().map(|c| quantile_edges(c, max_bins)).collect();
+        let p = columns.len();
+        let mut by_column = vec![0u16; n * p];
+        by_column.par_chunks_mut(n.max(1)).zip(columns.par_iter()).zip(edges.par_iter()).for_each(
+            |((codes, column), edges)| {
+                for (code, &x) in codes.iter_mut().zip(column.iter()) {
+                    *code = bin_of(edges, x);
+                }
+            },
+        );
+        let by_row = transpose(&by_column, n, p);
+        Ok(BinnedFeatures { n, p, by_column, by_row, edges })
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.n
+    }
+
+    pub fn num_features(&self) -> usize {
+        self.p
+    }
+
+    /// Number of bins of covariate `f`.
+    pub fn num_bins(&self, f: usize) -> usize {
+        self.edges[f].len()
+    }
+
+    /// Codes of covariate `f`, one per row.
+    pub fn column(&self, f: usize) -> &[u16] {
+        &self.by_column[f * self.n..(f + 1) * self.n]
+    }
+
+    /// Codes of row `i`, one per covariate.
+    pub fn row(&self, i: usize) -> &[u16] {
+        &self.by_row[i * self.p..(i + 1) * self.p]
+    }
+
+    /// Upper edge of bin `b` of covariate `f`: the raw threshold of the split "code ≤ b".
+    pub fn threshold(&self, f: usize, b: u16) -> f64 {
+        self.edges[f][b as usize]
+    }
+
+    /// Row-major codes of new data with this binning (values above the last edge get a code past
+    /// every bin, so they go right at every split, as their raw values would).
+    pub fn bin_new_rows(&self, columns: &[&[f64]], names: &[String]) -> Result<Vec<u16>> {
+        let n = columns.first().map_or(0, |c| c.len());
+        for (column, name) in columns.iter().zip(names) {
+            check_finite(name, column, n)?;
+        }
+        let mut rows = vec![0u16; n * self.p];
+        rows.par_chunks_mut(self.p.max(1)).enumerate().for_each(|(i, row)| {
+            for (f, code) in row.iter_mut().enumerate() {
+                *code = bin_of(&self.edges[f], columns[f][i]);
+            }
+        });
+        Ok(rows)
+    }
+}
+
+/// First bin whose upper edge is ≥ x.
+fn bin_of(edges: &[f64], x: f64) -> u16 {
+    edges.partition_point(|&e| e < x) as u16
+}
+
+/// Upper bin edges: the distinct values when there are at most `max_bins` of them, otherwise
+/// the values at ranks k·n/max_bins (k = 1..max_bins), deduplicated; the maximum is always an edge.
+fn quantile_edges(column: &[f64], max_bins: usize) -> Vec<f64> {
+    let mut sorted = column.to_vec();
+    sorted.sort_unstable_by(f64::total_cmp);
+    let mut distinct = sorted.clone();
+    distinct.dedup();
+    if distinct.len() <= max_bins {
+        return distinct;
+    }
+    let n = sorted.len();
+    let mut edges: Vec<f64> = (1..=max_bins).map(|k| sorted[(k * n / max_bins).max(1) - 1]).collect();
+    edges.dedup();
+    edges
+}
+
+fn transpose(by_column: &[u16], n: usize, p: usize) -> Vec<u16> {
+    let mut by_row = vec![0u16; n * p];
+    by_row.par_chunks_mut(p.max(1) * 1024).enumerate().for_each(|(chunk, out)| {
+        let first = chunk * 1024;
+        for (r, row) in out.chunks_mut(p.max(1)).enumerate() {
+            for (f, code) in row.iter_mut().enumerate() {
+                *code = by_column[f * n + first + r];
+            }
+        }
+    });
+    by_row
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_distinct_values_get_one_bin_each_and_splits_match_raw_thresholds() {
+        let x = [3.0, 1.0, 2.0, 2.0, 5.0];
+        let b = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
+        assert_eq!(b.num_bins(0), 4);
+        assert_eq!(b.column(0), &[2, 0, 1, 1, 3]);
+        let new = b.bin_new_rows(&[&[0.5, 2.0, 2.5, 9.0]], &["x".into()]).unwrap();
+        for (&raw, &code) in [0.5, 2.0, 2.5, 9.0].iter().zip(&new) {
+            for bin in 0..4u16 {
+                assert_eq!(code <= bin, raw <= b.threshold(0, bin), "x = {raw}, bin {bin}");
+            }
+        }
+    }
+
+    #[test]
+    fn many_values_get_equal_count_bins() {
+        let x: Vec<f64> = (0..10_000).map(|i| ((i * 7919) % 10_000) as f64).collect();
+        let b = BinnedFeatures::new(&[&x], &["x".into()], 100).unwrap();
+        assert_eq!(b.num_bins(0), 100);
+        let mut counts = vec![0; 100];
+        for &c in b.column(0) {
+            counts[c as usize] += 1;
+        }
+        assert!(counts.iter().all(|&c| c == 100), "{counts:?}");
+        assert_eq!(b.row(3)[0], b.column(0)[3]);
+    }
+
+    #[test]
+    fn non_finite_values_are_named() {
+        let err = BinnedFeatures::new(&[&[1.0, f64::NAN]], &["age".into()], 256).unwrap_err();
+        assert!(err.to_string().contains("age") && err.to_string().contains("row 1"), "{err}");
+    }
+}

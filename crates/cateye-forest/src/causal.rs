@@ -1,0 +1,356 @@
+//! Honest causal forest (generalized random forests; Athey, Tibshirani & Wager 2019;
+//! Wager & Athey 2018), as grf's `causal_forest`:
+//!
+//! 1. Local centering: out-of-bag regression forests estimate `m(x) = E[Y|X]` and
+//!    `e(x) = E[W|X]` (or the caller supplies them; in a randomized experiment the known
+//!    assignment probability replaces `e`), and the forest works on `Y − m̂`, `W − ê`.
+//! 2. Trees split on gradient-based pseudo-outcomes (see `grow`), honestly, on subsamples drawn
+//!    without replacement in little bags of `ci_group_size` trees.
+//! 3. The estimate at x solves the forest-weighted residual-on-residual moment
+//!    `Σ α_i(x) ω_i (z_i − z̄)(y_i − ȳ − τ (z_i − z̄)) = 0` (GRF eq. 2 with α from eq. 3).
+//! 4. Its variance is the bootstrap of little bags (GRF §4; Sexton & Laake 2009): the spread of
+//!    per-bag estimating-equation averages, debiased for within-bag noise with grf's objective
+//!    Bayes correction.
+
+use crate::data::ForestData;
+use crate::error::{check_finite, column_error, ForestError, Result};
+use crate::forest::{grow_trees, Trees};
+use crate::grow::{Kind, SplitRule, Targets};
+use crate::options::ForestOptions;
+use crate::regression::RegressionForest;
+use cateye_stats::dist::normal_sf;
+use rayon::prelude::*;
+use serde::Serialize;
+use std::time::Instant;
+
+/// Leaf statistics: averages of ω, ωy, ωz, ωzy, ωz² over the leaf's estimation units (y, z centered).
+const K: usize = 5;
+const W_: usize = 0;
+const Y_: usize = 1;
+const Z_: usize = 2;
+const ZY_: usize = 3;
+const ZZ_: usize = 4;
+
+const PURPOSE_Y_HAT: u64 = 11;
+const PURPOSE_W_HAT: u64 = 12;
+const PURPOSE_CAUSAL: u64 = 13;
+
+/// Conditional average treatment effects with their variances (NaN where not estimable).
+#[derive(Clone, Debug, Default)]
+pub struct CateEstimates {
+    pub tau: Vec<f64>,
+    pub variance: Vec<f64>,
+}
+
+/// The trees of a causal forest, fitted on centered outcome and treatment.
+#[derive(Clone, Debug)]
+pub struct CausalForest {
+    trees: Trees<K>,
+}
+
+impl CausalForest {
+    /// Grows the trees on centered outcome `y_centered` and treatment `w_centered`.
+    pub fn grow(data: &ForestData, y_centered: &[f64], w_centered: &[f64], options: &ForestOptions) -> Result<Self> {
+        options.validate()?;
+        let rule = SplitRule {
+            kind: Kind::Causal,
+            mtry: options.mtry_for(data.num_features()),
+            min_node_size: options.min_node_size,
+            alpha: options.alpha,
+            imbalance_penalty: options.imbalance_penalty,
+        };
+        let om = &data.weights;
+        let (y, z) = (y_centered, w_centered);
+        let targets = Targets { y, z, weight: om };
+        let trees = grow_trees(data, targets, rule, options, PURPOSE_CAUSAL, |u| {
+            [om[u], om[u] * y[u], om[u] * z[u], om[u] * z[u] * y[u], om[u] * z[u] * z[u]]
+        });
+        Ok(CausalForest { trees })
+    }
+
+    /// Out-of-bag estimates for the training rows.
+    pub fn predict_oob(&self, data: &ForestData) -> CateEstimates {
+        let rows = (0..data.num_rows()).into_par_iter().with_min_len(64);
+        self.collect(
+            rows.map_init(Vec::new, |buf, i| {
+                self.estimate(data.features.row(i), Some(data.clusters.cluster_of(i)), buf)
+            }),
+        )
+    }
+
+    /// Estimates for new rows binned with `ForestData::bin_new_rows`.
+    pub fn predict(&self, rows: &[u16], num_features: usize) -> CateEstimates {
+        let rows = rows.par_chunks(num_features).with_min_len(64);
+        self.collect(rows.map_init(Vec::new, |buf, row| self.estimate(row, None, buf)))
+    }
+
+    fn collect(&self, estimates: impl IndexedParallelIterator<Item = (f64, f64)>) -> CateEstimates {
+        let (tau, variance) = estimates.unzip();
+        CateEstimates { tau, variance }
+    }
+
+    pub fn trees(&self) -> &Trees<K> {
+        &self.trees
+    }
+
+    /// The estimate and its variance at one row.
+    fn estimate(&self, row: &[u16], oob_cluster: Option<usize>, leaves: &mut Vec<Option<[f64; K]>>) -> (f64, f64) {
+        leaves.clear();
+        let mut sum = [0.0; K];
+        let mut used = 0usize;
+        for v in self.trees.leaf_values(row, oob_cluster) {
+            if let Some(v) = v {
+                for (s, x) in sum.iter_mut().zip(v) {
+                    *s += x;
+                }
+                used += 1;
+            }
+            leaves.push(v.copied());
+        }
+        if used == 0 {
+            return (f64::NAN, f64::NAN);
+        }
+        let a = sum.map(|s| s / used as f64);
+        // Weighted covariance of z with y and with itself, times Σαω (which cancels in τ).
+        let first_stage = a[ZZ_] * a[W_] - a[Z_] * a[Z_];
+        if first_stage.abs() <= 1e-12 * (a[ZZ_] * a[W_]).abs().max(f64::MIN_POSITIVE) {
+            return (f64::NAN, f64::NAN);
+        }
+        let tau = (a[ZY_] * a[W_] - a[Y_] * a[Z_]) / first_stage;
+        let variance = self.little_bag_variance(leaves, a, tau, first_stage);
+        (tau, variance)
+    }
+
+    /// Bootstrap-of-little-bags variance (grf `InstrumentalPredictionStrategy::compute_variance`):
+    /// per tree, `ψ_b = mean_leaf ω z (y − μ − τ w)` with the forest's τ and intercept μ;
+    /// `var_between` is the mean square of bag-averaged ψ over bags whose trees all reach a leaf,
+    /// `var_total` that of single-tree ψ; the within-bag noise `(var_total − var_between)/(g − 1)`
+    /// is removed by an objective Bayes step that keeps the result positive, and the result is
+    /// scaled by the squared Jacobian `(Σαω(z − z̄)²/Σαω)²`.
+    fn little_bag_variance(&self, leaves: &[Option<[f64; K]>], a: [f64; K], tau: f64, first_stage: f64) -> f64 {
+        let g = self.trees.group_size;
+        if g < 2 {
+            return f64::NAN;
+        }
+        let mu = (a[Y_] - a[Z_] * tau) / a[W_];
+        let (mut good, mut psi_squared, mut bag_psi_squared) = (0usize, 0.0, 0.0);
+        for bag in leaves.chunks_exact(g) {
+            if bag.iter().any(Option::is_none) {
+                continue;
+            }
+            good += 1;
+            let mut bag_psi = 0.0;
+            for v in bag.iter().flatten() {
+                let psi = v[ZY_] - v[ZZ_] * tau - v[Z_] * mu;
+                psi_squared += psi * psi;
+                bag_psi += psi;
+            }
+            bag_psi /= g as f64;
+            bag_psi_squared += bag_psi * bag_psi;
+        }
+        if good == 0 {
+            return f64::NAN;
+        }
+        let var_between = bag_psi_squared / good as f64;
+        let var_total = psi_squared / (good * g) as f64;
+        let group_noise = (var_total - var_between) / (g - 1) as f64;
+        let debiased = objective_bayes_debias(var_between, group_noise, good as f64);
+        let jacobian = first_stage / a[W_];
+        debiased / (jacobian * jacobian)
+    }
+}
+
+/// Posterior mean of a variance `σ² = var_between − group_noise` under a flat prior on σ² ≥ 0
+/// and a normal likelihood with SE `max(var_between, group_noise)·sqrt(2/groups)`: the estimate
+/// plus `se · φ(r)/Φ(r)` with `r = estimate/se` (grf's `ObjectiveBayesDebiaser`).
+pub fn objective_bayes_debias(var_between: f64, group_noise: f64, groups: f64) -> f64 {
+    let estimate = var_between - group_noise;
+    let se = var_between.max(group_noise) * (2.0 / groups).sqrt();
+    if se <= 0.0 {
+        return estimate.max(0.0);
+    }
+    let r = estimate / se;
+    // φ(r)/Φ(r); for r far below 0, Φ underflows: the Mills-ratio expansion |r| + 1/|r| takes over.
+    let ratio = if r > -30.0 {
+        (-0.5 * r * r).exp() / (2.0 * std::f64::consts::PI).sqrt() / normal_sf(-r)
+    } else {
+        -r - 1.0 / r
+    };
+    estimate + se * ratio
+}
+
+/// Where the propensity `e(x) = P(W = 1 | X = x)` comes from.
+#[derive(Clone, Copy, Debug)]
+pub enum Propensity<'a> {
+    /// Out-of-bag regression forest on W (observational data).
+    Estimate,
+    /// The known assignment probability of a randomized experiment.
+    Known(f64),
+    /// One value per unit (a known design or a model the caller fitted).
+    PerUnit(&'a [f64]),
+}
+
+/// The outcome, treatment and nuisance inputs of a causal forest fit.
+#[derive(Clone, Copy, Debug)]
+pub struct CausalInput<'a> {
+    pub y: &'a [f64],
+    pub w: &'a [f64],
+    pub outcome: &'a str,
+    pub treatment: &'a str,
+    pub propensity: Propensity<'a>,
+    /// `E[Y|X]` per unit; `None` fits an out-of-bag regression forest.
+    pub y_hat: Option<&'a [f64]>,
+}
+
+/// Wall-clock seconds of the stages of a fit.
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct FitTimings {
+    pub nuisance: f64,
+    pub forest: f64,
+    pub oob_predictions: f64,
+}
+
+/// A fitted causal forest with the data and nuisance estimates the analysis tools need.
+#[derive(Clone, Debug)]
+pub struct CausalForestFit {
+    pub forest: CausalForest,
+    pub y: Vec<f64>,
+    pub w: Vec<f64>,
+    pub y_hat: Vec<f64>,
+    pub w_hat: Vec<f64>,
+    /// Out-of-bag CATE estimates and variances of the training rows.
+    pub oob: CateEstimates,
+    /// Whether W takes only the values 0 and 1 (needed by the AIPW-based tools).
+    pub binary_treatment: bool,
+    pub weights: Option<Vec<f64>>,
+    pub clusters: Option<Vec<u32>>,
+    pub timings: FitTimings,
+}
+
+/// Fits the nuisance models (unless given), the causal forest and its out-of-bag estimates.
+/// Nuisance forests use `max(50, num_trees / 4)` trees and otherwise the same options, as grf does.
+pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &ForestOptions) -> Result<CausalForestFit> {
+    options.validate()?;
+    let n = data.num_rows();
+    check_finite(input.outcome, input.y, n)?;
+    check_finite(input.treatment, input.w, n)?;
+    let w0 = input.w[0];
+    if input.w.iter().all(|&w| w == w0) {
+        return Err(column_error(input.treatment, format!("is constant ({w0}): there is no treatment contrast")));
+    }
+    check_enough_rows(n, options)?;
+    let binary_treatment = input.w.iter().all(|&w| w == 0.0 || w == 1.0);
+
+    let start = Instant::now();
+    let nuisance_options =
+        ForestOptions { num_trees: (options.num_trees / 4).max(50), ci_group_size: 1, ..options.clone() };
+    let y_hat = match input.y_hat {
+        Some(y_hat) => {
+            check_finite("y_hat", y_hat, n)?;
+            y_hat.to_vec()
+        }
+        None => oob_nuisance(data, input.y, input.outcome, &nuisance_options, PURPOSE_Y_HAT)?,
+    };
+    let w_hat = match input.propensity {
+        Propensity::Estimate => oob_nuisance(data, input.w, input.treatment, &nuisance_options, PURPOSE_W_HAT)?,
+        Propensity::Known(e) => {
+            if !(e > 0.0 && e < 1.0) && binary_treatment {
+                return Err(column_error("propensity", format!("{e} is not a probability in (0, 1)")));
+            }
+            vec![e; n]
+        }
+        Propensity::PerUnit(e) => {
+            check_finite("propensity", e, n)?;
+            if binary_treatment {
+                if let Some(row) = e.iter().position(|&e| !(e > 0.0 && e < 1.0)) {
+                    return Err(column_error("propensity", format!("row {row} is {}, not in (0, 1)", e[row])));
+                }
+            }
+            e.to_vec()
+        }
+    };
+    let nuisance = start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let y_centered: Vec<f64> = input.y.iter().zip(&y_hat).map(|(y, m)| y - m).collect();
+    let w_centered: Vec<f64> = input.w.iter().zip(&w_hat).map(|(w, e)| w - e).collect();
+    let forest = CausalForest::grow(data, &y_centered, &w_centered, options)?;
+    let forest_seconds = start.elapsed().as_secs_f64();
+
+    let start = Instant::now();
+    let oob = forest.predict_oob(data);
+    let oob_predictions = start.elapsed().as_secs_f64();
+    if let Some(row) = oob.tau.iter().position(|t| t.is_nan()) {
+        return Err(ForestError::Data(format!(
+            "row {row} has no out-of-bag estimate: with {} trees some rows are in bag in every tree; use more trees",
+            options.trees_grown()
+        )));
+    }
+    Ok(CausalForestFit {
+        forest,
+        y: input.y.to_vec(),
+        w: input.w.to_vec(),
+        y_hat,
+        w_hat,
+        oob,
+        binary_treatment,
+        weights: data.weights().map(<[f64]>::to_vec),
+        clusters: data.clusters().map(|c| (0..n).map(|i| c.cluster_of(i) as u32).collect()),
+        timings: FitTimings { nuisance, forest: forest_seconds, oob_predictions },
+    })
+}
+
+/// Out-of-bag regression forest predictions of `target`, or an error naming it if some row has none.
+fn oob_nuisance(
+    data: &ForestData,
+    target: &[f64],
+    name: &str,
+    options: &ForestOptions,
+    purpose: u64,
+) -> Result<Vec<f64>> {
+    let forest = RegressionForest::fit_with_purpose(data, target, name, options, purpose)?;
+    let predictions = forest.predict_oob(data);
+    if let Some(row) = predictions.iter().position(|p| p.is_nan()) {
+        return Err(ForestError::Data(format!(
+            "row {row} has no out-of-bag prediction of {name}: use more trees ({} nuisance trees were grown)",
+            options.trees_grown()
+        )));
+    }
+    Ok(predictions)
+}
+
+/// A causal split needs `min_node_size` units on each side of the mean treatment in both
+/// children: refuse data whose trees could not split even once.
+fn check_enough_rows(n: usize, options: &ForestOptions) -> Result<()> {
+    let mut per_tree = n as f64 * options.sample_fraction;
+    if options.honesty {
+        per_tree *= options.honesty_fraction;
+    }
+    let needed = 4 * options.min_node_size.max(1);
+    if (per_tree as usize) < needed {
+        return Err(ForestError::Data(format!(
+            "too few rows ({n}): each tree grows on about {} of them, and a causal split needs at least \
+             4 × min_node_size = {needed} (treated and control on both sides); lower min_node_size or add rows",
+            per_tree as usize
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debias_is_the_truncated_normal_mean() {
+        // Far from zero the correction vanishes; at zero it is se·φ(0)/Φ(0) = se·0.7979.
+        assert!((objective_bayes_debias(10.0, 1.0, 1e6) - 9.0).abs() < 1e-9);
+        let se = 1.0 * (2.0f64 / 8.0).sqrt();
+        assert!((objective_bayes_debias(1.0, 1.0, 8.0) - se * 0.797_884_560_802_865_4).abs() < 1e-12);
+        // A negative raw estimate becomes a positive posterior mean.
+        let v = objective_bayes_debias(1.0, 100.0, 2.0);
+        let r: f64 = -99.0 / 100.0;
+        let mills = (-0.5 * r * r).exp() / (2.0 * std::f64::consts::PI).sqrt() / normal_sf(-r);
+        assert!((v - (-99.0 + 100.0 * mills)).abs() < 1e-9 && v > 0.0, "{v}");
+    }
+}

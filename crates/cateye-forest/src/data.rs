@@ -1,0 +1,110 @@
+//! The training data of a forest: binned covariates, sample weights and sampling clusters.
+
+use crate::binning::BinnedFeatures;
+use crate::error::{check_finite, column_error, Result};
+use crate::sampling::Clusters;
+
+/// Default number of quantile bins per covariate.
+pub const DEFAULT_MAX_BINS: usize = 256;
+
+/// Covariates (binned once), optional sample weights and optional clusters.
+#[derive(Clone, Debug)]
+pub struct ForestData {
+    pub(crate) features: BinnedFeatures,
+    names: Vec<String>,
+    pub(crate) weights: Vec<f64>,
+    weighted: bool,
+    pub(crate) clusters: Clusters,
+}
+
+impl ForestData {
+    /// Bins the covariate `columns` (named `names`) into at most `max_bins` quantile bins each.
+    /// Missing (NaN) or infinite covariate values are an error naming the column and row.
+    pub fn new(columns: &[&[f64]], names: &[String], max_bins: usize) -> Result<Self> {
+        if columns.is_empty() {
+            return Err(column_error("covariates", "none given: a forest needs at least one covariate"));
+        }
+        if columns.len() != names.len() {
+            return Err(column_error("covariates", format!("{} columns but {} names", columns.len(), names.len())));
+        }
+        if !(2..=65_535).contains(&max_bins) {
+            return Err(crate::error::option_error("max_bins", format!("{max_bins} is not in [2, 65535]")));
+        }
+        let features = BinnedFeatures::new(columns, names, max_bins)?;
+        let n = features.num_rows();
+        Ok(ForestData {
+            features,
+            names: names.to_vec(),
+            weights: vec![1.0; n],
+            weighted: false,
+            clusters: Clusters::units(n),
+        })
+    }
+
+    /// Sample weights (finite, non-negative, not all zero), used in splits, leaves and analyses.
+    pub fn with_weights(mut self, weights: Vec<f64>, column: &str) -> Result<Self> {
+        check_finite(column, &weights, self.num_rows())?;
+        if let Some(row) = weights.iter().position(|&w| w < 0.0) {
+            return Err(column_error(column, format!("row {row} is {}: weights must be >= 0", weights[row])));
+        }
+        if weights.iter().all(|&w| w == 0.0) {
+            return Err(column_error(column, "all weights are zero"));
+        }
+        self.weights = weights;
+        self.weighted = true;
+        Ok(self)
+    }
+
+    /// Sampling clusters, one id per row: trees sample whole clusters, out-of-bag means the
+    /// unit's cluster was not drawn, and analysis standard errors become cluster-robust.
+    pub fn with_clusters(mut self, ids: &[u64], column: &str) -> Result<Self> {
+        if ids.len() != self.num_rows() {
+            return Err(column_error(column, format!("has {} values, expected {}", ids.len(), self.num_rows())));
+        }
+        let clusters = Clusters::from_ids(ids, column)?;
+        if clusters.num_clusters() < 2 {
+            return Err(column_error(column, "holds a single cluster: sampling needs at least 2"));
+        }
+        self.clusters = clusters;
+        Ok(self)
+    }
+
+    pub fn num_rows(&self) -> usize {
+        self.features.num_rows()
+    }
+
+    pub fn num_features(&self) -> usize {
+        self.features.num_features()
+    }
+
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    pub fn features(&self) -> &BinnedFeatures {
+        &self.features
+    }
+
+    pub fn weights(&self) -> Option<&[f64]> {
+        self.weighted.then_some(&self.weights[..])
+    }
+
+    pub fn clusters(&self) -> Option<&Clusters> {
+        (!self.clusters.is_trivial()).then_some(&self.clusters)
+    }
+
+    /// Codes of new rows (covariates in the same order) for prediction.
+    pub fn bin_new_rows(&self, columns: &[&[f64]]) -> Result<Vec<u16>> {
+        if columns.len() != self.num_features() {
+            return Err(column_error(
+                "covariates",
+                format!(
+                    "{} columns given for prediction, the forest was fitted on {}",
+                    columns.len(),
+                    self.num_features()
+                ),
+            ));
+        }
+        self.features.bin_new_rows(columns, &self.names)
+    }
+}
