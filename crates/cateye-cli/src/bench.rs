@@ -15,6 +15,11 @@ pub enum Which {
     Scan,
     /// Peak resident memory of a scan of a large file, measured in a child process.
     Memory,
+    /// Causal forest end to end (nuisance forests, forest, OOB estimates with variance) on
+    /// Nie & Wager setup A: time, peak memory, accuracy against the true effects.
+    Forest,
+    /// `forest` at 10k, 100k and 1M rows (or --rows), each in a child process.
+    ForestScaling,
 }
 
 #[derive(Args)]
@@ -42,6 +47,12 @@ pub struct BenchArgs {
     /// Folder for the generated file (default: a temporary folder, removed afterwards).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Forest benchmarks: covariates.
+    #[arg(long, default_value_t = 10)]
+    covariates: usize,
+    /// Forest benchmarks: trees of the causal forest.
+    #[arg(long, default_value_t = 2000)]
+    trees: usize,
 }
 
 fn io(path: &Path, e: impl std::fmt::Display) -> ScanError {
@@ -49,9 +60,17 @@ fn io(path: &Path, e: impl std::fmt::Display) -> ScanError {
 }
 
 pub fn run(args: &BenchArgs) -> Result<(), ScanError> {
+    match args.which {
+        Which::Forest => return crate::bench_forest::forest(args.rows.unwrap_or(20_000), args.covariates, args.trees),
+        Which::ForestScaling => {
+            let rows = args.rows.map_or(vec![10_000, 100_000, 1_000_000], |r| vec![r]);
+            return crate::bench_forest::scaling(&rows, args.covariates, args.trees);
+        }
+        Which::Scan | Which::Memory => {}
+    }
     let (rows, metrics, dims) = match args.which {
         Which::Scan => (args.rows.unwrap_or(2_000_000), args.metrics.unwrap_or(10), args.dimensions.unwrap_or(10)),
-        Which::Memory => (args.rows.unwrap_or(10_000_000), args.metrics.unwrap_or(5), args.dimensions.unwrap_or(5)),
+        _ => (args.rows.unwrap_or(10_000_000), args.metrics.unwrap_or(5), args.dimensions.unwrap_or(5)),
     };
     let dir =
         args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("cateye-bench-{}", std::process::id())));
@@ -77,7 +96,7 @@ pub fn run(args: &BenchArgs) -> Result<(), ScanError> {
     };
     let outcome = match args.which {
         Which::Scan => bench_scan(&file, &config, args.repeat, threads),
-        Which::Memory => bench_memory(&file, metrics, dims),
+        _ => bench_memory(&file, metrics, dims),
     };
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);

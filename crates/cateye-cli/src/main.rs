@@ -2,6 +2,7 @@
 //! No statistics live here.
 
 mod bench;
+mod bench_forest;
 
 use cateye_scan::report::{summary, write_outputs};
 use cateye_scan::{ScanConfig, ScanError};

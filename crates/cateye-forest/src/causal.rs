@@ -14,12 +14,11 @@
 
 use crate::data::ForestData;
 use crate::error::{check_finite, column_error, ForestError, Result};
-use crate::forest::{grow_trees, Trees};
+use crate::forest::{grow_trees, Trees, NO_LEAF};
 use crate::grow::{Kind, SplitRule, Targets};
 use crate::options::ForestOptions;
 use crate::regression::RegressionForest;
 use cateye_stats::dist::normal_sf;
-use rayon::prelude::*;
 use serde::Serialize;
 use std::time::Instant;
 
@@ -70,22 +69,23 @@ impl CausalForest {
 
     /// Out-of-bag estimates for the training rows.
     pub fn predict_oob(&self, data: &ForestData) -> CateEstimates {
-        let rows = (0..data.num_rows()).into_par_iter().with_min_len(64);
-        self.collect(
-            rows.map_init(Vec::new, |buf, i| {
-                self.estimate(data.features.row(i), Some(data.clusters.cluster_of(i)), buf)
-            }),
-        )
+        let cluster = |i: usize| data.clusters.cluster_of(i);
+        let estimates = self.trees.predict_blocks(
+            data.num_rows(),
+            |i| data.features.row(i),
+            Some(&cluster),
+            |l, b, out| self.estimate_block(l, b, out),
+        );
+        let (tau, variance) = estimates.into_iter().unzip();
+        CateEstimates { tau, variance }
     }
 
     /// Estimates for new rows binned with `ForestData::bin_new_rows`.
     pub fn predict(&self, rows: &[u16], num_features: usize) -> CateEstimates {
-        let rows = rows.par_chunks(num_features).with_min_len(64);
-        self.collect(rows.map_init(Vec::new, |buf, row| self.estimate(row, None, buf)))
-    }
-
-    fn collect(&self, estimates: impl IndexedParallelIterator<Item = (f64, f64)>) -> CateEstimates {
-        let (tau, variance) = estimates.unzip();
+        let n = rows.len() / num_features.max(1);
+        let row = |i: usize| &rows[i * num_features..(i + 1) * num_features];
+        let estimates = self.trees.predict_blocks(n, row, None, |l, b, out| self.estimate_block(l, b, out));
+        let (tau, variance) = estimates.into_iter().unzip();
         CateEstimates { tau, variance }
     }
 
@@ -93,70 +93,102 @@ impl CausalForest {
         &self.trees
     }
 
-    /// The estimate and its variance at one row.
-    fn estimate(&self, row: &[u16], oob_cluster: Option<usize>, leaves: &mut Vec<Option<[f64; K]>>) -> (f64, f64) {
-        leaves.clear();
-        let mut sum = [0.0; K];
-        let mut used = 0usize;
-        for v in self.trees.leaf_values(row, oob_cluster) {
-            if let Some(v) = v {
-                for (s, x) in sum.iter_mut().zip(v) {
-                    *s += x;
+    /// Estimates and variances for a block of `b` rows routed to `leaves` (tree-major).
+    fn estimate_block(&self, leaves: &[u32], b: usize, out: &mut Vec<(f64, f64)>) {
+        let trees = &self.trees.trees;
+        let mut sums = vec![[0.0; K]; b];
+        let mut used = vec![0u32; b];
+        for (t, tree) in trees.iter().enumerate() {
+            for (s, &leaf) in leaves[t * b..(t + 1) * b].iter().enumerate() {
+                if leaf != NO_LEAF {
+                    for (acc, v) in sums[s].iter_mut().zip(&tree.leaves[leaf as usize]) {
+                        *acc += v;
+                    }
+                    used[s] += 1;
                 }
-                used += 1;
             }
-            leaves.push(v.copied());
         }
-        if used == 0 {
-            return (f64::NAN, f64::NAN);
-        }
-        let a = sum.map(|s| s / used as f64);
-        // Weighted covariance of z with y and with itself, times Σαω (which cancels in τ).
-        let first_stage = a[ZZ_] * a[W_] - a[Z_] * a[Z_];
-        if first_stage.abs() <= 1e-12 * (a[ZZ_] * a[W_]).abs().max(f64::MIN_POSITIVE) {
-            return (f64::NAN, f64::NAN);
-        }
-        let tau = (a[ZY_] * a[W_] - a[Y_] * a[Z_]) / first_stage;
-        let variance = self.little_bag_variance(leaves, a, tau, first_stage);
-        (tau, variance)
+        // The forest-weighted moment solution per row: τ, intercept μ, and the Jacobian.
+        let point: Vec<Option<Point>> = (0..b).map(|s| Point::solve(sums[s], used[s])).collect();
+        let variance = self.little_bag_variance(leaves, b, &point);
+        out.extend(point.iter().zip(variance).map(|(p, v)| p.as_ref().map_or((f64::NAN, f64::NAN), |p| (p.tau, v))));
     }
 
     /// Bootstrap-of-little-bags variance (grf `InstrumentalPredictionStrategy::compute_variance`):
-    /// per tree, `ψ_b = mean_leaf ω z (y − μ − τ w)` with the forest's τ and intercept μ;
-    /// `var_between` is the mean square of bag-averaged ψ over bags whose trees all reach a leaf,
-    /// `var_total` that of single-tree ψ; the within-bag noise `(var_total − var_between)/(g − 1)`
+    /// per tree, `ψ_b = mean_leaf ω z (y − μ − τ z)` with the forest's τ and intercept μ;
+    /// `var_between` is the mean square of bag-averaged ψ over bags whose trees all predict the
+    /// row, `var_total` that of single-tree ψ; the within-bag noise `(var_total − var_between)/(g − 1)`
     /// is removed by an objective Bayes step that keeps the result positive, and the result is
-    /// scaled by the squared Jacobian `(Σαω(z − z̄)²/Σαω)²`.
-    fn little_bag_variance(&self, leaves: &[Option<[f64; K]>], a: [f64; K], tau: f64, first_stage: f64) -> f64 {
+    /// divided by the squared Jacobian `(Σαω(z − z̄)²/Σαω)²`.
+    fn little_bag_variance(&self, leaves: &[u32], b: usize, point: &[Option<Point>]) -> Vec<f64> {
         let g = self.trees.group_size;
         if g < 2 {
-            return f64::NAN;
+            return vec![f64::NAN; b];
         }
-        let mu = (a[Y_] - a[Z_] * tau) / a[W_];
-        let (mut good, mut psi_squared, mut bag_psi_squared) = (0usize, 0.0, 0.0);
-        for bag in leaves.chunks_exact(g) {
-            if bag.iter().any(Option::is_none) {
-                continue;
+        let trees = &self.trees.trees;
+        let (mut good, mut psi_squared, mut bag_psi_squared) = (vec![0usize; b], vec![0.0; b], vec![0.0; b]);
+        let (mut bag_psi, mut bag_squared, mut complete) = (vec![0.0; b], vec![0.0; b], vec![true; b]);
+        for bag in 0..trees.len() / g {
+            bag_psi.fill(0.0);
+            bag_squared.fill(0.0);
+            complete.fill(true);
+            for t in bag * g..(bag + 1) * g {
+                for (s, &leaf) in leaves[t * b..(t + 1) * b].iter().enumerate() {
+                    match (&point[s], leaf) {
+                        (Some(p), leaf) if leaf != NO_LEAF => {
+                            let v = &trees[t].leaves[leaf as usize];
+                            let psi = v[ZY_] - v[ZZ_] * p.tau - v[Z_] * p.mu;
+                            bag_psi[s] += psi;
+                            bag_squared[s] += psi * psi;
+                        }
+                        _ => complete[s] = false,
+                    }
+                }
             }
-            good += 1;
-            let mut bag_psi = 0.0;
-            for v in bag.iter().flatten() {
-                let psi = v[ZY_] - v[ZZ_] * tau - v[Z_] * mu;
-                psi_squared += psi * psi;
-                bag_psi += psi;
+            for s in 0..b {
+                if complete[s] {
+                    good[s] += 1;
+                    psi_squared[s] += bag_squared[s];
+                    let mean = bag_psi[s] / g as f64;
+                    bag_psi_squared[s] += mean * mean;
+                }
             }
-            bag_psi /= g as f64;
-            bag_psi_squared += bag_psi * bag_psi;
         }
-        if good == 0 {
-            return f64::NAN;
+        (0..b)
+            .map(|s| match &point[s] {
+                Some(p) if good[s] > 0 => {
+                    let var_between = bag_psi_squared[s] / good[s] as f64;
+                    let var_total = psi_squared[s] / (good[s] * g) as f64;
+                    let group_noise = (var_total - var_between) / (g - 1) as f64;
+                    objective_bayes_debias(var_between, group_noise, good[s] as f64) / (p.jacobian * p.jacobian)
+                }
+                _ => f64::NAN,
+            })
+            .collect()
+    }
+}
+
+/// The forest-weighted residual-on-residual solution at one row.
+struct Point {
+    tau: f64,
+    mu: f64,
+    jacobian: f64,
+}
+
+impl Point {
+    /// From the sums over `used` trees of the leaf averages; `None` without trees or treatment variation.
+    fn solve(sum: [f64; K], used: u32) -> Option<Point> {
+        if used == 0 {
+            return None;
         }
-        let var_between = bag_psi_squared / good as f64;
-        let var_total = psi_squared / (good * g) as f64;
-        let group_noise = (var_total - var_between) / (g - 1) as f64;
-        let debiased = objective_bayes_debias(var_between, group_noise, good as f64);
-        let jacobian = first_stage / a[W_];
-        debiased / (jacobian * jacobian)
+        let a = sum.map(|s| s / used as f64);
+        // Σαω times the weighted covariance of z with y, and with itself.
+        let first_stage = a[ZZ_] * a[W_] - a[Z_] * a[Z_];
+        if first_stage.abs() <= 1e-12 * (a[ZZ_] * a[W_]).abs().max(f64::MIN_POSITIVE) {
+            return None;
+        }
+        let tau = (a[ZY_] * a[W_] - a[Y_] * a[Z_]) / first_stage;
+        Some(Point { tau, mu: (a[Y_] - a[Z_] * tau) / a[W_], jacobian: first_stage / a[W_] })
     }
 }
 

@@ -27,6 +27,12 @@ impl ForestData {
         if columns.len() != names.len() {
             return Err(column_error("covariates", format!("{} columns but {} names", columns.len(), names.len())));
         }
+        if columns.len() > crate::tree::MAX_FEATURES {
+            return Err(column_error(
+                "covariates",
+                format!("{} given, at most {} are supported", columns.len(), crate::tree::MAX_FEATURES),
+            ));
+        }
         if !(2..=65_535).contains(&max_bins) {
             return Err(crate::error::option_error("max_bins", format!("{max_bins} is not in [2, 65535]")));
         }

@@ -3,11 +3,14 @@
 //! purpose, bag index), so a fit is bit-identical whatever the number of threads.
 
 use crate::data::ForestData;
-use crate::grow::{grow, SplitRule, Targets, Workspace};
+use crate::grow::{grow, Causal, Kind, Objective, Regression, SplitRule, Targets, Workspace};
 use crate::options::ForestOptions;
 use crate::sampling::{little_bag, stream, BitSet};
 use crate::tree::Tree;
 use rayon::prelude::*;
+
+/// Marks a row that a tree does not predict (in bag, or an empty leaf).
+pub(crate) const NO_LEAF: u32 = u32::MAX;
 
 /// Trees with their in-bag clusters, grouped in little bags of `group_size` consecutive trees.
 #[derive(Clone, Debug)]
@@ -26,17 +29,31 @@ pub(crate) fn grow_trees<const K: usize>(
     purpose: u64,
     stat: impl Fn(usize) -> [f64; K] + Sync,
 ) -> Trees<K> {
+    match rule.kind {
+        Kind::Regression => grow_with::<Regression, K>(data, targets, rule, options, purpose, stat),
+        Kind::Causal => grow_with::<Causal, K>(data, targets, rule, options, purpose, stat),
+    }
+}
+
+fn grow_with<O: Objective, const K: usize>(
+    data: &ForestData,
+    targets: Targets,
+    rule: SplitRule,
+    options: &ForestOptions,
+    purpose: u64,
+    stat: impl Fn(usize) -> [f64; K] + Sync,
+) -> Trees<K> {
     let group_size = options.ci_group_size;
     let groups = options.trees_grown() / group_size;
     let honesty = options.honesty.then_some(options.honesty_fraction);
     let bags: Vec<Vec<(Tree<K>, BitSet)>> = (0..groups)
         .into_par_iter()
-        .map_init(Workspace::default, |ws, g| {
+        .map_init(Workspace::<O::Sums>::default, |ws, g| {
             let mut rng = stream(options.seed, purpose, g as u64);
             little_bag(&mut rng, &data.clusters, group_size, options.sample_fraction, honesty)
                 .into_iter()
                 .map(|mut sample| {
-                    let (nodes, leaves) = grow(&rule, &data.features, targets, &mut sample.growing, &mut rng, ws);
+                    let (nodes, leaves) = grow::<O>(&rule, &data.features, targets, &mut sample.growing, &mut rng, ws);
                     let tree = Tree::populate(
                         &nodes,
                         leaves,
@@ -63,17 +80,43 @@ impl<const K: usize> Trees<K> {
         self.trees.is_empty()
     }
 
-    /// Leaf statistics of each tree for a row (`None` for trees that hold the row's cluster in
-    /// bag when `oob_cluster` is given, and for empty leaves), in tree order.
-    pub(crate) fn leaf_values<'a>(
-        &'a self,
-        row: &'a [u16],
-        oob_cluster: Option<usize>,
-    ) -> impl Iterator<Item = Option<&'a [f64; K]>> + 'a {
-        self.trees.iter().zip(&self.in_bag).map(move |(tree, in_bag)| match oob_cluster {
-            Some(c) if in_bag.contains(c) => None,
-            _ => tree.values(row),
-        })
+    /// The leaf each tree sends each row of a block to, tree-major (`out[t * rows.len() + s]`),
+    /// or `NO_LEAF` where tree t holds the row's cluster in bag (out-of-bag prediction) or the
+    /// leaf is empty. Trees in the outer loop: each stays in cache while the block goes through it.
+    pub(crate) fn route(&self, rows: &[&[u16]], oob_clusters: Option<&[usize]>, out: &mut Vec<u32>) {
+        out.clear();
+        for (tree, in_bag) in self.trees.iter().zip(&self.in_bag) {
+            for (s, row) in rows.iter().enumerate() {
+                let in_bag = oob_clusters.is_some_and(|c| in_bag.contains(c[s]));
+                let leaf = if in_bag { NO_LEAF } else { tree.leaf_of(row) as u32 };
+                out.push(if leaf != NO_LEAF && tree.leaf_sizes[leaf as usize] > 0 { leaf } else { NO_LEAF });
+            }
+        }
+    }
+
+    /// Per-row estimates for `n` rows, computed in parallel over blocks of rows: `estimate` gets
+    /// the routed leaves of a block (see `route`) and appends one result per row.
+    pub(crate) fn predict_blocks<'a, T: Send>(
+        &self,
+        n: usize,
+        row: impl Fn(usize) -> &'a [u16] + Sync,
+        oob_cluster: Option<&(dyn Fn(usize) -> usize + Sync)>,
+        estimate: impl Fn(&[u32], usize, &mut Vec<T>) + Sync,
+    ) -> Vec<T> {
+        const BLOCK: usize = 64;
+        (0..n.div_ceil(BLOCK))
+            .into_par_iter()
+            .map_init(Vec::new, |leaves, b| {
+                let range = b * BLOCK..n.min((b + 1) * BLOCK);
+                let rows: Vec<&[u16]> = range.clone().map(&row).collect();
+                let clusters: Option<Vec<usize>> = oob_cluster.map(|c| range.clone().map(c).collect());
+                self.route(&rows, clusters.as_deref(), leaves);
+                let mut out = Vec::with_capacity(rows.len());
+                estimate(leaves, rows.len(), &mut out);
+                out
+            })
+            .flat_map_iter(|v| v)
+            .collect()
     }
 
     /// Split counts by depth (root = depth 0) and covariate, over all trees.

@@ -1,22 +1,24 @@
 //! Growing one tree: depth-first node splitting with histogram split search.
 //!
-//! At each node a random subset of covariates is drawn (`sampling::split_candidates`); for each,
-//! the node's units are summarised per bin (a dense histogram for large nodes, a sorted sparse
-//! one for small nodes; both sum in the same order) and the bins are scanned left to right.
+//! At each node a random subset of covariates is drawn (`sampling::split_candidates`). The node's
+//! units are first summarised once into position-aligned per-unit sums (`Objective::prepare`);
+//! then, per candidate covariate, those sums are added up per bin (a dense histogram for large
+//! nodes, sorted sparse keys for small ones; both add in position order) and the bins are
+//! scanned left to right.
 //!
-//! - Regression splits maximise `S_L²/W_L + S_R²/W_R` (weighted outcome sums `S`, weights `W`),
-//!   each child holding at least `max(1, ceil(alpha · n))` units (grf's regression splitting rule).
-//! - Causal splits use gradient-based relabeling (Athey, Tibshirani & Wager 2019, eq. 5–6, with
-//!   the instrument equal to the centered treatment as in grf's causal forest): in the node, with
+//! - `Regression` maximises `S_L²/W_L + S_R²/W_R` (weighted outcome sums `S`, weights `W`), each
+//!   child holding at least `max(1, ceil(alpha · n))` units (grf's regression splitting rule).
+//! - `Causal` uses gradient-based relabeling (Athey, Tibshirani & Wager 2019, eq. 5–6, with the
+//!   instrument equal to the centered treatment as in grf's causal forest): in the node, with
 //!   centered outcome `y` and treatment `z`, `τ_P = Σω(z−z̄)(y−ȳ) / Σω(z−z̄)²` and the pseudo-outcome
-//!   `ρ_i = (z_i − z̄)((y_i − ȳ) − τ_P (z_i − z̄))`; splits then maximise the same criterion on `ρ`.
+//!   `ρ_i = (z_i − z̄)((y_i − ȳ) − τ_P (z_i − z̄))`; splits maximise the same criterion on `ρ`.
 //!   Each child must hold at least `min_node_size` units on each side of the node's mean `z`
 //!   (treated and control in a trial) and at least `alpha` of the node's `Σω(z−z̄)²`; the optional
 //!   imbalance penalty subtracts `λ (1/V_L + 1/V_R)` with `V` the children's treatment variation.
 
 use crate::binning::BinnedFeatures;
 use crate::sampling::split_candidates;
-use crate::tree::{Node, LEAF};
+use crate::tree::Node;
 use rand_chacha::ChaCha8Rng;
 
 /// What a tree's splits optimise.
@@ -44,10 +46,116 @@ pub(crate) struct Targets<'a> {
     pub weight: &'a [f64],
 }
 
-/// Sums of one bin (or child): units, units below the node's mean treatment, weight,
-/// weighted response, weighted treatment and its square.
+/// Sums a split rule accumulates per bin and per child.
+pub(crate) trait Sums: Copy + Default + Send {
+    fn add(&mut self, other: &Self);
+    fn minus(&self, other: &Self) -> Self;
+    fn units(&self) -> u32;
+}
+
+/// The node totals and child-size limits a scan needs.
+pub(crate) struct NodeLimits<S> {
+    total: S,
+    min_child_units: u32,
+    min_child_variation: f64,
+}
+
+/// What a candidate split point is worth.
+pub(crate) enum Step {
+    /// Inadmissible; later split points may be admissible.
+    Skip,
+    /// Inadmissible, and so is every later split point.
+    Stop,
+    Criterion(f64),
+}
+
+/// A split rule: how a node's units are summarised and how a split point is judged.
+pub(crate) trait Objective {
+    type Sums: Sums;
+    /// Writes the per-unit sums of the node (position-aligned with `units`) and returns its
+    /// limits, or `None` when the node cannot be split.
+    fn prepare(
+        rule: &SplitRule,
+        targets: Targets,
+        units: &[u32],
+        out: &mut Vec<Self::Sums>,
+    ) -> Option<NodeLimits<Self::Sums>>;
+    fn judge(rule: &SplitRule, node: &NodeLimits<Self::Sums>, left: &Self::Sums, right: &Self::Sums) -> Step;
+}
+
+/// Units, weight and weighted outcome.
 #[derive(Clone, Copy, Default, Debug)]
-struct BinStats {
+pub(crate) struct RegressionSums {
+    n: u32,
+    sw: f64,
+    s: f64,
+}
+
+impl Sums for RegressionSums {
+    #[inline]
+    fn add(&mut self, o: &Self) {
+        self.n += o.n;
+        self.sw += o.sw;
+        self.s += o.s;
+    }
+    #[inline]
+    fn minus(&self, o: &Self) -> Self {
+        RegressionSums { n: self.n - o.n, sw: self.sw - o.sw, s: self.s - o.s }
+    }
+    #[inline]
+    fn units(&self) -> u32 {
+        self.n
+    }
+}
+
+pub(crate) struct Regression;
+
+impl Objective for Regression {
+    type Sums = RegressionSums;
+
+    fn prepare(
+        rule: &SplitRule,
+        targets: Targets,
+        units: &[u32],
+        out: &mut Vec<RegressionSums>,
+    ) -> Option<NodeLimits<RegressionSums>> {
+        out.clear();
+        let mut total = RegressionSums::default();
+        for &u in units {
+            let w = targets.weight[u as usize];
+            let unit = RegressionSums { n: 1, sw: w, s: w * targets.y[u as usize] };
+            total.add(&unit);
+            out.push(unit);
+        }
+        let min_child_units = ((units.len() as f64 * rule.alpha).ceil() as u32).max(1);
+        (total.sw > 0.0).then_some(NodeLimits { total, min_child_units, min_child_variation: 0.0 })
+    }
+
+    #[inline]
+    fn judge(
+        rule: &SplitRule,
+        node: &NodeLimits<RegressionSums>,
+        left: &RegressionSums,
+        right: &RegressionSums,
+    ) -> Step {
+        if left.n < node.min_child_units {
+            return Step::Skip;
+        }
+        if right.n < node.min_child_units {
+            return Step::Stop;
+        }
+        let mut criterion = left.s * left.s / left.sw + right.s * right.s / right.sw;
+        if rule.imbalance_penalty > 0.0 {
+            criterion -= rule.imbalance_penalty * (1.0 / left.n as f64 + 1.0 / right.n as f64);
+        }
+        Step::Criterion(criterion)
+    }
+}
+
+/// Units, units below the node's mean treatment, weight, weighted pseudo-outcome, weighted
+/// treatment and its square.
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct CausalSums {
     n: u32,
     small: u32,
     sw: f64,
@@ -56,9 +164,17 @@ struct BinStats {
     szz: f64,
 }
 
-impl BinStats {
+impl CausalSums {
+    /// Weighted sum of squares of the treatment around its mean.
     #[inline]
-    fn add(&mut self, o: &BinStats) {
+    fn z_variation(&self) -> f64 {
+        self.szz - self.sz * self.sz / self.sw
+    }
+}
+
+impl Sums for CausalSums {
+    #[inline]
+    fn add(&mut self, o: &Self) {
         self.n += o.n;
         self.small += o.small;
         self.sw += o.sw;
@@ -66,10 +182,9 @@ impl BinStats {
         self.sz += o.sz;
         self.szz += o.szz;
     }
-
     #[inline]
-    fn minus(&self, o: &BinStats) -> BinStats {
-        BinStats {
+    fn minus(&self, o: &Self) -> Self {
+        CausalSums {
             n: self.n - o.n,
             small: self.small - o.small,
             sw: self.sw - o.sw,
@@ -78,165 +193,191 @@ impl BinStats {
             szz: self.szz - o.szz,
         }
     }
-
-    /// Weighted sum of squares of the treatment around its mean.
     #[inline]
-    fn z_variation(&self) -> f64 {
-        self.szz - self.sz * self.sz / self.sw
+    fn units(&self) -> u32 {
+        self.n
+    }
+}
+
+pub(crate) struct Causal;
+
+impl Objective for Causal {
+    type Sums = CausalSums;
+
+    fn prepare(
+        rule: &SplitRule,
+        targets: Targets,
+        units: &[u32],
+        out: &mut Vec<CausalSums>,
+    ) -> Option<NodeLimits<CausalSums>> {
+        let (mut sw, mut sy, mut sz) = (0.0, 0.0, 0.0);
+        for &u in units {
+            let w = targets.weight[u as usize];
+            sw += w;
+            sy += w * targets.y[u as usize];
+            sz += w * targets.z[u as usize];
+        }
+        if sw <= 0.0 {
+            return None;
+        }
+        let (y_mean, z_mean) = (sy / sw, sz / sw);
+        let (mut num, mut den) = (0.0, 0.0);
+        for &u in units {
+            let (w, dz) = (targets.weight[u as usize], targets.z[u as usize] - z_mean);
+            num += w * dz * (targets.y[u as usize] - y_mean);
+            den += w * dz * dz;
+        }
+        if den.abs() <= 1e-10 {
+            return None;
+        }
+        let tau = num / den;
+        out.clear();
+        let mut total = CausalSums::default();
+        for &u in units {
+            let (w, y, z) = (targets.weight[u as usize], targets.y[u as usize], targets.z[u as usize]);
+            let dz = z - z_mean;
+            let rho = dz * ((y - y_mean) - tau * dz);
+            let unit = CausalSums { n: 1, small: (z < z_mean) as u32, sw: w, s: w * rho, sz: w * z, szz: w * z * z };
+            total.add(&unit);
+            out.push(unit);
+        }
+        let min_child_variation = rule.alpha * total.z_variation();
+        Some(NodeLimits { total, min_child_units: rule.min_node_size as u32, min_child_variation })
+    }
+
+    #[inline]
+    fn judge(rule: &SplitRule, node: &NodeLimits<CausalSums>, left: &CausalSums, right: &CausalSums) -> Step {
+        let min = node.min_child_units;
+        if left.small < min || left.n - left.small < min {
+            return Step::Skip;
+        }
+        if right.small < min || right.n - right.small < min {
+            return Step::Stop;
+        }
+        let (vl, vr) = (left.z_variation(), right.z_variation());
+        let penalty = rule.imbalance_penalty;
+        if vl < node.min_child_variation || vr < node.min_child_variation || (penalty > 0.0 && (vl <= 0.0 || vr <= 0.0))
+        {
+            return Step::Skip;
+        }
+        let mut criterion = left.s * left.s / left.sw + right.s * right.s / right.sw;
+        if penalty > 0.0 {
+            criterion -= penalty * (1.0 / vl + 1.0 / vr);
+        }
+        Step::Criterion(criterion)
     }
 }
 
 /// Buffers reused across the nodes of a tree (and the trees of a worker).
-#[derive(Default)]
-pub(crate) struct Workspace {
-    response: Vec<f64>,
-    z: Vec<f64>,
-    weight: Vec<f64>,
-    hist: Vec<BinStats>,
+pub(crate) struct Workspace<S> {
+    unit: Vec<S>,
+    hist: Vec<S>,
     keys: Vec<u64>,
-    bins: Vec<(u16, BinStats)>,
+    right_units: Vec<u32>,
     candidates: Vec<usize>,
     stack: Vec<(u32, usize, usize)>,
 }
 
-/// The node totals and child-size limits a scan needs.
-struct NodeSummary {
-    total: BinStats,
-    z_mean: f64,
-    min_child_z_variation: f64,
-    min_child_units: u32,
+impl<S> Default for Workspace<S> {
+    fn default() -> Self {
+        Workspace {
+            unit: Vec::new(),
+            hist: Vec::new(),
+            keys: Vec::new(),
+            right_units: Vec::new(),
+            candidates: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
 }
 
-/// Grows a tree on `units` (reordered in place). Returns the nodes, whose leaves are numbered
-/// `0..num_leaves` in their `left` field, and the number of leaves.
-pub(crate) fn grow(
+/// Grows a tree on `units` (sorted, then reordered in place). Returns the nodes (children of node i at
+/// `left`, `left + 1`; leaves numbered `0..num_leaves` in `left`) and the number of leaves.
+pub(crate) fn grow<O: Objective>(
     rule: &SplitRule,
     features: &BinnedFeatures,
     targets: Targets,
     units: &mut [u32],
     rng: &mut ChaCha8Rng,
-    ws: &mut Workspace,
+    ws: &mut Workspace<O::Sums>,
 ) -> (Vec<Node>, usize) {
-    let mut nodes = vec![Node::leaf()];
-    let mut num_leaves = 0usize;
+    units.sort_unstable();
+    let mut nodes = vec![Node::leaf(0)];
+    let mut num_leaves = 0u32;
     ws.stack.clear();
     ws.stack.push((0, 0, units.len()));
     while let Some((id, start, end)) = ws.stack.pop() {
         let split = if end - start > rule.min_node_size {
-            best_split(rule, features, targets, &units[start..end], rng, ws)
+            best_split::<O>(rule, features, targets, &units[start..end], rng, ws)
         } else {
             None
         };
         match split {
             Some((feature, bin)) => {
-                let mid = start + partition(&mut units[start..end], features.column(feature), bin);
+                let mid = start + partition(&mut units[start..end], features.column(feature), bin, &mut ws.right_units);
                 debug_assert!(mid > start && mid < end);
                 let left = nodes.len() as u32;
-                nodes.extend([Node::leaf(), Node::leaf()]);
-                nodes[id as usize] = Node { feature: feature as u32, split_bin: bin, left, right: left + 1 };
+                nodes.extend([Node::leaf(0), Node::leaf(0)]);
+                nodes[id as usize] = Node::split(feature, bin, left);
                 ws.stack.push((left + 1, mid, end));
                 ws.stack.push((left, start, mid));
             }
             None => {
-                nodes[id as usize] = Node { feature: LEAF, split_bin: 0, left: num_leaves as u32, right: 0 };
+                nodes[id as usize] = Node::leaf(num_leaves);
                 num_leaves += 1;
             }
         }
     }
-    (nodes, num_leaves)
+    (nodes, num_leaves as usize)
 }
 
-/// Moves the units with code ≤ `bin` to the front; returns how many there are.
-fn partition(units: &mut [u32], codes: &[u16], bin: u16) -> usize {
-    let (mut i, mut j) = (0, units.len());
-    while i < j {
-        if codes[units[i] as usize] <= bin {
-            i += 1;
+/// Moves the units with code ≤ `bin` to the front, keeping the order on both sides (so units
+/// stay ascending and later gathers walk memory forward); returns how many went left.
+fn partition(units: &mut [u32], codes: &[u16], bin: u16, right: &mut Vec<u32>) -> usize {
+    right.clear();
+    let mut left = 0;
+    for i in 0..units.len() {
+        let u = units[i];
+        if codes[u as usize] <= bin {
+            units[left] = u;
+            left += 1;
         } else {
-            j -= 1;
-            units.swap(i, j);
+            right.push(u);
         }
     }
-    i
-}
-
-/// Gathers the node's targets into position-aligned buffers (relabelled for causal splits) and
-/// returns the node totals, or `None` when the node cannot be split.
-fn summarise(rule: &SplitRule, targets: Targets, units: &[u32], ws: &mut Workspace) -> Option<NodeSummary> {
-    let m = units.len();
-    ws.response.clear();
-    ws.weight.clear();
-    ws.z.clear();
-    let (mut sw, mut sy, mut sz) = (0.0, 0.0, 0.0);
-    for &u in units {
-        let (y, w) = (targets.y[u as usize], targets.weight[u as usize]);
-        ws.response.push(y);
-        ws.weight.push(w);
-        sw += w;
-        sy += w * y;
-        if rule.kind == Kind::Causal {
-            let z = targets.z[u as usize];
-            ws.z.push(z);
-            sz += w * z;
-        }
-    }
-    if sw <= 0.0 {
-        return None;
-    }
-    let mut total = BinStats { n: m as u32, sw, ..BinStats::default() };
-    match rule.kind {
-        Kind::Regression => {
-            total.s = sy;
-            let min_child_units = ((m as f64 * rule.alpha).ceil() as u32).max(1);
-            Some(NodeSummary { total, z_mean: 0.0, min_child_z_variation: 0.0, min_child_units })
-        }
-        Kind::Causal => {
-            let (y_mean, z_mean) = (sy / sw, sz / sw);
-            let (mut num, mut den) = (0.0, 0.0);
-            for k in 0..m {
-                let dz = ws.z[k] - z_mean;
-                num += ws.weight[k] * dz * (ws.response[k] - y_mean);
-                den += ws.weight[k] * dz * dz;
-            }
-            if den.abs() <= 1e-10 {
-                return None;
-            }
-            let tau = num / den;
-            for k in 0..m {
-                let (dz, w, z) = (ws.z[k] - z_mean, ws.weight[k], ws.z[k]);
-                let rho = dz * ((ws.response[k] - y_mean) - tau * dz);
-                ws.response[k] = rho;
-                total.s += w * rho;
-                total.sz += w * z;
-                total.szz += w * z * z;
-                total.small += (z < z_mean) as u32;
-            }
-            let min_child_z_variation = rule.alpha * total.z_variation();
-            Some(NodeSummary { total, z_mean, min_child_z_variation, min_child_units: 0 })
-        }
-    }
+    units[left..].copy_from_slice(right);
+    left
 }
 
 /// The best split of the node over a random subset of covariates: (covariate, bin).
-fn best_split(
+fn best_split<O: Objective>(
     rule: &SplitRule,
     features: &BinnedFeatures,
     targets: Targets,
     units: &[u32],
     rng: &mut ChaCha8Rng,
-    ws: &mut Workspace,
+    ws: &mut Workspace<O::Sums>,
 ) -> Option<(usize, u16)> {
-    let summary = summarise(rule, targets, units, ws)?;
+    let node = O::prepare(rule, targets, units, &mut ws.unit)?;
     let mut candidates = std::mem::take(&mut ws.candidates);
     split_candidates(rng, features.num_features(), rule.mtry, &mut candidates);
     let mut best: Option<(usize, u16)> = None;
-    let mut best_decrease = 0.0;
+    let mut best_criterion = 0.0;
     for &f in &candidates {
-        let sparse = units.len() * 8 < features.num_bins(f);
-        summarise_bins(rule.kind, features, f, units, summary.z_mean, sparse, ws);
-        if let Some((bin, decrease)) = scan(rule, &summary, &ws.bins) {
-            if decrease > best_decrease {
-                best_decrease = decrease;
+        // Small nodes: sort (code, position) keys and scan the units in code order; large
+        // nodes: a dense histogram over the bins. Either way each unit is added once.
+        let found = if units.len() * 2 < features.num_bins(f) {
+            sort_by_code(features.column(f), units, &mut ws.keys);
+            let unit = &ws.unit;
+            scan::<O>(rule, &node, ws.keys.iter().map(|&key| ((key >> 32) as u16, &unit[key as u32 as usize])))
+        } else {
+            histogram(features, f, units, ws);
+            let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.units() > 0);
+            scan::<O>(rule, &node, dense.map(|(c, b)| (c as u16, b)))
+        };
+        if let Some((bin, criterion)) = found {
+            if criterion > best_criterion {
+                best_criterion = criterion;
                 best = Some((f, bin));
             }
         }
@@ -245,101 +386,50 @@ fn best_split(
     best
 }
 
-/// Fills `ws.bins` with the non-empty bins of covariate `f` over the node's units, in bin order,
-/// from a sorted sparse list (small nodes) or a dense histogram; both sum in position order.
-fn summarise_bins(
-    kind: Kind,
-    features: &BinnedFeatures,
-    f: usize,
-    units: &[u32],
-    z_mean: f64,
-    sparse: bool,
-    ws: &mut Workspace,
-) {
+/// Keys `code << 32 | position` of the node's units, sorted: units in code order.
+fn sort_by_code(codes: &[u16], units: &[u32], keys: &mut Vec<u64>) {
+    keys.clear();
+    keys.extend(units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u64) << 32 | k as u64));
+    keys.sort_unstable();
+}
+
+/// The node's per-unit sums added up per bin of covariate `f`, into `ws.hist`.
+fn histogram<S: Sums>(features: &BinnedFeatures, f: usize, units: &[u32], ws: &mut Workspace<S>) {
     let codes = features.column(f);
-    let num_bins = features.num_bins(f);
-    ws.bins.clear();
-    let causal = kind == Kind::Causal;
-    let stats_of = |k: usize, ws: &Workspace| {
-        let w = ws.weight[k];
-        if causal {
-            let z = ws.z[k];
-            BinStats { n: 1, small: (z < z_mean) as u32, sw: w, s: w * ws.response[k], sz: w * z, szz: w * z * z }
-        } else {
-            BinStats { n: 1, small: 0, sw: w, s: w * ws.response[k], sz: 0.0, szz: 0.0 }
-        }
-    };
-    if sparse {
-        // Sort (code, position) keys: equal codes keep position order, as in the dense pass.
-        ws.keys.clear();
-        ws.keys.extend(units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u64) << 32 | k as u64));
-        ws.keys.sort_unstable();
-        let mut i = 0;
-        while i < ws.keys.len() {
-            let code = (ws.keys[i] >> 32) as u16;
-            let mut acc = BinStats::default();
-            while i < ws.keys.len() && (ws.keys[i] >> 32) as u16 == code {
-                acc.add(&stats_of(ws.keys[i] as u32 as usize, ws));
-                i += 1;
-            }
-            ws.bins.push((code, acc));
-        }
-    } else {
-        let mut hist = std::mem::take(&mut ws.hist);
-        hist.clear();
-        hist.resize(num_bins, BinStats::default());
-        for (k, &u) in units.iter().enumerate() {
-            hist[codes[u as usize] as usize].add(&stats_of(k, ws));
-        }
-        ws.bins.extend(hist.iter().enumerate().filter(|(_, b)| b.n > 0).map(|(code, b)| (code as u16, *b)));
-        ws.hist = hist;
+    ws.hist.clear();
+    ws.hist.resize(features.num_bins(f), S::default());
+    for (unit, &u) in ws.unit.iter().zip(units) {
+        ws.hist[codes[u as usize] as usize].add(unit);
     }
 }
 
-/// Scans the bins left to right; returns the best admissible split point and its criterion.
-fn scan(rule: &SplitRule, node: &NodeSummary, bins: &[(u16, BinStats)]) -> Option<(u16, f64)> {
-    let total = &node.total;
-    let min_units = rule.min_node_size as u32;
-    let penalty = rule.imbalance_penalty;
-    let mut left = BinStats::default();
+/// Scans sums in ascending code order (several items may share a code) and judges the split
+/// after each code; returns the best admissible split point and its criterion.
+fn scan<'a, O: Objective>(
+    rule: &SplitRule,
+    node: &NodeLimits<O::Sums>,
+    items: impl Iterator<Item = (u16, &'a O::Sums)>,
+) -> Option<(u16, f64)>
+where
+    O::Sums: 'a,
+{
+    let mut left = O::Sums::default();
+    let mut current: Option<u16> = None;
     let mut best: Option<(u16, f64)> = None;
-    for &(code, ref bin) in &bins[..bins.len().saturating_sub(1)] {
-        left.add(bin);
-        let right = total.minus(&left);
-        let (size_left, size_right) = match rule.kind {
-            Kind::Regression => {
-                if left.n < node.min_child_units {
-                    continue;
+    for (code, sums) in items {
+        if let Some(previous) = current.filter(|&p| p != code) {
+            match O::judge(rule, node, &left, &node.total.minus(&left)) {
+                Step::Skip => {}
+                Step::Stop => return best,
+                Step::Criterion(c) => {
+                    if best.is_none_or(|(_, d)| c > d) {
+                        best = Some((previous, c));
+                    }
                 }
-                if right.n < node.min_child_units {
-                    break;
-                }
-                (left.n as f64, right.n as f64)
             }
-            Kind::Causal => {
-                if left.small < min_units || left.n - left.small < min_units {
-                    continue;
-                }
-                if right.small < min_units || right.n - right.small < min_units {
-                    break;
-                }
-                let (vl, vr) = (left.z_variation(), right.z_variation());
-                if vl < node.min_child_z_variation || (penalty > 0.0 && vl <= 0.0) {
-                    continue;
-                }
-                if vr < node.min_child_z_variation || (penalty > 0.0 && vr <= 0.0) {
-                    continue;
-                }
-                (vl, vr)
-            }
-        };
-        let mut decrease = left.s * left.s / left.sw + right.s * right.s / right.sw;
-        if penalty > 0.0 {
-            decrease -= penalty * (1.0 / size_left + 1.0 / size_right);
         }
-        if best.is_none_or(|(_, d)| decrease > d) {
-            best = Some((code, decrease));
-        }
+        left.add(sums);
+        current = Some(code);
     }
     best
 }
@@ -348,9 +438,15 @@ fn scan(rule: &SplitRule, node: &NodeSummary, bins: &[(u16, BinStats)]) -> Optio
 mod tests {
     use super::*;
     use crate::sampling::stream;
+    use crate::tree::Tree;
 
     fn rule(kind: Kind) -> SplitRule {
-        SplitRule { kind, mtry: 2, min_node_size: 5, alpha: 0.05, imbalance_penalty: 0.0 }
+        SplitRule { kind, mtry: 50, min_node_size: 5, alpha: 0.05, imbalance_penalty: 0.0 }
+    }
+
+    fn grow_all<O: Objective>(rule: &SplitRule, features: &BinnedFeatures, targets: Targets) -> (Vec<Node>, usize) {
+        let mut units: Vec<u32> = (0..features.num_rows() as u32).collect();
+        grow::<O>(rule, features, targets, &mut units, &mut stream(1, 0, 0), &mut Workspace::default())
     }
 
     #[test]
@@ -361,19 +457,8 @@ mod tests {
         let y: Vec<f64> = x.iter().zip(&noise).map(|(&x, e)| if x < 123.0 { 0.0 } else { 1.0 } + e).collect();
         let features = BinnedFeatures::new(&[&x, &noise], &["x".into(), "noise".into()], 256).unwrap();
         let weight = vec![1.0; n];
-        let mut units: Vec<u32> = (0..n as u32).collect();
-        let mut ws = Workspace::default();
         let targets = Targets { y: &y, z: &[], weight: &weight };
-        let mut rule = rule(Kind::Regression);
-        rule.mtry = 50; // both covariates at every node
-        let (nodes, _) = grow(
-            &SplitRule { min_node_size: 399, ..rule }, // the root only
-            &features,
-            targets,
-            &mut units,
-            &mut stream(1, 0, 0),
-            &mut ws,
-        );
+        let (nodes, _) = grow_all::<Regression>(&rule(Kind::Regression), &features, targets);
         assert_eq!(nodes[0].feature, 0);
         assert!((features.threshold(0, nodes[0].split_bin) - 122.0).abs() <= 1.0, "{:?}", nodes[0]);
     }
@@ -389,16 +474,7 @@ mod tests {
             (0..n).map(|i| 10.0 * (x0[i] > 50.0) as u8 as f64 + z[i] * if x1[i] > 30.0 { 2.0 } else { -2.0 }).collect();
         let features = BinnedFeatures::new(&[&x0, &x1], &["x0".into(), "x1".into()], 256).unwrap();
         let weight = vec![1.0; n];
-        let mut units: Vec<u32> = (0..n as u32).collect();
-        let r = SplitRule { mtry: 50, ..rule(Kind::Causal) };
-        let (nodes, _) = grow(
-            &r,
-            &features,
-            Targets { y: &y, z: &z, weight: &weight },
-            &mut units,
-            &mut stream(1, 0, 0),
-            &mut Workspace::default(),
-        );
+        let (nodes, _) = grow_all::<Causal>(&rule(Kind::Causal), &features, Targets { y: &y, z: &z, weight: &weight });
         assert_eq!(nodes[0].feature, 1);
         assert_eq!(features.threshold(1, nodes[0].split_bin), 30.0);
     }
@@ -407,54 +483,41 @@ mod tests {
     fn causal_children_keep_min_node_size_treated_and_control() {
         let n = 300;
         let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
-        // Treated only among the first 20 units: no split may leave a child without 5 of each.
+        // Only 10 treated units, all among the first 20: no leaf may hold between 1 and 4 of them.
         let z: Vec<f64> = (0..n).map(|i| if i < 20 && i % 2 == 0 { 0.9 } else { -0.1 }).collect();
         let y: Vec<f64> = (0..n).map(|i| z[i] * i as f64).collect();
         let features = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
         let weight = vec![1.0; n];
-        let mut units: Vec<u32> = (0..n as u32).collect();
-        let (nodes, _) = grow(
-            &rule(Kind::Causal),
-            &features,
-            Targets { y: &y, z: &z, weight: &weight },
-            &mut units,
-            &mut stream(3, 0, 0),
-            &mut Workspace::default(),
-        );
-        // Every leaf region must contain >= 5 treated: at most 10 treated exist, so at most 2 leaves hold treated units.
-        let tree = crate::tree::Tree::<1>::populate(
-            &nodes,
-            nodes.iter().filter(|n| n.is_leaf()).count(),
-            &features,
-            &(0..n as u32).collect::<Vec<_>>(),
-            |u| [(z[u] > 0.0) as u8 as f64],
-            false,
-        );
+        let (nodes, leaves) =
+            grow_all::<Causal>(&rule(Kind::Causal), &features, Targets { y: &y, z: &z, weight: &weight });
+        let all: Vec<u32> = (0..n as u32).collect();
+        let tree = Tree::<1>::populate(&nodes, leaves, &features, &all, |u| [(z[u] > 0.0) as u8 as f64], false);
         for (leaf, size) in tree.leaves.iter().zip(&tree.leaf_sizes) {
-            let treated = leaf[0] * *size as f64;
-            assert!(treated.round() >= 5.0, "a leaf with {treated} treated units");
+            let treated = (leaf[0] * *size as f64).round();
+            assert!(treated == 0.0 || treated >= 5.0, "a leaf with {treated} treated units");
         }
     }
 
     #[test]
-    fn sparse_and_dense_bin_summaries_agree() {
+    fn sorted_and_histogram_scans_agree() {
         let n = 64;
-        let x: Vec<f64> = (0..n).map(|i| ((i * 29) % 1000) as f64).collect();
-        let y: Vec<f64> = (0..n).map(|i| (i as f64).sin()).collect();
-        let z: Vec<f64> = (0..n).map(|i| (i % 3) as f64 - 0.7).collect();
+        let x: Vec<f64> = (0..n).map(|i| ((i * 29) % 40) as f64).collect();
+        let y: Vec<f64> = (0..n).map(|i| (i as f64).sin() + (x[i] > 20.0) as u8 as f64).collect();
+        let z: Vec<f64> = (0..n).map(|i| (i % 2) as f64 - 0.5).collect();
         let features = BinnedFeatures::new(&[&x], &["x".into()], 1000).unwrap();
         let weight: Vec<f64> = (0..n).map(|i| 1.0 + (i % 5) as f64).collect();
         let units: Vec<u32> = (0..n as u32).rev().collect();
-        let r = rule(Kind::Causal);
+        let r = SplitRule { min_node_size: 2, ..rule(Kind::Causal) };
         let mut ws = Workspace::default();
-        let node = summarise(&r, Targets { y: &y, z: &z, weight: &weight }, &units, &mut ws).unwrap();
-        summarise_bins(Kind::Causal, &features, 0, &units, node.z_mean, true, &mut ws);
-        let sparse = ws.bins.clone();
-        summarise_bins(Kind::Causal, &features, 0, &units, node.z_mean, false, &mut ws);
-        assert_eq!(sparse.len(), ws.bins.len());
-        for (a, b) in sparse.iter().zip(&ws.bins) {
-            assert_eq!((a.0, a.1.n, a.1.small), (b.0, b.1.n, b.1.small));
-            assert_eq!((a.1.sw, a.1.s, a.1.sz, a.1.szz), (b.1.sw, b.1.s, b.1.sz, b.1.szz));
-        }
+        let node = Causal::prepare(&r, Targets { y: &y, z: &z, weight: &weight }, &units, &mut ws.unit).unwrap();
+        sort_by_code(features.column(0), &units, &mut ws.keys);
+        let sorted =
+            scan::<Causal>(&r, &node, ws.keys.iter().map(|&k| ((k >> 32) as u16, &ws.unit[k as u32 as usize])));
+        histogram(&features, 0, &units, &mut ws);
+        let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.n > 0).map(|(c, b)| (c as u16, b));
+        let histogram = scan::<Causal>(&r, &node, dense);
+        let ((a, ca), (b, cb)) = (sorted.unwrap(), histogram.unwrap());
+        assert_eq!(a, b);
+        assert!((ca - cb).abs() <= 1e-12 * ca.abs(), "{ca} vs {cb}");
     }
 }

@@ -5,10 +5,9 @@
 
 use crate::data::ForestData;
 use crate::error::{check_finite, Result};
-use crate::forest::{grow_trees, Trees};
+use crate::forest::{grow_trees, Trees, NO_LEAF};
 use crate::grow::{Kind, SplitRule, Targets};
 use crate::options::ForestOptions;
-use rayon::prelude::*;
 
 /// A fitted regression forest.
 #[derive(Clone, Debug)]
@@ -49,29 +48,35 @@ impl RegressionForest {
 
     /// Out-of-bag prediction for every training row (NaN for a row that every tree holds in bag).
     pub fn predict_oob(&self, data: &ForestData) -> Vec<f64> {
-        (0..data.num_rows())
-            .into_par_iter()
-            .with_min_len(256)
-            .map(|i| self.predict_row(data.features.row(i), Some(data.clusters.cluster_of(i))))
-            .collect()
+        let cluster = |i: usize| data.clusters.cluster_of(i);
+        self.trees.predict_blocks(
+            data.num_rows(),
+            |i| data.features.row(i),
+            Some(&cluster),
+            |l, b, out| self.estimate_block(l, b, out),
+        )
     }
 
     /// Predictions for new rows binned with `ForestData::bin_new_rows`.
     pub fn predict(&self, rows: &[u16], num_features: usize) -> Vec<f64> {
-        rows.par_chunks(num_features).with_min_len(256).map(|row| self.predict_row(row, None)).collect()
+        let n = rows.len() / num_features.max(1);
+        let row = |i: usize| &rows[i * num_features..(i + 1) * num_features];
+        self.trees.predict_blocks(n, row, None, |l, b, out| self.estimate_block(l, b, out))
     }
 
-    fn predict_row(&self, row: &[u16], oob_cluster: Option<usize>) -> f64 {
-        let (mut weight, mut sum) = (0.0, 0.0);
-        for v in self.trees.leaf_values(row, oob_cluster).flatten() {
-            weight += v[0];
-            sum += v[1];
+    /// `Σ_t leaf ωy / Σ_t leaf ω` per row over the trees that predict it.
+    fn estimate_block(&self, leaves: &[u32], b: usize, out: &mut Vec<f64>) {
+        let mut sums = vec![[0.0; 2]; b];
+        for (t, tree) in self.trees.trees.iter().enumerate() {
+            for (s, &leaf) in leaves[t * b..(t + 1) * b].iter().enumerate() {
+                if leaf != NO_LEAF {
+                    let v = &tree.leaves[leaf as usize];
+                    sums[s][0] += v[0];
+                    sums[s][1] += v[1];
+                }
+            }
         }
-        if weight > 0.0 {
-            sum / weight
-        } else {
-            f64::NAN
-        }
+        out.extend(sums.iter().map(|&[weight, sum]| if weight > 0.0 { sum / weight } else { f64::NAN }));
     }
 
     pub fn trees(&self) -> &Trees<2> {

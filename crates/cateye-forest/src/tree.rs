@@ -3,23 +3,32 @@
 
 use crate::binning::BinnedFeatures;
 
-/// One node. Internal nodes split on `feature`; leaves have `feature == LEAF` and `left` is the leaf index.
+/// One node: internal nodes send codes ≤ `split_bin` of `feature` to child `left`, others to
+/// `left + 1`; leaves have `feature == LEAF` and `left` is the leaf index.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
-    pub feature: u32,
+    pub feature: u16,
     pub split_bin: u16,
     pub left: u32,
-    pub right: u32,
 }
 
-pub(crate) const LEAF: u32 = u32::MAX;
+pub(crate) const LEAF: u16 = u16::MAX;
+
+/// Covariates a tree can split on (one code is reserved for leaves).
+pub const MAX_FEATURES: usize = LEAF as usize;
 
 impl Node {
-    pub fn leaf() -> Self {
-        Node { feature: LEAF, split_bin: 0, left: 0, right: 0 }
+    pub fn leaf(index: u32) -> Self {
+        Node { feature: LEAF, split_bin: 0, left: index }
+    }
+    pub fn split(feature: usize, bin: u16, left: u32) -> Self {
+        Node { feature: feature as u16, split_bin: bin, left }
     }
     pub fn is_leaf(&self) -> bool {
         self.feature == LEAF
+    }
+    pub fn right(&self) -> u32 {
+        self.left + 1
     }
 }
 
@@ -38,15 +47,15 @@ impl<const K: usize> Tree<K> {
     /// Leaf reached by a row of codes.
     #[inline]
     pub(crate) fn leaf_of(&self, row: &[u16]) -> usize {
-        let mut node = &self.nodes[0];
+        let mut node = self.nodes[0];
         while !node.is_leaf() {
-            let next = if row[node.feature as usize] <= node.split_bin { node.left } else { node.right };
-            node = &self.nodes[next as usize];
+            node = self.nodes[(node.left + (row[node.feature as usize] > node.split_bin) as u32) as usize];
         }
         node.left as usize
     }
 
     /// Leaf statistics for a row, or `None` when its leaf has no estimation unit.
+    #[cfg(test)]
     #[inline]
     pub(crate) fn values(&self, row: &[u16]) -> Option<&[f64; K]> {
         let leaf = self.leaf_of(row);
@@ -67,7 +76,7 @@ impl<const K: usize> Tree<K> {
             }
             counts[depth][n.feature as usize] += 1;
             stack.push((n.left as usize, depth + 1));
-            stack.push((n.right as usize, depth + 1));
+            stack.push((n.right() as usize, depth + 1));
         }
     }
 
@@ -108,15 +117,15 @@ impl<const K: usize> Tree<K> {
             below[i] = if node.is_leaf() {
                 sizes[node.left as usize] as u64
             } else {
-                below[node.left as usize] + below[node.right as usize]
+                below[node.left as usize] + below[node.right() as usize]
             };
         }
         let resolve = |mut i: usize| {
             while !grown[i].is_leaf() {
                 let n = grown[i];
                 if below[n.left as usize] == 0 {
-                    i = n.right as usize;
-                } else if below[n.right as usize] == 0 {
+                    i = n.right() as usize;
+                } else if below[n.right() as usize] == 0 {
                     i = n.left as usize;
                 } else {
                     break;
@@ -124,7 +133,7 @@ impl<const K: usize> Tree<K> {
             }
             i
         };
-        let mut tree = Tree { nodes: vec![Node::leaf()], leaves: Vec::new(), leaf_sizes: Vec::new() };
+        let mut tree = Tree { nodes: vec![Node::leaf(0)], leaves: Vec::new(), leaf_sizes: Vec::new() };
         let mut stack = vec![(resolve(0), 0usize)];
         while let Some((old, new)) = stack.pop() {
             let n = grown[old];
@@ -134,10 +143,9 @@ impl<const K: usize> Tree<K> {
                 tree.leaf_sizes.push(sizes[n.left as usize]);
             } else {
                 let first = tree.nodes.len();
-                tree.nodes.extend([Node::leaf(), Node::leaf()]);
-                tree.nodes[new] =
-                    Node { feature: n.feature, split_bin: n.split_bin, left: first as u32, right: first as u32 + 1 };
-                stack.push((resolve(n.right as usize), first + 1));
+                tree.nodes.extend([Node::leaf(0), Node::leaf(0)]);
+                tree.nodes[new] = Node::split(n.feature as usize, n.split_bin, first as u32);
+                stack.push((resolve(n.right() as usize), first + 1));
                 stack.push((resolve(n.left as usize), first));
             }
         }
@@ -154,13 +162,7 @@ mod tests {
         // x in bins 0..3; root splits at bin 1, its right child at bin 2.
         let x = [0.0, 1.0, 2.0, 3.0];
         let features = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
-        let grown = vec![
-            Node { feature: 0, split_bin: 1, left: 1, right: 2 },
-            Node { feature: LEAF, split_bin: 0, left: 0, right: 0 },
-            Node { feature: 0, split_bin: 2, left: 3, right: 4 },
-            Node { feature: LEAF, split_bin: 0, left: 1, right: 0 },
-            Node { feature: LEAF, split_bin: 0, left: 2, right: 0 },
-        ];
+        let grown = vec![Node::split(0, 1, 1), Node::leaf(0), Node::split(0, 2, 3), Node::leaf(1), Node::leaf(2)];
         // Estimation units: 0 (left leaf) and 3 (bin 3 leaf); the bin-2 leaf is empty.
         let stat = |u: usize| [1.0, x[u]];
         let pruned = Tree::<2>::populate(&grown, 3, &features, &[0, 3], stat, true);

@@ -3,7 +3,9 @@
 
 mod common;
 
-use cateye_forest::analysis::{best_linear_projection, rank_average_treatment_effect, test_calibration, variable_importance, RateOptions};
+use cateye_forest::analysis::{
+    best_linear_projection, rank_average_treatment_effect, test_calibration, variable_importance, RateOptions,
+};
 use cateye_forest::ForestOptions;
 use common::*;
 

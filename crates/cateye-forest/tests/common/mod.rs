@@ -49,7 +49,14 @@ pub fn load(name: &str) -> Option<Fixture> {
     })
 }
 
-pub fn fit(x: &[Vec<f64>], names: &[String], y: &[f64], w: &[f64], options: &ForestOptions, max_bins: usize) -> CausalForestFit {
+pub fn fit(
+    x: &[Vec<f64>],
+    names: &[String],
+    y: &[f64],
+    w: &[f64],
+    options: &ForestOptions,
+    max_bins: usize,
+) -> CausalForestFit {
     let columns: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
     let data = ForestData::new(&columns, names, max_bins).unwrap();
     let input = CausalInput { y, w, outcome: "y", treatment: "w", propensity: Propensity::Estimate, y_hat: None };
@@ -61,9 +68,8 @@ pub fn accuracy(fit: &CausalForestFit, tau: &[f64]) -> (f64, f64, f64) {
     let n = tau.len() as f64;
     let rmse = (fit.oob.tau.iter().zip(tau).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / n).sqrt();
     let z = 1.959_963_984_540_054;
-    let covered = (0..tau.len())
-        .filter(|&i| (fit.oob.tau[i] - tau[i]).abs() <= z * fit.oob.variance[i].sqrt())
-        .count() as f64
+    let covered = (0..tau.len()).filter(|&i| (fit.oob.tau[i] - tau[i]).abs() <= z * fit.oob.variance[i].sqrt()).count()
+        as f64
         / n;
     let mean_se = fit.oob.variance.iter().map(|v| v.sqrt()).sum::<f64>() / n;
     (rmse, covered, mean_se)
