@@ -53,10 +53,9 @@ fn grow_with<O: Objective, const K: usize>(
             little_bag(&mut rng, &data.clusters, group_size, options.sample_fraction, honesty)
                 .into_iter()
                 .map(|mut sample| {
-                    let (nodes, leaves) = grow::<O>(&rule, &data.features, targets, &mut sample.growing, &mut rng, ws);
+                    let nodes = grow::<O>(&rule, &data.features, targets, &mut sample.growing, &mut rng, ws);
                     let tree = Tree::populate(
                         &nodes,
-                        leaves,
                         &data.features,
                         &sample.estimation,
                         &stat,
@@ -85,11 +84,20 @@ impl<const K: usize> Trees<K> {
     /// leaf is empty. Trees in the outer loop: each stays in cache while the block goes through it.
     pub(crate) fn route(&self, rows: &[&[u16]], oob_clusters: Option<&[usize]>, out: &mut Vec<u32>) {
         out.clear();
+        let (mut picked, mut picked_rows, mut reached) = (Vec::new(), Vec::new(), Vec::new());
         for (tree, in_bag) in self.trees.iter().zip(&self.in_bag) {
-            for (s, row) in rows.iter().enumerate() {
-                let in_bag = oob_clusters.is_some_and(|c| in_bag.contains(c[s]));
-                let leaf = if in_bag { NO_LEAF } else { tree.leaf_of(row) as u32 };
-                out.push(if leaf != NO_LEAF && tree.leaf_sizes[leaf as usize] > 0 { leaf } else { NO_LEAF });
+            let start = out.len();
+            out.resize(start + rows.len(), NO_LEAF);
+            picked.clear();
+            picked.extend((0..rows.len()).filter(|&s| !oob_clusters.is_some_and(|c| in_bag.contains(c[s]))));
+            picked_rows.clear();
+            picked_rows.extend(picked.iter().map(|&s| rows[s]));
+            reached.clear();
+            tree.leaves_of(&picked_rows, &mut reached);
+            for (&s, &leaf) in picked.iter().zip(&reached) {
+                if tree.leaf_sizes[leaf as usize] > 0 {
+                    out[start + s] = leaf;
+                }
             }
         }
     }
@@ -103,7 +111,7 @@ impl<const K: usize> Trees<K> {
         oob_cluster: Option<&(dyn Fn(usize) -> usize + Sync)>,
         estimate: impl Fn(&[u32], usize, &mut Vec<T>) + Sync,
     ) -> Vec<T> {
-        const BLOCK: usize = 64;
+        const BLOCK: usize = 512;
         (0..n.div_ceil(BLOCK))
             .into_par_iter()
             .map_init(Vec::new, |leaves, b| {

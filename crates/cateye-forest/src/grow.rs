@@ -144,12 +144,18 @@ impl Objective for Regression {
         if right.n < node.min_child_units {
             return Step::Stop;
         }
-        let mut criterion = left.s * left.s / left.sw + right.s * right.s / right.sw;
+        let mut criterion = between_children(left.s, left.sw, right.s, right.sw);
         if rule.imbalance_penalty > 0.0 {
             criterion -= rule.imbalance_penalty * (1.0 / left.n as f64 + 1.0 / right.n as f64);
         }
         Step::Criterion(criterion)
     }
+}
+
+/// The split criterion `S_L²/W_L + S_R²/W_R` with one division.
+#[inline]
+fn between_children(s_left: f64, w_left: f64, s_right: f64, w_right: f64) -> f64 {
+    (s_left * s_left * w_right + s_right * s_right * w_left) / (w_left * w_right)
 }
 
 /// Units, units below the node's mean treatment, weight, weighted pseudo-outcome, weighted
@@ -169,6 +175,12 @@ impl CausalSums {
     #[inline]
     fn z_variation(&self) -> f64 {
         self.szz - self.sz * self.sz / self.sw
+    }
+
+    /// `z_variation() · sw`, without a division.
+    #[inline]
+    fn z_variation_times_weight(&self) -> f64 {
+        self.szz * self.sw - self.sz * self.sz
     }
 }
 
@@ -254,14 +266,18 @@ impl Objective for Causal {
         if right.small < min || right.n - right.small < min {
             return Step::Stop;
         }
-        let (vl, vr) = (left.z_variation(), right.z_variation());
-        let penalty = rule.imbalance_penalty;
-        if vl < node.min_child_variation || vr < node.min_child_variation || (penalty > 0.0 && (vl <= 0.0 || vr <= 0.0))
-        {
+        // Treatment variation of each child against the floor, without dividing: V·W ≥ floor·W.
+        let floor = node.min_child_variation;
+        if left.z_variation_times_weight() < floor * left.sw || right.z_variation_times_weight() < floor * right.sw {
             return Step::Skip;
         }
-        let mut criterion = left.s * left.s / left.sw + right.s * right.s / right.sw;
+        let mut criterion = between_children(left.s, left.sw, right.s, right.sw);
+        let penalty = rule.imbalance_penalty;
         if penalty > 0.0 {
+            let (vl, vr) = (left.z_variation(), right.z_variation());
+            if vl <= 0.0 || vr <= 0.0 {
+                return Step::Skip;
+            }
             criterion -= penalty * (1.0 / vl + 1.0 / vr);
         }
         Step::Criterion(criterion)
@@ -272,7 +288,7 @@ impl Objective for Causal {
 pub(crate) struct Workspace<S> {
     unit: Vec<S>,
     hist: Vec<S>,
-    keys: Vec<u64>,
+    keys: Vec<u32>,
     right_units: Vec<u32>,
     candidates: Vec<usize>,
     stack: Vec<(u32, usize, usize)>,
@@ -291,8 +307,8 @@ impl<S> Default for Workspace<S> {
     }
 }
 
-/// Grows a tree on `units` (sorted, then reordered in place). Returns the nodes (children of node i at
-/// `left`, `left + 1`; leaves numbered `0..num_leaves` in `left`) and the number of leaves.
+/// Grows a tree on `units` (sorted, then reordered in place) and returns its nodes (children of
+/// a node at `left` and `left + 1`).
 pub(crate) fn grow<O: Objective>(
     rule: &SplitRule,
     features: &BinnedFeatures,
@@ -300,10 +316,9 @@ pub(crate) fn grow<O: Objective>(
     units: &mut [u32],
     rng: &mut ChaCha8Rng,
     ws: &mut Workspace<O::Sums>,
-) -> (Vec<Node>, usize) {
+) -> Vec<Node> {
     units.sort_unstable();
     let mut nodes = vec![Node::leaf(0)];
-    let mut num_leaves = 0u32;
     ws.stack.clear();
     ws.stack.push((0, 0, units.len()));
     while let Some((id, start, end)) = ws.stack.pop() {
@@ -312,23 +327,17 @@ pub(crate) fn grow<O: Objective>(
         } else {
             None
         };
-        match split {
-            Some((feature, bin)) => {
-                let mid = start + partition(&mut units[start..end], features.column(feature), bin, &mut ws.right_units);
-                debug_assert!(mid > start && mid < end);
-                let left = nodes.len() as u32;
-                nodes.extend([Node::leaf(0), Node::leaf(0)]);
-                nodes[id as usize] = Node::split(feature, bin, left);
-                ws.stack.push((left + 1, mid, end));
-                ws.stack.push((left, start, mid));
-            }
-            None => {
-                nodes[id as usize] = Node::leaf(num_leaves);
-                num_leaves += 1;
-            }
+        if let Some((feature, bin)) = split {
+            let mid = start + partition(&mut units[start..end], features.column(feature), bin, &mut ws.right_units);
+            debug_assert!(mid > start && mid < end);
+            let left = nodes.len() as u32;
+            nodes.extend([Node::leaf(left), Node::leaf(left + 1)]);
+            nodes[id as usize] = Node::split(feature, bin, left);
+            ws.stack.push((left + 1, mid, end));
+            ws.stack.push((left, start, mid));
         }
     }
-    (nodes, num_leaves as usize)
+    nodes
 }
 
 /// Moves the units with code ≤ `bin` to the front, keeping the order on both sides (so units
@@ -369,7 +378,7 @@ fn best_split<O: Objective>(
         let found = if units.len() * 2 < features.num_bins(f) {
             sort_by_code(features.column(f), units, &mut ws.keys);
             let unit = &ws.unit;
-            scan::<O>(rule, &node, ws.keys.iter().map(|&key| ((key >> 32) as u16, &unit[key as u32 as usize])))
+            scan::<O>(rule, &node, ws.keys.iter().map(|&key| ((key >> 16) as u16, &unit[(key & 0xffff) as usize])))
         } else {
             histogram(features, f, units, ws);
             let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.units() > 0);
@@ -386,10 +395,12 @@ fn best_split<O: Objective>(
     best
 }
 
-/// Keys `code << 32 | position` of the node's units, sorted: units in code order.
-fn sort_by_code(codes: &[u16], units: &[u32], keys: &mut Vec<u64>) {
+/// Keys `code << 16 | position` of the node's units, sorted: units in code order. Only used
+/// for nodes smaller than half the bins (< 32,768 units), so positions fit in 16 bits.
+fn sort_by_code(codes: &[u16], units: &[u32], keys: &mut Vec<u32>) {
+    debug_assert!(units.len() <= 1 << 16);
     keys.clear();
-    keys.extend(units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u64) << 32 | k as u64));
+    keys.extend(units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u32) << 16 | k as u32));
     keys.sort_unstable();
 }
 
@@ -444,7 +455,7 @@ mod tests {
         SplitRule { kind, mtry: 50, min_node_size: 5, alpha: 0.05, imbalance_penalty: 0.0 }
     }
 
-    fn grow_all<O: Objective>(rule: &SplitRule, features: &BinnedFeatures, targets: Targets) -> (Vec<Node>, usize) {
+    fn grow_all<O: Objective>(rule: &SplitRule, features: &BinnedFeatures, targets: Targets) -> Vec<Node> {
         let mut units: Vec<u32> = (0..features.num_rows() as u32).collect();
         grow::<O>(rule, features, targets, &mut units, &mut stream(1, 0, 0), &mut Workspace::default())
     }
@@ -458,7 +469,7 @@ mod tests {
         let features = BinnedFeatures::new(&[&x, &noise], &["x".into(), "noise".into()], 256).unwrap();
         let weight = vec![1.0; n];
         let targets = Targets { y: &y, z: &[], weight: &weight };
-        let (nodes, _) = grow_all::<Regression>(&rule(Kind::Regression), &features, targets);
+        let nodes = grow_all::<Regression>(&rule(Kind::Regression), &features, targets);
         assert_eq!(nodes[0].feature, 0);
         assert!((features.threshold(0, nodes[0].split_bin) - 122.0).abs() <= 1.0, "{:?}", nodes[0]);
     }
@@ -474,7 +485,7 @@ mod tests {
             (0..n).map(|i| 10.0 * (x0[i] > 50.0) as u8 as f64 + z[i] * if x1[i] > 30.0 { 2.0 } else { -2.0 }).collect();
         let features = BinnedFeatures::new(&[&x0, &x1], &["x0".into(), "x1".into()], 256).unwrap();
         let weight = vec![1.0; n];
-        let (nodes, _) = grow_all::<Causal>(&rule(Kind::Causal), &features, Targets { y: &y, z: &z, weight: &weight });
+        let nodes = grow_all::<Causal>(&rule(Kind::Causal), &features, Targets { y: &y, z: &z, weight: &weight });
         assert_eq!(nodes[0].feature, 1);
         assert_eq!(features.threshold(1, nodes[0].split_bin), 30.0);
     }
@@ -488,10 +499,9 @@ mod tests {
         let y: Vec<f64> = (0..n).map(|i| z[i] * i as f64).collect();
         let features = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
         let weight = vec![1.0; n];
-        let (nodes, leaves) =
-            grow_all::<Causal>(&rule(Kind::Causal), &features, Targets { y: &y, z: &z, weight: &weight });
+        let nodes = grow_all::<Causal>(&rule(Kind::Causal), &features, Targets { y: &y, z: &z, weight: &weight });
         let all: Vec<u32> = (0..n as u32).collect();
-        let tree = Tree::<1>::populate(&nodes, leaves, &features, &all, |u| [(z[u] > 0.0) as u8 as f64], false);
+        let tree = Tree::<1>::populate(&nodes, &features, &all, |u| [(z[u] > 0.0) as u8 as f64], false);
         for (leaf, size) in tree.leaves.iter().zip(&tree.leaf_sizes) {
             let treated = (leaf[0] * *size as f64).round();
             assert!(treated == 0.0 || treated >= 5.0, "a leaf with {treated} treated units");
@@ -512,7 +522,7 @@ mod tests {
         let node = Causal::prepare(&r, Targets { y: &y, z: &z, weight: &weight }, &units, &mut ws.unit).unwrap();
         sort_by_code(features.column(0), &units, &mut ws.keys);
         let sorted =
-            scan::<Causal>(&r, &node, ws.keys.iter().map(|&k| ((k >> 32) as u16, &ws.unit[k as u32 as usize])));
+            scan::<Causal>(&r, &node, ws.keys.iter().map(|&k| ((k >> 16) as u16, &ws.unit[(k & 0xffff) as usize])));
         histogram(&features, 0, &units, &mut ws);
         let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.n > 0).map(|(c, b)| (c as u16, b));
         let histogram = scan::<Causal>(&r, &node, dense);

@@ -1,10 +1,14 @@
 //! A fitted tree: binary splits "code ≤ bin" on binned covariates, and per-leaf sufficient
 //! statistics of the honest (estimation) sample, `K` values per leaf.
+//!
+//! Leaves point to themselves (`left` = own index, a split bin no code exceeds), so a step of
+//! the traversal is the same branch-free operation at every node, and several rows can walk
+//! one tree in lock-step until none moves (`leaves_of`), which hides memory latency.
 
 use crate::binning::BinnedFeatures;
 
-/// One node: internal nodes send codes ≤ `split_bin` of `feature` to child `left`, others to
-/// `left + 1`; leaves have `feature == LEAF` and `left` is the leaf index.
+/// One node: internal nodes send codes ≤ `split_bin` of `feature` to node `left`, others to
+/// `left + 1`. A leaf has `split_bin == LEAF_BIN` and `left` equal to its own index.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Node {
     pub feature: u16,
@@ -12,23 +16,56 @@ pub(crate) struct Node {
     pub left: u32,
 }
 
-pub(crate) const LEAF: u16 = u16::MAX;
+/// Split bin of leaves: no code is greater, so a leaf's step stays on the leaf.
+const LEAF_BIN: u16 = u16::MAX;
 
-/// Covariates a tree can split on (one code is reserved for leaves).
-pub const MAX_FEATURES: usize = LEAF as usize;
+/// Covariates a tree can split on.
+pub const MAX_FEATURES: usize = u16::MAX as usize;
+
+/// Rows walked through a tree together.
+const LANES: usize = 8;
+
+/// Marks a node that is not a leaf in `Tree::leaf_slot`.
+const NOT_A_LEAF: u32 = u32::MAX;
 
 impl Node {
-    pub fn leaf(index: u32) -> Self {
-        Node { feature: LEAF, split_bin: 0, left: index }
+    pub fn leaf(own_index: u32) -> Self {
+        Node { feature: 0, split_bin: LEAF_BIN, left: own_index }
     }
     pub fn split(feature: usize, bin: u16, left: u32) -> Self {
+        debug_assert!(bin < LEAF_BIN);
         Node { feature: feature as u16, split_bin: bin, left }
     }
     pub fn is_leaf(&self) -> bool {
-        self.feature == LEAF
+        self.split_bin == LEAF_BIN
     }
     pub fn right(&self) -> u32 {
         self.left + 1
+    }
+    /// The node a row goes to next (itself at a leaf).
+    #[inline(always)]
+    fn step(&self, row: &[u16]) -> u32 {
+        self.left + (row[self.feature as usize] > self.split_bin) as u32
+    }
+}
+
+/// Node indices reached by `rows` (fewer than or exactly `LANES` at a time, in lock-step).
+fn walk(nodes: &[Node], rows: &[&[u16]], out: &mut Vec<u32>) {
+    for chunk in rows.chunks(LANES) {
+        let mut at = [0u32; LANES];
+        let lanes = chunk.len();
+        loop {
+            let mut moved = false;
+            for j in 0..lanes {
+                let next = nodes[at[j] as usize].step(chunk[j]);
+                moved |= next != at[j];
+                at[j] = next;
+            }
+            if !moved {
+                break;
+            }
+        }
+        out.extend_from_slice(&at[..lanes]);
     }
 }
 
@@ -38,27 +75,29 @@ impl Node {
 #[derive(Clone, Debug)]
 pub struct Tree<const K: usize> {
     pub(crate) nodes: Vec<Node>,
+    /// Leaf index of each node (`NOT_A_LEAF` for internal nodes).
+    leaf_slot: Vec<u32>,
     pub(crate) leaves: Vec<[f64; K]>,
     /// Estimation units per leaf (0 marks an empty leaf, kept only without pruning).
     pub(crate) leaf_sizes: Vec<u32>,
 }
 
 impl<const K: usize> Tree<K> {
-    /// Leaf reached by a row of codes.
-    #[inline]
-    pub(crate) fn leaf_of(&self, row: &[u16]) -> usize {
-        let mut node = self.nodes[0];
-        while !node.is_leaf() {
-            node = self.nodes[(node.left + (row[node.feature as usize] > node.split_bin) as u32) as usize];
+    /// Appends to `out` the leaf index each row reaches.
+    pub(crate) fn leaves_of(&self, rows: &[&[u16]], out: &mut Vec<u32>) {
+        let start = out.len();
+        walk(&self.nodes, rows, out);
+        for leaf in &mut out[start..] {
+            *leaf = self.leaf_slot[*leaf as usize];
         }
-        node.left as usize
     }
 
     /// Leaf statistics for a row, or `None` when its leaf has no estimation unit.
     #[cfg(test)]
-    #[inline]
     pub(crate) fn values(&self, row: &[u16]) -> Option<&[f64; K]> {
-        let leaf = self.leaf_of(row);
+        let mut leaf = Vec::new();
+        self.leaves_of(&[row], &mut leaf);
+        let leaf = leaf[0] as usize;
         (self.leaf_sizes[leaf] > 0).then(|| &self.leaves[leaf])
     }
 
@@ -86,42 +125,35 @@ impl<const K: usize> Tree<K> {
     /// every leaf of the result is non-empty (unless no unit was given at all).
     pub(crate) fn populate(
         grown: &[Node],
-        num_leaves: usize,
         features: &BinnedFeatures,
         units: &[u32],
         stat: impl Fn(usize) -> [f64; K],
         prune: bool,
     ) -> Self {
-        let mut sums = vec![[0.0; K]; num_leaves];
-        let mut sizes = vec![0u32; num_leaves];
-        let grown_tree = Tree::<K> { nodes: grown.to_vec(), leaves: Vec::new(), leaf_sizes: Vec::new() };
-        for &u in units {
-            let leaf = grown_tree.leaf_of(features.row(u as usize));
-            let s = stat(u as usize);
-            for (acc, v) in sums[leaf].iter_mut().zip(s) {
-                *acc += v;
+        let mut sums = vec![[0.0; K]; grown.len()];
+        let mut sizes = vec![0u32; grown.len()];
+        let mut reached = Vec::with_capacity(units.len());
+        let mut rows: Vec<&[u16]> = Vec::with_capacity(LANES * 64);
+        for block in units.chunks(LANES * 64) {
+            rows.clear();
+            rows.extend(block.iter().map(|&u| features.row(u as usize)));
+            reached.clear();
+            walk(grown, &rows, &mut reached);
+            for (&u, &node) in block.iter().zip(&reached) {
+                for (acc, v) in sums[node as usize].iter_mut().zip(stat(u as usize)) {
+                    *acc += v;
+                }
+                sizes[node as usize] += 1;
             }
-            sizes[leaf] += 1;
-        }
-        let average = |leaf: usize| {
-            let n = sizes[leaf].max(1) as f64;
-            sums[leaf].map(|v| v / n)
-        };
-        if !prune {
-            let leaves = (0..num_leaves).map(average).collect();
-            return Tree { nodes: grown_tree.nodes, leaves, leaf_sizes: sizes };
         }
         // Units below each node: children are created after their parent, so a reverse pass sees them first.
         let mut below = vec![0u64; grown.len()];
         for (i, node) in grown.iter().enumerate().rev() {
-            below[i] = if node.is_leaf() {
-                sizes[node.left as usize] as u64
-            } else {
-                below[node.left as usize] + below[node.right() as usize]
-            };
+            below[i] =
+                if node.is_leaf() { sizes[i] as u64 } else { below[node.left as usize] + below[node.right() as usize] };
         }
         let resolve = |mut i: usize| {
-            while !grown[i].is_leaf() {
+            while prune && !grown[i].is_leaf() {
                 let n = grown[i];
                 if below[n.left as usize] == 0 {
                     i = n.right() as usize;
@@ -133,17 +165,25 @@ impl<const K: usize> Tree<K> {
             }
             i
         };
-        let mut tree = Tree { nodes: vec![Node::leaf(0)], leaves: Vec::new(), leaf_sizes: Vec::new() };
+        let mut tree = Tree {
+            nodes: vec![Node::leaf(0)],
+            leaf_slot: vec![NOT_A_LEAF],
+            leaves: Vec::new(),
+            leaf_sizes: Vec::new(),
+        };
         let mut stack = vec![(resolve(0), 0usize)];
         while let Some((old, new)) = stack.pop() {
             let n = grown[old];
             if n.is_leaf() {
-                tree.nodes[new].left = tree.leaves.len() as u32;
-                tree.leaves.push(average(n.left as usize));
-                tree.leaf_sizes.push(sizes[n.left as usize]);
+                tree.nodes[new] = Node::leaf(new as u32);
+                tree.leaf_slot[new] = tree.leaves.len() as u32;
+                let count = sizes[old];
+                tree.leaves.push(sums[old].map(|v| v / count.max(1) as f64));
+                tree.leaf_sizes.push(count);
             } else {
                 let first = tree.nodes.len();
                 tree.nodes.extend([Node::leaf(0), Node::leaf(0)]);
+                tree.leaf_slot.extend([NOT_A_LEAF, NOT_A_LEAF]);
                 tree.nodes[new] = Node::split(n.feature as usize, n.split_bin, first as u32);
                 stack.push((resolve(n.right() as usize), first + 1));
                 stack.push((resolve(n.left as usize), first));
@@ -162,14 +202,14 @@ mod tests {
         // x in bins 0..3; root splits at bin 1, its right child at bin 2.
         let x = [0.0, 1.0, 2.0, 3.0];
         let features = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
-        let grown = vec![Node::split(0, 1, 1), Node::leaf(0), Node::split(0, 2, 3), Node::leaf(1), Node::leaf(2)];
+        let grown = vec![Node::split(0, 1, 1), Node::leaf(1), Node::split(0, 2, 3), Node::leaf(3), Node::leaf(4)];
         // Estimation units: 0 (left leaf) and 3 (bin 3 leaf); the bin-2 leaf is empty.
         let stat = |u: usize| [1.0, x[u]];
-        let pruned = Tree::<2>::populate(&grown, 3, &features, &[0, 3], stat, true);
+        let pruned = Tree::<2>::populate(&grown, &features, &[0, 3], stat, true);
         assert_eq!(pruned.num_leaves(), 2);
         assert_eq!(pruned.values(features.row(2)).unwrap()[1], 3.0, "the empty leaf's units go to its sibling");
         assert_eq!(pruned.values(features.row(1)).unwrap()[1], 0.0);
-        let kept = Tree::<2>::populate(&grown, 3, &features, &[0, 3], stat, false);
+        let kept = Tree::<2>::populate(&grown, &features, &[0, 3], stat, false);
         assert!(kept.values(features.row(2)).is_none());
     }
 }
