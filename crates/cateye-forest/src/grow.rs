@@ -17,7 +17,7 @@
 //!   imbalance penalty subtracts `λ (1/V_L + 1/V_R)` with `V` the children's treatment variation.
 
 use crate::binning::BinnedFeatures;
-use crate::sampling::split_candidates;
+use crate::sampling::{candidate_count, split_candidates};
 use crate::tree::Node;
 use rand_chacha::ChaCha8Rng;
 
@@ -288,7 +288,7 @@ impl Objective for Causal {
 pub(crate) struct Workspace<S> {
     unit: Vec<S>,
     hist: Vec<S>,
-    keys: Vec<u32>,
+    sort: SortBuffers,
     right_units: Vec<u32>,
     candidates: Vec<usize>,
     stack: Vec<(u32, usize, usize)>,
@@ -299,7 +299,7 @@ impl<S> Default for Workspace<S> {
         Workspace {
             unit: Vec::new(),
             hist: Vec::new(),
-            keys: Vec::new(),
+            sort: SortBuffers::default(),
             right_units: Vec::new(),
             candidates: Vec::new(),
             stack: Vec::new(),
@@ -307,7 +307,7 @@ impl<S> Default for Workspace<S> {
     }
 }
 
-/// Grows a tree on `units` (sorted, then reordered in place) and returns its nodes (children of
+/// Grows a tree on `units` (ascending; reordered in place) and returns its nodes (children of
 /// a node at `left` and `left + 1`).
 pub(crate) fn grow<O: Objective>(
     rule: &SplitRule,
@@ -317,13 +317,14 @@ pub(crate) fn grow<O: Objective>(
     rng: &mut ChaCha8Rng,
     ws: &mut Workspace<O::Sums>,
 ) -> Vec<Node> {
-    units.sort_unstable();
+    debug_assert!(units.is_sorted());
+    let count = candidate_count(rule.mtry);
     let mut nodes = vec![Node::leaf(0)];
     ws.stack.clear();
     ws.stack.push((0, 0, units.len()));
     while let Some((id, start, end)) = ws.stack.pop() {
         let split = if end - start > rule.min_node_size {
-            best_split::<O>(rule, features, targets, &units[start..end], rng, ws)
+            best_split::<O>(rule, &count, features, targets, &units[start..end], rng, ws)
         } else {
             None
         };
@@ -361,6 +362,7 @@ fn partition(units: &mut [u32], codes: &[u16], bin: u16, right: &mut Vec<u32>) -
 /// The best split of the node over a random subset of covariates: (covariate, bin).
 fn best_split<O: Objective>(
     rule: &SplitRule,
+    count: &rand_distr::Poisson<f64>,
     features: &BinnedFeatures,
     targets: Targets,
     units: &[u32],
@@ -369,16 +371,16 @@ fn best_split<O: Objective>(
 ) -> Option<(usize, u16)> {
     let node = O::prepare(rule, targets, units, &mut ws.unit)?;
     let mut candidates = std::mem::take(&mut ws.candidates);
-    split_candidates(rng, features.num_features(), rule.mtry, &mut candidates);
+    split_candidates(rng, features.num_features(), count, &mut candidates);
     let mut best: Option<(usize, u16)> = None;
     let mut best_criterion = 0.0;
     for &f in &candidates {
         // Small nodes: sort (code, position) keys and scan the units in code order; large
         // nodes: a dense histogram over the bins. Either way each unit is added once.
         let found = if units.len() * 2 < features.num_bins(f) {
-            sort_by_code(features.column(f), units, &mut ws.keys);
+            sort_by_code(features.column(f), features.num_bins(f), units, &mut ws.sort);
             let unit = &ws.unit;
-            scan::<O>(rule, &node, ws.keys.iter().map(|&key| ((key >> 16) as u16, &unit[(key & 0xffff) as usize])))
+            scan::<O>(rule, &node, ws.sort.keys.iter().map(|&key| ((key >> 16) as u16, &unit[(key & 0xffff) as usize])))
         } else {
             histogram(features, f, units, ws);
             let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.units() > 0);
@@ -397,11 +399,41 @@ fn best_split<O: Objective>(
 
 /// Keys `code << 16 | position` of the node's units, sorted: units in code order. Only used
 /// for nodes smaller than half the bins (< 32,768 units), so positions fit in 16 bits.
-fn sort_by_code(codes: &[u16], units: &[u32], keys: &mut Vec<u32>) {
+/// Nodes of at least 48 units with at most 1,024 bins use a counting sort instead (stable:
+/// the same order).
+fn sort_by_code(codes: &[u16], num_bins: usize, units: &[u32], buffers: &mut SortBuffers) {
     debug_assert!(units.len() <= 1 << 16);
+    let SortBuffers { keys, counts, sorted } = buffers;
     keys.clear();
     keys.extend(units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u32) << 16 | k as u32));
-    keys.sort_unstable();
+    if units.len() < 48 || num_bins > 1024 {
+        keys.sort_unstable();
+        return;
+    }
+    counts.clear();
+    counts.resize(num_bins + 1, 0);
+    for &key in keys.iter() {
+        counts[(key >> 16) as usize + 1] += 1;
+    }
+    for b in 0..num_bins {
+        counts[b + 1] += counts[b];
+    }
+    sorted.clear();
+    sorted.resize(keys.len(), 0);
+    for &key in keys.iter() {
+        let slot = &mut counts[(key >> 16) as usize];
+        sorted[*slot as usize] = key;
+        *slot += 1;
+    }
+    std::mem::swap(keys, sorted);
+}
+
+/// Buffers of `sort_by_code`: the sorted keys end up in `keys`.
+#[derive(Default)]
+pub(crate) struct SortBuffers {
+    keys: Vec<u32>,
+    counts: Vec<u32>,
+    sorted: Vec<u32>,
 }
 
 /// The node's per-unit sums added up per bin of covariate `f`, into `ws.hist`.
@@ -520,9 +552,12 @@ mod tests {
         let r = SplitRule { min_node_size: 2, ..rule(Kind::Causal) };
         let mut ws = Workspace::default();
         let node = Causal::prepare(&r, Targets { y: &y, z: &z, weight: &weight }, &units, &mut ws.unit).unwrap();
-        sort_by_code(features.column(0), &units, &mut ws.keys);
-        let sorted =
-            scan::<Causal>(&r, &node, ws.keys.iter().map(|&k| ((k >> 16) as u16, &ws.unit[(k & 0xffff) as usize])));
+        sort_by_code(features.column(0), features.num_bins(0), &units, &mut ws.sort);
+        let sorted = scan::<Causal>(
+            &r,
+            &node,
+            ws.sort.keys.iter().map(|&k| ((k >> 16) as u16, &ws.unit[(k & 0xffff) as usize])),
+        );
         histogram(&features, 0, &units, &mut ws);
         let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.n > 0).map(|(c, b)| (c as u16, b));
         let histogram = scan::<Causal>(&r, &node, dense);

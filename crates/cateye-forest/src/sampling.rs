@@ -73,10 +73,23 @@ impl Clusters {
         self.num_clusters() == self.num_units()
     }
 
+    /// The units of `clusters`, in ascending order (so that trees read the data front to back).
     fn expand(&self, clusters: &[u32]) -> Vec<u32> {
-        let mut units = Vec::with_capacity(clusters.len() * self.num_units() / self.num_clusters().max(1));
+        let mut marked = BitSet::new(self.num_units());
+        let mut count = 0;
         for &c in clusters {
-            units.extend_from_slice(self.members(c as usize));
+            for &u in self.members(c as usize) {
+                marked.insert(u as usize);
+                count += 1;
+            }
+        }
+        let mut units = Vec::with_capacity(count);
+        for (w, &word) in marked.0.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                units.push((w * 64) as u32 + bits.trailing_zeros());
+                bits &= bits - 1;
+            }
         }
         units
     }
@@ -163,13 +176,18 @@ pub(crate) fn little_bag(
         .collect()
 }
 
-/// Draws max(1, Poisson(mtry)) of `p` variables (at most p) without replacement, as grf does.
-pub(crate) fn split_candidates(rng: &mut ChaCha8Rng, p: usize, mtry: usize, out: &mut Vec<usize>) {
-    let draws = if mtry >= p && p <= 1 {
+/// The distribution of the number of split candidates: Poisson with mean `mtry` (≥ 1).
+pub(crate) fn candidate_count(mtry: usize) -> rand_distr::Poisson<f64> {
+    rand_distr::Poisson::new(mtry.max(1) as f64).expect("a positive mean")
+}
+
+/// Draws max(1, Poisson(mtry)) of `p` variables (at most p) without replacement, as grf does;
+/// `count` is `candidate_count(mtry)`.
+pub(crate) fn split_candidates(rng: &mut ChaCha8Rng, p: usize, count: &rand_distr::Poisson<f64>, out: &mut Vec<usize>) {
+    let draws = if p <= 1 {
         p
     } else {
-        let poisson = rand_distr::Poisson::new(mtry as f64).expect("mtry >= 1");
-        let k: f64 = rng.sample(poisson);
+        let k: f64 = rng.sample(count);
         (k as usize).clamp(1, p)
     };
     out.clear();
@@ -224,7 +242,7 @@ mod tests {
         let mut out = Vec::new();
         let mut total = 0;
         for _ in 0..2000 {
-            split_candidates(&mut rng, 30, 4, &mut out);
+            split_candidates(&mut rng, 30, &candidate_count(4), &mut out);
             let mut s = out.clone();
             s.sort_unstable();
             s.dedup();
