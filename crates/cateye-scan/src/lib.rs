@@ -14,6 +14,7 @@
 //! | [`results`] | the result types (JSON schema) |
 //! | [`report`] | JSON, CSV tables, terminal summary |
 //! | [`demo`] | seeded generator of realistic experiments with planted heterogeneity |
+//! | [`forest_job`] | the `cateye forest` job: rows → causal forest (`cateye_forest`) → per-unit effects + summary |
 
 pub mod aggregate;
 pub mod collect;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod data;
 pub mod demo;
 pub mod error;
+pub mod forest_job;
 pub mod kernel;
 pub mod report;
 pub mod results;

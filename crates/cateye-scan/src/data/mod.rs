@@ -2,6 +2,7 @@
 //! encoding batches into the columnar form the aggregation consumes.
 
 pub mod binning;
+pub mod columns;
 pub mod encode;
 pub mod layout;
 pub mod source;

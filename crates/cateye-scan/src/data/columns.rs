@@ -1,0 +1,78 @@
+//! Whole columns by name, for jobs that need the unit-level rows in memory (the causal forest):
+//! numeric and boolean columns as f64 (nulls as NaN, for the caller to reject by row), and
+//! id columns of any type as dense integer ids.
+
+use super::Source;
+use crate::error::{Result, ScanError};
+use arrow::array::{Array, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type};
+use std::collections::HashMap;
+
+/// Index of `name` in the file, or an error listing the columns there are.
+pub fn column_index(source: &Source, name: &str, role: &'static str) -> Result<usize> {
+    source.schema.index_of(name).map_err(|_| ScanError::MissingColumn {
+        file: source.path.clone(),
+        column: name.into(),
+        role,
+        available: source.column_list(),
+    })
+}
+
+/// Whether a column type can be read as numbers.
+pub fn is_numeric(data_type: &DataType) -> bool {
+    data_type.is_numeric() || matches!(data_type, DataType::Boolean)
+}
+
+/// Reads the named numeric (or boolean: 0/1) columns; nulls become NaN.
+pub fn read_numeric(source: &Source, columns: &[(&str, &'static str)]) -> Result<Vec<Vec<f64>>> {
+    let mut projection = Vec::with_capacity(columns.len());
+    for &(name, role) in columns {
+        let index = column_index(source, name, role)?;
+        let data_type = source.schema.field(index).data_type();
+        if !is_numeric(data_type) {
+            return Err(ScanError::WrongType {
+                file: source.path.clone(),
+                column: name.into(),
+                role,
+                found: data_type.to_string(),
+                expected: "a numeric or boolean column",
+            });
+        }
+        projection.push(index);
+    }
+    let mut out = vec![Vec::with_capacity(source.num_rows.unwrap_or(0) as usize); columns.len()];
+    for batch in source.batches(&projection, 65_536)? {
+        let batch = batch?;
+        for (k, &(name, _)) in columns.iter().enumerate() {
+            let array = batch.column_by_name(name).expect("projected column");
+            let floats = cast(array, &DataType::Float64).map_err(|e| ScanError::Invalid {
+                file: source.path.clone(),
+                message: format!("column '{name}': {e}"),
+            })?;
+            let floats = floats.as_primitive::<Float64Type>();
+            out[k].extend((0..floats.len()).map(|i| if floats.is_null(i) { f64::NAN } else { floats.value(i) }));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a column of any type as dense ids (in order of first appearance; null is an id too).
+pub fn read_ids(source: &Source, name: &str, role: &'static str) -> Result<Vec<u64>> {
+    let index = column_index(source, name, role)?;
+    let mut ids: HashMap<String, u64> = HashMap::new();
+    let mut out = Vec::new();
+    for batch in source.batches(&[index], 65_536)? {
+        let batch = batch?;
+        let array = batch.column_by_name(name).expect("projected column");
+        let text = cast(array, &DataType::Utf8)
+            .map_err(|e| ScanError::Invalid { file: source.path.clone(), message: format!("column '{name}': {e}") })?;
+        let text = text.as_string::<i32>();
+        for i in 0..text.len() {
+            let key = if text.is_null(i) { "\u{0}null" } else { text.value(i) };
+            let next = ids.len() as u64;
+            out.push(*ids.entry(key.to_string()).or_insert(next));
+        }
+    }
+    Ok(out)
+}
