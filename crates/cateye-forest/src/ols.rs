@@ -42,11 +42,11 @@ pub fn weighted_ols(
     let row = |i: usize| DVector::from_iterator(k, terms.iter().map(|(_, c)| c[i]));
     let mut xtx = DMatrix::<f64>::zeros(k, k);
     let mut xty = DVector::<f64>::zeros(k);
-    for i in 0..n {
+    for (i, &yi) in y.iter().enumerate() {
         let x = row(i);
         let w = weight(i);
         xtx.ger(w, &x, &x, 1.0);
-        xty.axpy(w * y[i], &x, 1.0);
+        xty.axpy(w * yi, &x, 1.0);
     }
     let names = terms.iter().map(|(t, _)| *t).collect::<Vec<_>>().join(", ");
     let bread = xtx.clone().cholesky().map(|c| c.inverse()).ok_or_else(|| {
@@ -69,10 +69,10 @@ pub fn weighted_ols(
         Vcov::Cluster(cluster) => {
             let g = cluster.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
             let mut scores = DMatrix::<f64>::zeros(k, g);
-            for i in 0..n {
+            for (i, &c) in cluster.iter().enumerate() {
                 let x = row(i);
                 let u = weight(i) * residual(i, &x);
-                scores.column_mut(cluster[i] as usize).axpy(u, &x, 1.0);
+                scores.column_mut(c as usize).axpy(u, &x, 1.0);
             }
             let used = scores.column_iter().filter(|s| s.iter().any(|v| *v != 0.0)).count() as f64;
             meat = &scores * scores.transpose();
