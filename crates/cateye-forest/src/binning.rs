@@ -1,33 +1,44 @@
-//! Quantile binning of covariates, done once per fit: the split search then works on small
-//! integer codes and per-node histograms instead of sorting raw values at every node.
+//! Binning of covariates, done once per fit, at two resolutions:
 //!
-//! Bin `b` of a covariate holds the values in `(edge[b-1], edge[b]]`, so the split "code ≤ b"
-//! is the split "x ≤ edge[b]" on raw values, and new data is binned with the same edges.
-//! A covariate with at most `max_bins` distinct values gets one bin per value: its splits are
-//! exactly those an exact search would consider.
+//! - **fine codes**: one code per distinct value (quantile bins beyond 65,535 distinct values).
+//!   Trees store their splits as fine codes, route rows by them, and small nodes search their
+//!   splits on them: there the search is exact.
+//! - **coarse bins**: at most `max_bins` quantile bins, each a run of fine codes. Large nodes
+//!   search their splits on per-node histograms over these bins: a split at coarse bin `b` is
+//!   the fine split "code ≤ last fine code of b".
+//!
+//! Fine code `c` holds the values in `(edge[c-1], edge[c]]`, so the split "code ≤ c" is the split
+//! "x ≤ edge[c]" on raw values, and new data is binned with the same edges.
 
 use crate::error::{check_finite, Result};
 use rayon::prelude::*;
 
-/// Binned covariates: codes stored twice, by column (histograms) and by row (tree traversal).
+/// Most fine codes per covariate.
+pub const MAX_FINE_BINS: usize = 65_535;
+
+/// Binned covariates: fine codes by column (split search) and by row (tree traversal), coarse
+/// bins by column (histograms).
 #[derive(Clone, Debug)]
 pub struct BinnedFeatures {
     n: usize,
     p: usize,
     by_column: Vec<u16>,
     by_row: Vec<u16>,
+    coarse: Vec<u16>,
     edges: Vec<Vec<f64>>,
+    /// Last fine code of each coarse bin, per covariate.
+    coarse_last: Vec<Vec<u16>>,
 }
 
 impl BinnedFeatures {
-    /// Bins `columns` (one slice per covariate, all of equal length) into at most `max_bins`
-    /// quantile bins each. `names` are used in errors.
+    /// Bins `columns` (one slice per covariate, all of equal length): fine codes, and at most
+    /// `max_bins` coarse quantile bins each. `names` are used in errors.
     pub fn new(columns: &[&[f64]], names: &[String], max_bins: usize) -> Result<Self> {
         let n = columns.first().map_or(0, |c| c.len());
         for (column, name) in columns.iter().zip(names) {
             check_finite(name, column, n)?;
         }
-        let edges: Vec<Vec<f64>> = columns.par_iter().map(|c| quantile_edges(c, max_bins)).collect();
+        let edges: Vec<Vec<f64>> = columns.par_iter().map(|c| quantile_edges(c, MAX_FINE_BINS)).collect();
         let p = columns.len();
         let mut by_column = vec![0u16; n * p];
         by_column.par_chunks_mut(n.max(1)).zip(columns.par_iter()).zip(edges.par_iter()).for_each(
@@ -37,8 +48,18 @@ impl BinnedFeatures {
                 }
             },
         );
+        let coarse_last: Vec<Vec<u16>> =
+            by_column.par_chunks(n.max(1)).map(|codes| coarse_runs(codes, max_bins)).collect();
+        let mut coarse = vec![0u16; n * p];
+        coarse.par_chunks_mut(n.max(1)).zip(by_column.par_chunks(n.max(1))).zip(coarse_last.par_iter()).for_each(
+            |((coarse, fine), last)| {
+                for (c, &f) in coarse.iter_mut().zip(fine) {
+                    *c = last.partition_point(|&l| l < f) as u16;
+                }
+            },
+        );
         let by_row = transpose(&by_column, n, p);
-        Ok(BinnedFeatures { n, p, by_column, by_row, edges })
+        Ok(BinnedFeatures { n, p, by_column, by_row, coarse, edges, coarse_last })
     }
 
     pub fn num_rows(&self) -> usize {
@@ -49,14 +70,29 @@ impl BinnedFeatures {
         self.p
     }
 
-    /// Number of bins of covariate `f`.
+    /// Number of fine codes of covariate `f`.
     pub fn num_bins(&self, f: usize) -> usize {
         self.edges[f].len()
     }
 
-    /// Codes of covariate `f`, one per row.
+    /// Number of coarse bins of covariate `f`.
+    pub fn num_coarse_bins(&self, f: usize) -> usize {
+        self.coarse_last[f].len()
+    }
+
+    /// Fine codes of covariate `f`, one per row.
     pub fn column(&self, f: usize) -> &[u16] {
         &self.by_column[f * self.n..(f + 1) * self.n]
+    }
+
+    /// Coarse bins of covariate `f`, one per row.
+    pub fn coarse_column(&self, f: usize) -> &[u16] {
+        &self.coarse[f * self.n..(f + 1) * self.n]
+    }
+
+    /// The last fine code of coarse bin `b` of covariate `f`.
+    pub fn coarse_last(&self, f: usize, b: u16) -> u16 {
+        self.coarse_last[f][b as usize]
     }
 
     /// Codes of row `i`, one per covariate.
@@ -89,6 +125,32 @@ impl BinnedFeatures {
 /// First bin whose upper edge is ≥ x.
 fn bin_of(edges: &[f64], x: f64) -> u16 {
     edges.partition_point(|&e| e < x) as u16
+}
+
+/// Coarse bins as runs of fine codes: the last fine code of each, at ranks k·n/max_bins of the
+/// sorted codes (deduplicated; the largest code always ends a bin).
+fn coarse_runs(fine: &[u16], max_bins: usize) -> Vec<u16> {
+    let mut counts = vec![0usize; MAX_FINE_BINS + 1];
+    for &c in fine {
+        counts[c as usize] += 1;
+    }
+    let n = fine.len();
+    let mut last = Vec::new();
+    let (mut code, mut below) = (0usize, counts[0]);
+    for k in 1..=max_bins {
+        let rank = (k * n / max_bins).max(1); // the rank-th smallest code (1-based) ends bin k
+        while below < rank {
+            code += 1;
+            below += counts[code];
+        }
+        if last.last() != Some(&(code as u16)) {
+            last.push(code as u16);
+        }
+    }
+    if n == 0 {
+        last.clear();
+    }
+    last
 }
 
 /// Upper bin edges: the distinct values when there are at most `max_bins` of them, otherwise
@@ -139,16 +201,27 @@ mod tests {
     }
 
     #[test]
-    fn many_values_get_equal_count_bins() {
+    fn coarse_bins_are_equal_count_runs_of_fine_codes() {
         let x: Vec<f64> = (0..10_000).map(|i| ((i * 7919) % 10_000) as f64).collect();
         let b = BinnedFeatures::new(&[&x], &["x".into()], 100).unwrap();
-        assert_eq!(b.num_bins(0), 100);
+        assert_eq!(b.num_bins(0), 10_000, "fine codes are exact");
+        assert_eq!(b.num_coarse_bins(0), 100);
         let mut counts = vec![0; 100];
-        for &c in b.column(0) {
-            counts[c as usize] += 1;
+        for (&coarse, &fine) in b.coarse_column(0).iter().zip(b.column(0)) {
+            counts[coarse as usize] += 1;
+            assert!(fine <= b.coarse_last(0, coarse));
+            assert!(coarse == 0 || fine > b.coarse_last(0, coarse - 1));
         }
         assert!(counts.iter().all(|&c| c == 100), "{counts:?}");
         assert_eq!(b.row(3)[0], b.column(0)[3]);
+    }
+
+    #[test]
+    fn more_distinct_values_than_fine_codes_get_quantile_codes() {
+        let x: Vec<f64> = (0..200_000).map(|i| i as f64).collect();
+        let b = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
+        assert_eq!(b.num_bins(0), MAX_FINE_BINS);
+        assert_eq!(b.num_coarse_bins(0), 256);
     }
 
     #[test]

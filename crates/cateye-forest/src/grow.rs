@@ -375,9 +375,10 @@ fn best_split<O: Objective>(
     let mut best: Option<(usize, u16)> = None;
     let mut best_criterion = 0.0;
     for &f in &candidates {
-        // Small nodes: sort (code, position) keys and scan the units in code order; large
-        // nodes: a dense histogram over the bins. Either way each unit is added once.
-        let found = if units.len() * 2 < features.num_bins(f) {
+        // Small nodes: sort (fine code, position) keys and scan the units in code order, an
+        // exact search; large nodes: a dense histogram over the coarse bins, whose splits are
+        // translated to fine codes. Either way each unit is added once.
+        let found = if units.len() * 2 < features.num_coarse_bins(f) {
             sort_by_code(features.column(f), features.num_bins(f), units, &mut ws.sort);
             let unit = &ws.unit;
             scan::<O>(rule, &node, ws.sort.keys.iter().map(|&key| ((key >> 16) as u16, &unit[(key & 0xffff) as usize])))
@@ -385,6 +386,7 @@ fn best_split<O: Objective>(
             histogram(features, f, units, ws);
             let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.units() > 0);
             scan::<O>(rule, &node, dense.map(|(c, b)| (c as u16, b)))
+                .map(|(coarse, criterion)| (features.coarse_last(f, coarse), criterion))
         };
         if let Some((bin, criterion)) = found {
             if criterion > best_criterion {
@@ -399,23 +401,23 @@ fn best_split<O: Objective>(
 
 /// Keys `code << 16 | position` of the node's units, sorted: units in code order. Only used
 /// for nodes smaller than half the bins (< 32,768 units), so positions fit in 16 bits.
-/// Nodes of at least 48 units with at most 1,024 bins use a counting sort instead (stable:
-/// the same order).
-fn sort_by_code(codes: &[u16], num_bins: usize, units: &[u32], buffers: &mut SortBuffers) {
+/// Nodes of at least 48 units on a covariate with at most 1,024 codes use a stable counting
+/// sort instead (the same order, without comparisons).
+fn sort_by_code(codes: &[u16], num_codes: usize, units: &[u32], buffers: &mut SortBuffers) {
     debug_assert!(units.len() <= 1 << 16);
     let SortBuffers { keys, counts, sorted } = buffers;
     keys.clear();
     keys.extend(units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u32) << 16 | k as u32));
-    if units.len() < 48 || num_bins > 1024 {
+    if units.len() < 48 || num_codes > 1024 {
         keys.sort_unstable();
         return;
     }
     counts.clear();
-    counts.resize(num_bins + 1, 0);
+    counts.resize(num_codes + 1, 0);
     for &key in keys.iter() {
         counts[(key >> 16) as usize + 1] += 1;
     }
-    for b in 0..num_bins {
+    for b in 0..num_codes {
         counts[b + 1] += counts[b];
     }
     sorted.clear();
@@ -436,11 +438,11 @@ pub(crate) struct SortBuffers {
     sorted: Vec<u32>,
 }
 
-/// The node's per-unit sums added up per bin of covariate `f`, into `ws.hist`.
+/// The node's per-unit sums added up per coarse bin of covariate `f`, into `ws.hist`.
 fn histogram<S: Sums>(features: &BinnedFeatures, f: usize, units: &[u32], ws: &mut Workspace<S>) {
-    let codes = features.column(f);
+    let codes = features.coarse_column(f);
     ws.hist.clear();
-    ws.hist.resize(features.num_bins(f), S::default());
+    ws.hist.resize(features.num_coarse_bins(f), S::default());
     for (unit, &u) in ws.unit.iter().zip(units) {
         ws.hist[codes[u as usize] as usize].add(unit);
     }
@@ -541,6 +543,20 @@ mod tests {
     }
 
     #[test]
+    fn counting_sort_matches_a_comparison_sort() {
+        for (num_codes, m) in [(300usize, 100usize), (1024, 3000), (5000, 200), (65_535, 47)] {
+            let codes: Vec<u16> = (0..10_000).map(|i| ((i * 7919 + 13) % num_codes) as u16).collect();
+            let units: Vec<u32> = (0..m as u32).map(|i| i * 3).collect();
+            let mut buffers = SortBuffers::default();
+            sort_by_code(&codes, num_codes, &units, &mut buffers);
+            let mut expected: Vec<u32> =
+                units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u32) << 16 | k as u32).collect();
+            expected.sort_unstable();
+            assert_eq!(buffers.keys, expected, "{num_codes} codes, {m} units");
+        }
+    }
+
+    #[test]
     fn sorted_and_histogram_scans_agree() {
         let n = 64;
         let x: Vec<f64> = (0..n).map(|i| ((i * 29) % 40) as f64).collect();
@@ -553,6 +569,9 @@ mod tests {
         let mut ws = Workspace::default();
         let node = Causal::prepare(&r, Targets { y: &y, z: &z, weight: &weight }, &units, &mut ws.unit).unwrap();
         sort_by_code(features.column(0), features.num_bins(0), &units, &mut ws.sort);
+        let mut expected = ws.sort.keys.clone();
+        expected.sort_unstable();
+        assert_eq!(ws.sort.keys, expected, "counting sort = comparison sort");
         let sorted = scan::<Causal>(
             &r,
             &node,

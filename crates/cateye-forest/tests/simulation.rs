@@ -58,3 +58,90 @@ fn calibration_test_detects_a_strong_heterogeneous_effect() {
     println!("calibration test power at 0.05 over 300 replications (strong heterogeneity): {power:.3}");
     assert!(power >= 0.9, "power {power}");
 }
+
+/// Cluster-randomized trial: 60 clusters of 10 units, treatment and a random effect per cluster.
+fn clustered_trial(seed: u64) -> (Vec<Vec<f64>>, Vec<f64>, Vec<f64>, Vec<u64>) {
+    use rand::{RngExt, SeedableRng};
+    use rand_distr::StandardNormal;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let (clusters, size) = (60, 10);
+    let mut x = vec![Vec::new(); 3];
+    let (mut w, mut y, mut ids) = (Vec::new(), Vec::new(), Vec::new());
+    for c in 0..clusters {
+        let treated = (c % 2) as f64;
+        let shock: f64 = rng.sample::<f64, _>(StandardNormal);
+        for _ in 0..size {
+            let row: Vec<f64> = (0..3).map(|_| rng.random::<f64>()).collect();
+            for (column, v) in x.iter_mut().zip(&row) {
+                column.push(*v);
+            }
+            let noise: f64 = rng.sample(StandardNormal);
+            w.push(treated);
+            y.push(row[1] + treated * (1.0 + (row[0] - 0.5)) + shock + noise);
+            ids.push(c as u64);
+        }
+    }
+    (x, w, y, ids)
+}
+
+#[test]
+fn cluster_robust_ate_covers_under_cluster_randomization() {
+    // ICC 0.5 with whole clusters treated: unit-level SEs are far too small; cluster sampling
+    // and cluster-robust scores restore the coverage.
+    let cover = |clustered: bool| {
+        rate(300, |r| {
+            let (x, w, y, ids) = clustered_trial(40_000 + r);
+            let columns: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
+            let names = vec!["x1".to_string(), "x2".to_string(), "x3".to_string()];
+            let mut data = ForestData::new(&columns, &names, 256).unwrap();
+            if clustered {
+                data = data.with_clusters(&ids, "cluster").unwrap();
+            }
+            let input = CausalInput {
+                y: &y,
+                w: &w,
+                outcome: "y",
+                treatment: "w",
+                propensity: Propensity::Known(0.5),
+                y_hat: None,
+            };
+            let options = ForestOptions { num_trees: 100, seed: r, ..ForestOptions::default() };
+            let fit = fit_causal_forest(&data, input, &options).unwrap();
+            let a = average_treatment_effect(&fit, TargetSample::All).unwrap();
+            a.ci_lower <= 1.0 && 1.0 <= a.ci_upper
+        })
+    };
+    let (naive, robust) = (cover(false), cover(true));
+    println!(
+        "ATE 95% CI coverage under cluster randomization: clusters ignored {naive:.3}, cluster-robust {robust:.3}"
+    );
+    assert!(naive < 0.8, "ignoring clusters should undercover: {naive}");
+    assert!((0.92..=0.98).contains(&robust), "cluster-robust coverage {robust}");
+}
+
+#[test]
+fn uniform_sample_weights_change_nothing() {
+    let sim = randomized_trial(800, 4, 1.0, 2.0, 1.0, 77);
+    let data = ForestData::new(&sim.columns(), &sim.names(), 256).unwrap();
+    // Weight 2 scales every weighted sum exactly, so every split decision is the same.
+    let weighted = data.clone().with_weights(vec![2.0; 800], "w2").unwrap();
+    let input = CausalInput {
+        y: &sim.y,
+        w: &sim.w,
+        outcome: "y",
+        treatment: "w",
+        propensity: Propensity::Known(0.5),
+        y_hat: None,
+    };
+    let options = ForestOptions { num_trees: 100, seed: 5, ..ForestOptions::default() };
+    let plain = fit_causal_forest(&data, input, &options).unwrap();
+    let scaled = fit_causal_forest(&weighted, input, &options).unwrap();
+    for (a, b) in plain.oob.tau.iter().zip(&scaled.oob.tau) {
+        assert!((a - b).abs() <= 1e-9 * (1.0 + a.abs()), "{a} vs {b}");
+    }
+    let (a, b) = (
+        average_treatment_effect(&plain, TargetSample::All).unwrap(),
+        average_treatment_effect(&scaled, TargetSample::All).unwrap(),
+    );
+    assert!((a.estimate - b.estimate).abs() < 1e-9 && (a.se - b.se).abs() < 1e-9);
+}
