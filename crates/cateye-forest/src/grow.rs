@@ -525,6 +525,26 @@ mod tests {
     }
 
     #[test]
+    fn imbalance_penalty_moves_splits_away_from_thin_children() {
+        // The effect jumps at x = 20 of 0..400: unpenalized, the root splits there; a penalty
+        // λ (1/V_L + 1/V_R) large against the gain at the edge pushes the split inward.
+        let n = 400;
+        let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
+        let z: Vec<f64> = (0..n).map(|i| if i % 2 == 0 { 0.5 } else { -0.5 }).collect();
+        let y: Vec<f64> =
+            (0..n).map(|i| z[i] * if i < 20 { 10.0 } else { 0.0 } + ((i * 37) % 7) as f64 * 0.01).collect();
+        let features = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
+        let weight = vec![1.0; n];
+        let targets = Targets { y: &y, z: &z, weight: &weight };
+        let plain = grow_all::<Causal>(&rule(Kind::Causal), &features, targets);
+        let edge = features.threshold(0, plain[0].split_bin);
+        assert!((18.0..=20.0).contains(&edge), "unpenalized root split at {edge}");
+        let penalized = SplitRule { imbalance_penalty: 1e5, ..rule(Kind::Causal) };
+        let nodes = grow_all::<Causal>(&penalized, &features, targets);
+        assert!(nodes[0].is_leaf() || features.threshold(0, nodes[0].split_bin) > 40.0, "{:?}", nodes[0]);
+    }
+
+    #[test]
     fn causal_children_keep_min_node_size_treated_and_control() {
         let n = 300;
         let x: Vec<f64> = (0..n).map(|i| i as f64).collect();
