@@ -74,7 +74,7 @@ pub fn weighted_ols(
                 let u = weight(i) * residual(i, &x);
                 scores.column_mut(c as usize).axpy(u, &x, 1.0);
             }
-            let used = scores.column_iter().filter(|s| s.iter().any(|v| *v != 0.0)).count() as f64;
+            let used = clusters_present(cluster, g) as f64;
             meat = &scores * scores.transpose();
             meat *= used / (used - 1.0) * (n as f64 - 1.0) / (n as f64 - k as f64);
             used - 1.0
@@ -92,6 +92,15 @@ pub fn weighted_ols(
             Coefficient { term: term.to_string(), estimate, se, t, p_value: p, p_value_greater }
         })
         .collect())
+}
+
+/// Number of distinct cluster indices among `cluster` (all below `g`).
+pub(crate) fn clusters_present(cluster: &[u32], g: usize) -> usize {
+    let mut seen = vec![false; g];
+    for &c in cluster {
+        seen[c as usize] = true;
+    }
+    seen.iter().filter(|s| **s).count()
 }
 
 #[cfg(test)]

@@ -39,7 +39,7 @@ pub(crate) fn influence_se(fit: &CausalForestFit, phi: &[f64]) -> f64 {
             for (&c, &p) in cluster.iter().zip(phi) {
                 sums[c as usize] += p;
             }
-            let used = sums.iter().filter(|s| **s != 0.0).count() as f64;
+            let used = crate::ols::clusters_present(cluster, g) as f64;
             (used / (used - 1.0) * sums.iter().map(|s| s * s).sum::<f64>()).sqrt()
         }
         None => {
