@@ -292,6 +292,38 @@ pub(crate) struct Workspace<S> {
     right_units: Vec<u32>,
     candidates: Vec<usize>,
     stack: Vec<(u32, usize, usize)>,
+    small: SmallLists<S>,
+}
+
+/// Per-covariate sorted lists of a small subtree's units (see `grow_small`).
+struct SmallLists<S> {
+    /// Fine code and subtree-local id of the units, sorted by code within each node's range;
+    /// covariate f occupies `[f · m, (f + 1) · m)`.
+    codes: Vec<u16>,
+    ids: Vec<u16>,
+    /// Local id of each entry of the subtree's `units`.
+    unit_ids: Vec<u16>,
+    /// Per-unit sums of the current node by local id.
+    by_id: Vec<S>,
+    goes_left: Vec<bool>,
+    scratch_codes: Vec<u16>,
+    scratch_ids: Vec<u16>,
+    stack: Vec<(u32, usize, usize)>,
+}
+
+impl<S> Default for SmallLists<S> {
+    fn default() -> Self {
+        SmallLists {
+            codes: Vec::new(),
+            ids: Vec::new(),
+            unit_ids: Vec::new(),
+            by_id: Vec::new(),
+            goes_left: Vec::new(),
+            scratch_codes: Vec::new(),
+            scratch_ids: Vec::new(),
+            stack: Vec::new(),
+        }
+    }
 }
 
 impl<S> Default for Workspace<S> {
@@ -303,9 +335,13 @@ impl<S> Default for Workspace<S> {
             right_units: Vec::new(),
             candidates: Vec::new(),
             stack: Vec::new(),
+            small: SmallLists::default(),
         }
     }
 }
+
+/// Nodes with fewer units are grown by `grow_small`.
+const SMALL_NODE: usize = 128;
 
 /// Grows a tree on `units` (ascending; reordered in place) and returns its nodes (children of
 /// a node at `left` and `left + 1`).
@@ -323,11 +359,13 @@ pub(crate) fn grow<O: Objective>(
     ws.stack.clear();
     ws.stack.push((0, 0, units.len()));
     while let Some((id, start, end)) = ws.stack.pop() {
-        let split = if end - start > rule.min_node_size {
-            best_split::<O>(rule, &count, features, targets, &units[start..end], rng, ws)
-        } else {
-            None
-        };
+        if end - start < SMALL_NODE {
+            if end - start > rule.min_node_size {
+                grow_small::<O>(rule, &count, features, targets, &mut units[start..end], id, &mut nodes, rng, ws);
+            }
+            continue;
+        }
+        let split = best_split::<O>(rule, &count, features, targets, &units[start..end], rng, ws);
         if let Some((feature, bin)) = split {
             let mid = start + partition(&mut units[start..end], features.column(feature), bin, &mut ws.right_units);
             debug_assert!(mid > start && mid < end);
@@ -339,6 +377,137 @@ pub(crate) fn grow<O: Objective>(
         }
     }
     nodes
+}
+
+/// Grows the subtree below node `root` on fewer than `SMALL_NODE` units with an exact search:
+/// the units are sorted by fine code once per covariate, and every split partitions those
+/// sorted lists stably, so each node scans its units in code order without sorting again.
+#[allow(clippy::too_many_arguments)]
+fn grow_small<O: Objective>(
+    rule: &SplitRule,
+    count: &rand_distr::Poisson<f64>,
+    features: &BinnedFeatures,
+    targets: Targets,
+    units: &mut [u32],
+    root: u32,
+    nodes: &mut Vec<Node>,
+    rng: &mut ChaCha8Rng,
+    ws: &mut Workspace<O::Sums>,
+) {
+    let (m, p) = (units.len(), features.num_features());
+    let mut lists = std::mem::take(&mut ws.small);
+    lists.codes.clear();
+    lists.ids.clear();
+    for f in 0..p {
+        sort_by_code(features.column(f), features.num_bins(f), units, &mut ws.sort);
+        lists.codes.extend(ws.sort.keys.iter().map(|&key| (key >> 16) as u16));
+        lists.ids.extend(ws.sort.keys.iter().map(|&key| key as u16));
+    }
+    lists.unit_ids.clear();
+    lists.unit_ids.extend(0..m as u16);
+    lists.by_id.clear();
+    lists.by_id.resize(m, O::Sums::default());
+    lists.goes_left.clear();
+    lists.goes_left.resize(m, false);
+    lists.stack.clear();
+    lists.stack.push((root, 0, m));
+    let mut candidates = std::mem::take(&mut ws.candidates);
+    while let Some((id, a, b)) = lists.stack.pop() {
+        if b - a <= rule.min_node_size {
+            continue;
+        }
+        let Some(node) = O::prepare(rule, targets, &units[a..b], &mut ws.unit) else { continue };
+        for (unit, &local) in ws.unit.iter().zip(&lists.unit_ids[a..b]) {
+            lists.by_id[local as usize] = *unit;
+        }
+        split_candidates(rng, p, count, &mut candidates);
+        let mut best: Option<(usize, u16)> = None;
+        let mut best_criterion = 0.0;
+        for &f in &candidates {
+            let (codes, ids) = (&lists.codes[f * m + a..f * m + b], &lists.ids[f * m + a..f * m + b]);
+            let by_id = &lists.by_id;
+            let items = codes.iter().zip(ids).map(|(&code, &local)| (code, &by_id[local as usize]));
+            if let Some((bin, criterion)) = scan::<O>(rule, &node, items) {
+                if criterion > best_criterion {
+                    best_criterion = criterion;
+                    best = Some((f, bin));
+                }
+            }
+        }
+        let Some((feature, bin)) = best else { continue };
+        let column = features.column(feature);
+        for (&u, &local) in units[a..b].iter().zip(&lists.unit_ids[a..b]) {
+            lists.goes_left[local as usize] = column[u as usize] <= bin;
+        }
+        let SmallLists { codes, ids, unit_ids, goes_left, scratch_codes, scratch_ids, stack, .. } = &mut lists;
+        let mid =
+            a + partition_by_flag(&mut units[a..b], &mut unit_ids[a..b], goes_left, &mut ws.right_units, scratch_ids);
+        for f in 0..p {
+            let range = f * m + a..f * m + b;
+            partition_list(&mut codes[range.clone()], &mut ids[range], goes_left, scratch_codes, scratch_ids);
+        }
+        debug_assert!(mid > a && mid < b);
+        let left = nodes.len() as u32;
+        nodes.extend([Node::leaf(left), Node::leaf(left + 1)]);
+        nodes[id as usize] = Node::split(feature, bin, left);
+        stack.push((left + 1, mid, b));
+        stack.push((left, a, mid));
+    }
+    ws.candidates = candidates;
+    ws.small = lists;
+}
+
+/// Stable partition of `units` (and their local ids) by `goes_left[local id]`; returns the left count.
+fn partition_by_flag(
+    units: &mut [u32],
+    unit_ids: &mut [u16],
+    goes_left: &[bool],
+    right_units: &mut Vec<u32>,
+    right_ids: &mut Vec<u16>,
+) -> usize {
+    right_units.clear();
+    right_ids.clear();
+    let mut left = 0;
+    for i in 0..units.len() {
+        let (u, local) = (units[i], unit_ids[i]);
+        if goes_left[local as usize] {
+            units[left] = u;
+            unit_ids[left] = local;
+            left += 1;
+        } else {
+            right_units.push(u);
+            right_ids.push(local);
+        }
+    }
+    units[left..].copy_from_slice(right_units);
+    unit_ids[left..].copy_from_slice(right_ids);
+    left
+}
+
+/// Stable partition of one covariate's sorted list by `goes_left[local id]` (both sides stay sorted).
+fn partition_list(
+    codes: &mut [u16],
+    ids: &mut [u16],
+    goes_left: &[bool],
+    right_codes: &mut Vec<u16>,
+    right_ids: &mut Vec<u16>,
+) {
+    right_codes.clear();
+    right_ids.clear();
+    let mut left = 0;
+    for i in 0..codes.len() {
+        let (code, local) = (codes[i], ids[i]);
+        if goes_left[local as usize] {
+            codes[left] = code;
+            ids[left] = local;
+            left += 1;
+        } else {
+            right_codes.push(code);
+            right_ids.push(local);
+        }
+    }
+    codes[left..].copy_from_slice(right_codes);
+    ids[left..].copy_from_slice(right_ids);
 }
 
 /// Moves the units with code ≤ `bin` to the front, keeping the order on both sides (so units
