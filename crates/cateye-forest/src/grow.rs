@@ -457,7 +457,8 @@ fn grow_small<O: Objective>(
     ws.small = lists;
 }
 
-/// Stable partition of `units` (and their local ids) by `goes_left[local id]`; returns the left count.
+/// Stable partition of `units` (and their local ids) by `goes_left[local id]`, branch-free;
+/// returns the left count.
 fn partition_by_flag(
     units: &mut [u32],
     unit_ids: &mut [u16],
@@ -466,25 +467,27 @@ fn partition_by_flag(
     right_ids: &mut Vec<u16>,
 ) -> usize {
     right_units.clear();
+    right_units.resize(units.len(), 0);
     right_ids.clear();
-    let mut left = 0;
+    right_ids.resize(units.len(), 0);
+    let (mut left, mut right) = (0, 0);
     for i in 0..units.len() {
         let (u, local) = (units[i], unit_ids[i]);
-        if goes_left[local as usize] {
-            units[left] = u;
-            unit_ids[left] = local;
-            left += 1;
-        } else {
-            right_units.push(u);
-            right_ids.push(local);
-        }
+        let go = goes_left[local as usize];
+        units[left] = u;
+        unit_ids[left] = local;
+        right_units[right] = u;
+        right_ids[right] = local;
+        left += go as usize;
+        right += !go as usize;
     }
-    units[left..].copy_from_slice(right_units);
-    unit_ids[left..].copy_from_slice(right_ids);
+    units[left..].copy_from_slice(&right_units[..right]);
+    unit_ids[left..].copy_from_slice(&right_ids[..right]);
     left
 }
 
-/// Stable partition of one covariate's sorted list by `goes_left[local id]` (both sides stay sorted).
+/// Stable partition of one covariate's sorted list by `goes_left[local id]` (both sides stay
+/// sorted). Branch-free: every entry is written to both sides and only one cursor advances.
 fn partition_list(
     codes: &mut [u16],
     ids: &mut [u16],
@@ -493,39 +496,40 @@ fn partition_list(
     right_ids: &mut Vec<u16>,
 ) {
     right_codes.clear();
+    right_codes.resize(codes.len(), 0);
     right_ids.clear();
-    let mut left = 0;
+    right_ids.resize(codes.len(), 0);
+    let (mut left, mut right) = (0, 0);
     for i in 0..codes.len() {
         let (code, local) = (codes[i], ids[i]);
-        if goes_left[local as usize] {
-            codes[left] = code;
-            ids[left] = local;
-            left += 1;
-        } else {
-            right_codes.push(code);
-            right_ids.push(local);
-        }
+        let go = goes_left[local as usize];
+        codes[left] = code;
+        ids[left] = local;
+        right_codes[right] = code;
+        right_ids[right] = local;
+        left += go as usize;
+        right += !go as usize;
     }
-    codes[left..].copy_from_slice(right_codes);
-    ids[left..].copy_from_slice(right_ids);
+    codes[left..].copy_from_slice(&right_codes[..right]);
+    ids[left..].copy_from_slice(&right_ids[..right]);
 }
 
 /// Moves the units with code ≤ `bin` to the front, keeping the order on both sides (so units
-/// stay ascending and later gathers walk memory forward); returns how many went left.
+/// stay ascending and later gathers walk memory forward), branch-free; returns how many went left.
 fn partition(units: &mut [u32], codes: &[u16], bin: u16, right: &mut Vec<u32>) -> usize {
     right.clear();
-    let mut left = 0;
+    right.resize(units.len(), 0);
+    let (mut l, mut r) = (0, 0);
     for i in 0..units.len() {
         let u = units[i];
-        if codes[u as usize] <= bin {
-            units[left] = u;
-            left += 1;
-        } else {
-            right.push(u);
-        }
+        let go = codes[u as usize] <= bin;
+        units[l] = u;
+        right[r] = u;
+        l += go as usize;
+        r += !go as usize;
     }
-    units[left..].copy_from_slice(right);
-    left
+    units[l..].copy_from_slice(&right[..r]);
+    l
 }
 
 /// The best split of the node over a random subset of covariates: (covariate, bin).
