@@ -1,10 +1,16 @@
-//! Growing one tree: depth-first node splitting with histogram split search.
+//! Growing one tree: depth-first node splitting.
 //!
-//! At each node a random subset of covariates is drawn (`sampling::split_candidates`). The node's
-//! units are first summarised once into position-aligned per-unit sums (`Objective::prepare`);
-//! then, per candidate covariate, those sums are added up per bin (a dense histogram for large
-//! nodes, sorted sparse keys for small ones; both add in position order) and the bins are
-//! scanned left to right.
+//! At each node a random subset of covariates is drawn (`sampling::split_candidates`) and the
+//! node's units are summarised once into per-unit sums (`Objective::prepare`). Then:
+//!
+//! - nodes of `SMALL_NODE` units or more add those sums up per coarse bin of each candidate
+//!   (a dense histogram) and scan the bins left to right (`best_split`);
+//! - a subtree below `SMALL_NODE` units sorts its units by exact (fine) code once per covariate
+//!   and keeps these lists sorted through stable partitions at every split (`grow_small`): each
+//!   node scans its units in code order, an exact search, without sorting again.
+//!
+//! Partitions are branch-free (both sides written, one cursor advanced): which side a unit goes
+//! to is unpredictable, and mispredicted branches cost more than the extra stores.
 //!
 //! - `Regression` maximises `S_L²/W_L + S_R²/W_R` (weighted outcome sums `S`, weights `W`), each
 //!   child holding at least `max(1, ceil(alpha · n))` units (grf's regression splitting rule).
@@ -548,9 +554,9 @@ fn best_split<O: Objective>(
     let mut best: Option<(usize, u16)> = None;
     let mut best_criterion = 0.0;
     for &f in &candidates {
-        // Small nodes: sort (fine code, position) keys and scan the units in code order, an
-        // exact search; large nodes: a dense histogram over the coarse bins, whose splits are
-        // translated to fine codes. Either way each unit is added once.
+        // A dense histogram over the coarse bins, whose splits are translated to fine codes; with
+        // more coarse bins than twice the node's units (max_bins > 256), sorting the node's
+        // units by fine code is cheaper. Either way each unit is added once.
         let found = if units.len() * 2 < features.num_coarse_bins(f) {
             sort_by_code(features.column(f), features.num_bins(f), units, &mut ws.sort);
             let unit = &ws.unit;
