@@ -2,7 +2,7 @@
 //! (Nie & Wager setup A), with its accuracy against the true effects.
 
 use cateye_forest::simulate::{nie_wager, Setup};
-use cateye_forest::{fit_causal_forest, CausalInput, ForestData, ForestOptions, Propensity, DEFAULT_MAX_BINS};
+use cateye_forest::{fit_causal_forest, ForestOptions, Propensity, DEFAULT_MAX_BINS};
 use cateye_scan::ScanError;
 use std::time::Instant;
 
@@ -13,17 +13,10 @@ fn failed(message: impl std::fmt::Display) -> ScanError {
 pub fn forest(rows: usize, covariates: usize, trees: usize) -> Result<(), ScanError> {
     let sim = nie_wager(Setup::A, rows, covariates.max(5), 1.0, 7);
     let start = Instant::now();
-    let data = ForestData::new(&sim.columns(), &sim.names(), DEFAULT_MAX_BINS).map_err(failed)?;
+    let data = sim.forest_data(DEFAULT_MAX_BINS).map_err(failed)?;
     let binning = start.elapsed().as_secs_f64();
     let options = ForestOptions { num_trees: trees, seed: 1, ..ForestOptions::default() };
-    let input = CausalInput {
-        y: &sim.y,
-        w: &sim.w,
-        outcome: "y",
-        treatment: "w",
-        propensity: Propensity::Estimate,
-        y_hat: None,
-    };
+    let input = sim.causal_input(Propensity::Estimate);
     let fit = fit_causal_forest(&data, input, &options).map_err(failed)?;
     let total = start.elapsed().as_secs_f64();
     let n = rows as f64;

@@ -51,13 +51,7 @@ impl CausalForest {
     /// Grows the trees on centered outcome `y_centered` and treatment `w_centered`.
     pub fn grow(data: &ForestData, y_centered: &[f64], w_centered: &[f64], options: &ForestOptions) -> Result<Self> {
         options.validate()?;
-        let rule = SplitRule {
-            kind: Kind::Causal,
-            mtry: options.mtry_for(data.num_features()),
-            min_node_size: options.min_node_size,
-            alpha: options.alpha,
-            imbalance_penalty: options.imbalance_penalty,
-        };
+        let rule = SplitRule::new(Kind::Causal, options, data.num_features());
         let om = &data.weights;
         let (y, z) = (y_centered, w_centered);
         let targets = Targets { y, z, weight: om };
@@ -218,8 +212,8 @@ pub enum Propensity<'a> {
     Estimate,
     /// The known assignment probability of a randomized experiment.
     Known(f64),
-    /// One value per unit (a known design or a model the caller fitted).
-    PerUnit(&'a [f64]),
+    /// One value per unit (a known design or a model the caller fitted), from `column`.
+    PerUnit { values: &'a [f64], column: &'a str },
 }
 
 /// The outcome, treatment and nuisance inputs of a causal forest fit.
@@ -291,11 +285,11 @@ pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &Forest
             }
             vec![e; n]
         }
-        Propensity::PerUnit(e) => {
-            check_finite("propensity", e, n)?;
+        Propensity::PerUnit { values: e, column } => {
+            check_finite(column, e, n)?;
             if binary_treatment {
                 if let Some(row) = e.iter().position(|&e| !(e > 0.0 && e < 1.0)) {
-                    return Err(column_error("propensity", format!("row {row} is {}, not in (0, 1)", e[row])));
+                    return Err(column_error(column, format!("row {row} is {}, not a propensity in (0, 1)", e[row])));
                 }
             }
             e.to_vec()

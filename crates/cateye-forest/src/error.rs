@@ -7,7 +7,7 @@ pub enum ForestError {
     #[error("option {option}: {message}")]
     Option { option: &'static str, message: String },
     /// A data column that cannot be used (wrong length, non-finite value, constant, ...).
-    #[error("column {column}: {message}")]
+    #[error("column '{column}': {message}")]
     Column { column: String, message: String },
     /// The data as a whole cannot support the request (too few rows, no out-of-bag trees, ...).
     #[error("{0}")]

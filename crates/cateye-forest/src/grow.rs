@@ -44,6 +44,19 @@ pub(crate) struct SplitRule {
     pub imbalance_penalty: f64,
 }
 
+impl SplitRule {
+    /// The rule of `kind` with the options' settings for `p` covariates.
+    pub fn new(kind: Kind, options: &crate::options::ForestOptions, p: usize) -> Self {
+        SplitRule {
+            kind,
+            mtry: options.mtry_for(p),
+            min_node_size: options.min_node_size,
+            alpha: options.alpha,
+            imbalance_penalty: options.imbalance_penalty,
+        }
+    }
+}
+
 /// Per-unit training targets: the (centered) outcome, the centered treatment (causal only) and weights.
 #[derive(Clone, Copy)]
 pub(crate) struct Targets<'a> {

@@ -134,6 +134,24 @@ mod tests {
     }
 
     #[test]
+    fn cluster_robust_mean_matches_the_closed_form() {
+        // Intercept only: β = ȳ and CR1 variance = G/(G−1) · Σ_g (Σ_{i∈g} (y_i − ȳ))² / n²
+        // (the (n−1)/(n−k) factor is 1 with k = 1).
+        let y = [1.0, 2.0, 4.0, 3.0, 7.0, 5.0, 0.5];
+        let cluster = [0u32, 0, 1, 1, 2, 2, 2];
+        let one = [1.0; 7];
+        let fit = weighted_ols(&[("(intercept)", &one)], &y, None, Vcov::Cluster(&cluster)).unwrap();
+        let mean = y.iter().sum::<f64>() / 7.0;
+        let mut sums = [0.0; 3];
+        for (v, &c) in y.iter().zip(&cluster) {
+            sums[c as usize] += v - mean;
+        }
+        let variance = 3.0 / 2.0 * sums.iter().map(|s| s * s).sum::<f64>() / 49.0;
+        assert!((fit[0].estimate - mean).abs() < 1e-12);
+        assert!((fit[0].se - variance.sqrt()).abs() < 1e-12, "{} vs {}", fit[0].se, variance.sqrt());
+    }
+
+    #[test]
     fn singular_design_is_an_error() {
         let one = [1.0; 4];
         let err = weighted_ols(&[("a", &one), ("b", &one)], &[1.0, 2.0, 3.0, 4.0], None, Vcov::Hc3).unwrap_err();

@@ -33,13 +33,7 @@ impl RegressionForest {
         let options = ForestOptions { ci_group_size: 1, ..options.clone() };
         options.validate()?;
         check_finite(outcome, y, data.num_rows())?;
-        let rule = SplitRule {
-            kind: Kind::Regression,
-            mtry: options.mtry_for(data.num_features()),
-            min_node_size: options.min_node_size,
-            alpha: options.alpha,
-            imbalance_penalty: options.imbalance_penalty,
-        };
+        let rule = SplitRule::new(Kind::Regression, &options, data.num_features());
         let weights = &data.weights;
         let targets = Targets { y, z: &[], weight: weights };
         let trees = grow_trees(data, targets, rule, &options, purpose, |u| [weights[u], weights[u] * y[u]]);

@@ -1,6 +1,9 @@
 //! Data with known effects: the four designs of Nie & Wager (2021, §6) and simple randomized
 //! trials. `y = b(x) + (w − 0.5) τ(x) + σ ε`, as in the fixtures.
 
+use crate::causal::{CausalInput, Propensity};
+use crate::data::ForestData;
+use crate::error::Result;
 use crate::sampling::stream;
 use rand::RngExt;
 use rand_distr::StandardNormal;
@@ -37,6 +40,14 @@ impl Simulated {
     }
     pub fn true_ate(&self) -> f64 {
         self.tau.iter().sum::<f64>() / self.tau.len() as f64
+    }
+    /// The covariates binned for a forest.
+    pub fn forest_data(&self, max_bins: usize) -> Result<ForestData> {
+        ForestData::new(&self.columns(), &self.names(), max_bins)
+    }
+    /// Outcome `y` and treatment `w` as causal forest input with the given propensity.
+    pub fn causal_input<'a>(&'a self, propensity: Propensity<'a>) -> CausalInput<'a> {
+        CausalInput { y: &self.y, w: &self.w, outcome: "y", treatment: "w", propensity, y_hat: None }
     }
 }
 

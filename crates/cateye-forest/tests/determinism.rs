@@ -1,21 +1,14 @@
 //! The same seed gives bit-identical estimates whatever the number of threads.
 
 use cateye_forest::simulate::{nie_wager, Setup};
-use cateye_forest::{fit_causal_forest, CausalInput, ForestData, ForestOptions, Propensity};
+use cateye_forest::{fit_causal_forest, ForestOptions, Propensity};
 
 fn fit_with_threads(threads: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
         let sim = nie_wager(Setup::A, 1500, 6, 1.0, 5);
-        let data = ForestData::new(&sim.columns(), &sim.names(), 256).unwrap();
-        let input = CausalInput {
-            y: &sim.y,
-            w: &sim.w,
-            outcome: "y",
-            treatment: "w",
-            propensity: Propensity::Estimate,
-            y_hat: None,
-        };
+        let data = sim.forest_data(256).unwrap();
+        let input = sim.causal_input(Propensity::Estimate);
         let fit = fit_causal_forest(&data, input, &ForestOptions { num_trees: 300, seed, ..ForestOptions::default() })
             .unwrap();
         let new_rows = data.bin_new_rows(&sim.columns()).unwrap();

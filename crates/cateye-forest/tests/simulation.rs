@@ -8,15 +8,8 @@ use rayon::prelude::*;
 
 fn fit_trial(n: usize, ate: f64, slope: f64, seed: u64, trees: usize) -> CausalForestFit {
     let sim = randomized_trial(n, 5, ate, slope, 1.0, seed);
-    let data = ForestData::new(&sim.columns(), &sim.names(), 256).unwrap();
-    let input = CausalInput {
-        y: &sim.y,
-        w: &sim.w,
-        outcome: "y",
-        treatment: "w",
-        propensity: Propensity::Known(0.5),
-        y_hat: None,
-    };
+    let data = sim.forest_data(256).unwrap();
+    let input = sim.causal_input(Propensity::Known(0.5));
     let options = ForestOptions { num_trees: trees, seed, ..ForestOptions::default() };
     fit_causal_forest(&data, input, &options).unwrap()
 }
@@ -133,17 +126,10 @@ fn cluster_robust_ate_covers_under_cluster_randomization() {
 #[test]
 fn uniform_sample_weights_change_nothing() {
     let sim = randomized_trial(800, 4, 1.0, 2.0, 1.0, 77);
-    let data = ForestData::new(&sim.columns(), &sim.names(), 256).unwrap();
+    let data = sim.forest_data(256).unwrap();
     // Weight 2 scales every weighted sum exactly, so every split decision is the same.
     let weighted = data.clone().with_weights(vec![2.0; 800], "w2").unwrap();
-    let input = CausalInput {
-        y: &sim.y,
-        w: &sim.w,
-        outcome: "y",
-        treatment: "w",
-        propensity: Propensity::Known(0.5),
-        y_hat: None,
-    };
+    let input = sim.causal_input(Propensity::Known(0.5));
     let options = ForestOptions { num_trees: 100, seed: 5, ..ForestOptions::default() };
     let plain = fit_causal_forest(&data, input, &options).unwrap();
     let scaled = fit_causal_forest(&weighted, input, &options).unwrap();

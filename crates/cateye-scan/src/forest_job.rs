@@ -160,55 +160,46 @@ pub fn run_forest_job(job: &ForestJob) -> Result<ForestSummary> {
     let (_, y) = named.next().expect("outcome");
     let (_, w) = named.next().expect("treatment");
     let rest: Vec<(String, Vec<f64>)> = named.collect();
-    let find = |name: &str| rest.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    let find = |name: &str| rest.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice()).expect("read above");
     let clusters = job.cluster.as_ref().map(|c| read_ids(&source, c, "cluster")).transpose()?;
     timings.load = start.elapsed().as_secs_f64();
     let n = y.len();
     if n == 0 {
         return Err(ScanError::Empty { file: file.clone() });
     }
-    check_missing(file, &job.outcome, "outcome", &y)?;
-    check_missing(file, &job.treatment, "treatment", &w)?;
+    // Missing values in the outcome, covariates, weights or propensity are refused by
+    // cateye_forest (naming column and row); a missing treatment fails the 0/1 check here.
+    let fail = |e| forest_error(file, e);
     if let Some(row) = w.iter().position(|&v| v != 0.0 && v != 1.0) {
         return Err(invalid(
             file,
             format!("column '{}' (treatment): row {row} is {}; expected 0/1 (control/treated)", job.treatment, w[row]),
         ));
     }
-    for (name, column) in covariates.iter().zip(&x) {
-        check_missing(file, name, "covariate", column)?;
-    }
 
     let t = Instant::now();
     let column_refs: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
-    let mut data = ForestData::new(&column_refs, &covariates, job.max_bins).map_err(|e| forest_error(file, e))?;
+    let mut data = ForestData::new(&column_refs, &covariates, job.max_bins).map_err(fail)?;
     if let Some(weights) = &job.weights {
-        data = data.with_weights(find(weights).expect("read"), weights).map_err(|e| forest_error(file, e))?;
+        data = data.with_weights(find(weights).to_vec(), weights).map_err(fail)?;
     }
     if let (Some(ids), Some(name)) = (&clusters, &job.cluster) {
-        data = data.with_clusters(ids, name).map_err(|e| forest_error(file, e))?;
+        data = data.with_clusters(ids, name).map_err(fail)?;
     }
     timings.binning = t.elapsed().as_secs_f64();
 
-    let propensity_column = match &job.propensity {
-        PropensitySpec::Column(c) => Some(find(c).expect("read")),
-        _ => None,
-    };
     let (propensity, propensity_label) = match &job.propensity {
         PropensitySpec::Estimate => (Propensity::Estimate, "estimated (regression forest)".to_string()),
         PropensitySpec::Value(v) => (Propensity::Known(*v), format!("known: {v}")),
-        PropensitySpec::Column(c) => {
-            (Propensity::PerUnit(propensity_column.as_deref().expect("read")), format!("column '{c}'"))
-        }
+        PropensitySpec::Column(c) => (Propensity::PerUnit { values: find(c), column: c }, format!("column '{c}'")),
     };
     let input = CausalInput { y: &y, w: &w, outcome: &job.outcome, treatment: &job.treatment, propensity, y_hat: None };
-    let fit = fit_causal_forest(&data, input, &job.options).map_err(|e| forest_error(file, e))?;
+    let fit = fit_causal_forest(&data, input, &job.options).map_err(fail)?;
     timings.nuisance = fit.timings.nuisance;
     timings.forest = fit.timings.forest;
     timings.oob_predictions = fit.timings.oob_predictions;
 
     let t = Instant::now();
-    let fail = |e| forest_error(file, e);
     let ate = TargetSample::ALL
         .iter()
         .map(|&t| average_treatment_effect(&fit, t))
@@ -263,19 +254,6 @@ pub fn run_forest_job(job: &ForestJob) -> Result<ForestSummary> {
     std::fs::write(&job.summary, json)
         .map_err(|e| ScanError::Io { file: job.summary.clone(), message: e.to_string() })?;
     Ok(summary)
-}
-
-fn check_missing(file: &Path, column: &str, role: &str, values: &[f64]) -> Result<()> {
-    match values.iter().position(|v| !v.is_finite()) {
-        Some(row) => Err(invalid(
-            file,
-            format!(
-                "column '{column}' ({role}): row {row} is {} (missing values are not supported: drop or impute them first)",
-                if values[row].is_nan() { "missing".to_string() } else { values[row].to_string() }
-            ),
-        )),
-        None => Ok(()),
-    }
 }
 
 /// Per-unit estimates: row, cate, se, 95% CI, the nuisance estimates and the doubly robust score.
