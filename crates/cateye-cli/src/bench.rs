@@ -20,6 +20,12 @@ pub enum Which {
     Forest,
     /// `forest` at 10k, 100k and 1M rows (or --rows), each in a child process.
     ForestScaling,
+    /// The deep dive of one pair: --rows units (default 100,000), --dimensions (default 20)
+    /// categorical dimensions of --levels levels, a CUPED covariate, --trees trees.
+    DeepDive,
+    /// `cateye scan` with `--deep-dive 20` on --experiments (default 100) experiments of --rows
+    /// units (default 100,000), --metrics (default 10) and --dimensions (default 20).
+    DeepDiveScan,
 }
 
 #[derive(Args)]
@@ -38,9 +44,9 @@ pub struct BenchArgs {
     /// Levels per dimension.
     #[arg(long, default_value_t = 8)]
     levels: usize,
-    /// Experiments the rows are spread over.
-    #[arg(long, default_value_t = 20)]
-    experiments: usize,
+    /// Experiments the rows are spread over (default 20; deep-dive-scan: 100 of --rows each).
+    #[arg(long)]
+    experiments: Option<usize>,
     /// Repetitions of the timed aggregation (best and median are reported).
     #[arg(long, default_value_t = 10)]
     repeat: usize,
@@ -66,6 +72,7 @@ pub fn run(args: &BenchArgs) -> Result<(), ScanError> {
             let rows = args.rows.map_or(vec![10_000, 100_000, 1_000_000], |r| vec![r]);
             return crate::bench_forest::scaling(&rows, args.covariates, args.trees);
         }
+        Which::DeepDive | Which::DeepDiveScan => return deep_dive(args),
         Which::Scan | Which::Memory => {}
     }
     let (rows, metrics, dims) = match args.which {
@@ -76,7 +83,14 @@ pub fn run(args: &BenchArgs) -> Result<(), ScanError> {
         args.dir.clone().unwrap_or_else(|| std::env::temp_dir().join(format!("cateye-bench-{}", std::process::id())));
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let file = dir.join(format!("bench_{rows}x{metrics}x{dims}.parquet"));
-    let spec = synthetic_spec(args.experiments, rows.div_ceil(args.experiments), metrics, dims, args.levels, 1);
+    let spec = synthetic_spec(
+        args.experiments.unwrap_or(20),
+        rows.div_ceil(args.experiments.unwrap_or(20)),
+        metrics,
+        dims,
+        args.levels,
+        1,
+    );
     let t = Instant::now();
     spec.write_parquet(&file).map_err(|e| io(&file, e))?;
     let size = std::fs::metadata(&file).map_err(|e| io(&file, e))?.len();
@@ -97,6 +111,32 @@ pub fn run(args: &BenchArgs) -> Result<(), ScanError> {
     let outcome = match args.which {
         Which::Scan => bench_scan(&file, &config, args.repeat, threads),
         _ => bench_memory(&file, metrics, dims),
+    };
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    outcome
+}
+
+fn deep_dive(args: &BenchArgs) -> Result<(), ScanError> {
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("cateye-bench-dd-{}", std::process::id())));
+    std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
+    let (units, dims) = (args.rows.unwrap_or(100_000), args.dimensions.unwrap_or(20));
+    let outcome = match args.which {
+        Which::DeepDive => crate::bench_deep_dive::pair(&dir, units, dims, args.levels, args.trees),
+        _ => crate::bench_deep_dive::scan(
+            &dir,
+            args.experiments.unwrap_or(100),
+            units,
+            args.metrics.unwrap_or(10),
+            dims,
+            args.levels,
+            args.trees,
+            20,
+        ),
     };
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);

@@ -2,8 +2,10 @@
 //! No statistics live here.
 
 mod bench;
+mod bench_deep_dive;
 mod bench_forest;
 
+use cateye_scan::deep_dive::{DeepDiveEvent, Selection};
 use cateye_scan::report::{summary, write_outputs};
 use cateye_scan::{ScanConfig, ScanError};
 use clap::{Args, Parser, Subcommand};
@@ -148,6 +150,25 @@ struct ScanArgs {
     /// Also write the sufficient statistics to this file (.parquet or .csv).
     #[arg(long)]
     export_stats: Option<PathBuf>,
+    /// Deep dive (causal forest, tests, subgroups) of flagged pairs: all, none or the N with
+    /// the strongest evidence (default 20).
+    #[arg(long, value_name = "all|none|N")]
+    deep_dive: Option<cateye_scan::deep_dive::Selection>,
+    /// Pairs to deep-dive whether flagged or not: experiment:metric[:arm], comma separated.
+    #[arg(long, value_delimiter = ',')]
+    deep_dive_pair: Option<Vec<String>>,
+    /// Numeric columns added as deep-dive forest covariates, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    deep_dive_covariates: Option<Vec<String>>,
+    /// Trees of the deep-dive forests (default 2000).
+    #[arg(long)]
+    deep_dive_trees: Option<usize>,
+    /// Permutations of the deep dive's randomization test (default 1000).
+    #[arg(long)]
+    deep_dive_permutations: Option<usize>,
+    /// Seed of the deep dive (forests, permutations, subgroup halves).
+    #[arg(long)]
+    deep_dive_seed: Option<u64>,
     /// Print nothing but errors.
     #[arg(long)]
     quiet: bool,
@@ -176,6 +197,25 @@ impl ScanArgs {
         }
         if self.dimensions.is_some() {
             c.dimensions = self.dimensions.clone();
+        }
+        let dd = &mut c.deep_dive;
+        if let Some(v) = self.deep_dive {
+            dd.pairs = v;
+        }
+        if let Some(v) = &self.deep_dive_pair {
+            dd.requested = v.clone();
+        }
+        if let Some(v) = &self.deep_dive_covariates {
+            dd.covariates = v.clone();
+        }
+        if let Some(v) = self.deep_dive_trees {
+            dd.trees = v;
+        }
+        if let Some(v) = self.deep_dive_permutations {
+            dd.permutations = v;
+        }
+        if let Some(v) = self.deep_dive_seed {
+            dd.seed = v;
         }
         if let Some(split) = &self.split {
             c.split.clear();
@@ -235,12 +275,24 @@ fn run_scan(file: &Path, config: &ScanConfig, out: &Path, io: ScanIo) -> Result<
         }
         pb.set_position(rows);
     };
-    let (stats, result) = if io.stats_input {
+    let (stats, mut result) = if io.stats_input {
         cateye_scan::scan_stats_file(file, config)?
     } else {
         cateye_scan::scan_file(file, config, &progress)?
     };
     pb.finish_and_clear();
+    if io.stats_input {
+        if config.deep_dive.pairs != Selection::None || !config.deep_dive.requested.is_empty() {
+            result.input.warnings.push("no deep dive: it needs the unit-level rows, not sufficient statistics".into());
+        }
+    } else {
+        let report = cateye_scan::deep_dive::run_deep_dive(file, config, &stats, &result, &|event| {
+            if !quiet {
+                deep_dive_progress(event)
+            }
+        })?;
+        result.deep_dive = Some(report);
+    }
     if let Some(path) = io.export_stats {
         cateye_scan::stats_table::write_stats_table(&stats, path)?;
     }
@@ -257,6 +309,21 @@ fn run_scan(file: &Path, config: &ScanConfig, out: &Path, io: ScanIo) -> Result<
         );
     }
     Ok(())
+}
+
+/// One line per deep-dived pair on stderr.
+fn deep_dive_progress(event: DeepDiveEvent) {
+    match event {
+        DeepDiveEvent::Loading { experiments } => {
+            eprintln!("deep dive: reading the rows of {experiments} experiments")
+        }
+        DeepDiveEvent::Started { index, total, pair } => {
+            eprint!("deep dive {}/{total}: {} / {} / {} ... ", index + 1, pair.experiment, pair.metric, pair.arm)
+        }
+        DeepDiveEvent::Finished { seconds, ok, .. } => {
+            eprintln!("{} in {seconds:.1} s", if ok { "done" } else { "failed" })
+        }
+    }
 }
 
 fn main() {

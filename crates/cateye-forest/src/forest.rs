@@ -48,7 +48,7 @@ fn grow_with<O: Objective, const K: usize>(
     let honesty = options.honesty.then_some(options.honesty_fraction);
     let bags: Vec<Vec<(Tree<K>, BitSet)>> = (0..groups)
         .into_par_iter()
-        .map_init(Workspace::<O::Sums>::default, |ws, g| {
+        .map_init(Workspace::<O::Sums, O::Moments>::default, |ws, g| {
             let mut rng = stream(options.seed, purpose, g as u64);
             little_bag(&mut rng, &data.clusters, group_size, options.sample_fraction, honesty)
                 .into_iter()

@@ -100,6 +100,19 @@ pub(crate) trait Objective {
         out: &mut Vec<Self::Sums>,
     ) -> Option<NodeLimits<Self::Sums>>;
     fn judge(rule: &SplitRule, node: &NodeLimits<Self::Sums>, left: &Self::Sums, right: &Self::Sums) -> Step;
+
+    /// Per-unit moments that do not depend on the node, so that a child's histogram is its
+    /// parent's minus its sibling's (see `grow_by_subtraction`).
+    type Moments: Sums;
+    /// What turns a bin's moments into the node's split sums.
+    type Context: Copy;
+    /// `Some(cut)` when the moments are exact for these targets (`cut`: see `unit_moments`).
+    fn moments_supported(targets: Targets) -> Option<f64>;
+    /// Moments of unit `u`; `cut` separates the two treatment values of the causal rule.
+    fn unit_moments(targets: Targets, cut: f64, u: usize) -> Self::Moments;
+    /// The node's limits from its total moments (`None`: the node cannot be split).
+    fn limits_from_moments(rule: &SplitRule, total: &Self::Moments) -> Option<(NodeLimits<Self::Sums>, Self::Context)>;
+    fn sums_from_moments(context: &Self::Context, moments: &Self::Moments) -> Self::Sums;
 }
 
 /// Units, weight and weighted outcome.
@@ -168,6 +181,30 @@ impl Objective for Regression {
             criterion -= rule.imbalance_penalty * (1.0 / left.n as f64 + 1.0 / right.n as f64);
         }
         Step::Criterion(criterion)
+    }
+
+    // The regression sums do not depend on the node at all.
+    type Moments = RegressionSums;
+    type Context = ();
+
+    fn moments_supported(_: Targets) -> Option<f64> {
+        Some(0.0)
+    }
+
+    #[inline]
+    fn unit_moments(targets: Targets, _: f64, u: usize) -> RegressionSums {
+        let w = targets.weight[u];
+        RegressionSums { n: 1, sw: w, s: w * targets.y[u] }
+    }
+
+    fn limits_from_moments(rule: &SplitRule, total: &RegressionSums) -> Option<(NodeLimits<RegressionSums>, ())> {
+        let min_child_units = ((total.n as f64 * rule.alpha).ceil() as u32).max(1);
+        (total.sw > 0.0).then_some((NodeLimits { total: *total, min_child_units, min_child_variation: 0.0 }, ()))
+    }
+
+    #[inline]
+    fn sums_from_moments(_: &(), moments: &RegressionSums) -> RegressionSums {
+        *moments
     }
 }
 
@@ -301,12 +338,112 @@ impl Objective for Causal {
         }
         Step::Criterion(criterion)
     }
+
+    type Moments = CausalMoments;
+    type Context = CausalContext;
+
+    /// Exact when the treatment takes two values (a trial with a known assignment probability):
+    /// then the units below a node's mean treatment are the units with the lower value, whatever
+    /// the node.
+    fn moments_supported(targets: Targets) -> Option<f64> {
+        let &first = targets.z.first()?;
+        let &second = targets.z.iter().find(|&&z| z != first)?;
+        targets.z.iter().all(|&z| z == first || z == second).then_some(0.5 * (first + second))
+    }
+
+    #[inline]
+    fn unit_moments(targets: Targets, cut: f64, u: usize) -> CausalMoments {
+        let (w, y, z) = (targets.weight[u], targets.y[u], targets.z[u]);
+        CausalMoments { n: 1, small: (z < cut) as u32, sw: w, swy: w * y, swz: w * z, swzz: w * z * z, swzy: w * z * y }
+    }
+
+    fn limits_from_moments(rule: &SplitRule, total: &CausalMoments) -> Option<(NodeLimits<CausalSums>, CausalContext)> {
+        if total.sw <= 0.0 {
+            return None;
+        }
+        let (y_mean, z_mean) = (total.swy / total.sw, total.swz / total.sw);
+        let den = total.swzz - z_mean * total.swz;
+        if den.abs() <= 1e-10 {
+            return None;
+        }
+        let num = total.swzy - z_mean * total.swy;
+        let context = CausalContext { y_mean, z_mean, tau: num / den };
+        let sums = Self::sums_from_moments(&context, total);
+        let min_child_variation = rule.alpha * sums.z_variation();
+        Some((NodeLimits { total: sums, min_child_units: rule.min_node_size as u32, min_child_variation }, context))
+    }
+
+    /// `Σω ρ = Σω(z − z̄)((y − ȳ) − τ(z − z̄))` expanded in the bin's moments.
+    #[inline]
+    fn sums_from_moments(c: &CausalContext, m: &CausalMoments) -> CausalSums {
+        let zy = m.swzy - c.z_mean * m.swy - c.y_mean * m.swz + c.z_mean * c.y_mean * m.sw;
+        let zz = m.swzz - 2.0 * c.z_mean * m.swz + c.z_mean * c.z_mean * m.sw;
+        CausalSums { n: m.n, small: m.small, sw: m.sw, s: zy - c.tau * zz, sz: m.swz, szz: m.swzz }
+    }
+}
+
+/// Node-independent moments of the causal split rule: units, units with the lower treatment
+/// value, `Σω`, `Σωy`, `Σωz`, `Σωz²`, `Σωzy`.
+#[derive(Clone, Copy, Default, Debug)]
+pub(crate) struct CausalMoments {
+    n: u32,
+    small: u32,
+    sw: f64,
+    swy: f64,
+    swz: f64,
+    swzz: f64,
+    swzy: f64,
+}
+
+impl Sums for CausalMoments {
+    #[inline]
+    fn add(&mut self, o: &Self) {
+        self.n += o.n;
+        self.small += o.small;
+        self.sw += o.sw;
+        self.swy += o.swy;
+        self.swz += o.swz;
+        self.swzz += o.swzz;
+        self.swzy += o.swzy;
+    }
+    #[inline]
+    fn minus(&self, o: &Self) -> Self {
+        CausalMoments {
+            n: self.n - o.n,
+            small: self.small - o.small,
+            sw: self.sw - o.sw,
+            swy: self.swy - o.swy,
+            swz: self.swz - o.swz,
+            swzz: self.swzz - o.swzz,
+            swzy: self.swzy - o.swzy,
+        }
+    }
+    #[inline]
+    fn units(&self) -> u32 {
+        self.n
+    }
+}
+
+/// The node's means and effect, which turn moments into pseudo-outcome sums.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CausalContext {
+    y_mean: f64,
+    z_mean: f64,
+    tau: f64,
 }
 
 /// Buffers reused across the nodes of a tree (and the trees of a worker).
-pub(crate) struct Workspace<S> {
+pub(crate) struct Workspace<S, M = S> {
     unit: Vec<S>,
     hist: Vec<S>,
+    lanes: Vec<S>,
+    /// Moments of the units being summed, their partial histograms, free node histograms and
+    /// the offset of each covariate in a node histogram (see `grow_by_subtraction`).
+    moments: Vec<M>,
+    moment_lanes: Vec<M>,
+    pool: Vec<Vec<M>>,
+    offsets: Vec<usize>,
+    pending: Vec<(u32, usize, usize, Option<Vec<M>>)>,
     sort: SortBuffers,
     right_units: Vec<u32>,
     candidates: Vec<usize>,
@@ -345,11 +482,17 @@ impl<S> Default for SmallLists<S> {
     }
 }
 
-impl<S> Default for Workspace<S> {
+impl<S, M> Default for Workspace<S, M> {
     fn default() -> Self {
         Workspace {
             unit: Vec::new(),
             hist: Vec::new(),
+            lanes: Vec::new(),
+            moments: Vec::new(),
+            moment_lanes: Vec::new(),
+            pool: Vec::new(),
+            offsets: Vec::new(),
+            pending: Vec::new(),
             sort: SortBuffers::default(),
             right_units: Vec::new(),
             candidates: Vec::new(),
@@ -359,8 +502,15 @@ impl<S> Default for Workspace<S> {
     }
 }
 
+/// Above this many coarse bins over all covariates (exact splits on many distinct values), a
+/// subtraction per split costs more than summing a node's units: `grow_by_subtraction` is not used.
+const MAX_SUBTRACTION_BINS: usize = 16_384;
+
 /// Nodes with fewer units are grown by `grow_small`.
 const SMALL_NODE: usize = 128;
+/// The same threshold in `grow_by_subtraction`, where a histogram costs one subtraction per bin
+/// and a pass over the smaller child's units: cheaper than sorted lists down to smaller nodes.
+const SMALL_NODE_SUBTRACTION: usize = 32;
 
 /// Grows a tree on `units` (ascending; reordered in place) and returns its nodes (children of
 /// a node at `left` and `left + 1`).
@@ -370,21 +520,38 @@ pub(crate) fn grow<O: Objective>(
     targets: Targets,
     units: &mut [u32],
     rng: &mut ChaCha8Rng,
-    ws: &mut Workspace<O::Sums>,
+    ws: &mut Workspace<O::Sums, O::Moments>,
 ) -> Vec<Node> {
     debug_assert!(units.is_sorted());
     let count = candidate_count(rule.mtry);
+    let total_bins: usize = (0..features.num_features()).map(|f| features.num_coarse_bins(f)).sum();
+    if let Some(cut) = O::moments_supported(targets).filter(|_| total_bins <= MAX_SUBTRACTION_BINS) {
+        return grow_by_subtraction::<O>(rule, &count, features, targets, cut, units, rng, ws);
+    }
+    grow_direct::<O>(rule, &count, features, targets, units, rng, ws)
+}
+
+/// `grow` summing every large node's units per candidate covariate.
+fn grow_direct<O: Objective>(
+    rule: &SplitRule,
+    count: &rand_distr::Poisson<f64>,
+    features: &BinnedFeatures,
+    targets: Targets,
+    units: &mut [u32],
+    rng: &mut ChaCha8Rng,
+    ws: &mut Workspace<O::Sums, O::Moments>,
+) -> Vec<Node> {
     let mut nodes = vec![Node::leaf(0)];
     ws.stack.clear();
     ws.stack.push((0, 0, units.len()));
     while let Some((id, start, end)) = ws.stack.pop() {
         if end - start < SMALL_NODE {
             if end - start > rule.min_node_size {
-                grow_small::<O>(rule, &count, features, targets, &mut units[start..end], id, &mut nodes, rng, ws);
+                grow_small::<O>(rule, count, features, targets, &mut units[start..end], id, &mut nodes, rng, ws);
             }
             continue;
         }
-        let split = best_split::<O>(rule, &count, features, targets, &units[start..end], rng, ws);
+        let split = best_split::<O>(rule, count, features, targets, &units[start..end], rng, ws);
         if let Some((feature, bin)) = split {
             let mid = start + partition(&mut units[start..end], features.column(feature), bin, &mut ws.right_units);
             debug_assert!(mid > start && mid < end);
@@ -396,6 +563,159 @@ pub(crate) fn grow<O: Objective>(
         }
     }
     nodes
+}
+
+/// `grow` with histograms of node-independent moments (`Objective::Moments`): the histograms of
+/// every covariate are built once for the root; at each split only the smaller child's are
+/// built from its units, and the larger child's are its parent's minus the smaller's. A node's
+/// split sums come from its moment histograms, so large nodes never pass over their units
+/// except to partition them. The splits are those of `grow` (up to rounding): the same
+/// candidates are drawn and the same criterion is evaluated on the same bins.
+#[allow(clippy::too_many_arguments)]
+fn grow_by_subtraction<O: Objective>(
+    rule: &SplitRule,
+    count: &rand_distr::Poisson<f64>,
+    features: &BinnedFeatures,
+    targets: Targets,
+    cut: f64,
+    units: &mut [u32],
+    rng: &mut ChaCha8Rng,
+    ws: &mut Workspace<O::Sums, O::Moments>,
+) -> Vec<Node> {
+    let p = features.num_features();
+    ws.offsets.clear();
+    ws.offsets.push(0);
+    for f in 0..p {
+        let next = ws.offsets[f] + features.num_coarse_bins(f);
+        ws.offsets.push(next);
+    }
+    let mut nodes = vec![Node::leaf(0)];
+    let mut pending = std::mem::take(&mut ws.pending);
+    pending.clear();
+    let root =
+        (units.len() >= SMALL_NODE_SUBTRACTION).then(|| moment_histograms::<O>(features, targets, cut, units, ws));
+    pending.push((0, 0, units.len(), root));
+    let mut candidates = std::mem::take(&mut ws.candidates);
+    while let Some((id, start, end, hist)) = pending.pop() {
+        let Some(mut hist) = hist else {
+            if end - start > rule.min_node_size {
+                grow_small::<O>(rule, count, features, targets, &mut units[start..end], id, &mut nodes, rng, ws);
+            }
+            continue;
+        };
+        let mut total = O::Moments::default();
+        for bin in &hist[..ws.offsets[1]] {
+            total.add(bin);
+        }
+        let split = O::limits_from_moments(rule, &total).and_then(|(node, context)| {
+            split_candidates(rng, p, count, &mut candidates);
+            let mut best: Option<(usize, u16)> = None;
+            let mut best_criterion = 0.0;
+            for &f in &candidates {
+                let bins = &hist[ws.offsets[f]..ws.offsets[f + 1]];
+                let dense = bins.iter().enumerate().filter(|(_, b)| b.units() > 0);
+                let sums = dense.map(|(c, b)| (c as u16, O::sums_from_moments(&context, b)));
+                if let Some((coarse, criterion)) = scan::<O>(rule, &node, sums) {
+                    if criterion > best_criterion {
+                        best_criterion = criterion;
+                        best = Some((f, features.coarse_last(f, coarse)));
+                    }
+                }
+            }
+            best
+        });
+        let Some((feature, bin)) = split else {
+            ws.pool.push(hist);
+            continue;
+        };
+        let mid = start + partition(&mut units[start..end], features.column(feature), bin, &mut ws.right_units);
+        debug_assert!(mid > start && mid < end);
+        let left = nodes.len() as u32;
+        nodes.extend([Node::leaf(left), Node::leaf(left + 1)]);
+        nodes[id as usize] = Node::split(feature, bin, left);
+        let (left_len, right_len) = (mid - start, end - mid);
+        let left_small = left_len <= right_len;
+        let (small_range, large_len) = if left_small { (start..mid, right_len) } else { (mid..end, left_len) };
+        // The smaller child's histograms are built when it or its sibling needs them.
+        let (small_hist, large_hist) = if large_len < SMALL_NODE_SUBTRACTION {
+            ws.pool.push(hist);
+            (None, None)
+        } else {
+            let small = moment_histograms::<O>(features, targets, cut, &units[small_range.clone()], ws);
+            for (h, s) in hist.iter_mut().zip(&small) {
+                *h = h.minus(s);
+            }
+            if small_range.len() >= SMALL_NODE_SUBTRACTION {
+                (Some(small), Some(hist))
+            } else {
+                ws.pool.push(small);
+                (None, Some(hist))
+            }
+        };
+        let (left_hist, right_hist) = if left_small { (small_hist, large_hist) } else { (large_hist, small_hist) };
+        pending.push((left + 1, mid, end, right_hist));
+        pending.push((left, start, mid, left_hist));
+    }
+    ws.candidates = candidates;
+    ws.pending = pending;
+    nodes
+}
+
+/// Histograms of the moments of `units` over the coarse bins of every covariate, in one buffer
+/// (covariate `f` at `ws.offsets[f]..ws.offsets[f + 1]`). Few-bin covariates use `LANES`
+/// interleaved partial histograms (see `histogram`).
+fn moment_histograms<O: Objective>(
+    features: &BinnedFeatures,
+    targets: Targets,
+    cut: f64,
+    units: &[u32],
+    ws: &mut Workspace<O::Sums, O::Moments>,
+) -> Vec<O::Moments> {
+    let mut hist = ws.pool.pop().unwrap_or_default();
+    hist.clear();
+    hist.resize(*ws.offsets.last().expect("offsets"), O::Moments::default());
+    let Workspace { moments, moment_lanes, offsets, .. } = ws;
+    moments.clear();
+    moments.extend(units.iter().map(|&u| O::unit_moments(targets, cut, u as usize)));
+    for f in 0..features.num_features() {
+        let codes = features.coarse_column(f);
+        let out = &mut hist[offsets[f]..offsets[f + 1]];
+        add_by_bin(codes, units, moments, out, moment_lanes);
+    }
+    hist
+}
+
+/// `out[codes[u]] += sums` over the units; with few bins through `LANES` partial histograms.
+fn add_by_bin<M: Sums>(codes: &[u16], units: &[u32], sums: &[M], out: &mut [M], lanes: &mut Vec<M>) {
+    let bins = out.len();
+    if bins > LANE_BINS || units.len() < 4 * LANES * bins {
+        for (m, &u) in sums.iter().zip(units) {
+            out[codes[u as usize] as usize].add(m);
+        }
+        return;
+    }
+    lanes.clear();
+    lanes.resize(LANES * bins, M::default());
+    let (l0, rest) = lanes.split_at_mut(bins);
+    let (l1, rest) = rest.split_at_mut(bins);
+    let (l2, l3) = rest.split_at_mut(bins);
+    let mut chunks = sums.chunks_exact(LANES);
+    let mut ids = units.chunks_exact(LANES);
+    for (m, u) in (&mut chunks).zip(&mut ids) {
+        l0[codes[u[0] as usize] as usize].add(&m[0]);
+        l1[codes[u[1] as usize] as usize].add(&m[1]);
+        l2[codes[u[2] as usize] as usize].add(&m[2]);
+        l3[codes[u[3] as usize] as usize].add(&m[3]);
+    }
+    for (m, &u) in chunks.remainder().iter().zip(ids.remainder()) {
+        l0[codes[u as usize] as usize].add(m);
+    }
+    for (b, h) in out.iter_mut().enumerate() {
+        *h = l0[b];
+        h.add(&l1[b]);
+        h.add(&l2[b]);
+        h.add(&l3[b]);
+    }
 }
 
 /// Grows the subtree below node `root` on fewer than `SMALL_NODE` units with an exact search:
@@ -411,7 +731,7 @@ fn grow_small<O: Objective>(
     root: u32,
     nodes: &mut Vec<Node>,
     rng: &mut ChaCha8Rng,
-    ws: &mut Workspace<O::Sums>,
+    ws: &mut Workspace<O::Sums, O::Moments>,
 ) {
     let (m, p) = (units.len(), features.num_features());
     let mut lists = std::mem::take(&mut ws.small);
@@ -445,7 +765,7 @@ fn grow_small<O: Objective>(
         for &f in &candidates {
             let (codes, ids) = (&lists.codes[f * m + a..f * m + b], &lists.ids[f * m + a..f * m + b]);
             let by_id = &lists.by_id;
-            let items = codes.iter().zip(ids).map(|(&code, &local)| (code, &by_id[local as usize]));
+            let items = codes.iter().zip(ids).map(|(&code, &local)| (code, by_id[local as usize]));
             if let Some((bin, criterion)) = scan::<O>(rule, &node, items) {
                 if criterion > best_criterion {
                     best_criterion = criterion;
@@ -559,7 +879,7 @@ fn best_split<O: Objective>(
     targets: Targets,
     units: &[u32],
     rng: &mut ChaCha8Rng,
-    ws: &mut Workspace<O::Sums>,
+    ws: &mut Workspace<O::Sums, O::Moments>,
 ) -> Option<(usize, u16)> {
     let node = O::prepare(rule, targets, units, &mut ws.unit)?;
     let mut candidates = std::mem::take(&mut ws.candidates);
@@ -573,11 +893,11 @@ fn best_split<O: Objective>(
         let found = if units.len() * 2 < features.num_coarse_bins(f) {
             sort_by_code(features.column(f), features.num_bins(f), units, &mut ws.sort);
             let unit = &ws.unit;
-            scan::<O>(rule, &node, ws.sort.keys.iter().map(|&key| ((key >> 16) as u16, &unit[(key & 0xffff) as usize])))
+            scan::<O>(rule, &node, ws.sort.keys.iter().map(|&key| ((key >> 16) as u16, unit[(key & 0xffff) as usize])))
         } else {
             histogram(features, f, units, ws);
             let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.units() > 0);
-            scan::<O>(rule, &node, dense.map(|(c, b)| (c as u16, b)))
+            scan::<O>(rule, &node, dense.map(|(c, b)| (c as u16, *b)))
                 .map(|(coarse, criterion)| (features.coarse_last(f, coarse), criterion))
         };
         if let Some((bin, criterion)) = found {
@@ -630,26 +950,30 @@ pub(crate) struct SortBuffers {
     sorted: Vec<u32>,
 }
 
+/// Covariates with at most this many coarse bins are summed into `LANES` interleaved histograms.
+const LANE_BINS: usize = 64;
+/// Interleaved partial histograms of few-bin covariates.
+const LANES: usize = 4;
+
 /// The node's per-unit sums added up per coarse bin of covariate `f`, into `ws.hist`.
-fn histogram<S: Sums>(features: &BinnedFeatures, f: usize, units: &[u32], ws: &mut Workspace<S>) {
-    let codes = features.coarse_column(f);
-    ws.hist.clear();
-    ws.hist.resize(features.num_coarse_bins(f), S::default());
-    for (unit, &u) in ws.unit.iter().zip(units) {
-        ws.hist[codes[u as usize] as usize].add(unit);
-    }
+///
+/// With few bins (a categorical dimension), consecutive units often fall in the same bin, and
+/// each addition would wait for the previous store to the same bin; `LANES` partial histograms,
+/// filled round-robin and merged at the end, break those chains.
+fn histogram<S: Sums, M>(features: &BinnedFeatures, f: usize, units: &[u32], ws: &mut Workspace<S, M>) {
+    let Workspace { unit, hist, lanes, .. } = ws;
+    hist.clear();
+    hist.resize(features.num_coarse_bins(f), S::default());
+    add_by_bin(features.coarse_column(f), units, unit, hist, lanes);
 }
 
 /// Scans sums in ascending code order (several items may share a code) and judges the split
 /// after each code; returns the best admissible split point and its criterion.
-fn scan<'a, O: Objective>(
+fn scan<O: Objective>(
     rule: &SplitRule,
     node: &NodeLimits<O::Sums>,
-    items: impl Iterator<Item = (u16, &'a O::Sums)>,
-) -> Option<(u16, f64)>
-where
-    O::Sums: 'a,
-{
+    items: impl Iterator<Item = (u16, O::Sums)>,
+) -> Option<(u16, f64)> {
     let mut left = O::Sums::default();
     let mut current: Option<u16> = None;
     let mut best: Option<(u16, f64)> = None;
@@ -665,7 +989,7 @@ where
                 }
             }
         }
-        left.add(sums);
+        left.add(&sums);
         current = Some(code);
     }
     best
@@ -676,6 +1000,7 @@ mod tests {
     use super::*;
     use crate::sampling::stream;
     use crate::tree::Tree;
+    use rand::RngExt;
 
     fn rule(kind: Kind) -> SplitRule {
         SplitRule { kind, mtry: 50, min_node_size: 5, alpha: 0.05, imbalance_penalty: 0.0 }
@@ -684,6 +1009,43 @@ mod tests {
     fn grow_all<O: Objective>(rule: &SplitRule, features: &BinnedFeatures, targets: Targets) -> Vec<Node> {
         let mut units: Vec<u32> = (0..features.num_rows() as u32).collect();
         grow::<O>(rule, features, targets, &mut units, &mut stream(1, 0, 0), &mut Workspace::default())
+    }
+
+    #[test]
+    fn subtraction_grows_the_trees_of_direct_summing() {
+        // Few-level covariates (coarse = fine codes) and a two-valued treatment: both paths are
+        // exact, so they find the same splits.
+        let n = 3000;
+        let mut rng = stream(9, 0, 0);
+        let cols: Vec<Vec<f64>> =
+            (0..4).map(|k| (0..n).map(|_| rng.random_range(0..(3 + 2 * k)) as f64).collect()).collect();
+        let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
+        let names: Vec<String> = (0..4).map(|k| format!("x{k}")).collect();
+        let features = BinnedFeatures::new(&refs, &names, 256).unwrap();
+        let z: Vec<f64> = (0..n).map(|_| if rng.random::<f64>() < 0.5 { 0.5 } else { -0.5 }).collect();
+        let y: Vec<f64> =
+            (0..n).map(|i| (cols[0][i] == 1.0) as u8 as f64 * z[i] + rng.random::<f64>() + 0.3 * cols[2][i]).collect();
+        let weight = vec![1.0; n];
+        let targets = Targets { y: &y, z: &z, weight: &weight };
+        let r = rule(Kind::Causal);
+        let count = candidate_count(r.mtry);
+        let mut ws: Workspace<CausalSums, CausalMoments> = Workspace::default();
+        let mut units: Vec<u32> = (0..n as u32).collect();
+        let direct = grow_direct::<Causal>(&r, &count, &features, targets, &mut units, &mut stream(1, 0, 0), &mut ws);
+        let cut = Causal::moments_supported(targets).expect("two-valued treatment");
+        let mut units: Vec<u32> = (0..n as u32).collect();
+        let subtraction = grow_by_subtraction::<Causal>(
+            &r,
+            &count,
+            &features,
+            targets,
+            cut,
+            &mut units,
+            &mut stream(1, 0, 0),
+            &mut ws,
+        );
+        assert!(direct.len() > 50);
+        assert_eq!(direct, subtraction);
     }
 
     #[test]
@@ -778,19 +1140,16 @@ mod tests {
         let weight: Vec<f64> = (0..n).map(|i| 1.0 + (i % 5) as f64).collect();
         let units: Vec<u32> = (0..n as u32).rev().collect();
         let r = SplitRule { min_node_size: 2, ..rule(Kind::Causal) };
-        let mut ws = Workspace::default();
+        let mut ws: Workspace<CausalSums> = Workspace::default();
         let node = Causal::prepare(&r, Targets { y: &y, z: &z, weight: &weight }, &units, &mut ws.unit).unwrap();
         sort_by_code(features.column(0), features.num_bins(0), &units, &mut ws.sort);
         let mut expected = ws.sort.keys.clone();
         expected.sort_unstable();
         assert_eq!(ws.sort.keys, expected, "counting sort = comparison sort");
-        let sorted = scan::<Causal>(
-            &r,
-            &node,
-            ws.sort.keys.iter().map(|&k| ((k >> 16) as u16, &ws.unit[(k & 0xffff) as usize])),
-        );
+        let sorted =
+            scan::<Causal>(&r, &node, ws.sort.keys.iter().map(|&k| ((k >> 16) as u16, ws.unit[(k & 0xffff) as usize])));
         histogram(&features, 0, &units, &mut ws);
-        let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.n > 0).map(|(c, b)| (c as u16, b));
+        let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.n > 0).map(|(c, b)| (c as u16, *b));
         let histogram = scan::<Causal>(&r, &node, dense);
         let ((a, ca), (b, cb)) = (sorted.unwrap(), histogram.unwrap());
         assert_eq!(a, b);

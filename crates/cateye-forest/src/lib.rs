@@ -7,7 +7,9 @@
 //! - `grow`: the split rules (regression, causal with gradient relabeling) and histogram search;
 //! - `tree`, `forest`, `sampling`: honest trees, little bags, out-of-bag bookkeeping;
 //! - `regression`, `causal`: the two forests and the full causal fit with nuisance models;
-//! - `analysis`: everything computed from a fitted causal forest;
+//! - `linear`: least squares on sparse level-indicator designs (cross-fitted outcome model);
+//! - `analysis`: everything computed from a fitted causal forest, plus the distribution of
+//!   estimated effects and the systematic / idiosyncratic decomposition of their variation;
 //! - `simulate`: the Nie & Wager (2021) designs used in tests and benchmarks.
 
 pub mod analysis;
@@ -17,6 +19,7 @@ pub mod data;
 pub mod error;
 pub mod forest;
 mod grow;
+pub mod linear;
 pub mod ols;
 pub mod options;
 pub mod regression;

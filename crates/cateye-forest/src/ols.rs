@@ -5,7 +5,7 @@
 use crate::error::{ForestError, Result};
 use cateye_stats::dist::t_two_sided_p;
 use nalgebra::{DMatrix, DVector};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How coefficient standard errors are computed.
 #[derive(Clone, Copy, Debug)]
@@ -17,7 +17,7 @@ pub enum Vcov<'a> {
 }
 
 /// One regression coefficient with its robust standard error and t test (df: n − k, or G − 1 with clusters).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Coefficient {
     pub term: String,
     pub estimate: f64,

@@ -9,7 +9,7 @@ use crate::binning::BinnedFeatures;
 
 /// One node: internal nodes send codes ≤ `split_bin` of `feature` to node `left`, others to
 /// `left + 1`. A leaf has `split_bin == LEAF_BIN` and `left` equal to its own index.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Node {
     pub feature: u16,
     pub split_bin: u16,

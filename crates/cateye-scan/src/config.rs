@@ -13,6 +13,10 @@
 //! alpha = 0.05
 //! correction = "bh"             # bh | by | holm | bonferroni
 //! srm_alpha = 0.05            # per-experiment SRM threshold (uncorrected)
+//! [deep_dive]                   # tier 2 (see `deep_dive::DeepDiveConfig`)
+//! pairs = 20                    # flagged pairs analysed: a number, "all" or "none"
+//! requested = ["exp42:revenue"] # analysed whether flagged or not
+//! covariates = ["age"]          # numeric forest covariates besides the dimensions and CUPED column
 //! [split]                       # planned allocation, default equal
 //! control = 0.5
 //! treatment = 0.5
@@ -73,6 +77,8 @@ pub struct ScanConfig {
     pub experiment_split: BTreeMap<String, BTreeMap<String, f64>>,
     /// Rows per record batch (the unit of parallel work; fixed so results do not depend on threads).
     pub batch_rows: usize,
+    /// Settings of the deep dive of flagged pairs (`[deep_dive]`).
+    pub deep_dive: crate::deep_dive::DeepDiveConfig,
 }
 
 impl Default for ScanConfig {
@@ -97,6 +103,7 @@ impl Default for ScanConfig {
             split: BTreeMap::new(),
             experiment_split: BTreeMap::new(),
             batch_rows: 65_536,
+            deep_dive: crate::deep_dive::DeepDiveConfig::default(),
         }
     }
 }
@@ -130,6 +137,7 @@ impl ScanConfig {
         if self.batch_rows == 0 {
             return bad("batch_rows = 0: expected a positive number".into());
         }
+        self.deep_dive.validate().or_else(bad)?;
         Ok(())
     }
 

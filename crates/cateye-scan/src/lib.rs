@@ -14,12 +14,14 @@
 //! | [`results`] | the result types (JSON schema) |
 //! | [`report`] | JSON, CSV tables, terminal summary |
 //! | [`demo`] | seeded generator of realistic experiments with planted heterogeneity |
+//! | [`deep_dive`] | tier 2: forest-based detect → surface → characterize of flagged pairs |
 //! | [`forest_job`] | the `cateye forest` job: rows → causal forest (`cateye_forest`) → per-unit effects + summary |
 
 pub mod aggregate;
 pub mod collect;
 pub mod config;
 pub mod data;
+pub mod deep_dive;
 pub mod demo;
 pub mod error;
 pub mod forest_job;

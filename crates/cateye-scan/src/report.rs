@@ -235,7 +235,7 @@ pub fn write_outputs(result: &ScanResult, dir: &Path) -> crate::Result<Vec<PathB
 }
 
 /// Significant digits for the terminal.
-fn sig(v: f64) -> String {
+pub(crate) fn sig(v: f64) -> String {
     if !v.is_finite() {
         return "n/a".into();
     }
@@ -348,6 +348,9 @@ pub fn summary(result: &ScanResult) -> String {
     }
     let sig_effects = result.effects.iter().filter(|e| e.q_value <= result.settings.alpha).count();
     let _ = writeln!(s, "\nAverage effects significant after correction: {} of {}", sig_effects, result.effects.len());
+    if let Some(dd) = &result.deep_dive {
+        s.push_str(&crate::deep_dive::deep_dive_summary(dd));
+    }
     s
 }
 

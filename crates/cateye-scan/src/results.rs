@@ -26,6 +26,9 @@ pub struct ScanResult {
     pub dimensions: Vec<DimensionRow>,
     /// Significant heterogeneity, strongest evidence first.
     pub findings: Vec<Finding>,
+    /// Tier 2: the deep dive of flagged pairs (absent when it was not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deep_dive: Option<crate::deep_dive::DeepDiveReport>,
 }
 
 /// What was read.

@@ -108,6 +108,7 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> S
         detection,
         dimensions,
         findings,
+        deep_dive: None,
     }
 }
 

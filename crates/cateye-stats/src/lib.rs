@@ -12,6 +12,7 @@
 //! | [`variance_ratio`] | detection of effect variation without breakdowns |
 //! | [`heterogeneity`] | Cochran's Q and the debiased between-level effect variance |
 //! | [`multiple`] | Benjamini–Hochberg, Benjamini–Yekutieli, Holm, Bonferroni |
+//! | [`randomization`] | Fisher randomization test of effect variation (Ding, Feller & Miratrix 2016) |
 
 pub mod cluster;
 pub mod dist;
@@ -19,6 +20,7 @@ pub mod effect;
 pub mod heterogeneity;
 pub mod moments;
 pub mod multiple;
+pub mod randomization;
 pub mod srm;
 pub mod variance_ratio;
 

@@ -5,10 +5,10 @@ use super::{influence_se, vcov_of, weight};
 use crate::causal::CausalForestFit;
 use crate::error::Result;
 use crate::ols::weighted_ols;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Whose average effect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetSample {
     /// All units: the mean of the doubly robust scores.
@@ -26,7 +26,7 @@ impl TargetSample {
         [TargetSample::All, TargetSample::Treated, TargetSample::Control, TargetSample::Overlap];
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AteEstimate {
     pub target: TargetSample,
     pub estimate: f64,

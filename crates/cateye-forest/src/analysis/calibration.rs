@@ -9,9 +9,9 @@ use super::{vcov_of, weight};
 use crate::causal::CausalForestFit;
 use crate::error::Result;
 use crate::ols::{weighted_ols, Coefficient};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CalibrationTest {
     pub mean_forest_prediction: Coefficient,
     pub differential_forest_prediction: Coefficient,

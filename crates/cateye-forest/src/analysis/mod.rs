@@ -1,13 +1,18 @@
 //! Analyses of a fitted causal forest (grf's `average_treatment_effect`, `get_scores`,
 //! `test_calibration`, `best_linear_projection`, `rank_average_treatment_effect`,
-//! `variable_importance`). All use the out-of-bag estimates, sample weights and clusters of the fit.
+//! `variable_importance`). All use the out-of-bag estimates, sample weights and clusters of the fit,
+//! except `subgroups`, which takes doubly robust scores and discrete features directly and finds
+//! shallow subgroup rules (policy-tree style exhaustive search, held-out re-estimation).
 
 pub mod ate;
 pub mod blp;
 pub mod calibration;
+pub mod distribution;
 pub mod importance;
 pub mod rate;
 pub mod scores;
+pub mod subgroups;
+pub mod variation;
 
 pub use ate::{average_treatment_effect, AteEstimate, TargetSample};
 pub use blp::best_linear_projection;
@@ -15,6 +20,8 @@ pub use calibration::{test_calibration, CalibrationTest};
 pub use importance::variable_importance;
 pub use rate::{rank_average_treatment_effect, Rate, RateOptions};
 pub use scores::{doubly_robust_scores, DoublyRobustScores};
+pub use subgroups::{subgroup_rules, Condition, RuleFeature, Subgroup, SubgroupOptions, SubgroupRules};
+pub use variation::{decompose_variation, explained_share, LevelColumn, VariationDecomposition};
 
 use crate::causal::CausalForestFit;
 use crate::ols::Vcov;

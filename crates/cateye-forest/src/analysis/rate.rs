@@ -12,7 +12,7 @@ use crate::error::{check_finite, ForestError, Result};
 use crate::sampling::stream;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug)]
 pub struct RateOptions {
@@ -29,20 +29,20 @@ impl Default for RateOptions {
     }
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RateEstimate {
     pub estimate: f64,
     pub se: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TocPoint {
     pub q: f64,
     pub toc: f64,
     pub se: f64,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Rate {
     pub autoc: RateEstimate,
     pub qini: RateEstimate,
