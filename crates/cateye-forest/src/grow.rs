@@ -510,6 +510,8 @@ const MAX_SUBTRACTION_BINS: usize = 16_384;
 const SMALL_NODE: usize = 128;
 /// The same threshold in `grow_by_subtraction`, where a histogram costs one subtraction per bin
 /// and a pass over the smaller child's units: cheaper than sorted lists down to smaller nodes.
+/// Between this and `SMALL_NODE` units, covariates with more exact codes than coarse bins are
+/// searched exactly on sorted units, so the splits stay exact.
 const SMALL_NODE_SUBTRACTION: usize = 32;
 
 /// Grows a tree on `units` (ascending; reordered in place) and returns its nodes (children of
@@ -583,6 +585,7 @@ fn grow_by_subtraction<O: Objective>(
     ws: &mut Workspace<O::Sums, O::Moments>,
 ) -> Vec<Node> {
     let p = features.num_features();
+    let small_node = SMALL_NODE_SUBTRACTION;
     ws.offsets.clear();
     ws.offsets.push(0);
     for f in 0..p {
@@ -592,8 +595,7 @@ fn grow_by_subtraction<O: Objective>(
     let mut nodes = vec![Node::leaf(0)];
     let mut pending = std::mem::take(&mut ws.pending);
     pending.clear();
-    let root =
-        (units.len() >= SMALL_NODE_SUBTRACTION).then(|| moment_histograms::<O>(features, targets, cut, units, ws));
+    let root = (units.len() >= small_node).then(|| moment_histograms::<O>(features, targets, cut, units, ws));
     pending.push((0, 0, units.len(), root));
     let mut candidates = std::mem::take(&mut ws.candidates);
     while let Some((id, start, end, hist)) = pending.pop() {
@@ -607,18 +609,39 @@ fn grow_by_subtraction<O: Objective>(
         for bin in &hist[..ws.offsets[1]] {
             total.add(bin);
         }
+        let node_units = &units[start..end];
         let split = O::limits_from_moments(rule, &total).and_then(|(node, context)| {
             split_candidates(rng, p, count, &mut candidates);
             let mut best: Option<(usize, u16)> = None;
             let mut best_criterion = 0.0;
+            let mut unit_sums_ready = false;
             for &f in &candidates {
-                let bins = &hist[ws.offsets[f]..ws.offsets[f + 1]];
-                let dense = bins.iter().enumerate().filter(|(_, b)| b.units() > 0);
-                let sums = dense.map(|(c, b)| (c as u16, O::sums_from_moments(&context, b)));
-                if let Some((coarse, criterion)) = scan::<O>(rule, &node, sums) {
+                // Below `SMALL_NODE` units, a covariate whose coarse bins merge exact codes is
+                // searched exactly, on the node's units sorted by code (as `grow_small` would).
+                let found = if node_units.len() < SMALL_NODE && features.num_coarse_bins(f) != features.num_bins(f) {
+                    if !unit_sums_ready {
+                        ws.unit.clear();
+                        ws.unit.extend(
+                            node_units
+                                .iter()
+                                .map(|&u| O::sums_from_moments(&context, &O::unit_moments(targets, cut, u as usize))),
+                        );
+                        unit_sums_ready = true;
+                    }
+                    sort_by_code(features.column(f), features.num_bins(f), node_units, &mut ws.sort);
+                    let unit = &ws.unit;
+                    let items = ws.sort.keys.iter().map(|&key| ((key >> 16) as u16, unit[(key & 0xffff) as usize]));
+                    scan::<O>(rule, &node, items)
+                } else {
+                    let bins = &hist[ws.offsets[f]..ws.offsets[f + 1]];
+                    let dense = bins.iter().enumerate().filter(|(_, b)| b.units() > 0);
+                    let sums = dense.map(|(c, b)| (c as u16, O::sums_from_moments(&context, b)));
+                    scan::<O>(rule, &node, sums).map(|(coarse, criterion)| (features.coarse_last(f, coarse), criterion))
+                };
+                if let Some((bin, criterion)) = found {
                     if criterion > best_criterion {
                         best_criterion = criterion;
-                        best = Some((f, features.coarse_last(f, coarse)));
+                        best = Some((f, bin));
                     }
                 }
             }
@@ -637,7 +660,7 @@ fn grow_by_subtraction<O: Objective>(
         let left_small = left_len <= right_len;
         let (small_range, large_len) = if left_small { (start..mid, right_len) } else { (mid..end, left_len) };
         // The smaller child's histograms are built when it or its sibling needs them.
-        let (small_hist, large_hist) = if large_len < SMALL_NODE_SUBTRACTION {
+        let (small_hist, large_hist) = if large_len < small_node {
             ws.pool.push(hist);
             (None, None)
         } else {
@@ -645,7 +668,7 @@ fn grow_by_subtraction<O: Objective>(
             for (h, s) in hist.iter_mut().zip(&small) {
                 *h = h.minus(s);
             }
-            if small_range.len() >= SMALL_NODE_SUBTRACTION {
+            if small_range.len() >= small_node {
                 (Some(small), Some(hist))
             } else {
                 ws.pool.push(small);
@@ -1013,14 +1036,15 @@ mod tests {
 
     #[test]
     fn subtraction_grows_the_trees_of_direct_summing() {
-        // Few-level covariates (coarse = fine codes) and a two-valued treatment: both paths are
-        // exact, so they find the same splits.
+        // Few-level covariates (coarse = fine codes), a continuous one (searched exactly below
+        // 128 units by both paths) and a two-valued treatment: both paths find the same splits.
         let n = 3000;
         let mut rng = stream(9, 0, 0);
-        let cols: Vec<Vec<f64>> =
+        let mut cols: Vec<Vec<f64>> =
             (0..4).map(|k| (0..n).map(|_| rng.random_range(0..(3 + 2 * k)) as f64).collect()).collect();
+        cols.push((0..n).map(|_| rng.random::<f64>()).collect());
         let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
-        let names: Vec<String> = (0..4).map(|k| format!("x{k}")).collect();
+        let names: Vec<String> = (0..5).map(|k| format!("x{k}")).collect();
         let features = BinnedFeatures::new(&refs, &names, 256).unwrap();
         let z: Vec<f64> = (0..n).map(|_| if rng.random::<f64>() < 0.5 { 0.5 } else { -0.5 }).collect();
         let y: Vec<f64> =

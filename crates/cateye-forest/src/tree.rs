@@ -49,23 +49,41 @@ impl Node {
     }
 }
 
-/// Node indices reached by `rows` (fewer than or exactly `LANES` at a time, in lock-step).
+/// Node indices reached by `rows`, appended to `out` in row order. `LANES` rows descend at
+/// once (independent chains of loads that the processor overlaps); a lane whose row reaches its
+/// leaf takes the next row at once, so that a deep path does not hold the other lanes back
+/// (trees on categorical covariates are often lopsided: isolating one level per split).
 fn walk(nodes: &[Node], rows: &[&[u16]], out: &mut Vec<u32>) {
-    for chunk in rows.chunks(LANES) {
-        let mut at = [0u32; LANES];
-        let lanes = chunk.len();
-        loop {
-            let mut moved = false;
-            for j in 0..lanes {
-                let next = nodes[at[j] as usize].step(chunk[j]);
-                moved |= next != at[j];
-                at[j] = next;
+    let start = out.len();
+    out.resize(start + rows.len(), 0);
+    let out = &mut out[start..];
+    let mut row = [0usize; LANES];
+    let mut at = [0u32; LANES];
+    let lanes = rows.len().min(LANES);
+    for (j, r) in row.iter_mut().enumerate().take(lanes) {
+        *r = j;
+    }
+    let (mut next, mut busy) = (lanes, lanes);
+    while busy > 0 {
+        for j in 0..lanes {
+            if row[j] == usize::MAX {
+                continue;
             }
-            if !moved {
-                break;
+            let step = nodes[at[j] as usize].step(rows[row[j]]);
+            if step != at[j] {
+                at[j] = step;
+                continue;
+            }
+            out[row[j]] = step;
+            at[j] = 0;
+            if next < rows.len() {
+                row[j] = next;
+                next += 1;
+            } else {
+                row[j] = usize::MAX;
+                busy -= 1;
             }
         }
-        out.extend_from_slice(&at[..lanes]);
     }
 }
 

@@ -436,12 +436,8 @@ impl Scratch {
         let members = &self.members[..self.count];
         assert!(rank.len() == self.assignment.len() && self.bits.len() > rank.len() / WORD);
         for &i in members {
-            // SAFETY: `members` holds units `i < n = rank.len()` (see `list`) and `rank` is a
-            // permutation of `0..n` (see `Ranked::new`), so `r / 64 < bits.len()` by the assert.
-            unsafe {
-                let r = *rank.get_unchecked(i as usize) as usize;
-                *self.bits.get_unchecked_mut(r / WORD) |= 1 << (r % WORD);
-            }
+            let r = rank[i as usize] as usize;
+            self.bits[r / WORD] |= 1 << (r % WORD);
         }
         let (n, words) = (rank.len(), rank.len().div_ceil(WORD));
         if self.complement {

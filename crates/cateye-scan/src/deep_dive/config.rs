@@ -78,10 +78,15 @@ pub struct DeepDiveConfig {
     pub covariates: Vec<String>,
     /// Trees of the causal forest.
     pub trees: usize,
-    /// Minimum leaf size of the causal forest (grf's `min.node.size`).
-    pub min_node_size: usize,
-    /// Fraction of units each tree is grown on (grf's `sample.fraction`).
-    pub sample_fraction: f64,
+    /// Minimum leaf size of the causal forest (grf's `min.node.size`); default (`None`):
+    /// `max(5, n / 5,000)`, grf's 5 up to 25,000 units.
+    pub min_node_size: Option<usize>,
+    /// Fraction of units each tree is grown on (grf's `sample.fraction`); default (`None`):
+    /// `min(0.5, 20,000 / n)`, grf's 0.5 up to 40,000 units. Larger subsamples cost time in
+    /// proportion and buy little for the dimension-level structure a deep dive is after; the
+    /// theory of honest forests (Wager & Athey 2018) wants the subsample to grow more slowly
+    /// than `n` anyway.
+    pub sample_fraction: Option<f64>,
     /// Permutations of the randomization test.
     pub permutations: usize,
     /// Points of the grid over the effect's confidence interval in the randomization test.
@@ -97,6 +102,8 @@ pub struct DeepDiveConfig {
     pub rule_depth: usize,
     /// Fewest search units in a subgroup leaf.
     pub rule_min_leaf: usize,
+    /// Level of the test a second-level subgroup split must pass (Bonferroni over dimensions).
+    pub rule_alpha: f64,
     /// Bootstrap replicates of RATE.
     pub rate_bootstrap: usize,
     pub seed: u64,
@@ -109,8 +116,8 @@ impl Default for DeepDiveConfig {
             requested: Vec::new(),
             covariates: Vec::new(),
             trees: 2000,
-            min_node_size: 5,
-            sample_fraction: 0.5,
+            min_node_size: None,
+            sample_fraction: None,
             permutations: 1000,
             grid: 21,
             gamma: 0.001,
@@ -118,6 +125,7 @@ impl Default for DeepDiveConfig {
             histogram_bins: 40,
             rule_depth: 2,
             rule_min_leaf: 200,
+            rule_alpha: 0.05,
             rate_bootstrap: 200,
             seed: 0,
         }
@@ -125,13 +133,22 @@ impl Default for DeepDiveConfig {
 }
 
 impl DeepDiveConfig {
+    /// `(sample_fraction, min_node_size)` for a pair of `n` units (see the fields).
+    pub fn forest_size(&self, n: usize) -> (f64, usize) {
+        let fraction = self.sample_fraction.unwrap_or_else(|| (20_000.0 / n as f64).min(0.5));
+        (fraction, self.min_node_size.unwrap_or((n / 5_000).max(5)))
+    }
+
     /// Check the numeric settings; `Err` holds what is wrong and what was expected.
     pub fn validate(&self) -> Result<(), String> {
         if self.trees < 2 {
             return Err(format!("deep_dive.trees = {}: expected at least 2", self.trees));
         }
-        if !(self.sample_fraction > 0.0 && self.sample_fraction <= 0.5) {
-            return Err(format!("deep_dive.sample_fraction = {}: expected a number in (0, 0.5]", self.sample_fraction));
+        if let Some(f) = self.sample_fraction.filter(|f| !(*f > 0.0 && *f <= 0.5)) {
+            return Err(format!("deep_dive.sample_fraction = {f}: expected a number in (0, 0.5]"));
+        }
+        if self.min_node_size == Some(0) {
+            return Err("deep_dive.min_node_size = 0: expected a positive number".into());
         }
         if self.permutations == 0 || self.grid == 0 {
             return Err("deep_dive.permutations and deep_dive.grid must be positive".into());

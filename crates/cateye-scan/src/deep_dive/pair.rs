@@ -170,7 +170,8 @@ pub(crate) fn analyze_pair(
     let start = Instant::now();
     let n = rows.y.len();
     let units = [rows.treated.iter().filter(|&&t| t).count(), rows.treated.iter().filter(|&&t| !t).count()];
-    let min_units = 2 * config.min_node_size.max(config.rule_min_leaf) + 2;
+    let (sample_fraction, min_node_size) = config.forest_size(n);
+    let min_units = 2 * min_node_size.max(config.rule_min_leaf) + 2;
     if units.iter().any(|&u| u < min_units) {
         return Err(format!(
             "too few units with a value of the metric (treated {}, control {}): the deep dive needs at least {min_units} \
@@ -205,8 +206,8 @@ pub(crate) fn analyze_pair(
         .map_err(|e| e.to_string())?;
     let options = ForestOptions {
         num_trees: config.trees,
-        min_node_size: config.min_node_size,
-        sample_fraction: config.sample_fraction,
+        min_node_size,
+        sample_fraction,
         seed: config.seed,
         ..ForestOptions::default()
     };
@@ -348,6 +349,7 @@ pub(crate) fn analyze_pair(
             min_leaf: config.rule_min_leaf,
             holdout_fraction: 0.5,
             seed: config.seed,
+            split_alpha: config.rule_alpha,
         },
     )
     .map_err(e)?;
@@ -370,8 +372,8 @@ pub(crate) fn analyze_pair(
         },
         forest: ForestSettings {
             trees: config.trees,
-            min_node_size: config.min_node_size,
-            sample_fraction: config.sample_fraction,
+            min_node_size,
+            sample_fraction,
             seed: config.seed,
             outcome_model: format!(
                 "{OUTCOME_FOLDS}-fold cross-fitted OLS on the dimensions' level indicators and the covariates"
