@@ -12,8 +12,26 @@
 //! affordable there). Levels without units in a node are ignored and go with the right side
 //! (unordered) or with the levels above the threshold (ordered).
 //!
+//! Significance of child splits: in a depth-2 tree a child (second-level) split counts only if
+//! its gain, the between sum of squares of its two grandchildren, is at least `σ̂² · q`, where
+//! `σ̂²` is the sample variance of Γ in the child (search units) and `q` the `1 − α/p` quantile of
+//! χ² with `L_g − 1` degrees of freedom (`L_g` levels of the split feature g present in the
+//! child, `p` features, α = `split_alpha`); otherwise the child stays a leaf. The gain of any
+//! binary partition of g's levels (a threshold of an ordered g is one) is at most the
+//! between-level sum of squares of all `L_g` levels, which, when those levels do not differ in
+//! effect, is distributed as `σ²·χ²_{L_g−1}` (asymptotically, with σ̂² for σ²). So the threshold
+//! is a level-α/p test whatever partition the search picks, and over the p features (Bonferroni)
+//! a level-α test that the child needs splitting. Without it a feature with many levels always
+//! "explains" noise: the best binary partition of 40 noisy level means gains about `0.64·40·σ²`.
+//! The root split is always taken when the tree (root split plus significant child splits)
+//! reduces the loss, and root and child splits are still searched jointly, but root splits whose
+//! own gain passes the same test (σ̂² of all search units, `L_f − 1` df) come first: when there is
+//! one, the root is the best of those. Otherwise the noise of a many-level feature moves to the
+//! root (its ~`0.64·40·σ²` beats a real two-group effect at z ≈ 4.8, whose split then passes the
+//! test in both children); when no root split is significant, the best root split is taken.
+//!
 //! The search never passes over the units per candidate: it uses per-level sums of every feature
-//! and the cross-tabulated `(count, ΣΓ)` of every feature pair (one pass over the units; stored
+//! (with `Σ(Γ − Γ̄)²` for the child variances) and the cross-tabulated `(count, ΣΓ)` of every feature pair (one pass over the units; stored
 //! once per unordered pair, at most `MAX_CELLS` = 50M cells over ordered pairs), so its cost
 //! does not depend on n.
 //! Honesty: the tree is searched on a random part of the units and every leaf is re-estimated
@@ -25,6 +43,8 @@ use cateye_stats::dist::normal_sf;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+use std::sync::OnceLock;
 
 /// Random-stream purpose of the search / held-out split.
 const PURPOSE_HOLDOUT: u64 = 0x5B6_0001;
@@ -33,6 +53,8 @@ const PURPOSE_HOLDOUT: u64 = 0x5B6_0001;
 const EXACT_LEVELS: usize = 12;
 /// Largest number of cross-tabulation cells `Σ_{f≠g} L_f·L_g` accepted.
 const MAX_CELLS: usize = 50_000_000;
+/// Child-split χ² thresholds are cached for up to this many degrees of freedom (computed beyond).
+const CACHED_DF: usize = 1024;
 
 /// One discrete feature of the units (an experiment breakdown dimension).
 #[derive(Clone, Copy, Debug)]
@@ -58,11 +80,15 @@ pub struct SubgroupOptions {
     pub holdout_fraction: f64,
     /// Seed of the search / held-out split.
     pub seed: u64,
+    /// Level of the test a child (second-level) split must pass, in (0, 1): its gain must reach
+    /// `σ̂²_child` times the `1 − split_alpha/p` quantile of `χ²_{L−1}` (L levels of the split
+    /// feature in the child, p features); see the module documentation.
+    pub split_alpha: f64,
 }
 
 impl Default for SubgroupOptions {
     fn default() -> Self {
-        SubgroupOptions { depth: 2, min_leaf: 100, holdout_fraction: 0.5, seed: 0 }
+        SubgroupOptions { depth: 2, min_leaf: 100, holdout_fraction: 0.5, seed: 0, split_alpha: 0.05 }
     }
 }
 
@@ -107,6 +133,8 @@ pub struct SubgroupRules {
     pub depth: usize,
     /// Minimum number of search units per leaf.
     pub min_leaf: usize,
+    /// Level of the significance test of child splits (Bonferroni over the features).
+    pub split_alpha: f64,
     /// Leaves ordered by held-out effect, largest first.
     pub leaves: Vec<Subgroup>,
     /// Search half: between-leaf sum of squares over the total sum of squares of Γ (an R²).
@@ -135,6 +163,10 @@ pub fn subgroup_rules(
     let fraction = options.holdout_fraction;
     if !(fraction > 0.0 && fraction < 1.0) {
         return Err(option_error("holdout_fraction", format!("must be in (0, 1), got {fraction}")));
+    }
+    let alpha = options.split_alpha;
+    if !(alpha > 0.0 && alpha < 1.0) {
+        return Err(option_error("split_alpha", format!("must be in (0, 1), got {alpha}")));
     }
     check_finite("scores", scores, n)?;
     for feature in features {
@@ -167,7 +199,7 @@ pub fn subgroup_rules(
     let code_refs: Vec<&[u32]> = search_codes.iter().map(Vec::as_slice).collect();
     let levels: Vec<usize> = features.iter().map(|f| f.labels.len()).collect();
     let ordered: Vec<bool> = features.iter().map(|f| f.ordered).collect();
-    let tree = search_tree(&search_scores, &code_refs, &levels, &ordered, options.depth, options.min_leaf)?;
+    let tree = search_tree(&search_scores, &code_refs, &levels, &ordered, options.depth, options.min_leaf, alpha)?;
 
     // Leaf statistics: search sums, and held-out sums shifted by the held-out mean (for accuracy).
     let leaves = tree.leaves();
@@ -245,6 +277,7 @@ pub fn subgroup_rules(
     Ok(SubgroupRules {
         depth: options.depth,
         min_leaf: options.min_leaf,
+        split_alpha: alpha,
         leaves: out,
         between_share,
         n_search,
@@ -324,6 +357,9 @@ struct Cross {
     sum: Vec<f64>,
 }
 
+/// A depth-2 tree with a given root feature: its value and the root's left mask.
+type RootCandidate = Option<(f64, Vec<bool>)>;
+
 /// Sufficient statistics of the search units.
 struct Search {
     levels: Vec<usize>,
@@ -332,6 +368,8 @@ struct Search {
     offsets: Vec<usize>,
     cnt: Vec<f64>,
     sum: Vec<f64>,
+    /// Per level, `Σ(Γ − center)²`: a child's variance from its root-feature levels.
+    sq: Vec<f64>,
     /// Indexed by `f·p + g` for f < g.
     cross: Vec<Option<Cross>>,
     min_leaf: f64,
@@ -339,6 +377,14 @@ struct Search {
     tol: f64,
     n: f64,
     s: f64,
+    /// `Σ(Γ − center)²` over all search units.
+    q: f64,
+    /// Mean score of the search units (the shift of `sq`, for accuracy).
+    center: f64,
+    /// Per-feature level of the child-split test, `split_alpha / p`.
+    alpha_each: f64,
+    /// `1 − alpha_each` quantiles of χ² by degrees of freedom (index df, up to `CACHED_DF`).
+    chi2: Vec<OnceLock<f64>>,
 }
 
 /// Scratch of one search thread: per-level sums of the left node, and buffers for one feature.
@@ -392,9 +438,34 @@ impl Search {
         }
     }
 
+    /// Sample variance (n − 1 denominator) of a node of `n` ≥ 2 units with `ΣΓ = s` and
+    /// `Σ(Γ − center)² = q`.
+    fn variance(&self, n: f64, s: f64, q: f64) -> f64 {
+        let d = s - n * self.center;
+        ((q - d * d / n) / (n - 1.0)).max(0.0)
+    }
+
+    /// `1 − alpha_each` quantile of χ² with `df` degrees of freedom.
+    fn chi2_threshold(&self, df: usize) -> f64 {
+        match self.chi2.get(df) {
+            Some(cell) => *cell.get_or_init(|| chi2_quantile(1.0 - self.alpha_each, df)),
+            None => chi2_quantile(1.0 - self.alpha_each, df),
+        }
+    }
+
     /// Best split of feature `g` in the left node (`right` false: the sums in `work`) or in the
-    /// right node (root minus left), filling `mask` if given.
-    fn split_of(&self, g: usize, right: bool, floor: f64, work: &mut Work, mask: Option<&mut [bool]>) -> Option<f64> {
+    /// right node (root minus left), filling `mask` if given. With `variance` (σ̂² of a child
+    /// node) only a split whose gain reaches `variance · χ²_{L−1}(1 − alpha_each)` counts (None
+    /// otherwise), L the number of levels of g present in the node.
+    fn split_of(
+        &self,
+        g: usize,
+        right: bool,
+        floor: f64,
+        variance: Option<f64>,
+        work: &mut Work,
+        mask: Option<&mut [bool]>,
+    ) -> Option<f64> {
         let (o, lg) = (self.offsets[g], self.levels[g]);
         let Work { cnt, sum, right_cnt, right_sum, order } = work;
         let (c, s) = if right {
@@ -406,19 +477,45 @@ impl Search {
         } else {
             (&cnt[o..o + lg], &sum[o..o + lg])
         };
-        best_split(c, s, self.ordered[g], self.min_leaf, floor, order, mask)
+        let Some(variance) = variance else {
+            return best_split(c, s, self.ordered[g], self.min_leaf, floor, order, mask);
+        };
+        // The gain of any split is at most the between-level sum of squares: skip g at once when
+        // even that falls short of the threshold.
+        let (mut present, mut n, mut total, mut explained) = (0usize, 0.0, 0.0, 0.0);
+        for (&c, &s) in c.iter().zip(s) {
+            if c > 0.0 {
+                present += 1;
+                n += c;
+                total += s;
+                explained += s * s / c;
+            }
+        }
+        if present < 2 {
+            return None;
+        }
+        let whole = total * total / n;
+        let threshold = variance * self.chi2_threshold(present - 1);
+        if explained - whole + self.tol < threshold {
+            return None;
+        }
+        let v = best_split(c, s, self.ordered[g], self.min_leaf, floor.max(whole + threshold), order, mask)?;
+        (v - whole >= threshold).then_some(v)
     }
 
     /// Best of leaving a node (`n` units, score sum `s`) whole and its best split: the value
     /// `Σ (ΣΓ)²/n` over its leaves and the split feature, if splitting gains more than `tol`.
-    fn best_child(&self, n: f64, s: f64, right: bool, work: &mut Work) -> (f64, Option<usize>) {
+    /// With `q` = `Σ(Γ − center)²` of the node (a child of the root), only significant splits
+    /// count (see [`Search::split_of`]).
+    fn best_child(&self, n: f64, s: f64, q: Option<f64>, right: bool, work: &mut Work) -> (f64, Option<usize>) {
         let whole = s * s / n;
         if n < 2.0 * self.min_leaf {
             return (whole, None);
         }
+        let variance = q.map(|q| self.variance(n, s, q));
         let mut best = (whole + self.tol, None);
         for g in 0..self.levels.len() {
-            if let Some(v) = self.split_of(g, right, best.0, work, None) {
+            if let Some(v) = self.split_of(g, right, best.0, variance, work, None) {
                 if v > best.0 {
                     best = (v, Some(g));
                 }
@@ -431,15 +528,18 @@ impl Search {
         }
     }
 
-    /// The best depth-2 tree whose root splits on `f`: its value and the root's left mask.
-    fn best_rooted_at(&self, f: usize) -> Option<(f64, Vec<bool>)> {
+    /// The best depth-2 trees whose root splits on `f`, their value and the root's left mask:
+    /// among root splits that pass the significance test (`[0]`) and among all (`[1]`).
+    fn best_rooted_at(&self, f: usize) -> [RootCandidate; 2] {
         let (o, lf) = (self.offsets[f], self.levels[f]);
-        let (cnt, sum) = (&self.cnt[o..o + lf], &self.sum[o..o + lf]);
+        let (cnt, sum, sq) = (&self.cnt[o..o + lf], &self.sum[o..o + lf], &self.sq[o..o + lf]);
         let mut present: Vec<usize> = (0..lf).filter(|&a| cnt[a] > 0.0).collect();
         let m = present.len();
         if m < 2 || self.n < 2.0 * self.min_leaf {
-            return None;
+            return [None, None];
         }
+        let root_threshold = self.variance(self.n, self.s, self.q) * self.chi2_threshold(m - 1);
+        let whole = self.s * self.s / self.n;
         let gray = !self.ordered[f] && m <= EXACT_LEVELS;
         if !self.ordered[f] && !gray {
             present.sort_by(|&a, &b| (sum[a] / cnt[a]).total_cmp(&(sum[b] / cnt[b])).then(a.cmp(&b)));
@@ -447,8 +547,8 @@ impl Search {
         let steps = if gray { (1usize << (m - 1)) - 1 } else { m - 1 };
         let mut work = self.work();
         let mut mask = vec![false; lf];
-        let mut best: Option<(f64, Vec<bool>)> = None;
-        let (mut nl, mut sl) = (0.0, 0.0);
+        let mut best: [RootCandidate; 2] = [None, None];
+        let (mut nl, mut sl, mut ql) = (0.0, 0.0, 0.0);
         for k in 1..=steps {
             let (a, add) = if gray {
                 let j = k.trailing_zeros() as usize;
@@ -460,14 +560,20 @@ impl Search {
             mask[a] = add;
             nl += sign * cnt[a];
             sl += sign * sum[a];
+            ql += sign * sq[a];
             self.toggle(f, a, sign, &mut work);
             let nr = self.n - nl;
             if nl < self.min_leaf || nr < self.min_leaf {
                 continue;
             }
-            let v = self.best_child(nl, sl, false, &mut work).0 + self.best_child(nr, self.s - sl, true, &mut work).0;
-            if best.as_ref().is_none_or(|b| v > b.0) {
-                best = Some((v, mask.clone()));
+            let v = self.best_child(nl, sl, Some(ql), false, &mut work).0
+                + self.best_child(nr, self.s - sl, Some(self.q - ql), true, &mut work).0;
+            let sr = self.s - sl;
+            let significant = sl * sl / nl + sr * sr / nr - whole >= root_threshold;
+            for (slot, counts) in best.iter_mut().zip([significant, true]) {
+                if counts && slot.as_ref().is_none_or(|b| v > b.0) {
+                    *slot = Some((v, mask.clone()));
+                }
             }
         }
         best
@@ -553,7 +659,13 @@ fn best_split(
     Some(best)
 }
 
-/// The optimal tree of depth ≤ `depth` on the search units (codes validated by the caller).
+/// Quantile `prob` of χ² with `df` ≥ 1 degrees of freedom.
+fn chi2_quantile(prob: f64, df: usize) -> f64 {
+    ChiSquared::new(df as f64).expect("positive degrees of freedom").inverse_cdf(prob)
+}
+
+/// The optimal tree of depth ≤ `depth` on the search units (codes validated by the caller), with
+/// child splits tested at level `split_alpha` (see the module documentation).
 fn search_tree(
     scores: &[f64],
     codes: &[&[u32]],
@@ -561,6 +673,7 @@ fn search_tree(
     ordered: &[bool],
     depth: usize,
     min_leaf: usize,
+    split_alpha: f64,
 ) -> Result<Tree> {
     let p = levels.len();
     let mut offsets = vec![0usize; p + 1];
@@ -577,15 +690,19 @@ fn search_tree(
             )));
         }
     }
-    let (mut cnt, mut sum) = (vec![0.0; total_levels], vec![0.0; total_levels]);
-    let (mut s, mut sq) = (0.0, 0.0);
+    let (mut cnt, mut sum, mut level_sq) = (vec![0.0; total_levels], vec![0.0; total_levels], vec![0.0; total_levels]);
+    let center = scores.iter().sum::<f64>() / scores.len() as f64;
+    let (mut s, mut sq, mut q) = (0.0, 0.0, 0.0);
     for (i, &g) in scores.iter().enumerate() {
+        let d = g - center;
         s += g;
         sq += g * g;
+        q += d * d;
         for f in 0..p {
             let l = offsets[f] + codes[f][i] as usize;
             cnt[l] += 1.0;
             sum[l] += g;
+            level_sq[l] += d * d;
         }
     }
     let pairs: Vec<(usize, usize)> =
@@ -614,11 +731,16 @@ fn search_tree(
         offsets,
         cnt,
         sum,
+        sq: level_sq,
         cross,
         min_leaf: min_leaf as f64,
         tol: 1e-12 * sq.max(f64::MIN_POSITIVE),
         n,
         s,
+        q,
+        center,
+        alpha_each: split_alpha / p.max(1) as f64,
+        chi2: (0..levels.iter().copied().max().unwrap_or(0).min(CACHED_DF + 1)).map(|_| OnceLock::new()).collect(),
     };
     let whole = s * s / n;
     let mut work = search.work();
@@ -627,35 +749,39 @@ fn search_tree(
     if depth == 1 {
         work.cnt.copy_from_slice(&search.cnt);
         work.sum.copy_from_slice(&search.sum);
-        let Some(g) = search.best_child(n, s, false, &mut work).1 else { return Ok(Tree::default()) };
+        let Some(g) = search.best_child(n, s, None, false, &mut work).1 else { return Ok(Tree::default()) };
         let mut left = mask_for(g);
-        search.split_of(g, false, f64::NEG_INFINITY, &mut work, Some(&mut left));
+        search.split_of(g, false, f64::NEG_INFINITY, None, &mut work, Some(&mut left));
         return Ok(Tree { root: Some(Split { feature: g, left }), children: [None, None] });
     }
 
-    let per_root: Vec<Option<(f64, Vec<bool>)>> = (0..p).into_par_iter().map(|f| search.best_rooted_at(f)).collect();
+    // Significant root splits first; the best root split of all when none is significant.
+    let per_root: Vec<[RootCandidate; 2]> = (0..p).into_par_iter().map(|f| search.best_rooted_at(f)).collect();
+    let any_significant = per_root.iter().any(|c| c[0].is_some());
     let mut best: Option<(f64, usize, Vec<bool>)> = None;
-    for (f, candidate) in per_root.into_iter().enumerate() {
-        if let Some((v, mask)) = candidate {
+    for (f, [significant, any]) in per_root.into_iter().enumerate() {
+        if let Some((v, mask)) = if any_significant { significant } else { any } {
             if best.as_ref().is_none_or(|b| v > b.0) {
                 best = Some((v, f, mask));
             }
         }
     }
     let Some((_, f, root_mask)) = best.filter(|b| b.0 > whole + search.tol) else { return Ok(Tree::default()) };
-    let (mut nl, mut sl) = (0.0, 0.0);
+    let (mut nl, mut sl, mut ql) = (0.0, 0.0, 0.0);
     for (a, _) in root_mask.iter().enumerate().filter(|(_, &m)| m) {
         nl += search.cnt[search.offsets[f] + a];
         sl += search.sum[search.offsets[f] + a];
+        ql += search.sq[search.offsets[f] + a];
         search.toggle(f, a, 1.0, &mut work);
     }
     let mut children = [None, None];
     for (side, child) in children.iter_mut().enumerate() {
         let right = side == 1;
-        let (n_side, s_side) = if right { (n - nl, s - sl) } else { (nl, sl) };
-        if let Some(g) = search.best_child(n_side, s_side, right, &mut work).1 {
+        let (n_side, s_side, q_side) = if right { (n - nl, s - sl, q - ql) } else { (nl, sl, ql) };
+        if let Some(g) = search.best_child(n_side, s_side, Some(q_side), right, &mut work).1 {
             let mut left = mask_for(g);
-            search.split_of(g, right, f64::NEG_INFINITY, &mut work, Some(&mut left));
+            let variance = search.variance(n_side, s_side, q_side);
+            search.split_of(g, right, f64::NEG_INFINITY, Some(variance), &mut work, Some(&mut left));
             *child = Some(Split { feature: g, left });
         }
     }
@@ -687,7 +813,11 @@ mod tests {
         out
     }
 
-    /// Brute-force best value over all trees of depth ≤ `depth` with leaves ≥ `min_leaf`.
+    /// Brute-force best value over all trees of depth ≤ `depth` with leaves ≥ `min_leaf`, where
+    /// a child split of a depth-2 tree counts only if it is significant (its gain reaches σ̂² of
+    /// the child times the `1 − alpha/p` quantile of χ² with (levels of its feature in the child
+    /// − 1) df), and, at depth 2, the root is the best significant root split when there is one.
+    #[allow(clippy::too_many_arguments)]
     fn brute(
         scores: &[f64],
         codes: &[Vec<u32>],
@@ -695,33 +825,52 @@ mod tests {
         ordered: &[bool],
         depth: usize,
         min_leaf: usize,
+        alpha: f64,
     ) -> f64 {
         let splits = all_splits(levels, ordered);
         let divide = |units: &[usize], (f, mask): &(usize, Vec<bool>)| -> (Vec<usize>, Vec<usize>) {
             units.iter().partition(|&&i| mask[codes[*f][i] as usize])
         };
-        let best_leaf_parent = |units: &[usize]| -> f64 {
+        // Whether a split of `units` with value `value` is significant.
+        let significant = |units: &[usize], f: usize, value: f64| -> bool {
+            let nu = units.len() as f64;
+            let mean = units.iter().map(|&i| scores[i]).sum::<f64>() / nu;
+            let variance = units.iter().map(|&i| (scores[i] - mean).powi(2)).sum::<f64>() / (nu - 1.0);
+            let mut seen = vec![false; levels[f]];
+            units.iter().for_each(|&i| seen[codes[f][i] as usize] = true);
+            let present = seen.iter().filter(|&&s| s).count();
+            value - whole(units, scores) >= variance * chi2_quantile(1.0 - alpha / levels.len() as f64, present - 1)
+        };
+        let best_leaf_parent = |units: &[usize], tested: bool| -> f64 {
             let mut best = whole(units, scores);
             for split in &splits {
                 let (l, r) = divide(units, split);
                 if l.len() >= min_leaf && r.len() >= min_leaf {
-                    best = best.max(whole(&l, scores) + whole(&r, scores));
+                    let value = whole(&l, scores) + whole(&r, scores);
+                    if !tested || significant(units, split.0, value) {
+                        best = best.max(value);
+                    }
                 }
             }
             best
         };
         let all: Vec<usize> = (0..scores.len()).collect();
         if depth == 1 {
-            return best_leaf_parent(&all);
+            return best_leaf_parent(&all, false);
         }
-        let mut best = whole(&all, scores);
+        // Best tree over significant roots and over all roots.
+        let (mut best_significant, mut best_any) = (None::<f64>, whole(&all, scores));
         for split in &splits {
             let (l, r) = divide(&all, split);
             if l.len() >= min_leaf && r.len() >= min_leaf {
-                best = best.max(best_leaf_parent(&l) + best_leaf_parent(&r));
+                let value = best_leaf_parent(&l, true) + best_leaf_parent(&r, true);
+                best_any = best_any.max(value);
+                if significant(&all, split.0, whole(&l, scores) + whole(&r, scores)) {
+                    best_significant = Some(best_significant.map_or(value, |b| b.max(value)));
+                }
             }
         }
-        best
+        best_significant.unwrap_or(best_any)
     }
 
     /// Value of a found tree and its smallest leaf.
@@ -736,7 +885,20 @@ mod tests {
     }
 
     #[test]
+    fn chi2_quantiles_match_closed_forms() {
+        for prob in [0.95, 0.9875, 0.999] {
+            // df 1: the squared normal quantile; df 2: the exponential with mean 2.
+            let z = cateye_stats::dist::normal_quantile(0.5 + prob / 2.0);
+            assert!((chi2_quantile(prob, 1) / (z * z) - 1.0).abs() < 1e-9, "{prob}");
+            assert!((chi2_quantile(prob, 2) / (-2.0 * (1.0 - prob).ln()) - 1.0).abs() < 1e-9, "{prob}");
+        }
+        assert!((chi2_quantile(0.95, 10) - 18.307038053275146).abs() < 1e-8);
+        assert!((chi2_quantile(0.95, 39) - 54.572227758941736).abs() < 1e-8);
+    }
+
+    #[test]
     fn exhaustive_search_matches_brute_force() {
+        let mut split_children = 0;
         for trial in 0..60u64 {
             let mut rng = stream(trial, 77, 0);
             let n = 300 + (rng.random::<f64>() * 300.0) as usize;
@@ -768,12 +930,14 @@ mod tests {
                 scores.push(tau + 2.0 * rng.sample::<f64, _>(StandardNormal));
             }
             let min_leaf = [1, 10, 30, 60][trial as usize % 4];
+            let alpha = [0.05, 0.3, 0.9][trial as usize % 3];
             let refs: Vec<&[u32]> = codes.iter().map(Vec::as_slice).collect();
             let sq: f64 = scores.iter().map(|g| g * g).sum();
             for depth in [1, 2] {
-                let tree = search_tree(&scores, &refs, &levels, &ordered, depth, min_leaf).unwrap();
+                let tree = search_tree(&scores, &refs, &levels, &ordered, depth, min_leaf, alpha).unwrap();
+                split_children += tree.children.iter().filter(|c| c.is_some()).count();
                 let (value, smallest) = tree_value(&tree, &scores, &codes);
-                let expected = brute(&scores, &codes, &levels, &ordered, depth, min_leaf);
+                let expected = brute(&scores, &codes, &levels, &ordered, depth, min_leaf, alpha);
                 assert!(smallest >= min_leaf, "trial {trial} depth {depth}: leaf of {smallest} < {min_leaf}");
                 let (loss, best_loss) = (sq - value, sq - expected);
                 assert!(
@@ -783,6 +947,9 @@ mod tests {
                 );
             }
         }
+        // The significance rule is exercised both ways: some children split, not all.
+        eprintln!("split children: {split_children} of 120");
+        assert!((20..100).contains(&split_children), "{split_children} children split of 120");
     }
 
     struct Design {
@@ -875,6 +1042,31 @@ mod tests {
         assert_eq!(json, serde_json::to_string(&again).unwrap(), "deterministic");
     }
 
+    /// A many-level feature without effect (region, 40 levels) must appear neither in the
+    /// children (not significant there) nor at the root (a significant platform root comes first).
+    #[test]
+    fn many_level_noise_feature_does_not_split_children() {
+        let mut with_region = Vec::new();
+        let mut root_not_platform = Vec::new();
+        for seed in 0..10 {
+            let design = planted(8_000, 20 + seed, 2.5, |platform, _| if platform == 0 { 0.4 } else { 0.0 });
+            let options = SubgroupOptions { seed, ..SubgroupOptions::default() };
+            let rules = subgroup_rules(&design.scores, &design.features(), &options).unwrap();
+            assert_eq!(rules.split_alpha, 0.05);
+            let rule_list: Vec<&str> = rules.leaves.iter().map(|l| l.rule.as_str()).collect();
+            eprintln!("seed {seed}: {rule_list:?}");
+            if rules.leaves.iter().any(|l| l.conditions.iter().any(|c| c.feature == "region")) {
+                with_region.push(seed);
+            }
+            // The root condition comes first in every leaf.
+            if rules.leaves.iter().any(|l| l.conditions.first().is_none_or(|c| c.feature != "platform")) {
+                root_not_platform.push(seed);
+            }
+        }
+        assert!(root_not_platform.is_empty(), "root not on platform for seeds {root_not_platform:?}");
+        assert!(with_region.len() <= 1, "region in the rules of seeds {with_region:?}");
+    }
+
     #[test]
     fn null_effects_stay_near_zero() {
         for seed in 0..3 {
@@ -909,6 +1101,8 @@ mod tests {
         for fraction in [0.0, 1.0, f64::NAN] {
             let options = SubgroupOptions { holdout_fraction: fraction, ..defaults() };
             assert!(run(&scores, feature, options).contains("holdout_fraction"));
+            let options = SubgroupOptions { split_alpha: fraction, ..defaults() };
+            assert!(run(&scores, feature, options).contains("split_alpha"));
         }
         assert!(run(&[1.0, f64::NAN, 3.0, 4.0], feature, defaults()).contains("row 1"));
         assert!(run(&scores[..3], feature, defaults()).contains("'f'"));

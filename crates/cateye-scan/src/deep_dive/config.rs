@@ -82,7 +82,7 @@ pub struct DeepDiveConfig {
     /// `max(5, n / 5,000)`, grf's 5 up to 25,000 units.
     pub min_node_size: Option<usize>,
     /// Fraction of units each tree is grown on (grf's `sample.fraction`); default (`None`):
-    /// `min(0.5, 20,000 / n)`, grf's 0.5 up to 40,000 units. Larger subsamples cost time in
+    /// `min(0.5, 15,000 / n)`, grf's 0.5 up to 30,000 units. Larger subsamples cost time in
     /// proportion and buy little for the dimension-level structure a deep dive is after; the
     /// theory of honest forests (Wager & Athey 2018) wants the subsample to grow more slowly
     /// than `n` anyway.
@@ -135,7 +135,7 @@ impl Default for DeepDiveConfig {
 impl DeepDiveConfig {
     /// `(sample_fraction, min_node_size)` for a pair of `n` units (see the fields).
     pub fn forest_size(&self, n: usize) -> (f64, usize) {
-        let fraction = self.sample_fraction.unwrap_or_else(|| (20_000.0 / n as f64).min(0.5));
+        let fraction = self.sample_fraction.unwrap_or_else(|| (15_000.0 / n as f64).min(0.5));
         (fraction, self.min_node_size.unwrap_or((n / 5_000).max(5)))
     }
 

@@ -209,6 +209,8 @@ pub(crate) fn analyze_pair(
         min_node_size,
         sample_fraction,
         seed: config.seed,
+        // The deep dive uses the point estimates only: no little bags for per-unit variances.
+        ci_group_size: 1,
         ..ForestOptions::default()
     };
     let input = CausalInput {
