@@ -84,19 +84,19 @@ impl<const K: usize> Trees<K> {
     /// leaf is empty. Trees in the outer loop: each stays in cache while the block goes through it.
     pub(crate) fn route(&self, rows: &[&[u16]], oob_clusters: Option<&[usize]>, out: &mut Vec<u32>) {
         out.clear();
-        let (mut picked, mut picked_rows, mut reached) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut picked, mut reached) = (Vec::new(), Vec::new());
         for (tree, in_bag) in self.trees.iter().zip(&self.in_bag) {
             let start = out.len();
             out.resize(start + rows.len(), NO_LEAF);
             picked.clear();
-            picked.extend((0..rows.len()).filter(|&s| !oob_clusters.is_some_and(|c| in_bag.contains(c[s]))));
-            picked_rows.clear();
-            picked_rows.extend(picked.iter().map(|&s| rows[s]));
+            picked.extend(
+                (0..rows.len() as u32).filter(|&s| !oob_clusters.is_some_and(|c| in_bag.contains(c[s as usize]))),
+            );
             reached.clear();
-            tree.leaves_of(&picked_rows, &mut reached);
+            tree.leaves_of(rows, &picked, &mut reached);
             for (&s, &leaf) in picked.iter().zip(&reached) {
                 if tree.leaf_sizes[leaf as usize] > 0 {
-                    out[start + s] = leaf;
+                    out[start + s as usize] = leaf;
                 }
             }
         }

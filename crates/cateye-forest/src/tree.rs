@@ -53,13 +53,14 @@ impl Node {
 /// once (independent chains of loads that the processor overlaps); a lane whose row reaches its
 /// leaf takes the next row at once, so that a deep path does not hold the other lanes back
 /// (trees on categorical covariates are often lopsided: isolating one level per split).
-fn walk(nodes: &[Node], rows: &[&[u16]], out: &mut Vec<u32>) {
+fn walk(nodes: &[Node], rows: &[&[u16]], picked: &[u32], out: &mut Vec<u32>) {
     let start = out.len();
-    out.resize(start + rows.len(), 0);
+    out.resize(start + picked.len(), 0);
     let out = &mut out[start..];
+    // `row[j]`: the position in `picked` of lane j's row.
     let mut row = [0usize; LANES];
     let mut at = [0u32; LANES];
-    let lanes = rows.len().min(LANES);
+    let lanes = picked.len().min(LANES);
     for (j, r) in row.iter_mut().enumerate().take(lanes) {
         *r = j;
     }
@@ -69,14 +70,14 @@ fn walk(nodes: &[Node], rows: &[&[u16]], out: &mut Vec<u32>) {
             if row[j] == usize::MAX {
                 continue;
             }
-            let step = nodes[at[j] as usize].step(rows[row[j]]);
+            let step = nodes[at[j] as usize].step(rows[picked[row[j]] as usize]);
             if step != at[j] {
                 at[j] = step;
                 continue;
             }
             out[row[j]] = step;
             at[j] = 0;
-            if next < rows.len() {
+            if next < picked.len() {
                 row[j] = next;
                 next += 1;
             } else {
@@ -101,10 +102,10 @@ pub struct Tree<const K: usize> {
 }
 
 impl<const K: usize> Tree<K> {
-    /// Appends to `out` the leaf index each row reaches.
-    pub(crate) fn leaves_of(&self, rows: &[&[u16]], out: &mut Vec<u32>) {
+    /// Appends to `out` the leaf index each row `rows[picked[k]]` reaches.
+    pub(crate) fn leaves_of(&self, rows: &[&[u16]], picked: &[u32], out: &mut Vec<u32>) {
         let start = out.len();
-        walk(&self.nodes, rows, out);
+        walk(&self.nodes, rows, picked, out);
         for leaf in &mut out[start..] {
             *leaf = self.leaf_slot[*leaf as usize];
         }
@@ -114,7 +115,7 @@ impl<const K: usize> Tree<K> {
     #[cfg(test)]
     pub(crate) fn values(&self, row: &[u16]) -> Option<&[f64; K]> {
         let mut leaf = Vec::new();
-        self.leaves_of(&[row], &mut leaf);
+        self.leaves_of(&[row], &[0], &mut leaf);
         let leaf = leaf[0] as usize;
         (self.leaf_sizes[leaf] > 0).then(|| &self.leaves[leaf])
     }
@@ -152,11 +153,12 @@ impl<const K: usize> Tree<K> {
         let mut sizes = vec![0u32; grown.len()];
         let mut reached = Vec::with_capacity(units.len());
         let mut rows: Vec<&[u16]> = Vec::with_capacity(LANES * 64);
+        let all: Vec<u32> = (0..(LANES * 64) as u32).collect();
         for block in units.chunks(LANES * 64) {
             rows.clear();
             rows.extend(block.iter().map(|&u| features.row(u as usize)));
             reached.clear();
-            walk(grown, &rows, &mut reached);
+            walk(grown, &rows, &all[..block.len()], &mut reached);
             for (&u, &node) in block.iter().zip(&reached) {
                 for (acc, v) in sums[node as usize].iter_mut().zip(stat(u as usize)) {
                     *acc += v;
