@@ -65,7 +65,15 @@ pub fn pair(dir: &Path, units: usize, dims: usize, levels: usize, trees: usize) 
         "  top dimension {} (planted d0), calibration p {:.2e}, subgroup rules: {}",
         d.surface.dimensions[0].dimension,
         d.detect.calibration.differential_forest_prediction.p_value_greater,
-        d.characterize.subgroups.leaves.iter().map(|l| l.rule.as_str()).collect::<Vec<_>>().join(" | ")
+        d.characterize
+            .subgroups
+            .as_ref()
+            .unwrap()
+            .leaves
+            .iter()
+            .map(|l| l.rule.as_str())
+            .collect::<Vec<_>>()
+            .join(" | ")
     );
     Ok(())
 }

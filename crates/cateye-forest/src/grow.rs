@@ -9,6 +9,12 @@
 //!   and keeps these lists sorted through stable partitions at every split (`grow_small`): each
 //!   node scans its units in code order, an exact search, without sorting again.
 //!
+//! With a two-valued treatment (a trial with a known propensity) and for regression forests,
+//! `grow_by_subtraction` replaces both: histograms hold node-independent moments
+//! (`Objective::Moments`), so only the smaller child's are summed and the larger child's are its
+//! parent's minus its sibling's, down to 32 units; below 128 units, covariates with more exact
+//! codes than coarse bins are searched on sorted units, so splits stay exact.
+//!
 //! Partitions are branch-free (both sides written, one cursor advanced): which side a unit goes
 //! to is unpredictable, and mispredicted branches cost more than the extra stores.
 //!

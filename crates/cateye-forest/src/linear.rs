@@ -98,10 +98,19 @@ pub(crate) fn normal_equations(
     (xtx, xty)
 }
 
+/// Adds `1e-9 · a_jj` (at least `1e-12`) to each diagonal entry of a Gram matrix: a ridge
+/// relative to each column's own scale, so that aliased columns (a region nested in a country,
+/// a constant covariate) leave the system solvable without shrinking well-determined ones.
+pub fn add_relative_ridge(a: &mut DMatrix<f64>) {
+    for j in 0..a.nrows() {
+        a[(j, j)] += (1e-9 * a[(j, j)]).max(1e-12);
+    }
+}
+
 /// Out-of-fold predictions of `y` from OLS on the indicators of `dims` and the `covariates`
 /// (pooled over arms), with `folds` random folds (seeded): each unit's prediction comes from the
 /// fit on the other folds. The normal equations of each fold are accumulated once and the fit
-/// without fold `k` solves `total − fold_k`. A small ridge (`1e-9 ×` the mean diagonal) keeps
+/// without fold `k` solves `total − fold_k`. A tiny ridge (see [`add_relative_ridge`]) keeps
 /// collinear dimensions (a region nested in a country) solvable.
 pub fn cross_fitted_predictions(
     y: &[f64],
@@ -145,10 +154,7 @@ pub fn cross_fitted_predictions(
     let mut active = Vec::new();
     for (rows, (xtx, xty)) in fold_rows.iter().zip(&parts) {
         let mut a = &total_xtx - xtx;
-        let ridge = 1e-9 * a.trace() / design.k as f64;
-        for j in 0..design.k {
-            a[(j, j)] += ridge;
-        }
+        add_relative_ridge(&mut a);
         let beta = a
             .cholesky()
             .map(|c| c.solve(&(&total_xty - xty)))

@@ -24,6 +24,17 @@ fn selection_takes_the_strongest_flagged_pairs_and_the_requested_ones() {
     let two = select_pairs(&result, &DeepDiveConfig { pairs: Selection::Top(2), ..Default::default() }, 0.05).unwrap();
     assert_eq!(two.selected, all.selected[..2].to_vec());
     assert_eq!(two.not_selected.len(), all.flagged - 2);
+    // A flagged pair beyond the cap that is requested is analysed as flagged, once.
+    let third = &all.selected[2];
+    let config = DeepDiveConfig {
+        pairs: Selection::Top(2),
+        requested: vec![format!("{}:{}:{}", third.experiment, third.metric, third.arm)],
+        ..Default::default()
+    };
+    let capped = select_pairs(&result, &config, 0.05).unwrap();
+    assert_eq!(capped.selected.len(), 3);
+    assert_eq!(capped.selected[2].reason, "flagged");
+    assert_eq!(capped.not_selected.len(), all.flagged - 3);
     // A requested pair that is not flagged is added; an unknown one is an error naming it.
     let config =
         DeepDiveConfig { pairs: Selection::None, requested: vec!["dark_mode:revenue".into()], ..Default::default() };

@@ -60,9 +60,9 @@ fn deep_dive_explains_the_planted_heterogeneity() {
             d.detect.randomization.as_ref().unwrap().p_value,
             d.surface.dimensions[0].dimension,
             d.surface.dimensions[0].share_of_cate_variance,
-            d.surface.decomposition.systematic,
-            d.surface.decomposition.share_explained,
-            d.characterize.subgroups.leaves.iter().map(|l| l.rule.clone()).collect::<Vec<_>>().join(" | ")
+            d.surface.decomposition.as_ref().unwrap().systematic,
+            d.surface.decomposition.as_ref().unwrap().share_explained,
+            d.characterize.subgroups.as_ref().unwrap().leaves.iter().map(|l| l.rule.clone()).collect::<Vec<_>>().join(" | ")
         );
         if p[0] == "dim" {
             let dim = p[3].as_str().unwrap();
@@ -72,17 +72,22 @@ fn deep_dive_explains_the_planted_heterogeneity() {
                 let in_rules = d
                     .characterize
                     .subgroups
+                    .as_ref()
+                    .unwrap()
                     .leaves
                     .iter()
                     .any(|l| l.conditions.iter().any(|c| c.feature == dim && c.levels.iter().any(|x| x == level)));
                 assert!(in_rules, "{e}/{m}: planted level {dim} = {level} in the subgroup rules");
             }
-            assert!(d.surface.decomposition.systematic > 0.0, "{e}/{m}: systematic variation found");
+            assert!(d.surface.decomposition.as_ref().unwrap().systematic > 0.0, "{e}/{m}: systematic variation found");
         } else {
             let detected = d.detect.calibration.differential_forest_prediction.p_value_greater <= 0.05
                 || d.detect.randomization.as_ref().unwrap().p_value <= 0.05;
             assert!(detected, "{e}/{m}: idiosyncratic heterogeneity detected");
-            assert!(d.surface.decomposition.share_explained < 0.25, "{e}/{m}: dimensions explain < 25%");
+            assert!(
+                d.surface.decomposition.as_ref().unwrap().share_explained < 0.25,
+                "{e}/{m}: dimensions explain < 25%"
+            );
         }
     }
 

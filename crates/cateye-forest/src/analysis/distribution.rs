@@ -14,7 +14,6 @@
 //! when the data cannot tell whether the predictions order the effects (`b` uncertain), it is wide.
 
 use crate::error::{ForestError, Result};
-use crate::ols::{weighted_ols, Vcov};
 use crate::sampling::stream;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
@@ -62,9 +61,12 @@ impl Histogram {
     pub fn quantile_of(edges: &[f64], mass: &[f64], p: f64) -> f64 {
         let total: f64 = mass.iter().sum();
         let target = p * total;
+        // Masses are sums of fractions: allow for their rounding when the target falls exactly
+        // on a bin edge.
+        let slack = 1e-12 * total;
         let mut below = 0.0;
         for (k, &m) in mass.iter().enumerate() {
-            if below + m >= target && m > 0.0 {
+            if below + m >= target - slack && m > 0.0 {
                 let within = ((target - below) / m).clamp(0.0, 1.0);
                 return edges[k] + within * (edges[k + 1] - edges[k]);
             }
@@ -100,6 +102,8 @@ pub struct ScoreCalibration {
     pub slope: f64,
     pub intercept_se: f64,
     pub slope_se: f64,
+    /// HC3 covariance of intercept and slope.
+    pub covariance: f64,
     /// Draws of the threshold `t` such that the calibrated effect is negative exactly when
     /// `τ̂ < t` (`slope > 0`) or `τ̂ > t` (`slope < 0`); `(t, slope sign)` per draw.
     #[serde(skip)]
@@ -107,7 +111,10 @@ pub struct ScoreCalibration {
 }
 
 impl ScoreCalibration {
-    /// Fit `Γ = a + b (τ̂ − τ̄)` and draw `draws` samples of `(a, b)` (seeded).
+    /// Fit `Γ = a + b (τ̂ − τ̄)` by OLS with the HC3 covariance of `(a, b)` and draw `draws`
+    /// samples of `(a, b)` from the normal distribution with that covariance (seeded). With the
+    /// regressor centred, `(X'X)⁻¹ = diag(1/n, 1/S)` with `S = Σ(τ̂ − τ̄)²`, the leverage is
+    /// `1/n + (τ̂_i − τ̄)²/S`, and the sandwich is written out.
     pub fn fit(tau: &[f64], scores: &[f64], draws: usize, seed: u64) -> Result<Self> {
         let n = tau.len();
         if n != scores.len() || n < 3 {
@@ -117,24 +124,48 @@ impl ScoreCalibration {
                 scores.len()
             )));
         }
-        let center = tau.iter().sum::<f64>() / n as f64;
-        let one = vec![1.0; n];
-        let centered: Vec<f64> = tau.iter().map(|t| t - center).collect();
-        let c = weighted_ols(&[("intercept", &one), ("estimate", &centered)], scores, None, Vcov::Hc3)?;
-        let (a, b) = (c[0].estimate, c[1].estimate);
-        // The intercept and the slope of a centred regressor are uncorrelated to first order;
-        // draw them independently.
-        let (sa, sb) = (c[0].se, c[1].se);
+        let nf = n as f64;
+        let center = tau.iter().sum::<f64>() / nf;
+        let a = scores.iter().sum::<f64>() / nf;
+        let sxx: f64 = tau.iter().map(|t| (t - center).powi(2)).sum();
+        let b = if sxx > 0.0 { tau.iter().zip(scores).map(|(t, g)| (t - center) * g).sum::<f64>() / sxx } else { 0.0 };
+        let (mut m00, mut m01, mut m11) = (0.0, 0.0, 0.0);
+        for (&t, &g) in tau.iter().zip(scores) {
+            let x = t - center;
+            let h = 1.0 / nf + if sxx > 0.0 { x * x / sxx } else { 0.0 };
+            let u = (g - a - b * x) / (1.0 - h).max(f64::EPSILON);
+            let u2 = u * u;
+            m00 += u2;
+            m01 += u2 * x;
+            m11 += u2 * x * x;
+        }
+        let (v_aa, v_ab, v_bb) = if sxx > 0.0 {
+            (m00 / (nf * nf), m01 / (nf * sxx), m11 / (sxx * sxx))
+        } else {
+            (m00 / (nf * nf), 0.0, 0.0)
+        };
+        // Cholesky factor of the 2×2 covariance.
+        let l00 = v_aa.sqrt();
+        let l10 = if l00 > 0.0 { v_ab / l00 } else { 0.0 };
+        let l11 = (v_bb - l10 * l10).max(0.0).sqrt();
         let mut rng = stream(seed, PURPOSE_BAND, 0);
         let draws = (0..draws)
             .map(|_| {
                 let z1: f64 = StandardNormal.sample(&mut rng);
                 let z2: f64 = StandardNormal.sample(&mut rng);
-                let (a, b) = (a + sa * z1, b + sb * z2);
+                let (a, b) = (a + l00 * z1, b + l10 * z1 + l11 * z2);
                 (center - a / b, b.signum())
             })
             .collect();
-        Ok(Self { center, intercept: a, slope: b, intercept_se: sa, slope_se: sb, draws })
+        Ok(Self {
+            center,
+            intercept: a,
+            slope: b,
+            intercept_se: v_aa.sqrt(),
+            slope_se: v_bb.sqrt(),
+            covariance: v_ab,
+            draws,
+        })
     }
 
     /// Share of `sorted` (ascending estimates) with a negative calibrated effect at `(a, b)`.
@@ -166,6 +197,13 @@ impl ScoreCalibration {
         let q = |p: f64| shares[((p * (shares.len() - 1) as f64).round() as usize).min(shares.len() - 1)];
         (point, [q(0.025), q(0.975)])
     }
+}
+
+/// The smallest value whose empirical distribution function reaches `p` (type-1 quantile).
+pub fn inverse_ecdf(sorted: &[f64], p: f64) -> f64 {
+    // `p · n` a hair above an integer (0.05 · 100) must not skip to the next value.
+    let k = ((p * sorted.len() as f64 - 1e-9).ceil() as usize).clamp(1, sorted.len());
+    sorted[k - 1]
 }
 
 /// Type-7 (linear interpolation) quantile of ascending `sorted` values at `p` in [0, 1].
@@ -213,8 +251,9 @@ pub struct Mixture {
     pub components: Vec<MixtureComponent>,
     /// Quantiles read off the mixture histogram `Σ_l weight_l · histogram_l`.
     pub mixture_quantiles: Vec<(f64, f64)>,
-    /// Largest |mixture quantile − overall sample quantile|, and the histogram's bin width
-    /// (the resolution it is guaranteed to be within).
+    /// Largest |mixture quantile − overall inverse-ECDF quantile| and the histogram's bin width.
+    /// The mixture's distribution function equals the overall empirical one at every bin edge,
+    /// so each mixture quantile lies in the bin of the overall one: the error is at most a bin.
     pub max_quantile_error: f64,
     pub bin_width: f64,
 }
@@ -248,8 +287,10 @@ pub fn mixture_by_level(
     let mass = mixture_histogram(&components, edges.len() - 1);
     let mixture_quantiles: Vec<(f64, f64)> =
         QUANTILE_LEVELS.iter().map(|&q| (q, Histogram::quantile_of(edges, &mass, q / 100.0))).collect();
+    let mut sorted = tau.to_vec();
+    sorted.sort_by(f64::total_cmp);
     let max_quantile_error =
-        mixture_quantiles.iter().zip(&overall.quantiles).map(|((_, m), (_, o))| (m - o).abs()).fold(0.0, f64::max);
+        mixture_quantiles.iter().map(|(q, m)| (m - inverse_ecdf(&sorted, q / 100.0)).abs()).fold(0.0, f64::max);
     Mixture {
         dimension: dimension.into(),
         components,
@@ -308,6 +349,19 @@ mod tests {
             assert!((m * tau.len() as f64 - c as f64).abs() < 1e-6);
         }
         assert!(m.max_quantile_error <= m.bin_width, "{} > {}", m.max_quantile_error, m.bin_width);
+        // Point masses at the ends of a wide gap: still within one bin of the inverse ECDF.
+        let tau: Vec<f64> = (0..100).map(|i| if i < 5 { 0.0 } else { 10.0 }).collect();
+        let codes: Vec<u32> = (0..100).map(|i| (i % 2) as u32).collect();
+        let cal = calibration(&tau);
+        let overall = effect_distribution(&tau, &Histogram::edges_for(&tau, 40), &cal);
+        let m = mixture_by_level("d", &tau, &codes, &labels[..2], &overall, &cal);
+        assert!(
+            m.max_quantile_error <= m.bin_width,
+            "{} > {}: {:?}",
+            m.max_quantile_error,
+            m.bin_width,
+            m.mixture_quantiles
+        );
     }
 
     #[test]

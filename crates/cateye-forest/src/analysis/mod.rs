@@ -15,7 +15,7 @@ pub mod subgroups;
 pub mod variation;
 
 pub use ate::{average_treatment_effect, AteEstimate, TargetSample};
-pub use blp::best_linear_projection;
+pub use blp::{best_linear_projection, best_linear_projection_on_levels};
 pub use calibration::{test_calibration, CalibrationTest};
 pub use importance::variable_importance;
 pub use rate::{rank_average_treatment_effect, Rate, RateOptions};

@@ -10,9 +10,11 @@
 //!   Miratrix (2019, "Decomposing treatment effect variation", JASA 114, §3–4). Within each arm
 //!   the outcome is regressed on the dimensions' level indicators (additive) and the numeric
 //!   covariates: `Y = x'β_t + e_t`. The effect's projection on `x` is `x'(β_1 − β_0)`; its
-//!   variance over the units, `Δ'Σ_xΔ`, is the systematic variation, corrected for estimation
-//!   noise by subtracting `tr(Σ_x (V̂_1 + V̂_0))` (the expected inflation of a quadratic form in
-//!   an estimate). The idiosyncratic variation `Var(e_1 − e_0)` is not identified from one
+//!   variance over the units, `Δ'Σ_xΔ`, corrected for estimation noise by subtracting
+//!   `tr(Σ_x (V̂_1 + V̂_0))` (the expected inflation of a quadratic form in an estimate), is the
+//!   explained variation; the same form on the covariate block alone is the covariates' part,
+//!   and the difference (what the dimensions add, their covariance with the covariates
+//!   included) is the systematic variation of the dimensions. The idiosyncratic variation `Var(e_1 − e_0)` is not identified from one
 //!   experiment; under DFM's assumption that it is uncorrelated with the control residual it
 //!   equals `σ²_1 − σ²_0`, the difference of the arms' residual variances. The share explained is
 //!   `systematic / (systematic + covariate part + idiosyncratic)`, with negative estimates of a
@@ -73,7 +75,8 @@ struct ArmFit {
 }
 
 fn fit_arm(design: &Design, dims: &[LevelColumn], cov: &[Vec<f64>], y: &[f64], rows: &[usize]) -> Result<ArmFit> {
-    let (xtx, xty) = normal_equations(design, dims, cov, Some(y), rows);
+    let (mut xtx, xty) = normal_equations(design, dims, cov, Some(y), rows);
+    crate::linear::add_relative_ridge(&mut xtx);
     let inverse = xtx.cholesky().map(|c| c.inverse()).ok_or_else(|| {
         ForestError::Data(
             "the regression of the outcome on the dimensions is singular within an arm (a covariate is constant \
@@ -148,8 +151,11 @@ pub fn decompose_variation(
     let (gram, _) = normal_equations(&design, dims, &cov, None, &all);
     let mean = gram.column(0) / n as f64;
     let sigma = gram / n as f64 - &mean * mean.transpose();
-    let systematic_raw = debiased_variance(&delta, &v, &sigma, 1..design.indicators);
+    // Everything the regressors explain (dimensions, covariates and their covariance), the
+    // covariates alone, and the dimensions as the difference: what they add to the covariates.
+    let explained_raw = debiased_variance(&delta, &v, &sigma, 1..design.k);
     let covariates_raw = debiased_variance(&delta, &v, &sigma, design.indicators..design.k);
+    let systematic_raw = explained_raw - covariates_raw;
     let idiosyncratic_raw = treat.sigma2 - control.sigma2;
     let (systematic, covariates, idiosyncratic) =
         (systematic_raw.max(0.0), covariates_raw.max(0.0), idiosyncratic_raw.max(0.0));
@@ -162,9 +168,10 @@ pub fn decompose_variation(
         total,
         share_explained: if total > 0.0 { systematic / total } else { 0.0 },
         columns: design.indicators - 1,
-        method: "Ding, Feller & Miratrix (2019): per-arm OLS on level indicators and covariates; systematic = \
-                 debiased variance of the effect's projection on the dimensions; idiosyncratic = difference of the \
-                 arms' residual variances (assumes it is uncorrelated with the control residual)"
+        method: "Ding, Feller & Miratrix (2019): per-arm OLS on level indicators and covariates; covariates = \
+                 debiased variance of the effect's projection on the covariates alone, systematic = debiased \
+                 variance of the projection on dimensions and covariates minus that; idiosyncratic = difference \
+                 of the arms' residual variances (assumes it is uncorrelated with the control residual)"
             .into(),
     })
 }

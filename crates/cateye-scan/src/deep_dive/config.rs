@@ -78,8 +78,10 @@ pub struct DeepDiveConfig {
     pub covariates: Vec<String>,
     /// Trees of the causal forest.
     pub trees: usize,
-    /// Minimum leaf size of the causal forest (grf's `min.node.size`); default (`None`):
-    /// `max(5, n / 5,000)`, grf's 5 up to 25,000 units.
+    /// Minimum leaf size of the causal forest (grf's `min.node.size`: treated and control units
+    /// each); default (`None`): `max(5, s · min(e, 1 − e) / 200)` with `s` the units a tree
+    /// splits on (half its subsample), i.e. grf's 5 for small or unbalanced pairs and at most
+    /// about 19 once the subsample is capped.
     pub min_node_size: Option<usize>,
     /// Fraction of units each tree is grown on (grf's `sample.fraction`); default (`None`):
     /// `min(0.5, 15,000 / n)`, grf's 0.5 up to 30,000 units. Larger subsamples cost time in
@@ -133,10 +135,13 @@ impl Default for DeepDiveConfig {
 }
 
 impl DeepDiveConfig {
-    /// `(sample_fraction, min_node_size)` for a pair of `n` units (see the fields).
-    pub fn forest_size(&self, n: usize) -> (f64, usize) {
+    /// `(sample_fraction, min_node_size)` for a pair of `n` units with propensity `e` (see the
+    /// fields).
+    pub fn forest_size(&self, n: usize, e: f64) -> (f64, usize) {
         let fraction = self.sample_fraction.unwrap_or_else(|| (15_000.0 / n as f64).min(0.5));
-        (fraction, self.min_node_size.unwrap_or((n / 5_000).max(5)))
+        let splitting = 0.5 * fraction * n as f64;
+        let minority = e.min(1.0 - e);
+        (fraction, self.min_node_size.unwrap_or(((splitting * minority / 200.0) as usize).max(5)))
     }
 
     /// Check the numeric settings; `Err` holds what is wrong and what was expected.

@@ -6,8 +6,8 @@
 //! 1. **Select** ([`select`]): the pairs the scan flags, strongest evidence first, capped
 //!    (`--deep-dive all|none|N`, default 20), plus pairs the user names.
 //! 2. **Features** ([`pair`]): every dimension becomes one forest covariate — categorical levels
-//!    ranked by the pair's mean outcome (both arms pooled, so the ranking carries no information
-//!    about the effect and a single split can isolate a block of levels), binned ones in bin
+//!    ranked by the pair's pooled mean outcome (whose noise is uncorrelated with that of the effect
+//!    estimates; see `pair::dimension_feature`), so a single split can isolate a block of levels), binned ones in bin
 //!    order — plus the CUPED column and the covariates the user names. The known assignment
 //!    probability (the planned split) is the propensity; `E[Y | X]` comes from a cross-fitted
 //!    linear model on the same features.
@@ -81,6 +81,15 @@ pub fn run_deep_dive(
     let mut report = DeepDiveReport { selection, pairs: Vec::new(), failed: Vec::new(), warnings: Vec::new() };
     if report.selection.selected.is_empty() {
         return Ok(report);
+    }
+    for srm in result.srm.iter().filter(|r| r.mismatch) {
+        if report.selection.selected.iter().any(|p| p.experiment == srm.experiment) {
+            report.warnings.push(format!(
+                "{} has a sample ratio mismatch: its deep dive uses the planned assignment probability as the \
+                 propensity, which the mismatch puts in doubt",
+                srm.experiment
+            ));
+        }
     }
     if config.cluster.is_some() {
         report.warnings.push(

@@ -69,8 +69,8 @@ pub struct PairData {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FeatureInfo {
     pub name: String,
-    /// `dimension_by_mean_outcome` (categorical levels ranked by the mean outcome of the pair,
-    /// both arms pooled), `dimension_ordered` (bins in order), `cuped_covariate`, `covariate`.
+    /// `dimension_by_mean_outcome` (categorical levels ranked by the pair's mean outcome, both
+    /// arms pooled), `dimension_ordered` (bins in order), `cuped_covariate`, `covariate`.
     pub encoding: String,
     /// Levels present in the pair (dimensions only).
     pub levels: Option<usize>,
@@ -124,7 +124,9 @@ pub struct Surface {
     pub dimensions: Vec<DimensionEvidence>,
     /// Importance of the non-dimension covariates (CUPED column, named covariates).
     pub covariates: Vec<(String, f64)>,
-    pub decomposition: VariationDecomposition,
+    /// Absent when the regression failed (`decomposition_error` says why).
+    pub decomposition: Option<VariationDecomposition>,
+    pub decomposition_error: Option<String>,
     /// Whether the deep dive's top dimension is the scan's top dimension (by explained SD);
     /// a disagreement is information, not an error.
     pub top_agrees_with_scan: Option<bool>,
@@ -146,6 +148,8 @@ pub struct DimensionEvidence {
     /// effect in the reference level, each coefficient the difference from it.
     pub reference_level: String,
     pub blp: Vec<Coefficient>,
+    /// Why `blp` is empty, if it is.
+    pub blp_error: Option<String>,
 }
 
 /// Who gains and who loses.
@@ -155,7 +159,9 @@ pub struct Characterize {
     pub calibration: ScoreCalibration,
     /// The overall distribution as the mixture of the levels of each top dimension.
     pub by_dimension: Vec<Mixture>,
-    pub subgroups: SubgroupRules,
+    /// Absent when the search failed (`subgroups_error` says why, e.g. too many levels).
+    pub subgroups: Option<SubgroupRules>,
+    pub subgroups_error: Option<String>,
 }
 
 /// Wall-clock seconds of the stages.

@@ -80,7 +80,7 @@ pub fn select_pairs(result: &ScanResult, config: &DeepDiveConfig, alpha: f64) ->
     };
     let mut selected: Vec<SelectedPair> =
         flagged[..cap].iter().cloned().map(|p| SelectedPair { reason: "flagged".into(), ..p }).collect();
-    let not_selected = flagged[cap..].to_vec();
+    let mut not_selected = flagged[cap..].to_vec();
     for request in &config.requested {
         let parts: Vec<&str> = request.split(':').collect();
         let (experiment, metric, arm) = match parts.as_slice() {
@@ -104,9 +104,14 @@ pub fn select_pairs(result: &ScanResult, config: &DeepDiveConfig, alpha: f64) ->
             ));
         }
         for p in matching {
-            if !selected.iter().any(|s| s.experiment == p.experiment && s.metric == p.metric && s.arm == p.arm) {
-                selected.push(SelectedPair { reason: "requested".into(), ..p.clone() });
+            let same = |s: &SelectedPair| s.experiment == p.experiment && s.metric == p.metric && s.arm == p.arm;
+            if selected.iter().any(same) {
+                continue;
             }
+            // A flagged pair beyond the cap that is also requested is analysed as flagged.
+            let reason = if p.flagged_by.is_empty() { "requested" } else { "flagged" };
+            not_selected.retain(|s| !same(s));
+            selected.push(SelectedPair { reason: reason.into(), ..p.clone() });
         }
     }
     Ok(SelectionSummary { setting: config.pairs.to_string(), flagged: flagged.len(), selected, not_selected })

@@ -79,16 +79,22 @@ fn pair_section(s: &mut String, d: &DeepDive) {
         })
         .collect();
     let _ = writeln!(s, "    share of estimated-effect variance by dimension: {}", dims.join(", "));
-    let v = &d.surface.decomposition;
-    let _ = writeln!(
-        s,
-        "    effect variance {}: systematic (dimensions) {}, covariates {}, idiosyncratic {} → dimensions explain {}",
-        sig(v.total),
-        sig(v.systematic),
-        sig(v.covariates),
-        sig(v.idiosyncratic),
-        pct(v.share_explained)
-    );
+    match (&d.surface.decomposition, &d.surface.decomposition_error) {
+        (Some(v), _) => {
+            let _ = writeln!(
+                s,
+                "    effect variance {}: systematic (dimensions) {}, covariates {}, idiosyncratic {} → dimensions explain {}",
+                sig(v.total),
+                sig(v.systematic),
+                sig(v.covariates),
+                sig(v.idiosyncratic),
+                pct(v.share_explained)
+            );
+        }
+        (None, error) => {
+            let _ = writeln!(s, "    effect variance: not decomposed ({})", error.as_deref().unwrap_or("unknown"));
+        }
+    }
     let o = &d.characterize.overall;
     let q = |level: f64| o.quantiles.iter().find(|(l, _)| *l == level).map_or(f64::NAN, |(_, v)| *v);
     let _ = writeln!(
@@ -101,12 +107,19 @@ fn pair_section(s: &mut String, d: &DeepDive) {
         pct(o.share_negative_band[0]),
         pct(o.share_negative_band[1])
     );
-    let leaves: Vec<String> = d
-        .characterize
-        .subgroups
-        .leaves
-        .iter()
-        .map(|l| format!("{}: {} ± {} (n {})", l.rule, sig(l.effect_holdout), sig(1.96 * l.se_holdout), l.n_holdout))
-        .collect();
-    let _ = writeln!(s, "    who gains and who loses (held-out effects): {}", leaves.join(" | "));
+    match (&d.characterize.subgroups, &d.characterize.subgroups_error) {
+        (Some(rules), _) => {
+            let leaves: Vec<String> = rules
+                .leaves
+                .iter()
+                .map(|l| {
+                    format!("{}: {} ± {} (n {})", l.rule, sig(l.effect_holdout), sig(1.96 * l.se_holdout), l.n_holdout)
+                })
+                .collect();
+            let _ = writeln!(s, "    who gains and who loses (held-out effects): {}", leaves.join(" | "));
+        }
+        (None, error) => {
+            let _ = writeln!(s, "    subgroups: not searched ({})", error.as_deref().unwrap_or("unknown"));
+        }
+    }
 }
