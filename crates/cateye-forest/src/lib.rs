@@ -7,6 +7,7 @@
 //! - `grow`: the split rules (regression, causal with gradient relabeling) and histogram search;
 //! - `tree`, `forest`, `sampling`: honest trees, little bags, out-of-bag bookkeeping;
 //! - `regression`, `causal`: the two forests and the full causal fit with nuisance models;
+//! - `isotonic`: pool-adjacent-violators isotonic regression (for causal isotonic calibration);
 //! - `linear`: least squares on sparse level-indicator designs (cross-fitted outcome model);
 //! - `analysis`: everything computed from a fitted causal forest, plus the distribution of
 //!   estimated effects and the systematic / idiosyncratic decomposition of their variation;
@@ -19,6 +20,7 @@ pub mod data;
 pub mod error;
 pub mod forest;
 mod grow;
+pub mod isotonic;
 pub mod linear;
 pub mod ols;
 pub mod options;
