@@ -77,6 +77,15 @@ pub fn isotonic_regression(x: &[f64], y: &[f64], weights: Option<&[f64]>) -> Res
     Ok(IsotonicFit { lower: blocks.iter().map(|b| b.0).collect(), values: blocks.iter().map(|b| b.2).collect() })
 }
 
+/// Causal isotonic calibration of a CATE predictor (van der Laan, Ulloa-Pérez, Carone &
+/// Luedtke 2023, Algorithm 1): the isotonic regression of doubly robust pseudo-outcomes
+/// `scores` (computed with nuisances fitted away from these units) on the predictor's values
+/// `predictions`. The calibrated predictor is `fit.predict(τ̂(x))`: monotone in `τ̂`, and its
+/// average over every level set equals the average doubly robust score there.
+pub fn causal_isotonic_calibration(predictions: &[f64], scores: &[f64]) -> Result<IsotonicFit> {
+    isotonic_regression(predictions, scores, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
