@@ -61,7 +61,7 @@ pub struct BenchArgs {
     trees: usize,
 }
 
-fn io(path: &Path, e: impl std::fmt::Display) -> ScanError {
+pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> ScanError {
     ScanError::Io { file: path.into(), message: e.to_string() }
 }
 

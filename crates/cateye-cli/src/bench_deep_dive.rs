@@ -1,15 +1,12 @@
 //! `cateye bench deep-dive | deep-dive-scan`: the deep dive of one pair (100,000 units, 20
 //! dimensions by default) and a whole scan with `--deep-dive 20` over many experiments.
 
+use crate::bench::io;
 use cateye_scan::deep_dive::{run_deep_dive, DeepDiveConfig, Selection};
 use cateye_scan::demo::{synthetic_spec, Heterogeneity, TableSpec};
 use cateye_scan::{ScanConfig, ScanError};
 use std::path::Path;
 use std::time::Instant;
-
-fn io(path: &Path, e: impl std::fmt::Display) -> ScanError {
-    ScanError::Io { file: path.into(), message: e.to_string() }
-}
 
 /// `experiments` × `units` rows with effect heterogeneity planted in the first `planted`
 /// experiments (metric 0 by dimension d0, the others' metric 1 idiosyncratic every third).

@@ -578,9 +578,7 @@ fn grow_direct<O: Objective>(
         if let Some((feature, bin)) = split {
             let mid = start + partition(&mut units[start..end], features.column(feature), bin, &mut ws.right_units);
             debug_assert!(mid > start && mid < end);
-            let left = nodes.len() as u32;
-            nodes.extend([Node::leaf(left), Node::leaf(left + 1)]);
-            nodes[id as usize] = Node::split(feature, bin, left);
+            let left = split_node(&mut nodes, id, feature, bin);
             ws.stack.push((left + 1, mid, end));
             ws.stack.push((left, start, mid));
         }
@@ -655,10 +653,7 @@ fn grow_by_subtraction<O: Objective>(
                         );
                         unit_sums_ready = true;
                     }
-                    sort_by_code(features.column(f), features.num_bins(f), node_units, &mut ws.sort);
-                    let unit = &ws.unit;
-                    let items = ws.sort.keys.iter().map(|&key| ((key >> 16) as u16, unit[(key & 0xffff) as usize]));
-                    scan::<O>(rule, &node, items)
+                    scan_sorted::<O>(rule, &node, features, f, node_units, &ws.unit, &mut ws.sort)
                 } else {
                     let bins = &hist[ws.offsets[f]..ws.offsets[f + 1]];
                     let dense = bins.iter().enumerate().filter(|(_, b)| b.units() > 0);
@@ -680,9 +675,7 @@ fn grow_by_subtraction<O: Objective>(
         };
         let mid = start + partition(&mut units[start..end], features.column(feature), bin, &mut ws.right_units);
         debug_assert!(mid > start && mid < end);
-        let left = nodes.len() as u32;
-        nodes.extend([Node::leaf(left), Node::leaf(left + 1)]);
-        nodes[id as usize] = Node::split(feature, bin, left);
+        let left = split_node(&mut nodes, id, feature, bin);
         let (left_len, right_len) = (mid - start, end - mid);
         let left_small = left_len <= right_len;
         let (small_range, large_len) = if left_small { (start..mid, right_len) } else { (mid..end, left_len) };
@@ -840,14 +833,35 @@ fn grow_small<O: Objective>(
             partition_list(&mut codes[range.clone()], &mut ids[range], goes_left, scratch_codes, scratch_ids);
         }
         debug_assert!(mid > a && mid < b);
-        let left = nodes.len() as u32;
-        nodes.extend([Node::leaf(left), Node::leaf(left + 1)]);
-        nodes[id as usize] = Node::split(feature, bin, left);
+        let left = split_node(nodes, id, feature, bin);
         stack.push((left + 1, mid, b));
         stack.push((left, a, mid));
     }
     ws.candidates = candidates;
     ws.small = lists;
+}
+
+/// Turns leaf `id` into a split on `feature` at `bin` with two new leaves; returns the left one.
+fn split_node(nodes: &mut Vec<Node>, id: u32, feature: usize, bin: u16) -> u32 {
+    let left = nodes.len() as u32;
+    nodes.extend([Node::leaf(left), Node::leaf(left + 1)]);
+    nodes[id as usize] = Node::split(feature, bin, left);
+    left
+}
+
+/// The exact search on covariate `f`: the node's `units` sorted by fine code, with their
+/// per-unit sums `unit` (position-aligned with `units`).
+fn scan_sorted<O: Objective>(
+    rule: &SplitRule,
+    node: &NodeLimits<O::Sums>,
+    features: &BinnedFeatures,
+    f: usize,
+    units: &[u32],
+    unit: &[O::Sums],
+    sort: &mut SortBuffers,
+) -> Option<(u16, f64)> {
+    sort_by_code(features.column(f), features.num_bins(f), units, sort);
+    scan::<O>(rule, node, sort.keys.iter().map(|&key| ((key >> 16) as u16, unit[(key & 0xffff) as usize])))
 }
 
 /// Stable partition of `units` (and their local ids) by `goes_left[local id]`, branch-free;
@@ -945,9 +959,7 @@ fn best_split<O: Objective>(
         // more coarse bins than twice the node's units (max_bins > 256), sorting the node's
         // units by fine code is cheaper. Either way each unit is added once.
         let found = if units.len() * 2 < features.num_coarse_bins(f) {
-            sort_by_code(features.column(f), features.num_bins(f), units, &mut ws.sort);
-            let unit = &ws.unit;
-            scan::<O>(rule, &node, ws.sort.keys.iter().map(|&key| ((key >> 16) as u16, unit[(key & 0xffff) as usize])))
+            scan_sorted::<O>(rule, &node, features, f, units, &ws.unit, &mut ws.sort)
         } else {
             histogram(features, f, units, ws);
             let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.units() > 0);

@@ -24,23 +24,26 @@ pub fn is_numeric(data_type: &DataType) -> bool {
     data_type.is_numeric() || matches!(data_type, DataType::Boolean)
 }
 
+/// Index of `name`, which must be a numeric or boolean column (errors name the column).
+pub fn numeric_column_index(source: &Source, name: &str, role: &'static str) -> Result<usize> {
+    let index = column_index(source, name, role)?;
+    let data_type = source.schema.field(index).data_type();
+    if !is_numeric(data_type) {
+        return Err(ScanError::WrongType {
+            file: source.path.clone(),
+            column: name.into(),
+            role,
+            found: data_type.to_string(),
+            expected: "a numeric or boolean column",
+        });
+    }
+    Ok(index)
+}
+
 /// Reads the named numeric (or boolean: 0/1) columns; nulls become NaN.
 pub fn read_numeric(source: &Source, columns: &[(&str, &'static str)]) -> Result<Vec<Vec<f64>>> {
-    let mut projection = Vec::with_capacity(columns.len());
-    for &(name, role) in columns {
-        let index = column_index(source, name, role)?;
-        let data_type = source.schema.field(index).data_type();
-        if !is_numeric(data_type) {
-            return Err(ScanError::WrongType {
-                file: source.path.clone(),
-                column: name.into(),
-                role,
-                found: data_type.to_string(),
-                expected: "a numeric or boolean column",
-            });
-        }
-        projection.push(index);
-    }
+    let projection =
+        columns.iter().map(|&(name, role)| numeric_column_index(source, name, role)).collect::<Result<Vec<_>>>()?;
     let mut out = vec![Vec::with_capacity(source.num_rows.unwrap_or(0) as usize); columns.len()];
     for batch in source.batches(&projection, 65_536)? {
         let batch = batch?;

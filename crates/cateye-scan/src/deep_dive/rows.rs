@@ -4,7 +4,7 @@
 
 use crate::config::ScanConfig;
 use crate::data::binning::{as_f64, BinEdges};
-use crate::data::columns::{column_index, is_numeric};
+use crate::data::columns::numeric_column_index;
 use crate::data::encode::NULL_CODE;
 use crate::data::{Encoder, Layout, Source};
 use crate::error::{Result, ScanError};
@@ -54,18 +54,7 @@ pub fn load_rows(
         .collect();
     let mut projection = layout.projection.clone();
     for name in covariates {
-        let index = column_index(source, name, "deep-dive covariate")?;
-        let data_type = source.schema.field(index).data_type();
-        if !is_numeric(data_type) {
-            return Err(ScanError::WrongType {
-                file: source.path.clone(),
-                column: name.clone(),
-                role: "deep-dive covariate",
-                found: data_type.to_string(),
-                expected: "a numeric or boolean column",
-            });
-        }
-        projection.push(index);
+        projection.push(numeric_column_index(source, name, "deep-dive covariate")?);
     }
     projection.sort_unstable();
     projection.dedup();
