@@ -26,6 +26,12 @@ pub enum Which {
     /// `cateye scan` with `--deep-dive 20` on --experiments (default 100) experiments of --rows
     /// units (default 100,000), --metrics (default 10) and --dimensions (default 20).
     DeepDiveScan,
+    /// The DR-learner, 5-fold cross-fitting, forest base learners (--trees, default 500), on
+    /// Nie & Wager setup A with --rows (default 100,000) and --covariates (default 10).
+    Cate,
+    /// The selection table (5 learners × forest and boost bases, plus the causal forest, each
+    /// also calibrated) on setup A with --rows (default 20,000).
+    CateSelect,
 }
 
 #[derive(Args)]
@@ -56,21 +62,42 @@ pub struct BenchArgs {
     /// Forest benchmarks: covariates.
     #[arg(long, default_value_t = 10)]
     covariates: usize,
-    /// Forest benchmarks: trees of the causal forest.
-    #[arg(long, default_value_t = 2000)]
-    trees: usize,
+    /// Forest benchmarks: trees of the causal forest (default 2,000; cate: 500 per forest).
+    #[arg(long)]
+    trees: Option<usize>,
+    /// cate, cate-select: also write the generated data as CSV here (for the EconML comparison).
+    #[arg(long)]
+    write_csv: Option<PathBuf>,
 }
 
 pub(crate) fn io(path: &Path, e: impl std::fmt::Display) -> ScanError {
     ScanError::Io { file: path.into(), message: e.to_string() }
 }
 
+fn causal_trees(args: &BenchArgs) -> usize {
+    args.trees.unwrap_or(2000)
+}
+
 pub fn run(args: &BenchArgs) -> Result<(), ScanError> {
     match args.which {
-        Which::Forest => return crate::bench_forest::forest(args.rows.unwrap_or(20_000), args.covariates, args.trees),
+        Which::Forest => {
+            return crate::bench_forest::forest(args.rows.unwrap_or(20_000), args.covariates, causal_trees(args))
+        }
         Which::ForestScaling => {
             let rows = args.rows.map_or(vec![10_000, 100_000, 1_000_000], |r| vec![r]);
-            return crate::bench_forest::scaling(&rows, args.covariates, args.trees);
+            return crate::bench_forest::scaling(&rows, args.covariates, causal_trees(args));
+        }
+        Which::Cate | Which::CateSelect => {
+            let select = matches!(args.which, Which::CateSelect);
+            let rows = args.rows.unwrap_or(if select { 20_000 } else { 100_000 });
+            let options = crate::bench_cate::Options {
+                rows,
+                covariates: args.covariates,
+                trees: args.trees.unwrap_or(500),
+                select,
+                write_csv: args.write_csv.clone(),
+            };
+            return crate::bench_cate::run(&options);
         }
         Which::DeepDive | Which::DeepDiveScan => return deep_dive(args),
         Which::Scan | Which::Memory => {}
@@ -126,7 +153,7 @@ fn deep_dive(args: &BenchArgs) -> Result<(), ScanError> {
     std::fs::create_dir_all(&dir).map_err(|e| io(&dir, e))?;
     let (units, dims) = (args.rows.unwrap_or(100_000), args.dimensions.unwrap_or(20));
     let outcome = match args.which {
-        Which::DeepDive => crate::bench_deep_dive::pair(&dir, units, dims, args.levels, args.trees),
+        Which::DeepDive => crate::bench_deep_dive::pair(&dir, units, dims, args.levels, causal_trees(args)),
         _ => crate::bench_deep_dive::scan(
             &dir,
             args.experiments.unwrap_or(100),
@@ -134,7 +161,7 @@ fn deep_dive(args: &BenchArgs) -> Result<(), ScanError> {
             args.metrics.unwrap_or(10),
             dims,
             args.levels,
-            args.trees,
+            causal_trees(args),
             20,
         ),
     };

@@ -2,6 +2,7 @@
 //! No statistics live here.
 
 mod bench;
+mod bench_cate;
 mod bench_deep_dive;
 mod bench_forest;
 
@@ -39,8 +40,69 @@ enum Command {
     /// Fit an honest causal forest to one experiment's unit-level rows: per-unit CATE with 95%
     /// intervals, AIPW average effects, calibration test, RATE and variable importance.
     Forest(Box<ForestArgs>),
-    /// Benchmarks: aggregation throughput, load rate, peak memory, causal forest.
+    /// CATE learners (S, T, X, R, DR, causal forest) with cross-fitting on one experiment's
+    /// unit-level rows, every arm against control: per-unit CATE, AIPW effect, optional causal
+    /// isotonic calibration and a held-out model-selection table.
+    Cate(Box<CateArgs>),
+    /// Benchmarks: aggregation throughput, load rate, peak memory, causal forest, CATE learners.
     Bench(bench::BenchArgs),
+}
+
+#[derive(Args)]
+struct CateArgs {
+    /// Parquet, CSV or Arrow IPC file, one row per unit.
+    file: PathBuf,
+    /// Outcome column.
+    #[arg(long)]
+    outcome: String,
+    /// Treatment column: 0/1, boolean, or numeric arm codes (the smallest is control unless --control).
+    #[arg(long)]
+    treatment: String,
+    /// The learner whose estimates are written: forest (grf's causal forest), s, t, x, r or dr.
+    #[arg(long, default_value = "dr")]
+    method: cateye_learners::Learner,
+    /// Base learners, comma separated (forest, linear, boost); the first also fits the
+    /// nuisances that score the selection table. Default: forest (with --select: forest,linear,boost).
+    #[arg(long, value_delimiter = ',')]
+    base: Option<Vec<cateye_learners::BaseKind>>,
+    /// Calibrate the estimates (causal isotonic cross-calibration).
+    #[arg(long)]
+    calibrate: bool,
+    /// Run every learner with every base learner (and the causal forest), rank them by held-out
+    /// loss and write the best one's estimates.
+    #[arg(long)]
+    select: bool,
+    /// Loss that ranks the selection table: r (R-loss) or dr (doubly robust pseudo-outcome loss).
+    #[arg(long, default_value = "r")]
+    loss: cateye_learners::select::SelectionLoss,
+    /// Covariate columns, comma separated (default: every other numeric column).
+    #[arg(long, value_delimiter = ',')]
+    covariates: Option<Vec<String>>,
+    /// Propensity: "design" (each arm's share, for randomised experiments), "estimate"
+    /// (cross-fitted classifier, clipped), a known probability (e.g. 0.5) or a column.
+    #[arg(long, default_value = "design")]
+    propensity: String,
+    /// Estimated propensities are clipped to [clip, 1 - clip].
+    #[arg(long, default_value_t = 0.01)]
+    clip: f64,
+    /// The control value of the treatment column (default: its smallest value).
+    #[arg(long)]
+    control: Option<f64>,
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Trees of every forest.
+    #[arg(long, default_value_t = 500)]
+    trees: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// Output folder: cate.parquet (or .csv with --format csv) and cate.json.
+    #[arg(long, default_value = "cateye-cate-out")]
+    out: PathBuf,
+    #[arg(long, value_enum, default_value_t = UnitFormat::Parquet)]
+    format: UnitFormat,
+    /// Print nothing but errors.
+    #[arg(long)]
+    quiet: bool,
 }
 
 #[derive(Args)]
@@ -346,6 +408,7 @@ fn main() {
             run_scan(&args.file, &c, &args.out, io)
         }),
         Command::Forest(args) => forest(&args),
+        Command::Cate(args) => cate(&args),
         Command::Bench(args) => bench::run(&args),
     };
     if let Err(e) = outcome {
@@ -381,6 +444,50 @@ fn forest(args: &ForestArgs) -> Result<(), ScanError> {
     let s = run_forest_job(&job)?;
     if !args.quiet {
         print!("{}", cateye_scan::report::forest_summary(&s));
+    }
+    Ok(())
+}
+
+fn cate(args: &CateArgs) -> Result<(), ScanError> {
+    use cateye_learners::{BaseKind, CateConfig};
+    use cateye_scan::cate_job::{cate_summary_text, run_cate_job, CateJob};
+    use cateye_scan::forest_job::PropensitySpec;
+    let extension = match args.format {
+        UnitFormat::Parquet => "parquet",
+        UnitFormat::Csv => "csv",
+    };
+    let propensity = match args.propensity.as_str() {
+        "design" => None,
+        "estimate" => Some(PropensitySpec::Estimate),
+        other => Some(PropensitySpec::parse(other)),
+    };
+    let default_bases = if args.select { BaseKind::ALL.to_vec() } else { vec![BaseKind::Forest] };
+    let job = CateJob {
+        file: args.file.clone(),
+        outcome: args.outcome.clone(),
+        treatment: args.treatment.clone(),
+        covariates: args.covariates.clone(),
+        propensity,
+        config: CateConfig {
+            method: args.method,
+            bases: args.base.clone().unwrap_or(default_bases),
+            calibrate: args.calibrate,
+            select: args.select,
+            loss: args.loss,
+            folds: args.folds,
+            trees: args.trees,
+            clip: args.clip,
+            seed: args.seed,
+            control: args.control,
+            ..CateConfig::default()
+        },
+        output: args.out.join(format!("cate.{extension}")),
+        summary: args.out.join("cate.json"),
+    };
+    let s = run_cate_job(&job)?;
+    if !args.quiet {
+        print!("{}", cate_summary_text(&s));
+        println!("\nWrote {}", s.outputs.join(" and "));
     }
     Ok(())
 }

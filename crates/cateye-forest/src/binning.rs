@@ -28,6 +28,7 @@ pub struct BinnedFeatures {
     edges: Vec<Vec<f64>>,
     /// Last fine code of each coarse bin, per covariate.
     coarse_last: Vec<Vec<u16>>,
+    max_bins: usize,
 }
 
 impl BinnedFeatures {
@@ -48,6 +49,12 @@ impl BinnedFeatures {
                 }
             },
         );
+        Ok(Self::from_fine_codes(by_column, n, edges, max_bins))
+    }
+
+    /// Coarse bins and the row-major copy for column-major fine codes `by_column` of `n` rows.
+    fn from_fine_codes(by_column: Vec<u16>, n: usize, edges: Vec<Vec<f64>>, max_bins: usize) -> Self {
+        let p = edges.len();
         let coarse_last: Vec<Vec<u16>> =
             by_column.par_chunks(n.max(1)).map(|codes| coarse_runs(codes, max_bins)).collect();
         let mut coarse = vec![0u16; n * p];
@@ -59,7 +66,27 @@ impl BinnedFeatures {
             },
         );
         let by_row = transpose(&by_column, n, p);
-        Ok(BinnedFeatures { n, p, by_column, by_row, coarse, edges, coarse_last })
+        BinnedFeatures { n, p, by_column, by_row, coarse, edges, coarse_last, max_bins }
+    }
+
+    /// The rows `rows` (in that order) with this binning's fine codes and edges, so that trees
+    /// grown on the subset route every row of the full data; coarse bins are the subset's own
+    /// quantiles. Used to fit base learners on cross-fitting folds without binning again.
+    pub fn subset(&self, rows: &[usize]) -> Self {
+        let m = rows.len();
+        let mut by_column = vec![0u16; m * self.p];
+        by_column.par_chunks_mut(m.max(1)).enumerate().for_each(|(f, codes)| {
+            let column = self.column(f);
+            for (code, &i) in codes.iter_mut().zip(rows) {
+                *code = column[i];
+            }
+        });
+        Self::from_fine_codes(by_column, m, self.edges.clone(), self.max_bins)
+    }
+
+    /// The fine code a raw value `x` of covariate `f` gets (as in [`Self::bin_new_rows`]).
+    pub fn code_of(&self, f: usize, x: f64) -> u16 {
+        bin_of(&self.edges[f], x)
     }
 
     pub fn num_rows(&self) -> usize {

@@ -75,6 +75,23 @@ impl ForestData {
         Ok(self)
     }
 
+    /// The rows `rows` with this data's binning (see [`BinnedFeatures::subset`]), unit weights
+    /// or `weights` (one per subset row), and no clusters: a cross-fitting fold's training data.
+    pub fn subset(&self, rows: &[usize], weights: Option<(&[f64], &str)>) -> Result<Self> {
+        let features = self.features.subset(rows);
+        let data = ForestData {
+            features,
+            names: self.names.clone(),
+            weights: vec![1.0; rows.len()],
+            weighted: false,
+            clusters: Clusters::units(rows.len()),
+        };
+        match weights {
+            Some((w, column)) => data.with_weights(w.to_vec(), column),
+            None => Ok(data),
+        }
+    }
+
     pub fn num_rows(&self) -> usize {
         self.features.num_rows()
     }

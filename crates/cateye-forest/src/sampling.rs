@@ -122,7 +122,7 @@ pub(crate) struct TreeSample {
 }
 
 /// A deterministic random stream per (seed, purpose, index), independent of thread scheduling.
-pub(crate) fn stream(seed: u64, purpose: u64, index: u64) -> ChaCha8Rng {
+pub fn stream(seed: u64, purpose: u64, index: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ purpose.wrapping_mul(0x9E37_79B9_7F4A_7C15));
     rng.set_stream(index);
     rng

@@ -25,7 +25,7 @@ fn calibration_repairs_a_mis_scaled_predictor() {
         // Calibrate on the even rows, evaluate on the odd ones.
         let half = |v: &[f64], parity: usize| -> Vec<f64> { v.iter().skip(parity).step_by(2).copied().collect() };
         let check = |predictor: &[f64]| {
-            let calibration = causal_isotonic_calibration(&half(predictor, 0), &half(&scores, 0)).unwrap();
+            let calibration = causal_isotonic_calibration(&half(predictor, 0), &half(&scores, 0), 1).unwrap();
             let calibrated: Vec<f64> = half(predictor, 1).iter().map(|&p| calibration.predict(p)).collect();
             let truth = half(&sim.tau, 1);
             (pehe(&half(predictor, 1), &truth), pehe(&calibrated, &truth))

@@ -2,11 +2,10 @@
 //! (`cateye_forest`), run its analyses and write per-unit effects and a JSON summary.
 //! All statistics live in `cateye_forest`; this module only loads, validates and writes.
 
-use crate::data::columns::{is_numeric, read_ids, read_numeric};
+use crate::data::columns::{pick_covariates, read_ids, read_numeric};
+use crate::data::unit_table::write_unit_table;
 use crate::data::Source;
 use crate::error::{Result, ScanError};
-use arrow::array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};
-use arrow::datatypes::{DataType, Field, Schema};
 use cateye_forest::analysis::{
     average_treatment_effect, doubly_robust_scores, rank_average_treatment_effect, test_calibration,
     variable_importance, AteEstimate, CalibrationTest, Rate, RateOptions, TargetSample,
@@ -14,7 +13,6 @@ use cateye_forest::analysis::{
 use cateye_forest::{fit_causal_forest, CausalInput, ForestData, ForestOptions, Propensity};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Where the propensity comes from.
@@ -128,30 +126,8 @@ pub fn run_forest_job(job: &ForestJob) -> Result<ForestSummary> {
     if let Some(w) = &job.weights {
         roles.push((w, "weights"));
     }
-    let covariates: Vec<String> = match &job.covariates {
-        Some(c) => c.clone(),
-        None => {
-            let taken: Vec<&str> = roles.iter().map(|(n, _)| *n).chain(job.cluster.as_deref()).collect();
-            source
-                .schema
-                .fields()
-                .iter()
-                .filter(|f| is_numeric(f.data_type()) && !taken.contains(&f.name().as_str()))
-                .map(|f| f.name().clone())
-                .collect()
-        }
-    };
-    if covariates.is_empty() {
-        return Err(invalid(
-            file,
-            format!("no covariates: name them with --covariates; columns: {}", source.column_list()),
-        ));
-    }
-    for c in &covariates {
-        if roles.iter().any(|(n, _)| n == c) {
-            return Err(invalid(file, format!("column '{c}' is both a covariate and another role")));
-        }
-    }
+    let taken: Vec<&str> = roles.iter().map(|(n, _)| *n).chain(job.cluster.as_deref()).collect();
+    let covariates = pick_covariates(&source, job.covariates.as_deref(), &taken)?;
     let mut wanted = roles.clone();
     wanted.extend(covariates.iter().map(|c| (c.as_str(), "covariate")));
     let mut columns = read_numeric(&source, &wanted)?;
@@ -258,41 +234,17 @@ pub fn run_forest_job(job: &ForestJob) -> Result<ForestSummary> {
 
 /// Per-unit estimates: row, cate, se, 95% CI, the nuisance estimates and the doubly robust score.
 fn write_units(path: &Path, tau: &[f64], se: &[f64], y_hat: &[f64], w_hat: &[f64], scores: &[f64]) -> Result<()> {
-    let io = |e: &dyn std::fmt::Display| ScanError::Io { file: path.into(), message: e.to_string() };
     let z = 1.959_963_984_540_054;
-    let f64s = |v: Vec<f64>| Arc::new(Float64Array::from(v)) as ArrayRef;
-    let columns: Vec<(&str, ArrayRef)> = vec![
-        ("row", Arc::new(UInt64Array::from_iter_values(0..tau.len() as u64)) as ArrayRef),
-        ("cate", f64s(tau.to_vec())),
-        ("se", f64s(se.to_vec())),
-        ("ci_lower", f64s(tau.iter().zip(se).map(|(t, s)| t - z * s).collect())),
-        ("ci_upper", f64s(tau.iter().zip(se).map(|(t, s)| t + z * s).collect())),
-        ("y_hat", f64s(y_hat.to_vec())),
-        ("w_hat", f64s(w_hat.to_vec())),
-        ("dr_score", f64s(scores.to_vec())),
-    ];
-    let schema = Arc::new(Schema::new(
-        columns
-            .iter()
-            .map(|(name, a)| {
-                Field::new(*name, if *name == "row" { DataType::UInt64 } else { a.data_type().clone() }, false)
-            })
-            .collect::<Vec<_>>(),
-    ));
-    let batch =
-        RecordBatch::try_new(schema.clone(), columns.into_iter().map(|(_, a)| a).collect()).map_err(|e| io(&e))?;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| io(&e))?;
-    }
-    let file = std::fs::File::create(path).map_err(|e| io(&e))?;
-    let is_csv = path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("csv"));
-    if is_csv {
-        let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(file);
-        writer.write(&batch).map_err(|e| io(&e))?;
-    } else {
-        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, None).map_err(|e| io(&e))?;
-        writer.write(&batch).map_err(|e| io(&e))?;
-        writer.close().map_err(|e| io(&e))?;
-    }
-    Ok(())
+    write_unit_table(
+        path,
+        vec![
+            ("cate".into(), tau.to_vec()),
+            ("se".into(), se.to_vec()),
+            ("ci_lower".into(), tau.iter().zip(se).map(|(t, s)| t - z * s).collect()),
+            ("ci_upper".into(), tau.iter().zip(se).map(|(t, s)| t + z * s).collect()),
+            ("y_hat".into(), y_hat.to_vec()),
+            ("w_hat".into(), w_hat.to_vec()),
+            ("dr_score".into(), scores.to_vec()),
+        ],
+    )
 }

@@ -18,6 +18,7 @@
 //! | [`forest_job`] | the `cateye forest` job: rows → causal forest (`cateye_forest`) → per-unit effects + summary |
 
 pub mod aggregate;
+pub mod cate_job;
 pub mod collect;
 pub mod config;
 pub mod data;

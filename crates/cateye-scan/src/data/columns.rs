@@ -40,6 +40,29 @@ pub fn numeric_column_index(source: &Source, name: &str, role: &'static str) -> 
     Ok(index)
 }
 
+/// The covariates of a unit-level job: `given`, or every numeric column not in `taken`. Errors
+/// when there are none, or when a given covariate also plays another role.
+pub fn pick_covariates(source: &Source, given: Option<&[String]>, taken: &[&str]) -> Result<Vec<String>> {
+    let invalid = |message: String| ScanError::Invalid { file: source.path.clone(), message };
+    let covariates: Vec<String> = match given {
+        Some(c) => c.to_vec(),
+        None => source
+            .schema
+            .fields()
+            .iter()
+            .filter(|f| is_numeric(f.data_type()) && !taken.contains(&f.name().as_str()))
+            .map(|f| f.name().clone())
+            .collect(),
+    };
+    if covariates.is_empty() {
+        return Err(invalid(format!("no covariates: name them with --covariates; columns: {}", source.column_list())));
+    }
+    if let Some(c) = covariates.iter().find(|c| taken.contains(&c.as_str())) {
+        return Err(invalid(format!("column '{c}' is both a covariate and another role")));
+    }
+    Ok(covariates)
+}
+
 /// Reads the named numeric (or boolean: 0/1) columns; nulls become NaN.
 pub fn read_numeric(source: &Source, columns: &[(&str, &'static str)]) -> Result<Vec<Vec<f64>>> {
     let projection =

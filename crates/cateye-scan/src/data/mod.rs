@@ -6,6 +6,7 @@ pub mod columns;
 pub mod encode;
 pub mod layout;
 pub mod source;
+pub mod unit_table;
 
 pub use encode::{Dictionary, EncodedBatch, Encoder};
 pub use layout::{DimensionColumn, DimensionKind, Layout, MetricColumn};

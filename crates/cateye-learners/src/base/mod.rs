@@ -1,0 +1,119 @@
+//! Base learners: regressions (and classifiers, for binary targets) that the meta-learners fit on
+//! a subset of rows and predict on others. One small trait, three families:
+//!
+//! - [`forest::ForestLearner`]: grf's honest regression forest (`cateye-forest`); for a binary
+//!   target it is a probability forest (the leaf mean of a 0/1 target);
+//! - [`linear::LinearLearner`]: ridge regression with intercept, logistic regression (IRLS)
+//!   for binary targets (nalgebra's Cholesky solves the normal equations);
+//! - [`boost::BoostLearner`]: histogram gradient boosting on the forest's binning (squared
+//!   loss, or logistic loss for binary targets; Friedman 2001, with the second-order leaf values
+//!   and gains of Chen & Guestrin 2016).
+
+pub mod boost;
+pub mod forest;
+pub mod linear;
+
+use crate::data::LearnerData;
+use cateye_forest::Result;
+use serde::{Deserialize, Serialize};
+
+/// What a base learner estimates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Task {
+    /// `E[target | x]` under squared loss.
+    Regression,
+    /// `P(target = 1 | x)` for a 0/1 target.
+    Classification,
+}
+
+/// A model fitted on some rows, predicting any rows of the same [`LearnerData`].
+pub trait Fitted: Send + Sync {
+    /// Predictions for `rows`; with `set = Some((f, v))` covariate `f` is taken to be `v`.
+    fn predict(&self, data: &LearnerData, rows: &[usize], set: Option<(usize, f64)>) -> Vec<f64>;
+}
+
+/// A regression / classification method.
+pub trait BaseLearner: Send + Sync {
+    /// Short name used in tables and output ("forest", "linear", "boost").
+    fn name(&self) -> &'static str;
+
+    /// Fits `target[j]` (weight `weights[j]`) of row `rows[j]`. `seed` makes randomised fits
+    /// reproducible; fits on disjoint folds get different seeds from their callers.
+    fn fit(
+        &self,
+        data: &LearnerData,
+        rows: &[usize],
+        target: &[f64],
+        weights: Option<&[f64]>,
+        task: Task,
+        seed: u64,
+    ) -> Result<Box<dyn Fitted>>;
+}
+
+/// The base learner families, with their default settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum BaseKind {
+    Forest,
+    Linear,
+    Boost,
+}
+
+impl BaseKind {
+    pub const ALL: [BaseKind; 3] = [BaseKind::Forest, BaseKind::Linear, BaseKind::Boost];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            BaseKind::Forest => "forest",
+            BaseKind::Linear => "linear",
+            BaseKind::Boost => "boost",
+        }
+    }
+
+    /// The learner with default settings (`trees` for the forest), for a final stage.
+    pub fn learner(self, trees: usize) -> Box<dyn BaseLearner> {
+        match self {
+            BaseKind::Forest => Box::new(forest::ForestLearner::with_trees(trees)),
+            BaseKind::Linear => Box::new(linear::LinearLearner::default()),
+            BaseKind::Boost => Box::new(boost::BoostLearner::default()),
+        }
+    }
+}
+
+impl std::str::FromStr for BaseKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        BaseKind::ALL
+            .into_iter()
+            .find(|b| b.name() == s)
+            .ok_or_else(|| format!("unknown base learner '{s}': expected forest, linear or boost"))
+    }
+}
+
+/// Checks the lengths of a fit's inputs and, for classification, that the target is 0/1.
+pub(crate) fn check_fit_input(rows: &[usize], target: &[f64], weights: Option<&[f64]>, task: Task) -> Result<()> {
+    use cateye_forest::ForestError;
+    if rows.is_empty() {
+        return Err(ForestError::Data("a base learner was given no rows to fit".into()));
+    }
+    if target.len() != rows.len() || weights.is_some_and(|w| w.len() != rows.len()) {
+        return Err(ForestError::Data(format!(
+            "a base learner got {} rows but {} targets{}",
+            rows.len(),
+            target.len(),
+            weights.map_or(String::new(), |w| format!(" and {} weights", w.len()))
+        )));
+    }
+    if let Some(j) = target.iter().position(|t| !t.is_finite()) {
+        return Err(ForestError::Data(format!("target of row {} is {}: expected a finite value", rows[j], target[j])));
+    }
+    if task == Task::Classification {
+        if let Some(j) = target.iter().position(|&t| t != 0.0 && t != 1.0) {
+            return Err(ForestError::Data(format!(
+                "classification target of row {} is {}: expected 0 or 1",
+                rows[j], target[j]
+            )));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,36 @@
+//! Conditional average treatment effect (CATE) learners for cateye, on one API:
+//!
+//! - `base`: the base learners behind one trait ([`base::BaseLearner`]): the honest regression
+//!   forest of `cateye-forest`, ridge / logistic regression, and histogram gradient boosting on
+//!   the forest's binning; each also classifies (binary targets).
+//! - `folds`: seeded, treatment-stratified K-fold assignment for cross-fitting.
+//! - `nuisance`: cross-fitted outcome models per arm and the propensity (known or estimated,
+//!   clipped and reported).
+//! - `meta`: the S-, T-, X- (Künzel et al. 2019), R- (Nie & Wager 2021) and DR-learners
+//!   (Kennedy 2023), and grf's causal forest, each giving out-of-fold CATE estimates.
+//! - `calibrate`: causal isotonic calibration and cross-calibration (van der Laan, Ulloa-Pérez,
+//!   Carone & Luedtke 2023).
+//! - `select`: R-loss and doubly robust loss on held-out folds, a ranked table of candidates.
+//! - `pipeline`: all of it for one outcome and a (multi-arm) treatment: every arm against control.
+
+pub mod base;
+pub mod calibrate;
+pub mod data;
+pub mod folds;
+pub mod meta;
+pub mod nuisance;
+pub mod pipeline;
+pub mod select;
+
+pub use base::{BaseKind, BaseLearner, Fitted, Task};
+pub use cateye_forest::{ForestError as LearnerError, Result};
+pub use data::LearnerData;
+pub use meta::{Learner, MetaLearner};
+pub use pipeline::{estimate_cate, ArmReport, CateConfig, CateReport, PropensitySource};
+
+/// Root mean squared error of estimated against true effects (PEHE: precision in estimating
+/// heterogeneous effects, Hill 2011).
+pub fn pehe(estimates: &[f64], truth: &[f64]) -> f64 {
+    let n = truth.len().max(1) as f64;
+    (estimates.iter().zip(truth).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / n).sqrt()
+}

@@ -1,0 +1,195 @@
+//! The meta-learners: each turns cross-fitted nuisances (see [`crate::nuisance`]) and a base
+//! learner into out-of-fold CATE estimates, `τ̂(X_i)` from models fitted without row i's fold,
+//! for every row of the data (rows outside the pair are predicted by the fold they fall in).
+//!
+//! - **S** (single model): `μ(x, w)` with the treatment as a covariate; `τ̂ = μ̂(x, 1) − μ̂(x, 0)`.
+//! - **T** (two models): `τ̂ = μ̂₁(x) − μ̂₀(x)`, the cross-fitted nuisances themselves.
+//! - **X** (Künzel, Sekhon, Bickel & Yu 2019): imputed effects `D = Y − μ̂₀(x)` on treated and
+//!   `μ̂₁(x) − Y` on control rows, regressed per arm to `τ̂₁`, `τ̂₀`, combined as
+//!   `ê(x) τ̂₀(x) + (1 − ê(x)) τ̂₁(x)` (their propensity weighting).
+//! - **R** (Nie & Wager 2021, eq. 4): minimises the R-loss `Σ ((Y − m̂) − (W − ê) τ(x))²` as the
+//!   weighted regression of `(Y − m̂)/(W − ê)` on x with weights `(W − ê)²`.
+//! - **DR** (Kennedy 2023): regression of the AIPW pseudo-outcome on x.
+//! - **causal forest** (Athey, Tibshirani & Wager 2019): grf's forest with its own nuisances,
+//!   out-of-bag estimates for the pair's rows.
+
+use crate::base::{BaseKind, BaseLearner};
+use crate::data::LearnerData;
+use crate::folds::Folds;
+use crate::nuisance::{cross_fit, Nuisances, Pair, PairPropensity};
+use cateye_forest::{fit_causal_forest, CausalInput, ForestError, ForestOptions, Result};
+use serde::{Deserialize, Serialize};
+
+/// A CATE estimation strategy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Learner {
+    S,
+    T,
+    X,
+    R,
+    Dr,
+    /// grf's causal forest (needs no base learner).
+    Forest,
+}
+
+impl Learner {
+    /// The five meta-learners (the causal forest aside).
+    pub const META: [Learner; 5] = [Learner::S, Learner::T, Learner::X, Learner::R, Learner::Dr];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Learner::S => "s",
+            Learner::T => "t",
+            Learner::X => "x",
+            Learner::R => "r",
+            Learner::Dr => "dr",
+            Learner::Forest => "forest",
+        }
+    }
+}
+
+impl std::str::FromStr for Learner {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Learner::META
+            .into_iter()
+            .chain([Learner::Forest])
+            .find(|l| l.name() == s)
+            .ok_or_else(|| format!("unknown method '{s}': expected forest, s, t, x, r or dr"))
+    }
+}
+
+/// A learner with its base learner (`None` for the causal forest).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct MetaLearner {
+    pub learner: Learner,
+    pub base: Option<BaseKind>,
+}
+
+impl MetaLearner {
+    pub fn label(&self) -> String {
+        match self.base {
+            Some(b) => format!("{}-learner/{}", self.learner.name().to_uppercase(), b.name()),
+            None => "causal forest".to_string(),
+        }
+    }
+}
+
+/// Everything a meta-learner needs for one pair of arms.
+pub struct PairContext<'a> {
+    pub data: &'a LearnerData,
+    pub pair: Pair<'a>,
+    pub folds: &'a Folds,
+    pub max_bins: usize,
+    pub seed: u64,
+}
+
+const SEED_S: u64 = 0x5001;
+const SEED_X1: u64 = 0x5002;
+const SEED_X0: u64 = 0x5003;
+const SEED_R: u64 = 0x5004;
+const SEED_DR: u64 = 0x5005;
+
+/// Out-of-fold CATE estimates of a meta-learner (not the causal forest) for every row. The
+/// final stage predicting fold k trains on pseudo-outcomes whose nuisances exclude fold k.
+pub fn meta_learner_cate(
+    learner: Learner,
+    ctx: &PairContext,
+    base: &dyn BaseLearner,
+    nuisances: &Nuisances,
+) -> Result<Vec<f64>> {
+    let (data, pair, folds) = (ctx.data, ctx.pair, ctx.folds);
+    let (y, w) = (pair.y, pair.w);
+    let (mu0, mu1, e) = (&nuisances.mu0, &nuisances.mu1, &nuisances.e);
+    let member = |i: usize| pair.member[i];
+    let regress =
+        |data: &LearnerData,
+         train: &(dyn Fn(usize) -> bool + Sync),
+         target: &(dyn Fn(usize, usize) -> f64 + Sync),
+         weight: Option<&(dyn Fn(usize, usize) -> f64 + Sync)>,
+         sets: &[Option<(usize, f64)>],
+         purpose: u64| { cross_fit(data, folds, base, train, target, weight, sets, ctx.seed ^ purpose) };
+    match learner {
+        Learner::S => {
+            let indicator: Vec<f64> =
+                (0..data.num_rows()).map(|i| if pair.is_treated(i) { 1.0 } else { 0.0 }).collect();
+            let with_w = data.with_column(indicator, "(treatment)", ctx.max_bins)?;
+            let f = data.num_features();
+            let target = |_: usize, i: usize| y[i];
+            let mut out = regress(&with_w, &member, &target, None, &[Some((f, 1.0)), Some((f, 0.0))], SEED_S)?;
+            let (treated, control) = (out.remove(0), out.remove(0));
+            Ok(treated.iter().zip(&control).map(|(a, b)| a - b).collect())
+        }
+        Learner::T => Ok(mu1.oof.iter().zip(&mu0.oof).map(|(a, b)| a - b).collect()),
+        Learner::X => {
+            let treated = |i: usize| pair.is_treated(i);
+            let control = |i: usize| pair.is_control(i);
+            let d1 = |k: usize, i: usize| y[i] - mu0.at(Some(k), i);
+            let d0 = |k: usize, i: usize| mu1.at(Some(k), i) - y[i];
+            let tau1 = regress(data, &treated, &d1, None, &[None], SEED_X1)?.remove(0);
+            let tau0 = regress(data, &control, &d0, None, &[None], SEED_X0)?.remove(0);
+            Ok((0..data.num_rows()).map(|i| e.oof[i] * tau0[i] + (1.0 - e.oof[i]) * tau1[i]).collect())
+        }
+        Learner::R => {
+            let m = nuisances.m.as_ref().ok_or_else(|| {
+                ForestError::Data("the R-learner needs the outcome model m(x): fit the nuisances with m".into())
+            })?;
+            let residual = |k: usize, i: usize| w[i] - e.at(Some(k), i);
+            // A row with W = ê carries no information (weight 0).
+            let target = |k: usize, i: usize| {
+                let r = residual(k, i);
+                if r.abs() < 1e-12 {
+                    0.0
+                } else {
+                    (y[i] - m.at(Some(k), i)) / r
+                }
+            };
+            let weight = |k: usize, i: usize| residual(k, i).powi(2);
+            Ok(regress(data, &member, &target, Some(&weight), &[None], SEED_R)?.remove(0))
+        }
+        Learner::Dr => {
+            let target = |k: usize, i: usize| nuisances.dr_score(Some(k), i, y[i], w[i]);
+            Ok(regress(data, &member, &target, None, &[None], SEED_DR)?.remove(0))
+        }
+        Learner::Forest => {
+            Err(ForestError::Data("the causal forest is not a meta-learner: use causal_forest_cate".into()))
+        }
+    }
+}
+
+/// grf's causal forest on the pair's rows: out-of-bag estimates there, all-tree predictions for
+/// rows outside the pair. The forest fits its own nuisances (E[Y|X] by a regression forest; the
+/// propensity as given, or estimated by a regression forest of W).
+pub fn causal_forest_cate(ctx: &PairContext, propensity: PairPropensity, trees: usize) -> Result<Vec<f64>> {
+    let pair = ctx.pair;
+    let rows = pair.rows();
+    let subset = ctx.data.binned().subset(&rows, None)?;
+    let y: Vec<f64> = rows.iter().map(|&i| pair.y[i]).collect();
+    let w: Vec<f64> = rows.iter().map(|&i| pair.w[i]).collect();
+    let per_unit: Vec<f64>;
+    let propensity = match propensity {
+        PairPropensity::Constant(e) => cateye_forest::Propensity::Known(e),
+        PairPropensity::PerUnit(values) => {
+            per_unit = rows.iter().map(|&i| values[i]).collect();
+            cateye_forest::Propensity::PerUnit { values: &per_unit, column: "propensity" }
+        }
+        PairPropensity::Estimate { .. } => cateye_forest::Propensity::Estimate,
+    };
+    let input = CausalInput { y: &y, w: &w, outcome: "outcome", treatment: "treatment", propensity, y_hat: None };
+    let options = ForestOptions { num_trees: trees, ci_group_size: 1, seed: ctx.seed, ..ForestOptions::default() };
+    let fit = fit_causal_forest(&subset, input, &options)?;
+    let mut out = vec![f64::NAN; ctx.data.num_rows()];
+    for (&i, &t) in rows.iter().zip(&fit.oob.tau) {
+        out[i] = t;
+    }
+    let outside: Vec<usize> = (0..ctx.data.num_rows()).filter(|&i| !pair.member[i]).collect();
+    if !outside.is_empty() {
+        let codes = ctx.data.codes(&outside, None);
+        let predicted = fit.forest.predict(&codes, ctx.data.num_features());
+        for (&i, t) in outside.iter().zip(predicted.tau) {
+            out[i] = t;
+        }
+    }
+    Ok(out)
+}

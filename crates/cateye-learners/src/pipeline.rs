@@ -1,0 +1,353 @@
+//! CATE estimation for one outcome and a treatment with any number of arms: every arm against
+//! control, with cross-fitted nuisances, the requested learners, causal isotonic
+//! cross-calibration, the held-out selection table and the chosen estimates.
+
+use crate::base::BaseKind;
+use crate::calibrate::{cross_calibrate, fold_held_out_calibration};
+use crate::data::LearnerData;
+use crate::folds::Folds;
+use crate::meta::{causal_forest_cate, meta_learner_cate, Learner, MetaLearner, PairContext};
+use crate::nuisance::{Nuisances, Pair, PairPropensity, PropensitySummary};
+use crate::select::{dr_loss_terms, mean_and_se, r_loss_terms, rank, SelectionLoss, SelectionRow};
+use cateye_forest::{ForestError, Result};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Where propensities come from.
+#[derive(Clone, Copy, Debug)]
+pub enum PropensitySource<'a> {
+    /// A randomised design: the arm's share of the pair's rows, a constant.
+    Design,
+    /// A known constant P(W = 1) (binary treatments only).
+    Known(f64),
+    /// Known per-unit P(W = 1) from `column` (binary treatments only).
+    PerUnit { values: &'a [f64], column: &'a str },
+    /// Cross-fitted classifier with the first base learner, clipped to `[clip, 1 − clip]`.
+    Estimate,
+}
+
+/// What to estimate.
+#[derive(Clone, Debug)]
+pub struct CateConfig {
+    /// The learner whose estimates are reported (unless `select` picks another).
+    pub method: Learner,
+    /// Base learners; the first also fits the scoring nuisances of the selection table.
+    pub bases: Vec<BaseKind>,
+    /// Also calibrate every candidate (causal isotonic cross-calibration); the chosen method's
+    /// calibrated estimates are reported.
+    pub calibrate: bool,
+    /// Run every learner with every base (and the causal forest) and report the best by `loss`.
+    pub select: bool,
+    pub loss: SelectionLoss,
+    pub folds: usize,
+    /// Trees of every forest (base learners and the causal forest).
+    pub trees: usize,
+    /// Estimated propensities are clipped to `[clip, 1 − clip]`.
+    pub clip: f64,
+    pub max_bins: usize,
+    pub seed: u64,
+    /// The control value of the treatment column (`None`: the smallest value).
+    pub control: Option<f64>,
+}
+
+impl Default for CateConfig {
+    fn default() -> Self {
+        CateConfig {
+            method: Learner::Dr,
+            bases: vec![BaseKind::Forest],
+            calibrate: false,
+            select: false,
+            loss: SelectionLoss::R,
+            folds: 5,
+            trees: 500,
+            clip: 0.01,
+            max_bins: cateye_forest::DEFAULT_MAX_BINS,
+            seed: 42,
+            control: None,
+        }
+    }
+}
+
+/// One candidate's out-of-fold estimates for every row.
+#[derive(Clone, Debug)]
+pub struct CandidateEstimates {
+    pub candidate: String,
+    pub meta: MetaLearner,
+    pub calibrated: bool,
+    pub cate: Vec<f64>,
+}
+
+/// Wall-clock seconds of a stage.
+#[derive(Clone, Debug, Serialize)]
+pub struct StageTime {
+    pub stage: String,
+    pub seconds: f64,
+}
+
+/// The result for one arm against control.
+#[derive(Clone, Debug, Serialize)]
+pub struct ArmReport {
+    pub arm: f64,
+    pub control: f64,
+    pub treated_rows: usize,
+    pub control_rows: usize,
+    pub propensity: PropensitySummary,
+    /// AIPW average effect (mean of the doubly robust scores) and its standard error.
+    pub ate: f64,
+    pub ate_se: f64,
+    /// The candidate whose estimates are reported.
+    pub chosen: String,
+    pub cate_mean: f64,
+    pub cate_sd: f64,
+    /// Every candidate's held-out losses, best first (a single row without `select`).
+    pub selection: Vec<SelectionRow>,
+    pub timings: Vec<StageTime>,
+    /// The chosen estimates, out of fold, for every row of the data.
+    #[serde(skip)]
+    pub cate: Vec<f64>,
+    #[serde(skip)]
+    pub candidates: Vec<CandidateEstimates>,
+    /// Doubly robust scores (scoring nuisances) of the pair's rows; NaN elsewhere.
+    #[serde(skip)]
+    pub dr_scores: Vec<f64>,
+    #[serde(skip)]
+    pub nuisances: Nuisances,
+}
+
+/// All arms.
+#[derive(Clone, Debug, Serialize)]
+pub struct CateReport {
+    pub rows: usize,
+    pub covariates: Vec<String>,
+    pub folds: usize,
+    pub arms: Vec<ArmReport>,
+}
+
+/// Estimates the CATE of every arm of `w` against control from covariate `columns` (named
+/// `names`) and outcome `y`. `outcome` and `treatment` name the columns in errors.
+#[allow(clippy::too_many_arguments)]
+pub fn estimate_cate(
+    columns: Vec<Vec<f64>>,
+    names: &[String],
+    y: &[f64],
+    w: &[f64],
+    outcome: &str,
+    treatment: &str,
+    propensity: PropensitySource,
+    config: &CateConfig,
+) -> Result<CateReport> {
+    let n = y.len();
+    check_column(outcome, y, n)?;
+    check_column(treatment, w, n)?;
+    if config.bases.is_empty() {
+        return Err(ForestError::Data("no base learner given".into()));
+    }
+    if !(config.clip > 0.0 && config.clip < 0.5) {
+        return Err(ForestError::Option { option: "clip", message: format!("{} is not in (0, 0.5)", config.clip) });
+    }
+    let mut levels: Vec<f64> = w.to_vec();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup();
+    let control = config.control.unwrap_or(levels[0]);
+    if !levels.contains(&control) {
+        return Err(column(treatment, format!("has no row with the control value {control}; values: {levels:?}")));
+    }
+    let arms: Vec<f64> = levels.iter().copied().filter(|&v| v != control).collect();
+    if arms.is_empty() {
+        return Err(column(treatment, format!("is constant ({control}): there is no treatment contrast")));
+    }
+    if arms.len() > 1 && matches!(propensity, PropensitySource::Known(_) | PropensitySource::PerUnit { .. }) {
+        return Err(column(
+            treatment,
+            format!("has {} arms: a single known propensity applies to 0/1 treatments only; use the design shares or estimate", arms.len()),
+        ));
+    }
+    let data = LearnerData::new(columns, names, config.max_bins)?;
+    let folds = Folds::stratified(w, config.folds, config.seed)?;
+    let arms = arms
+        .into_iter()
+        .map(|arm| estimate_arm(&data, y, w, treatment, arm, control, propensity, &folds, config))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(CateReport { rows: n, covariates: names.to_vec(), folds: config.folds, arms })
+}
+
+fn column(name: &str, message: String) -> ForestError {
+    ForestError::Column { column: name.to_string(), message }
+}
+
+fn check_column(name: &str, values: &[f64], n: usize) -> Result<()> {
+    if values.len() != n {
+        return Err(column(name, format!("has {} values, expected {n}", values.len())));
+    }
+    if let Some(row) = values.iter().position(|v| !v.is_finite()) {
+        return Err(column(
+            name,
+            format!("row {row} is {}: missing or non-finite values are not allowed", values[row]),
+        ));
+    }
+    Ok(())
+}
+
+/// The candidates to run: every learner with every base plus the causal forest when selecting,
+/// else the chosen method with the first base.
+fn candidates(config: &CateConfig) -> Vec<MetaLearner> {
+    let single =
+        |learner: Learner| MetaLearner { learner, base: (learner != Learner::Forest).then_some(config.bases[0]) };
+    if !config.select {
+        return vec![single(config.method)];
+    }
+    let mut all: Vec<MetaLearner> = config
+        .bases
+        .iter()
+        .flat_map(|&b| Learner::META.into_iter().map(move |learner| MetaLearner { learner, base: Some(b) }))
+        .collect();
+    all.push(MetaLearner { learner: Learner::Forest, base: None });
+    all
+}
+
+#[allow(clippy::too_many_arguments)]
+fn estimate_arm(
+    data: &LearnerData,
+    y: &[f64],
+    w_all: &[f64],
+    treatment: &str,
+    arm: f64,
+    control: f64,
+    propensity: PropensitySource,
+    folds: &Folds,
+    config: &CateConfig,
+) -> Result<ArmReport> {
+    let n = y.len();
+    let member: Vec<bool> = w_all.iter().map(|&v| v == arm || v == control).collect();
+    let w: Vec<f64> = w_all.iter().map(|&v| (v == arm) as u8 as f64).collect();
+    let (treated_rows, control_rows) =
+        (w_all.iter().filter(|&&v| v == arm).count(), w_all.iter().filter(|&&v| v == control).count());
+    let needed = 2 * config.folds;
+    if treated_rows < needed || control_rows < needed {
+        return Err(column(
+            treatment,
+            format!(
+                "arm {arm} has {treated_rows} rows and control {control} has {control_rows}: cross-fitting with {} folds needs at least {needed} of each",
+                config.folds
+            ),
+        ));
+    }
+    let pair = Pair { y, w: &w, member: &member };
+    let rows = pair.rows();
+    let pair_propensity = match propensity {
+        PropensitySource::Design => {
+            PairPropensity::Constant(treated_rows as f64 / (treated_rows + control_rows) as f64)
+        }
+        PropensitySource::Known(e) => {
+            if !(e > 0.0 && e < 1.0) {
+                return Err(ForestError::Option { option: "propensity", message: format!("{e} is not in (0, 1)") });
+            }
+            PairPropensity::Constant(e)
+        }
+        PropensitySource::PerUnit { values, column: name } => {
+            check_column(name, values, n)?;
+            if let Some(row) = values.iter().position(|&e| !(e > 0.0 && e < 1.0)) {
+                return Err(column(name, format!("row {row} is {}: a propensity must be in (0, 1)", values[row])));
+            }
+            PairPropensity::PerUnit(values)
+        }
+        PropensitySource::Estimate => PairPropensity::Estimate { clip: config.clip },
+    };
+    let ctx = PairContext { data, pair, folds, max_bins: config.max_bins, seed: config.seed };
+    let mut timings = Vec::new();
+
+    // Cross-fitted nuisances for every base in use; the first base's score the candidates.
+    let wanted = candidates(config);
+    let mut nuisances: Vec<(BaseKind, Nuisances)> = Vec::new();
+    for &base in &config.bases {
+        if base != config.bases[0] && !wanted.iter().any(|c| c.base == Some(base)) {
+            continue;
+        }
+        let start = Instant::now();
+        let learner = base.learner(config.trees);
+        // m(x) is needed by the R-learner and, for the first base, by the R-loss of the table.
+        let with_m = wanted.iter().any(|c| c.learner == Learner::R && c.base == Some(base))
+            || (base == config.bases[0] && (config.select || config.calibrate));
+        let fitted = Nuisances::fit(data, pair, folds, learner.as_ref(), pair_propensity, with_m, config.seed)?;
+        nuisances.push((base, fitted));
+        timings.push(StageTime { stage: format!("nuisances/{}", base.name()), seconds: start.elapsed().as_secs_f64() });
+    }
+    let scoring = &nuisances[0].1;
+    let mut scores = vec![f64::NAN; n];
+    for &i in &rows {
+        scores[i] = scoring.dr_score(None, i, y[i], w[i]);
+    }
+    let (ate, ate_se) = mean_and_se(rows.iter().map(|&i| scores[i]));
+
+    let mut estimates: Vec<CandidateEstimates> = Vec::new();
+    let mut table: Vec<SelectionRow> = Vec::new();
+    for meta in wanted {
+        let start = Instant::now();
+        let cate = match meta.base {
+            Some(base) => {
+                let fitted = &nuisances.iter().find(|(b, _)| *b == base).expect("fitted above").1;
+                meta_learner_cate(meta.learner, &ctx, base.learner(config.trees).as_ref(), fitted)?
+            }
+            None => causal_forest_cate(&ctx, pair_propensity, config.trees)?,
+        };
+        timings.push(StageTime { stage: meta.label(), seconds: start.elapsed().as_secs_f64() });
+        let mut versions = vec![(false, cate.clone(), cate)];
+        if config.calibrate {
+            let raw = &versions[0].1;
+            let held_out = fold_held_out_calibration(raw, &scores, &rows, folds)?;
+            let (_, calibrated) = cross_calibrate(raw, &scores, &rows)?;
+            versions.push((true, held_out, calibrated));
+        }
+        for (calibrated, scored, reported) in versions {
+            let candidate = format!("{}{}", meta.label(), if calibrated { " + calibration" } else { "" });
+            let (r_loss, r_loss_se) = match &scoring.m {
+                Some(m) => mean_and_se(r_loss_terms(&scored, y, &w, &m.oof, &scoring.e.oof, &rows)),
+                None => (f64::NAN, f64::NAN),
+            };
+            let (dr_loss, dr_loss_se) = mean_and_se(dr_loss_terms(&scored, &scores, &rows));
+            table.push(SelectionRow {
+                candidate: candidate.clone(),
+                learner: meta.learner.name().to_string(),
+                base: meta.base.map(|b| b.name().to_string()),
+                calibrated,
+                r_loss,
+                r_loss_se,
+                dr_loss,
+                dr_loss_se,
+                rank: 0,
+            });
+            estimates.push(CandidateEstimates { candidate, meta, calibrated, cate: reported });
+        }
+    }
+    rank(&mut table, config.loss);
+    let chosen = if config.select {
+        table[0].candidate.clone()
+    } else {
+        estimates.iter().find(|c| c.calibrated == config.calibrate).expect("one candidate").candidate.clone()
+    };
+    let cate = estimates.iter().find(|c| c.candidate == chosen).expect("chosen candidate").cate.clone();
+    let (cate_mean, cate_var) = {
+        let (mean, _) = mean_and_se(rows.iter().map(|&i| cate[i]));
+        let var = rows.iter().map(|&i| (cate[i] - mean).powi(2)).sum::<f64>() / (rows.len() as f64 - 1.0);
+        (mean, var)
+    };
+    let scoring = nuisances.swap_remove(0).1;
+    Ok(ArmReport {
+        arm,
+        control,
+        treated_rows,
+        control_rows,
+        propensity: scoring.propensity.clone(),
+        ate,
+        ate_se,
+        chosen,
+        cate_mean,
+        cate_sd: cate_var.sqrt(),
+        selection: table,
+        timings,
+        cate,
+        candidates: estimates,
+        dr_scores: scores,
+        nuisances: scoring,
+    })
+}
