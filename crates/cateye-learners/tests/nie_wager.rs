@@ -35,7 +35,7 @@ fn run(setup: Setup, seed: u64) -> Rep {
     let sim = nie_wager(setup, 2000, 6, 1.0, seed);
     let config = CateConfig {
         method: Learner::Dr,
-        bases: vec![BaseKind::Forest, BaseKind::Boost],
+        bases: vec![BaseKind::Forest, BaseKind::Boost, BaseKind::Linear],
         calibrate: true,
         select: true,
         loss: SelectionLoss::R,
