@@ -83,7 +83,7 @@ struct CateArgs {
     #[arg(long, default_value = "design")]
     propensity: String,
     /// Estimated propensities are clipped to [clip, 1 - clip].
-    #[arg(long, default_value_t = 0.01)]
+    #[arg(long, default_value_t = 0.05)]
     clip: f64,
     /// The control value of the treatment column (default: its smallest value).
     #[arg(long)]

@@ -42,7 +42,10 @@ pub struct CateConfig {
     pub folds: usize,
     /// Trees of every forest (base learners and the causal forest).
     pub trees: usize,
-    /// Estimated propensities are clipped to `[clip, 1 − clip]`.
+    /// Estimated propensities are clipped to `[clip, 1 − clip]` (default 0.05: the adaptive
+    /// nuisance forests estimate propensities near 0 or 1 from a few units, and at 0.01 their
+    /// inverse weights made the DR-learner's pseudo-outcomes heavy-tailed; see
+    /// [`crate::base::forest::ForestLearner::for_nuisances`]).
     pub clip: f64,
     pub max_bins: usize,
     pub seed: u64,
@@ -60,7 +63,7 @@ impl Default for CateConfig {
             loss: SelectionLoss::R,
             folds: 5,
             trees: 500,
-            clip: 0.01,
+            clip: 0.05,
             max_bins: cateye_forest::DEFAULT_MAX_BINS,
             seed: 42,
             control: None,
@@ -264,7 +267,7 @@ fn estimate_arm(
             continue;
         }
         let start = Instant::now();
-        let learner = base.learner(config.trees);
+        let learner = base.nuisance_learner(config.trees);
         // m(x) is needed by the R-learner and, for the first base, by the R-loss of the table.
         let with_m = wanted.iter().any(|c| c.learner == Learner::R && c.base == Some(base))
             || (base == config.bases[0] && (config.select || config.calibrate));

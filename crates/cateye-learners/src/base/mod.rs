@@ -1,8 +1,9 @@
 //! Base learners: regressions (and classifiers, for binary targets) that the meta-learners fit on
 //! a subset of rows and predict on others. One small trait, three families:
 //!
-//! - [`forest::ForestLearner`]: grf's honest regression forest (`cateye-forest`); for a binary
-//!   target it is a probability forest (the leaf mean of a 0/1 target);
+//! - [`forest::ForestLearner`]: grf's regression forest (`cateye-forest`), honest in final
+//!   stages and adaptive for nuisances; for a binary target it is a probability forest (the
+//!   leaf mean of a 0/1 target);
 //! - [`linear::LinearLearner`]: ridge regression with intercept, logistic regression (IRLS)
 //!   for binary targets (nalgebra's Cholesky solves the normal equations);
 //! - [`boost::BoostLearner`]: histogram gradient boosting on the forest's binning (squared
@@ -76,6 +77,15 @@ impl BaseKind {
             BaseKind::Forest => Box::new(forest::ForestLearner::with_trees(trees)),
             BaseKind::Linear => Box::new(linear::LinearLearner::default()),
             BaseKind::Boost => Box::new(boost::BoostLearner::default()),
+        }
+    }
+
+    /// The learner for the cross-fitted nuisance models: as [`Self::learner`] except that the
+    /// forest is adaptive (see [`forest::ForestLearner::for_nuisances`]).
+    pub fn nuisance_learner(self, trees: usize) -> Box<dyn BaseLearner> {
+        match self {
+            BaseKind::Forest => Box::new(forest::ForestLearner::for_nuisances(trees)),
+            other => other.learner(trees),
         }
     }
 }
