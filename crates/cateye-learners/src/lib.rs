@@ -1,8 +1,9 @@
 //! Conditional average treatment effect (CATE) learners for cateye, on one API:
 //!
 //! - `base`: the base learners behind one trait ([`base::BaseLearner`]): the regression forest
-//!   of `cateye-forest` (honest in final stages, adaptive for nuisances), ridge / logistic regression, and histogram gradient boosting on
-//!   the forest's binning; each also classifies (binary targets).
+//!   of `cateye-forest` (honest in final stages, adaptive for nuisances), ridge / logistic
+//!   regression, and histogram gradient boosting on the forest's binning; each also classifies
+//!   (binary targets).
 //! - `folds`: seeded, treatment-stratified K-fold assignment for cross-fitting.
 //! - `nuisance`: cross-fitted outcome models per arm and the propensity (known or estimated,
 //!   clipped and reported).
