@@ -20,12 +20,13 @@ pub(crate) fn option_error(option: &'static str, message: impl Into<String>) -> 
     ForestError::Option { option, message: message.into() }
 }
 
-pub(crate) fn column_error(column: impl Into<String>, message: impl Into<String>) -> ForestError {
+/// An error about a named input column.
+pub fn column_error(column: impl Into<String>, message: impl Into<String>) -> ForestError {
     ForestError::Column { column: column.into(), message: message.into() }
 }
 
 /// Checks that a column has `n` finite values; names the first bad row.
-pub(crate) fn check_finite(column: &str, values: &[f64], n: usize) -> Result<()> {
+pub fn check_finite(column: &str, values: &[f64], n: usize) -> Result<()> {
     if values.len() != n {
         return Err(column_error(column, format!("has {} values, expected {n} (one per row)", values.len())));
     }

@@ -262,3 +262,62 @@ impl Nuisances {
         mu1 - mu0 + w * (y - mu1) / e - (1.0 - w) * (y - mu0) / (1.0 - e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::base::Fitted;
+
+    /// A "learner" that predicts the sum of the distinct targets it was trained on: with target
+    /// 2^fold, its prediction is the set of folds it saw, as bits.
+    struct FoldsSeen;
+    struct Constant(f64);
+
+    impl Fitted for Constant {
+        fn predict(&self, _: &LearnerData, rows: &[usize], _: Option<(usize, f64)>) -> Vec<f64> {
+            vec![self.0; rows.len()]
+        }
+    }
+
+    impl BaseLearner for FoldsSeen {
+        fn name(&self) -> &'static str {
+            "folds seen"
+        }
+        fn fit(
+            &self,
+            _: &LearnerData,
+            _: &[usize],
+            target: &[f64],
+            _: Option<&[f64]>,
+            _: Task,
+            _: u64,
+        ) -> Result<Box<dyn Fitted>> {
+            let mut distinct = target.to_vec();
+            distinct.sort_by(f64::total_cmp);
+            distinct.dedup();
+            Ok(Box::new(Constant(distinct.iter().sum())))
+        }
+    }
+
+    #[test]
+    fn nuisances_for_a_final_stage_never_saw_its_fold() {
+        let n = 100;
+        let strata: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+        let folds = Folds::stratified(&strata, 5, 7).unwrap();
+        let data = LearnerData::new(vec![(0..n).map(|i| i as f64).collect()], &["x".into()], 64).unwrap();
+        let bit = |i: usize| (1u32 << folds.fold_of(i)) as f64;
+        let fitted = cross_fit_nuisance(&data, &folds, &FoldsSeen, Task::Regression, &|_| true, &bit, 0).unwrap();
+        let all = 31.0;
+        for i in 0..n {
+            let own = folds.fold_of(i);
+            for k in (0..5).filter(|&k| k != own) {
+                // Trained on every fold but k and row i's own.
+                assert_eq!(fitted.at(Some(k), i), all - (1u32 << k) as f64 - bit(i), "row {i}, fold {k}");
+            }
+            // Out of fold: the mean of the four models fitted without row i's fold.
+            let expected = (0..5).filter(|&k| k != own).map(|k| all - (1u32 << k) as f64 - bit(i)).sum::<f64>() / 4.0;
+            assert_eq!(fitted.at(None, i), expected);
+            assert_eq!(fitted.at(Some(own), i), expected);
+        }
+    }
+}

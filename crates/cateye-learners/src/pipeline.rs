@@ -9,6 +9,7 @@ use crate::folds::Folds;
 use crate::meta::{causal_forest_cate, meta_learner_cate, Learner, MetaLearner, PairContext};
 use crate::nuisance::{Nuisances, Pair, PairPropensity, PropensitySummary};
 use crate::select::{dr_loss_terms, mean_and_se, r_loss_terms, rank, SelectionLoss, SelectionRow};
+use cateye_forest::error::{check_finite, column_error};
 use cateye_forest::{ForestError, Result};
 use serde::Serialize;
 use std::time::Instant;
@@ -140,8 +141,8 @@ pub fn estimate_cate(
     config: &CateConfig,
 ) -> Result<CateReport> {
     let n = y.len();
-    check_column(outcome, y, n)?;
-    check_column(treatment, w, n)?;
+    check_finite(outcome, y, n)?;
+    check_finite(treatment, w, n)?;
     if config.bases.is_empty() {
         return Err(ForestError::Data("no base learner given".into()));
     }
@@ -153,14 +154,17 @@ pub fn estimate_cate(
     levels.dedup();
     let control = config.control.unwrap_or(levels[0]);
     if !levels.contains(&control) {
-        return Err(column(treatment, format!("has no row with the control value {control}; values: {levels:?}")));
+        return Err(column_error(
+            treatment,
+            format!("has no row with the control value {control}; values: {levels:?}"),
+        ));
     }
     let arms: Vec<f64> = levels.iter().copied().filter(|&v| v != control).collect();
     if arms.is_empty() {
-        return Err(column(treatment, format!("is constant ({control}): there is no treatment contrast")));
+        return Err(column_error(treatment, format!("is constant ({control}): there is no treatment contrast")));
     }
     if arms.len() > 1 && matches!(propensity, PropensitySource::Known(_) | PropensitySource::PerUnit { .. }) {
-        return Err(column(
+        return Err(column_error(
             treatment,
             format!("has {} arms: a single known propensity applies to 0/1 treatments only; use the design shares or estimate", arms.len()),
         ));
@@ -172,23 +176,6 @@ pub fn estimate_cate(
         .map(|arm| estimate_arm(&data, y, w, treatment, arm, control, propensity, &folds, config))
         .collect::<Result<Vec<_>>>()?;
     Ok(CateReport { rows: n, covariates: names.to_vec(), folds: config.folds, arms })
-}
-
-fn column(name: &str, message: String) -> ForestError {
-    ForestError::Column { column: name.to_string(), message }
-}
-
-fn check_column(name: &str, values: &[f64], n: usize) -> Result<()> {
-    if values.len() != n {
-        return Err(column(name, format!("has {} values, expected {n}", values.len())));
-    }
-    if let Some(row) = values.iter().position(|v| !v.is_finite()) {
-        return Err(column(
-            name,
-            format!("row {row} is {}: missing or non-finite values are not allowed", values[row]),
-        ));
-    }
-    Ok(())
 }
 
 /// The candidates to run: every learner with every base plus the causal forest when selecting,
@@ -227,7 +214,7 @@ fn estimate_arm(
         (w_all.iter().filter(|&&v| v == arm).count(), w_all.iter().filter(|&&v| v == control).count());
     let needed = 2 * config.folds;
     if treated_rows < needed || control_rows < needed {
-        return Err(column(
+        return Err(column_error(
             treatment,
             format!(
                 "arm {arm} has {treated_rows} rows and control {control} has {control_rows}: cross-fitting with {} folds needs at least {needed} of each",
@@ -248,9 +235,12 @@ fn estimate_arm(
             PairPropensity::Constant(e)
         }
         PropensitySource::PerUnit { values, column: name } => {
-            check_column(name, values, n)?;
+            check_finite(name, values, n)?;
             if let Some(row) = values.iter().position(|&e| !(e > 0.0 && e < 1.0)) {
-                return Err(column(name, format!("row {row} is {}: a propensity must be in (0, 1)", values[row])));
+                return Err(column_error(
+                    name,
+                    format!("row {row} is {}: a propensity must be in (0, 1)", values[row]),
+                ));
             }
             PairPropensity::PerUnit(values)
         }
@@ -329,11 +319,7 @@ fn estimate_arm(
         estimates.iter().find(|c| c.calibrated == config.calibrate).expect("one candidate").candidate.clone()
     };
     let cate = estimates.iter().find(|c| c.candidate == chosen).expect("chosen candidate").cate.clone();
-    let (cate_mean, cate_var) = {
-        let (mean, _) = mean_and_se(rows.iter().map(|&i| cate[i]));
-        let var = rows.iter().map(|&i| (cate[i] - mean).powi(2)).sum::<f64>() / (rows.len() as f64 - 1.0);
-        (mean, var)
-    };
+    let (cate_mean, cate_se) = mean_and_se(rows.iter().map(|&i| cate[i]));
     let scoring = nuisances.swap_remove(0).1;
     Ok(ArmReport {
         arm,
@@ -345,7 +331,7 @@ fn estimate_arm(
         ate_se,
         chosen,
         cate_mean,
-        cate_sd: cate_var.sqrt(),
+        cate_sd: cate_se * (rows.len() as f64).sqrt(),
         selection: table,
         timings,
         cate,

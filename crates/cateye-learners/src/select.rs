@@ -45,16 +45,20 @@ pub struct SelectionRow {
     pub rank: usize,
 }
 
-/// Mean and standard error of per-row losses.
+/// Mean and standard error (sample SD / √n) of per-row values; NaN for no values.
 pub fn mean_and_se(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (mut n, mut sum, mut sq) = (0.0, 0.0, 0.0);
+    // Welford's update: no cancellation when the mean is large against the spread.
+    let (mut n, mut mean, mut m2) = (0.0, 0.0, 0.0);
     for v in values {
         n += 1.0;
-        sum += v;
-        sq += v * v;
+        let delta = v - mean;
+        mean += delta / n;
+        m2 += delta * (v - mean);
     }
-    let mean = sum / n;
-    let var = (sq / n - mean * mean).max(0.0) * n / (n - 1.0).max(1.0);
+    if n == 0.0 {
+        return (f64::NAN, f64::NAN);
+    }
+    let var = m2 / (n - 1.0).max(1.0);
     (mean, (var / n).sqrt())
 }
 
@@ -84,5 +88,21 @@ pub fn rank(rows: &mut [SelectionRow], by: SelectionLoss) {
     rows.sort_by(|a, b| key(a).total_cmp(&key(b)).then_with(|| a.candidate.cmp(&b.candidate)));
     for (k, r) in rows.iter_mut().enumerate() {
         r.rank = k + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mean_and_se;
+
+    #[test]
+    fn mean_and_se_is_exact_far_from_zero() {
+        // 1e9 + {1, 2, 3, 4}: mean 1e9 + 2.5, sample variance 5/3, SE √(5/3)/2. A sum of squares
+        // would lose every digit of the variance to cancellation here.
+        let (mean, se) = mean_and_se([1.0, 2.0, 3.0, 4.0].into_iter().map(|v| 1e9 + v));
+        assert_eq!(mean, 1e9 + 2.5);
+        assert!((se - (5.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-9, "{se}");
+        assert!(mean_and_se(std::iter::empty()).0.is_nan());
+        assert_eq!(mean_and_se(std::iter::once(3.0)), (3.0, 0.0));
     }
 }
