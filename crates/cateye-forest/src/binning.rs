@@ -10,11 +10,61 @@
 //! Fine code `c` holds the values in `(edge[c-1], edge[c]]`, so the split "code ≤ c" is the split
 //! "x ≤ edge[c]" on raw values, and new data is binned with the same edges.
 
-use crate::error::{check_finite, Result};
+use crate::error::{check_finite, column_error, Result};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Most fine codes per covariate.
 pub const MAX_FINE_BINS: usize = 65_535;
+
+/// How raw covariate values become fine codes: the covariates' names and the upper edges of
+/// their fine bins. A fitted forest keeps it to bin new rows exactly as its training rows were.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Binning {
+    names: Vec<String>,
+    edges: Vec<Vec<f64>>,
+}
+
+impl Binning {
+    /// Covariate names, in column order.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Number of covariates.
+    pub fn num_features(&self) -> usize {
+        self.edges.len()
+    }
+
+    /// The fine code a raw value `x` of covariate `f` gets.
+    pub fn code_of(&self, f: usize, x: f64) -> u16 {
+        bin_of(&self.edges[f], x)
+    }
+
+    /// Row-major codes of new rows given by column (one slice per covariate, in the binning's
+    /// order). Values above the last edge get a code past every bin, so they go right at every
+    /// split, as their raw values would. Non-finite values are an error naming the column and row.
+    pub fn bin_rows(&self, columns: &[&[f64]]) -> Result<Vec<u16>> {
+        let p = self.num_features();
+        if columns.len() != p {
+            return Err(column_error(
+                "covariates",
+                format!("{} columns given for prediction, the forest was fitted on {p}", columns.len()),
+            ));
+        }
+        let n = columns.first().map_or(0, |c| c.len());
+        for (column, name) in columns.iter().zip(&self.names) {
+            check_finite(name, column, n)?;
+        }
+        let mut rows = vec![0u16; n * p];
+        rows.par_chunks_mut(p.max(1)).enumerate().for_each(|(i, row)| {
+            for (f, code) in row.iter_mut().enumerate() {
+                *code = bin_of(&self.edges[f], columns[f][i]);
+            }
+        });
+        Ok(rows)
+    }
+}
 
 /// Binned covariates: fine codes by column (split search) and by row (tree traversal), coarse
 /// bins by column (histograms).
@@ -25,7 +75,7 @@ pub struct BinnedFeatures {
     by_column: Vec<u16>,
     by_row: Vec<u16>,
     coarse: Vec<u16>,
-    edges: Vec<Vec<f64>>,
+    binning: Binning,
     /// Last fine code of each coarse bin, per covariate.
     coarse_last: Vec<Vec<u16>>,
     max_bins: usize,
@@ -49,12 +99,12 @@ impl BinnedFeatures {
                 }
             },
         );
-        Ok(Self::from_fine_codes(by_column, n, edges, max_bins))
+        Ok(Self::from_fine_codes(by_column, n, Binning { names: names.to_vec(), edges }, max_bins))
     }
 
     /// Coarse bins and the row-major copy for column-major fine codes `by_column` of `n` rows.
-    fn from_fine_codes(by_column: Vec<u16>, n: usize, edges: Vec<Vec<f64>>, max_bins: usize) -> Self {
-        let p = edges.len();
+    fn from_fine_codes(by_column: Vec<u16>, n: usize, binning: Binning, max_bins: usize) -> Self {
+        let p = binning.edges.len();
         let coarse_last: Vec<Vec<u16>> =
             by_column.par_chunks(n.max(1)).map(|codes| coarse_runs(codes, max_bins)).collect();
         let mut coarse = vec![0u16; n * p];
@@ -66,7 +116,7 @@ impl BinnedFeatures {
             },
         );
         let by_row = transpose(&by_column, n, p);
-        BinnedFeatures { n, p, by_column, by_row, coarse, edges, coarse_last, max_bins }
+        BinnedFeatures { n, p, by_column, by_row, coarse, binning, coarse_last, max_bins }
     }
 
     /// The rows `rows` (in that order) with this binning's fine codes and edges, so that trees
@@ -81,12 +131,17 @@ impl BinnedFeatures {
                 *code = column[i];
             }
         });
-        Self::from_fine_codes(by_column, m, self.edges.clone(), self.max_bins)
+        Self::from_fine_codes(by_column, m, self.binning.clone(), self.max_bins)
     }
 
-    /// The fine code a raw value `x` of covariate `f` gets (as in [`Self::bin_new_rows`]).
+    /// The binning of raw values into fine codes.
+    pub fn binning(&self) -> &Binning {
+        &self.binning
+    }
+
+    /// The fine code a raw value `x` of covariate `f` gets (as in [`Binning::bin_rows`]).
     pub fn code_of(&self, f: usize, x: f64) -> u16 {
-        bin_of(&self.edges[f], x)
+        self.binning.code_of(f, x)
     }
 
     pub fn num_rows(&self) -> usize {
@@ -99,7 +154,7 @@ impl BinnedFeatures {
 
     /// Number of fine codes of covariate `f`.
     pub fn num_bins(&self, f: usize) -> usize {
-        self.edges[f].len()
+        self.binning.edges[f].len()
     }
 
     /// Number of coarse bins of covariate `f`.
@@ -129,23 +184,7 @@ impl BinnedFeatures {
 
     /// Upper edge of bin `b` of covariate `f`: the raw threshold of the split "code ≤ b".
     pub fn threshold(&self, f: usize, b: u16) -> f64 {
-        self.edges[f][b as usize]
-    }
-
-    /// Row-major codes of new data with this binning (values above the last edge get a code past
-    /// every bin, so they go right at every split, as their raw values would).
-    pub fn bin_new_rows(&self, columns: &[&[f64]], names: &[String]) -> Result<Vec<u16>> {
-        let n = columns.first().map_or(0, |c| c.len());
-        for (column, name) in columns.iter().zip(names) {
-            check_finite(name, column, n)?;
-        }
-        let mut rows = vec![0u16; n * self.p];
-        rows.par_chunks_mut(self.p.max(1)).enumerate().for_each(|(i, row)| {
-            for (f, code) in row.iter_mut().enumerate() {
-                *code = bin_of(&self.edges[f], columns[f][i]);
-            }
-        });
-        Ok(rows)
+        self.binning.edges[f][b as usize]
     }
 }
 
@@ -219,7 +258,7 @@ mod tests {
         let b = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
         assert_eq!(b.num_bins(0), 4);
         assert_eq!(b.column(0), &[2, 0, 1, 1, 3]);
-        let new = b.bin_new_rows(&[&[0.5, 2.0, 2.5, 9.0]], &["x".into()]).unwrap();
+        let new = b.binning().bin_rows(&[&[0.5, 2.0, 2.5, 9.0]]).unwrap();
         for (&raw, &code) in [0.5, 2.0, 2.5, 9.0].iter().zip(&new) {
             for bin in 0..4u16 {
                 assert_eq!(code <= bin, raw <= b.threshold(0, bin), "x = {raw}, bin {bin}");

@@ -18,8 +18,9 @@ use crate::forest::{grow_trees, Trees, NO_LEAF};
 use crate::grow::{Kind, SplitRule, Targets};
 use crate::options::ForestOptions;
 use crate::regression::RegressionForest;
+use cateye_hte::CateFit;
 use cateye_stats::dist::normal_sf;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
 /// Leaf statistics: averages of ω, ωy, ωz, ωzy, ωz² over the leaf's estimation units (y, z centered).
@@ -42,7 +43,7 @@ pub struct CateEstimates {
 }
 
 /// The trees of a causal forest, fitted on centered outcome and treatment.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CausalForest {
     trees: Trees<K>,
 }
@@ -61,8 +62,12 @@ impl CausalForest {
         Ok(CausalForest { trees })
     }
 
-    /// Out-of-bag estimates for the training rows.
-    pub fn predict_oob(&self, data: &ForestData) -> CateEstimates {
+    /// Out-of-bag estimates for the training rows (an error for a forest read from a file,
+    /// which does not keep its trees' in-bag samples).
+    pub fn predict_oob(&self, data: &ForestData) -> Result<CateEstimates> {
+        if !self.trees.has_in_bag() {
+            return Err(ForestError::NoInBagSamples);
+        }
         let cluster = |i: usize| data.clusters.cluster_of(i);
         let estimates = self.trees.predict_blocks(
             data.num_rows(),
@@ -71,7 +76,7 @@ impl CausalForest {
             |l, b, out| self.estimate_block(l, b, out),
         );
         let (tau, variance) = estimates.into_iter().unzip();
-        CateEstimates { tau, variance }
+        Ok(CateEstimates { tau, variance })
     }
 
     /// Estimates for new rows binned with `ForestData::bin_new_rows`.
@@ -205,10 +210,15 @@ pub fn objective_bayes_debias(var_between: f64, group_noise: f64, groups: f64) -
     estimate + se * ratio
 }
 
-/// Where the propensity `e(x) = P(W = 1 | X = x)` comes from.
+/// Where the propensity `e(x) = P(W = 1 | X = x)` comes from: the one estimator-level
+/// propensity type of cateye (the causal forest and the CATE learners take it).
 #[derive(Clone, Copy, Debug)]
 pub enum Propensity<'a> {
-    /// Out-of-bag regression forest on W (observational data).
+    /// The design of a randomized experiment: the treated share of the rows, a constant (for the
+    /// CATE learners, each arm's share of its pair with control).
+    Design,
+    /// Estimated from the covariates (a regression forest on W for the causal forest; a
+    /// cross-fitted classifier, clipped, for the learners).
     Estimate,
     /// The known assignment probability of a randomized experiment.
     Known(f64),
@@ -253,6 +263,17 @@ pub struct CausalForestFit {
     pub timings: FitTimings,
 }
 
+impl CausalForestFit {
+    /// The fit as the analysis tools of `cateye_hte` take it: out-of-bag effects with the
+    /// nuisances, sample weights and clusters of the fit.
+    pub fn effects(&self) -> CateFit<'_> {
+        CateFit::new(&self.y, &self.w, &self.y_hat, &self.w_hat, &self.oob.tau)
+            .and_then(|f| f.with_weights(self.weights.as_deref()))
+            .and_then(|f| f.with_clusters(self.clusters.as_deref()))
+            .expect("a causal forest fit has finite values of equal lengths")
+    }
+}
+
 /// Fits the nuisance models (unless given), the causal forest and its out-of-bag estimates.
 /// Nuisance forests use `max(50, num_trees / 4)` trees and otherwise the same options, as grf does.
 pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &ForestOptions) -> Result<CausalForestFit> {
@@ -279,6 +300,10 @@ pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &Forest
     };
     let w_hat = match input.propensity {
         Propensity::Estimate => oob_nuisance(data, input.w, input.treatment, &nuisance_options, PURPOSE_W_HAT)?,
+        Propensity::Design => {
+            let share = input.w.iter().sum::<f64>() / n as f64;
+            vec![share; n]
+        }
         Propensity::Known(e) => {
             if !(e > 0.0 && e < 1.0) && binary_treatment {
                 return Err(column_error("propensity", format!("{e} is not a probability in (0, 1)")));
@@ -304,13 +329,10 @@ pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &Forest
     let forest_seconds = start.elapsed().as_secs_f64();
 
     let start = Instant::now();
-    let oob = forest.predict_oob(data);
+    let oob = forest.predict_oob(data)?;
     let oob_predictions = start.elapsed().as_secs_f64();
     if let Some(row) = oob.tau.iter().position(|t| t.is_nan()) {
-        return Err(ForestError::Data(format!(
-            "row {row} has no out-of-bag estimate: with {} trees some rows are in bag in every tree; use more trees",
-            options.trees_grown()
-        )));
+        return Err(ForestError::NoOutOfBag { row, trees: options.trees_grown() });
     }
     Ok(CausalForestFit {
         forest,
@@ -335,12 +357,9 @@ fn oob_nuisance(
     purpose: u64,
 ) -> Result<Vec<f64>> {
     let forest = RegressionForest::fit_with_purpose(data, target, name, options, purpose)?;
-    let predictions = forest.predict_oob(data);
+    let predictions = forest.predict_oob(data)?;
     if let Some(row) = predictions.iter().position(|p| p.is_nan()) {
-        return Err(ForestError::Data(format!(
-            "row {row} has no out-of-bag prediction of {name}: use more trees ({} nuisance trees were grown)",
-            options.trees_grown()
-        )));
+        return Err(ForestError::NoOutOfBagNuisance { row, target: name.to_string(), trees: options.trees_grown() });
     }
     Ok(predictions)
 }
@@ -354,11 +373,7 @@ fn check_enough_rows(n: usize, options: &ForestOptions) -> Result<()> {
     }
     let needed = 4 * options.min_node_size.max(1);
     if (per_tree as usize) < needed {
-        return Err(ForestError::Data(format!(
-            "too few rows ({n}): each tree grows on about {} of them, and a causal split needs at least \
-             4 × min_node_size = {needed} (treated and control on both sides); lower min_node_size or add rows",
-            per_tree as usize
-        )));
+        return Err(ForestError::TooFewRows { rows: n, per_tree: per_tree as usize, needed });
     }
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! The training data of a forest: binned covariates, sample weights and sampling clusters.
 
-use crate::binning::BinnedFeatures;
+use crate::binning::{BinnedFeatures, Binning};
 use crate::error::{check_finite, column_error, Result};
 use crate::sampling::Clusters;
 
@@ -11,7 +11,6 @@ pub const DEFAULT_MAX_BINS: usize = 256;
 #[derive(Clone, Debug)]
 pub struct ForestData {
     pub(crate) features: BinnedFeatures,
-    names: Vec<String>,
     pub(crate) weights: Vec<f64>,
     weighted: bool,
     pub(crate) clusters: Clusters,
@@ -38,13 +37,7 @@ impl ForestData {
         }
         let features = BinnedFeatures::new(columns, names, max_bins)?;
         let n = features.num_rows();
-        Ok(ForestData {
-            features,
-            names: names.to_vec(),
-            weights: vec![1.0; n],
-            weighted: false,
-            clusters: Clusters::units(n),
-        })
+        Ok(ForestData { features, weights: vec![1.0; n], weighted: false, clusters: Clusters::units(n) })
     }
 
     /// Sample weights (finite, non-negative, not all zero), used in splits, leaves and analyses.
@@ -81,7 +74,6 @@ impl ForestData {
         let features = self.features.subset(rows);
         let data = ForestData {
             features,
-            names: self.names.clone(),
             weights: vec![1.0; rows.len()],
             weighted: false,
             clusters: Clusters::units(rows.len()),
@@ -101,7 +93,7 @@ impl ForestData {
     }
 
     pub fn names(&self) -> &[String] {
-        &self.names
+        self.features.binning().names()
     }
 
     pub fn features(&self) -> &BinnedFeatures {
@@ -118,16 +110,11 @@ impl ForestData {
 
     /// Codes of new rows (covariates in the same order) for prediction.
     pub fn bin_new_rows(&self, columns: &[&[f64]]) -> Result<Vec<u16>> {
-        if columns.len() != self.num_features() {
-            return Err(column_error(
-                "covariates",
-                format!(
-                    "{} columns given for prediction, the forest was fitted on {}",
-                    columns.len(),
-                    self.num_features()
-                ),
-            ));
-        }
-        self.features.bin_new_rows(columns, &self.names)
+        self.features.binning().bin_rows(columns)
+    }
+
+    /// How raw values become codes: what a fitted model keeps to predict new rows.
+    pub fn binning(&self) -> &Binning {
+        self.features.binning()
     }
 }

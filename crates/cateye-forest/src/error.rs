@@ -1,40 +1,71 @@
-//! Errors of forest fitting and analysis: each names the input and says what was expected.
+//! Errors of forest fitting and prediction: each names the input and says what was expected.
 
-/// A forest input or option that cannot be used.
-#[derive(Debug, thiserror::Error)]
+use cateye_stats::input;
+pub use cateye_stats::input::InputError;
+
+/// A forest input, option or request that cannot be served.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ForestError {
-    /// An option out of its valid range.
-    #[error("option {option}: {message}")]
-    Option { option: &'static str, message: String },
-    /// A data column that cannot be used (wrong length, non-finite value, constant, ...).
-    #[error("column '{column}': {message}")]
-    Column { column: String, message: String },
-    /// The data as a whole cannot support the request (too few rows, no out-of-bag trees, ...).
-    #[error("{0}")]
-    Data(String),
+    /// An option out of range, a column that cannot be used, or data too poor for the request.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// Some training row was held in bag by every tree.
+    #[error(
+        "row {row} has no out-of-bag estimate: with {trees} trees some rows are in bag in every tree; use more trees"
+    )]
+    NoOutOfBag {
+        /// The first such row (0-based).
+        row: usize,
+        /// Trees grown.
+        trees: usize,
+    },
+    /// Some training row was held in bag by every tree of a nuisance forest.
+    #[error("row {row} has no out-of-bag prediction of {target}: use more trees ({trees} nuisance trees were grown)")]
+    NoOutOfBagNuisance {
+        /// The first such row (0-based).
+        row: usize,
+        /// The nuisance's target column.
+        target: String,
+        /// Trees grown.
+        trees: usize,
+    },
+    /// Too few rows for a causal split.
+    #[error(
+        "too few rows ({rows}): each tree grows on about {per_tree} of them, and a causal split needs at least \
+         4 × min_node_size = {needed} (treated and control on both sides); lower min_node_size or add rows"
+    )]
+    TooFewRows {
+        /// Rows given.
+        rows: usize,
+        /// Rows each tree splits on.
+        per_tree: usize,
+        /// Rows a causal split needs.
+        needed: usize,
+    },
+    /// Out-of-bag predictions were asked of a forest that no longer knows its trees' samples
+    /// (a model loaded from a file keeps the trees, not the in-bag sets).
+    #[error("out-of-bag predictions need the trees' in-bag samples, which a saved model does not keep: predict the rows as new rows, or refit")]
+    NoInBagSamples,
+    /// A model read from a file whose trees do not fit together (a damaged or foreign file).
+    #[error("the model's trees are malformed: {reason}")]
+    InvalidModel {
+        /// What is wrong.
+        reason: String,
+    },
 }
 
+/// Result of the forest crate.
 pub type Result<T> = std::result::Result<T, ForestError>;
 
 pub(crate) fn option_error(option: &'static str, message: impl Into<String>) -> ForestError {
-    ForestError::Option { option, message: message.into() }
+    input::option_error(option, message).into()
 }
 
-/// An error about a named input column.
-pub fn column_error(column: impl Into<String>, message: impl Into<String>) -> ForestError {
-    ForestError::Column { column: column.into(), message: message.into() }
+pub(crate) fn column_error(column: impl Into<String>, message: impl Into<String>) -> ForestError {
+    input::column_error(column, message).into()
 }
 
-/// Checks that a column has `n` finite values; names the first bad row.
-pub fn check_finite(column: &str, values: &[f64], n: usize) -> Result<()> {
-    if values.len() != n {
-        return Err(column_error(column, format!("has {} values, expected {n} (one per row)", values.len())));
-    }
-    if let Some(row) = values.iter().position(|v| !v.is_finite()) {
-        return Err(column_error(
-            column,
-            format!("row {row} is {} (missing or non-finite values are not allowed here)", values[row]),
-        ));
-    }
-    Ok(())
+pub(crate) fn check_finite(column: &str, values: &[f64], n: usize) -> Result<()> {
+    Ok(input::check_finite(column, values, n)?)
 }

@@ -8,14 +8,18 @@ use crate::options::ForestOptions;
 use crate::sampling::{little_bag, stream, BitSet};
 use crate::tree::Tree;
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 /// Marks a row that a tree does not predict (in bag, or an empty leaf).
 pub(crate) const NO_LEAF: u32 = u32::MAX;
 
 /// Trees with their in-bag clusters, grouped in little bags of `group_size` consecutive trees.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Trees<const K: usize> {
     pub(crate) trees: Vec<Tree<K>>,
+    /// In-bag clusters of each tree, for out-of-bag predictions of the training rows; not kept
+    /// in saved models (empty after loading).
+    #[serde(skip)]
     pub(crate) in_bag: Vec<BitSet>,
     pub(crate) group_size: usize,
 }
@@ -79,18 +83,33 @@ impl<const K: usize> Trees<K> {
         self.trees.is_empty()
     }
 
+    /// Whether the trees still know their in-bag samples (out-of-bag predictions need them).
+    pub(crate) fn has_in_bag(&self) -> bool {
+        self.in_bag.len() == self.trees.len()
+    }
+
+    /// Checks trees read from a file against `p` covariates (see `Tree::check`).
+    pub(crate) fn check(&self, p: usize) -> Result<(), String> {
+        if self.group_size == 0 || self.trees.len() % self.group_size != 0 {
+            return Err(format!("{} trees in little bags of {}", self.trees.len(), self.group_size));
+        }
+        self.trees.iter().enumerate().try_for_each(|(t, tree)| tree.check(p).map_err(|e| format!("tree {t}: {e}")))
+    }
+
     /// The leaf each tree sends each row of a block to, tree-major (`out[t * rows.len() + s]`),
     /// or `NO_LEAF` where tree t holds the row's cluster in bag (out-of-bag prediction) or the
     /// leaf is empty. Trees in the outer loop: each stays in cache while the block goes through it.
+    /// Out-of-bag routing (`oob_clusters`) needs the in-bag sets (see `has_in_bag`).
     pub(crate) fn route(&self, rows: &[&[u16]], oob_clusters: Option<&[usize]>, out: &mut Vec<u32>) {
         out.clear();
         let (mut picked, mut reached) = (Vec::new(), Vec::new());
-        for (tree, in_bag) in self.trees.iter().zip(&self.in_bag) {
+        for (t, tree) in self.trees.iter().enumerate() {
             let start = out.len();
             out.resize(start + rows.len(), NO_LEAF);
             picked.clear();
             picked.extend(
-                (0..rows.len() as u32).filter(|&s| !oob_clusters.is_some_and(|c| in_bag.contains(c[s as usize]))),
+                (0..rows.len() as u32)
+                    .filter(|&s| !oob_clusters.is_some_and(|c| self.in_bag[t].contains(c[s as usize]))),
             );
             reached.clear();
             tree.leaves_of(rows, &picked, &mut reached);

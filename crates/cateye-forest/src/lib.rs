@@ -1,36 +1,45 @@
-//! Honest generalized random forests for cateye: a regression forest, a causal forest with
-//! bootstrap-of-little-bags confidence intervals, and the analysis tools of grf (AIPW average
-//! effects, calibration test, best linear projection, RATE/TOC, variable importance).
+//! Honest generalized random forests: the grf core of cateye.
+//!
+//! A regression forest (grf's `regression_forest`) and a causal forest (`causal_forest`, with
+//! bootstrap-of-little-bags confidence intervals), their out-of-bag and new-row predictions,
+//! split-frequency variable importance, and fitted models that predict new rows and persist.
+//! What is computed *from* a fit (average effects, calibration, BLP, RATE, ...) lives in
+//! `cateye_hte`, which takes any estimator's fit; [`CausalForestFit::effects`] hands a forest's
+//! fit over.
 //!
 //! Where things live:
-//! - `binning`: quantile bins of covariates (done once per fit);
-//! - `grow`: the split rules (regression, causal with gradient relabeling) and histogram search;
+//! - `binning`: covariates coded once per fit, fine codes and coarse quantile bins;
+//! - `grow`: the split rules (regression, causal with gradient relabeling), histogram search for
+//!   large nodes, exact search for small subtrees;
 //! - `tree`, `forest`, `sampling`: honest trees, little bags, out-of-bag bookkeeping;
 //! - `regression`, `causal`: the two forests and the full causal fit with nuisance models;
-//! - `isotonic`: pool-adjacent-violators isotonic regression (for causal isotonic calibration);
-//! - `linear`: least squares on sparse level-indicator designs (cross-fitted outcome model);
-//! - `analysis`: everything computed from a fitted causal forest, plus the distribution of
-//!   estimated effects and the systematic / idiosyncratic decomposition of their variation;
-//! - `simulate`: the Nie & Wager (2021) designs used in tests and benchmarks.
+//! - `importance`: split-frequency variable importance;
+//! - `model`: fitted forests with their binning, for prediction and persistence.
 
-pub mod analysis;
-pub mod binning;
-pub mod causal;
-pub mod data;
-pub mod error;
-pub mod forest;
+mod binning;
+mod causal;
+mod data;
+mod error;
+mod forest;
 mod grow;
-pub mod isotonic;
-pub mod linear;
-pub mod ols;
-pub mod options;
-pub mod regression;
-pub mod sampling;
-pub mod simulate;
-pub mod tree;
+mod importance;
+mod model;
+mod options;
+mod regression;
+mod sampling;
+mod tree;
 
-pub use causal::{fit_causal_forest, CateEstimates, CausalForest, CausalForestFit, CausalInput, Propensity};
+pub use binning::{BinnedFeatures, Binning, MAX_FINE_BINS};
+pub use causal::{
+    fit_causal_forest, objective_bayes_debias, CateEstimates, CausalForest, CausalForestFit, CausalInput, FitTimings,
+    Propensity,
+};
 pub use data::{ForestData, DEFAULT_MAX_BINS};
-pub use error::{ForestError, Result};
+pub use error::{ForestError, InputError, Result};
+pub use forest::Trees;
+pub use importance::variable_importance;
+pub use model::{CausalForestModel, RegressionForestModel};
 pub use options::ForestOptions;
 pub use regression::RegressionForest;
+pub use sampling::Clusters;
+pub use tree::{Tree, MAX_FEATURES};

@@ -1,10 +1,10 @@
 //! Forest tuning options with grf's defaults (grf 2.x `regression_forest` / `causal_forest`).
 
 use crate::error::{option_error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How trees are grown and how predictions are formed. The defaults are grf's.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ForestOptions {
     /// Number of trees (a multiple of `ci_group_size` is used: it is rounded up).
     pub num_trees: usize,

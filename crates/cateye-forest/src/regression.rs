@@ -4,13 +4,14 @@
 //! causal forest and as a base learner.
 
 use crate::data::ForestData;
-use crate::error::{check_finite, Result};
+use crate::error::{check_finite, ForestError, Result};
 use crate::forest::{grow_trees, Trees, NO_LEAF};
 use crate::grow::{Kind, SplitRule, Targets};
 use crate::options::ForestOptions;
+use serde::{Deserialize, Serialize};
 
 /// A fitted regression forest.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RegressionForest {
     trees: Trees<2>,
 }
@@ -40,15 +41,19 @@ impl RegressionForest {
         Ok(RegressionForest { trees })
     }
 
-    /// Out-of-bag prediction for every training row (NaN for a row that every tree holds in bag).
-    pub fn predict_oob(&self, data: &ForestData) -> Vec<f64> {
+    /// Out-of-bag prediction for every training row (NaN for a row that every tree holds in
+    /// bag); an error for a forest read from a file, which does not keep its in-bag samples.
+    pub fn predict_oob(&self, data: &ForestData) -> Result<Vec<f64>> {
+        if !self.trees.has_in_bag() {
+            return Err(ForestError::NoInBagSamples);
+        }
         let cluster = |i: usize| data.clusters.cluster_of(i);
-        self.trees.predict_blocks(
+        Ok(self.trees.predict_blocks(
             data.num_rows(),
             |i| data.features.row(i),
             Some(&cluster),
             |l, b, out| self.estimate_block(l, b, out),
-        )
+        ))
     }
 
     /// Predictions for new rows binned with `ForestData::bin_new_rows`.
@@ -81,7 +86,7 @@ impl RegressionForest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::simulate::randomized_trial;
+    use cateye_sim::randomized_trial;
 
     #[test]
     fn out_of_bag_predictions_recover_a_smooth_mean() {
@@ -91,7 +96,7 @@ mod tests {
         let forest =
             RegressionForest::fit(&data, &sim.y, "y", &ForestOptions { num_trees: 300, ..ForestOptions::default() })
                 .unwrap();
-        let oob = forest.predict_oob(&data);
+        let oob = forest.predict_oob(&data).unwrap();
         let truth: Vec<f64> = (0..4000).map(|i| sim.x[1][i] + sim.x[2][i]).collect();
         let rmse = (oob.iter().zip(&truth).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / 4000.0).sqrt();
         // The mean's SD is 0.41; a forest with noise SD 1 at n = 4000 gets well under half of it.

@@ -3,8 +3,9 @@
 //! (Athey, Tibshirani & Wager 2019, Algorithm 1; Sexton & Laake 2009 for little bags).
 
 use crate::error::{column_error, Result};
+pub use cateye_stats::rng::stream;
 use rand::seq::SliceRandom;
-use rand::{RngExt, SeedableRng};
+use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 
@@ -119,13 +120,6 @@ pub(crate) struct TreeSample {
     pub estimation: Vec<u32>,
     /// Clusters drawn for this tree (growing and estimation): everything else is out of bag.
     pub in_bag: BitSet,
-}
-
-/// A deterministic random stream per (seed, purpose, index), independent of thread scheduling.
-pub fn stream(seed: u64, purpose: u64, index: u64) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ purpose.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-    rng.set_stream(index);
-    rng
 }
 
 /// The first `ceil(len · fraction)` of a shuffled copy of `pool` (at least one, at most all).

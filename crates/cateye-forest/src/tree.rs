@@ -6,10 +6,11 @@
 //! one tree in lock-step until none moves (`leaves_of`), which hides memory latency.
 
 use crate::binning::BinnedFeatures;
+use serde::{Deserialize, Serialize};
 
 /// One node: internal nodes send codes ≤ `split_bin` of `feature` to node `left`, others to
 /// `left + 1`. A leaf has `split_bin == LEAF_BIN` and `left` equal to its own index.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Node {
     pub feature: u16,
     pub split_bin: u16,
@@ -91,11 +92,12 @@ fn walk(nodes: &[Node], rows: &[&[u16]], picked: &[u32], out: &mut Vec<u32>) {
 /// A tree with `K` leaf statistics: the averages over the leaf's estimation units of
 /// sample-weighted quantities (so that averaging them over trees gives the forest weights of
 /// Athey, Tibshirani & Wager 2019, eq. 3, applied to those quantities).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Tree<const K: usize> {
     pub(crate) nodes: Vec<Node>,
     /// Leaf index of each node (`NOT_A_LEAF` for internal nodes).
     leaf_slot: Vec<u32>,
+    #[serde(with = "flat_leaves")]
     pub(crate) leaves: Vec<[f64; K]>,
     /// Estimation units per leaf (0 marks an empty leaf, kept only without pruning).
     pub(crate) leaf_sizes: Vec<u32>,
@@ -122,6 +124,37 @@ impl<const K: usize> Tree<K> {
 
     pub fn num_leaves(&self) -> usize {
         self.leaves.len()
+    }
+
+    /// Checks the structure of a tree read from a file against `p` covariates: every split
+    /// points at two nodes after it and names a covariate below `p`, every leaf points at
+    /// itself and at a leaf slot, so that a traversal cannot leave the tree.
+    pub(crate) fn check(&self, p: usize) -> Result<(), String> {
+        let n = self.nodes.len();
+        if n == 0 || self.leaf_slot.len() != n || self.leaf_sizes.len() != self.leaves.len() {
+            return Err(format!(
+                "{n} nodes, {} leaf slots, {} leaves, {} leaf sizes",
+                self.leaf_slot.len(),
+                self.leaves.len(),
+                self.leaf_sizes.len()
+            ));
+        }
+        for (i, node) in self.nodes.iter().enumerate() {
+            if node.is_leaf() {
+                let slot = self.leaf_slot[i] as usize;
+                if node.left as usize != i || slot >= self.leaves.len() {
+                    return Err(format!("leaf {i} points at node {} and leaf slot {slot}", node.left));
+                }
+            } else if node.left as usize <= i || node.right() as usize >= n || node.feature as usize >= p {
+                return Err(format!(
+                    "node {i} splits covariate {} into nodes {} and {}",
+                    node.feature,
+                    node.left,
+                    node.right()
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Adds to `counts[depth][feature]` the splits of this tree at depths `0..counts.len()`.
@@ -210,6 +243,25 @@ impl<const K: usize> Tree<K> {
             }
         }
         tree
+    }
+}
+
+/// Serde for leaf statistics as one flat sequence of `K`-value records (serde's array impls
+/// do not cover a generic `K`).
+mod flat_leaves {
+    use serde::de::Error;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer, const K: usize>(leaves: &[[f64; K]], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(leaves.iter().flatten())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, const K: usize>(d: D) -> Result<Vec<[f64; K]>, D::Error> {
+        let flat = Vec::<f64>::deserialize(d)?;
+        if flat.len() % K != 0 {
+            return Err(D::Error::custom(format!("{} leaf values are not records of {K}", flat.len())));
+        }
+        Ok(flat.chunks_exact(K).map(|c| c.try_into().expect("chunks of K")).collect())
     }
 }
 

@@ -1,14 +1,16 @@
 //! The same seed gives bit-identical estimates whatever the number of threads.
 
-use cateye_forest::simulate::{nie_wager, Setup};
+mod common;
+
 use cateye_forest::{fit_causal_forest, ForestOptions, Propensity};
+use cateye_sim::{nie_wager, Setup};
 
 fn fit_with_threads(threads: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>, Vec<f64>) {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
     pool.install(|| {
         let sim = nie_wager(Setup::A, 1500, 6, 1.0, 5);
-        let data = sim.forest_data(256).unwrap();
-        let input = sim.causal_input(Propensity::Estimate);
+        let data = common::data_of(&sim);
+        let input = common::input_of(&sim, Propensity::Estimate);
         let fit = fit_causal_forest(&data, input, &ForestOptions { num_trees: 300, seed, ..ForestOptions::default() })
             .unwrap();
         let new_rows = data.bin_new_rows(&sim.columns()).unwrap();

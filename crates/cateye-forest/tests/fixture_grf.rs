@@ -4,10 +4,9 @@
 
 mod common;
 
-use cateye_forest::analysis::{
-    best_linear_projection, rank_average_treatment_effect, test_calibration, variable_importance, RateOptions,
-};
+use cateye_forest::variable_importance;
 use cateye_forest::{CausalForestFit, ForestOptions};
+use cateye_hte::{best_linear_projection, rank_average_treatment_effect, test_calibration, RateOptions};
 use common::*;
 
 const SEEDS: [u64; 3] = [1, 2, 3];
@@ -26,9 +25,9 @@ struct Figures {
 
 fn figures(fx: &Fixture, fit: &CausalForestFit) -> Figures {
     let (rmse, coverage, _) = accuracy(fit, &fx.tau);
-    let calibration = test_calibration(fit).unwrap();
-    let rate = rank_average_treatment_effect(fit, &fit.oob.tau, &RateOptions::default()).unwrap();
-    let blp = best_linear_projection(fit, &[("x1", &fx.x[0]), ("x2", &fx.x[1])]).unwrap();
+    let calibration = test_calibration(&fit.effects()).unwrap();
+    let rate = rank_average_treatment_effect(&fit.effects(), &fit.oob.tau, &RateOptions::default()).unwrap();
+    let blp = best_linear_projection(&fit.effects(), &[("x1", &fx.x[0]), ("x2", &fx.x[1])]).unwrap();
     Figures {
         rmse,
         coverage,

@@ -4,10 +4,12 @@
 //! estimates go from PEHE 0.128 to 0.186 in setup A — so that figure is printed, not asserted,
 //! until cross-calibration lands.)
 
-use cateye_forest::analysis::doubly_robust_scores;
-use cateye_forest::isotonic::causal_isotonic_calibration;
-use cateye_forest::simulate::{nie_wager, Setup};
+mod common;
+
 use cateye_forest::{fit_causal_forest, ForestOptions, Propensity};
+use cateye_hte::causal_isotonic_calibration;
+use cateye_hte::doubly_robust_scores;
+use cateye_sim::{nie_wager, Setup};
 
 fn pehe(predicted: &[f64], truth: &[f64]) -> f64 {
     (predicted.iter().zip(truth).map(|(p, t)| (p - t).powi(2)).sum::<f64>() / truth.len() as f64).sqrt()
@@ -18,10 +20,10 @@ fn pehe(predicted: &[f64], truth: &[f64]) -> f64 {
 fn calibration_repairs_a_mis_scaled_predictor() {
     for (setup, seed) in [(Setup::A, 1), (Setup::B, 2)] {
         let sim = nie_wager(setup, 4000, 6, 1.0, seed);
-        let data = sim.forest_data(256).unwrap();
+        let data = common::data_of(&sim);
         let options = ForestOptions { num_trees: 500, seed, ..ForestOptions::default() };
-        let fit = fit_causal_forest(&data, sim.causal_input(Propensity::Estimate), &options).unwrap();
-        let scores = doubly_robust_scores(&fit).unwrap().scores;
+        let fit = fit_causal_forest(&data, common::input_of(&sim, Propensity::Estimate), &options).unwrap();
+        let scores = doubly_robust_scores(&fit.effects()).unwrap().scores;
         // Calibrate on the even rows, evaluate on the odd ones.
         let half = |v: &[f64], parity: usize| -> Vec<f64> { v.iter().skip(parity).step_by(2).copied().collect() };
         let check = |predictor: &[f64]| {

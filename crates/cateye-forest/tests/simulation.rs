@@ -1,15 +1,17 @@
 //! Simulation tests of the causal forest's inference (run in release mode: `cargo test --release`).
 //! Randomized trials with known propensity 0.5, X ~ U[0,1]^5, y = x2 + x3 + (w − 0.5) τ(x) + N(0, 1).
 
-use cateye_forest::analysis::{average_treatment_effect, test_calibration, TargetSample};
-use cateye_forest::simulate::randomized_trial;
+mod common;
+
 use cateye_forest::{fit_causal_forest, CausalForestFit, CausalInput, ForestData, ForestOptions, Propensity};
+use cateye_hte::{average_treatment_effect, test_calibration, TargetSample};
+use cateye_sim::randomized_trial;
 use rayon::prelude::*;
 
 fn fit_trial(n: usize, ate: f64, slope: f64, seed: u64, trees: usize) -> CausalForestFit {
     let sim = randomized_trial(n, 5, ate, slope, 1.0, seed);
-    let data = sim.forest_data(256).unwrap();
-    let input = sim.causal_input(Propensity::Known(0.5));
+    let data = common::data_of(&sim);
+    let input = common::input_of(&sim, Propensity::Known(0.5));
     let options = ForestOptions { num_trees: trees, seed, ..ForestOptions::default() };
     fit_causal_forest(&data, input, &options).unwrap()
 }
@@ -30,7 +32,7 @@ fn aipw_ate_interval_covers_the_true_ate() {
         .map(|r| {
             let fit = fit_trial(600, 1.0, 1.0, 10_000 + r, 100);
             TargetSample::ALL.map(|t| {
-                let a = average_treatment_effect(&fit, t).unwrap();
+                let a = average_treatment_effect(&fit.effects(), t).unwrap();
                 a.ci_lower <= 1.0 && 1.0 <= a.ci_upper
             })
         })
@@ -46,7 +48,7 @@ fn aipw_ate_interval_covers_the_true_ate() {
 fn calibration_test_keeps_its_size_under_a_constant_effect() {
     let rejections = rate(500, |r| {
         let fit = fit_trial(600, 1.0, 0.0, 20_000 + r, 200);
-        test_calibration(&fit).unwrap().differential_forest_prediction.p_value_greater < 0.05
+        test_calibration(&fit.effects()).unwrap().differential_forest_prediction.p_value_greater < 0.05
     });
     println!("calibration test size at 0.05 over 500 replications (constant effect): {rejections:.3}");
     assert!(rejections <= 0.07, "rejection rate {rejections}");
@@ -57,7 +59,7 @@ fn calibration_test_detects_a_strong_heterogeneous_effect() {
     // τ = 1 + 2 (x1 − 0.5): effect SD 0.58, half the noise SD, at n = 600.
     let power = rate(300, |r| {
         let fit = fit_trial(600, 1.0, 2.0, 30_000 + r, 200);
-        test_calibration(&fit).unwrap().differential_forest_prediction.p_value_greater < 0.05
+        test_calibration(&fit.effects()).unwrap().differential_forest_prediction.p_value_greater < 0.05
     });
     println!("calibration test power at 0.05 over 300 replications (strong heterogeneity): {power:.3}");
     assert!(power >= 0.9, "power {power}");
@@ -111,7 +113,7 @@ fn cluster_robust_ate_covers_under_cluster_randomization() {
             };
             let options = ForestOptions { num_trees: 100, seed: r, ..ForestOptions::default() };
             let fit = fit_causal_forest(&data, input, &options).unwrap();
-            let a = average_treatment_effect(&fit, TargetSample::All).unwrap();
+            let a = average_treatment_effect(&fit.effects(), TargetSample::All).unwrap();
             a.ci_lower <= 1.0 && 1.0 <= a.ci_upper
         })
     };
@@ -126,10 +128,10 @@ fn cluster_robust_ate_covers_under_cluster_randomization() {
 #[test]
 fn uniform_sample_weights_change_nothing() {
     let sim = randomized_trial(800, 4, 1.0, 2.0, 1.0, 77);
-    let data = sim.forest_data(256).unwrap();
+    let data = common::data_of(&sim);
     // Weight 2 scales every weighted sum exactly, so every split decision is the same.
     let weighted = data.clone().with_weights(vec![2.0; 800], "w2").unwrap();
-    let input = sim.causal_input(Propensity::Known(0.5));
+    let input = common::input_of(&sim, Propensity::Known(0.5));
     let options = ForestOptions { num_trees: 100, seed: 5, ..ForestOptions::default() };
     let plain = fit_causal_forest(&data, input, &options).unwrap();
     let scaled = fit_causal_forest(&weighted, input, &options).unwrap();
@@ -137,8 +139,8 @@ fn uniform_sample_weights_change_nothing() {
         assert!((a - b).abs() <= 1e-9 * (1.0 + a.abs()), "{a} vs {b}");
     }
     let (a, b) = (
-        average_treatment_effect(&plain, TargetSample::All).unwrap(),
-        average_treatment_effect(&scaled, TargetSample::All).unwrap(),
+        average_treatment_effect(&plain.effects(), TargetSample::All).unwrap(),
+        average_treatment_effect(&scaled.effects(), TargetSample::All).unwrap(),
     );
     assert!((a.estimate - b.estimate).abs() < 1e-9 && (a.se - b.se).abs() < 1e-9);
 }

@@ -9,9 +9,9 @@
 //!   the other folds only, so a held-out loss of the calibrated predictor does not reward the
 //!   calibration for fitting the very pseudo-outcomes it is scored on.
 
-use crate::folds::Folds;
-use cateye_forest::isotonic::{causal_isotonic_calibration, IsotonicFit};
-use cateye_forest::Result;
+use crate::error::Result;
+use cateye_hte::{causal_isotonic_calibration, IsotonicFit};
+use cateye_stats::Folds;
 
 /// The smallest calibration block for `n` calibration units: `max(20, √n)`. Plain isotonic
 /// regression of noisy doubly robust scores ends in blocks of a few units that swing to the

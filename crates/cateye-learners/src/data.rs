@@ -2,7 +2,8 @@
 //! (linear models) and the forest's binning (forests, boosting). Fits select rows by index, so
 //! cross-fitting never copies the data.
 
-use cateye_forest::{ForestData, Result};
+use crate::error::Result;
+use cateye_forest::ForestData;
 
 /// Covariates by column, with names, binned once.
 #[derive(Clone, Debug)]

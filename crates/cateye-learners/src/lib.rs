@@ -4,7 +4,6 @@
 //!   of `cateye-forest` (honest in final stages, adaptive for nuisances), ridge / logistic
 //!   regression, and histogram gradient boosting on the forest's binning; each also classifies
 //!   (binary targets).
-//! - `folds`: seeded, treatment-stratified K-fold assignment for cross-fitting.
 //! - `nuisance`: cross-fitted outcome models per arm and the propensity (known or estimated,
 //!   clipped and reported).
 //! - `meta`: the S-, T-, X- (Künzel et al. 2019), R- (Nie & Wager 2021) and DR-learners
@@ -17,17 +16,18 @@
 pub mod base;
 pub mod calibrate;
 pub mod data;
-pub mod folds;
+pub mod error;
 pub mod meta;
 pub mod nuisance;
 pub mod pipeline;
 pub mod select;
 
 pub use base::{BaseKind, BaseLearner, Fitted, Task};
-pub use cateye_forest::{ForestError as LearnerError, Result};
+pub use cateye_forest::Propensity;
 pub use data::LearnerData;
+pub use error::{LearnerError, Result};
 pub use meta::{Learner, MetaLearner};
-pub use pipeline::{estimate_cate, ArmReport, CateConfig, CateReport, PropensitySource};
+pub use pipeline::{estimate_cate, ArmReport, CateConfig, CateReport};
 
 /// Root mean squared error of estimated against true effects (PEHE: precision in estimating
 /// heterogeneous effects, Hill 2011).

@@ -15,9 +15,11 @@
 
 use crate::base::{BaseKind, BaseLearner};
 use crate::data::LearnerData;
-use crate::folds::Folds;
+use crate::error::{data_error, Result};
 use crate::nuisance::{cross_fit, Nuisances, Pair, PairPropensity};
-use cateye_forest::{fit_causal_forest, CausalInput, ForestError, ForestOptions, Result};
+use cateye_forest::{fit_causal_forest, CausalInput, ForestOptions};
+use cateye_stats::Folds;
+use cateye_stats::UnknownChoice;
 use serde::{Deserialize, Serialize};
 
 /// A CATE estimation strategy.
@@ -50,13 +52,13 @@ impl Learner {
 }
 
 impl std::str::FromStr for Learner {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = UnknownChoice;
+    fn from_str(s: &str) -> std::result::Result<Self, UnknownChoice> {
         Learner::META
             .into_iter()
             .chain([Learner::Forest])
             .find(|l| l.name() == s)
-            .ok_or_else(|| format!("unknown method '{s}': expected forest, s, t, x, r or dr"))
+            .ok_or_else(|| UnknownChoice::new("method", s, "forest, s, t, x, r or dr"))
     }
 }
 
@@ -132,9 +134,10 @@ pub fn meta_learner_cate(
             Ok((0..data.num_rows()).map(|i| e.oof[i] * tau0[i] + (1.0 - e.oof[i]) * tau1[i]).collect())
         }
         Learner::R => {
-            let m = nuisances.m.as_ref().ok_or_else(|| {
-                ForestError::Data("the R-learner needs the outcome model m(x): fit the nuisances with m".into())
-            })?;
+            let m = nuisances
+                .m
+                .as_ref()
+                .ok_or_else(|| data_error("the R-learner needs the outcome model m(x): fit the nuisances with m"))?;
             let residual = |k: usize, i: usize| w[i] - e.at(Some(k), i);
             // A row with W = ê carries no information (weight 0).
             let target = |k: usize, i: usize| {
@@ -152,9 +155,7 @@ pub fn meta_learner_cate(
             let target = |k: usize, i: usize| nuisances.dr_score(Some(k), i, y[i], w[i]);
             Ok(regress(data, &member, &target, None, &[None], SEED_DR)?.remove(0))
         }
-        Learner::Forest => {
-            Err(ForestError::Data("the causal forest is not a meta-learner: use causal_forest_cate".into()))
-        }
+        Learner::Forest => Err(data_error("the causal forest is not a meta-learner: use causal_forest_cate")),
     }
 }
 

@@ -15,8 +15,9 @@
 
 use crate::base::{BaseLearner, Task};
 use crate::data::LearnerData;
-use crate::folds::Folds;
-use cateye_forest::{ForestError, Result};
+use crate::error::{data_error, Result};
+use cateye_hte::aipw_score;
+use cateye_stats::Folds;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -86,7 +87,7 @@ pub fn cross_fit_nuisance(
         .map(|&(a, b)| {
             let rows = folds.training_without(a, b, train);
             if rows.is_empty() {
-                return Err(ForestError::Data(format!("folds {a} and {b}: no rows to fit a nuisance model on")));
+                return Err(data_error(format!("folds {a} and {b}: no rows to fit a nuisance model on")));
             }
             let targets: Vec<f64> = rows.iter().map(|&i| target(i)).collect();
             let model = base.fit(data, &rows, &targets, None, task, seed.wrapping_add((a * k + b) as u64 * 7919))?;
@@ -133,7 +134,7 @@ pub fn cross_fit(
         .map(|k| {
             let rows = folds.training(k, train);
             if rows.is_empty() {
-                return Err(ForestError::Data(format!("fold {k}: no rows to fit on outside the fold")));
+                return Err(data_error(format!("fold {k}: no rows to fit on outside the fold")));
             }
             let targets: Vec<f64> = rows.iter().map(|&i| target(k, i)).collect();
             let weights: Option<Vec<f64>> = weight.map(|w| rows.iter().map(|&i| w(k, i)).collect());
@@ -254,12 +255,11 @@ impl Nuisances {
         Ok(Nuisances { mu0, mu1, m, e, propensity: PropensitySummary { source, min, max, mean, clipped } })
     }
 
-    /// The doubly robust (AIPW) pseudo-outcome of row `i` (Robins, Rotnitzky & Zhao 1994;
-    /// Kennedy 2023, eq. 3): `μ₁ − μ₀ + W (Y − μ₁)/e − (1 − W)(Y − μ₀)/(1 − e)`, with the
-    /// nuisance values for a final stage predicting fold `k` (`None`: out of fold).
+    /// The doubly robust (AIPW) pseudo-outcome of row `i` ([`cateye_hte::aipw_score`]) with the
+    /// nuisance values for a final stage predicting fold `k` (`None`: out of fold). Estimated
+    /// propensities were clipped when they were fitted (see [`PairPropensity::Estimate`]).
     pub fn dr_score(&self, k: Option<usize>, i: usize, y: f64, w: f64) -> f64 {
-        let (mu0, mu1, e) = (self.mu0.at(k, i), self.mu1.at(k, i), self.e.at(k, i));
-        mu1 - mu0 + w * (y - mu1) / e - (1.0 - w) * (y - mu0) / (1.0 - e)
+        aipw_score(y, w, self.mu0.at(k, i), self.mu1.at(k, i), self.e.at(k, i))
     }
 }
 
@@ -303,7 +303,7 @@ mod tests {
     fn nuisances_for_a_final_stage_never_saw_its_fold() {
         let n = 100;
         let strata: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
-        let folds = Folds::stratified(&strata, 5, 7).unwrap();
+        let folds = Folds::stratified(&strata, 5, 7, crate::pipeline::PURPOSE_FOLDS).unwrap();
         let data = LearnerData::new(vec![(0..n).map(|i| i as f64).collect()], &["x".into()], 64).unwrap();
         let bit = |i: usize| (1u32 << folds.fold_of(i)) as f64;
         let fitted = cross_fit_nuisance(&data, &folds, &FoldsSeen, Task::Regression, &|_| true, &bit, 0).unwrap();

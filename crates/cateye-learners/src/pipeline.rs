@@ -5,27 +5,18 @@
 use crate::base::BaseKind;
 use crate::calibrate::{cross_calibrate, fold_held_out_calibration};
 use crate::data::LearnerData;
-use crate::folds::Folds;
+use crate::error::{check_finite, column_error, data_error, option_error, Result};
 use crate::meta::{causal_forest_cate, meta_learner_cate, Learner, MetaLearner, PairContext};
 use crate::nuisance::{Nuisances, Pair, PairPropensity, PropensitySummary};
-use crate::select::{dr_loss_terms, mean_and_se, r_loss_terms, rank, SelectionLoss, SelectionRow};
-use cateye_forest::error::{check_finite, column_error};
-use cateye_forest::{ForestError, Result};
+use crate::select::{dr_loss_terms, r_loss_terms, rank, SelectionLoss, SelectionRow};
+use cateye_forest::Propensity;
+use cateye_stats::moments::Moments;
+use cateye_stats::Folds;
 use serde::Serialize;
 use std::time::Instant;
 
-/// Where propensities come from.
-#[derive(Clone, Copy, Debug)]
-pub enum PropensitySource<'a> {
-    /// A randomised design: the arm's share of the pair's rows, a constant.
-    Design,
-    /// A known constant P(W = 1) (binary treatments only).
-    Known(f64),
-    /// Known per-unit P(W = 1) from `column` (binary treatments only).
-    PerUnit { values: &'a [f64], column: &'a str },
-    /// Cross-fitted classifier with the first base learner, clipped to `[clip, 1 − clip]`.
-    Estimate,
-}
+/// Random-stream purpose of the cross-fitting folds.
+pub const PURPOSE_FOLDS: u64 = 0xF01D;
 
 /// What to estimate.
 #[derive(Clone, Debug)]
@@ -137,17 +128,17 @@ pub fn estimate_cate(
     w: &[f64],
     outcome: &str,
     treatment: &str,
-    propensity: PropensitySource,
+    propensity: Propensity,
     config: &CateConfig,
 ) -> Result<CateReport> {
     let n = y.len();
     check_finite(outcome, y, n)?;
     check_finite(treatment, w, n)?;
     if config.bases.is_empty() {
-        return Err(ForestError::Data("no base learner given".into()));
+        return Err(data_error("no base learner given"));
     }
     if !(config.clip > 0.0 && config.clip < 0.5) {
-        return Err(ForestError::Option { option: "clip", message: format!("{} is not in (0, 0.5)", config.clip) });
+        return Err(option_error("clip", format!("{} is not in (0, 0.5)", config.clip)));
     }
     let mut levels: Vec<f64> = w.to_vec();
     levels.sort_by(f64::total_cmp);
@@ -163,14 +154,14 @@ pub fn estimate_cate(
     if arms.is_empty() {
         return Err(column_error(treatment, format!("is constant ({control}): there is no treatment contrast")));
     }
-    if arms.len() > 1 && matches!(propensity, PropensitySource::Known(_) | PropensitySource::PerUnit { .. }) {
+    if arms.len() > 1 && matches!(propensity, Propensity::Known(_) | Propensity::PerUnit { .. }) {
         return Err(column_error(
             treatment,
             format!("has {} arms: a single known propensity applies to 0/1 treatments only; use the design shares or estimate", arms.len()),
         ));
     }
     let data = LearnerData::new(columns, names, config.max_bins)?;
-    let folds = Folds::stratified(w, config.folds, config.seed)?;
+    let folds = Folds::stratified(w, config.folds, config.seed, PURPOSE_FOLDS)?;
     let arms = arms
         .into_iter()
         .map(|arm| estimate_arm(&data, y, w, treatment, arm, control, propensity, &folds, config))
@@ -203,7 +194,7 @@ fn estimate_arm(
     treatment: &str,
     arm: f64,
     control: f64,
-    propensity: PropensitySource,
+    propensity: Propensity,
     folds: &Folds,
     config: &CateConfig,
 ) -> Result<ArmReport> {
@@ -225,16 +216,14 @@ fn estimate_arm(
     let pair = Pair { y, w: &w, member: &member };
     let rows = pair.rows();
     let pair_propensity = match propensity {
-        PropensitySource::Design => {
-            PairPropensity::Constant(treated_rows as f64 / (treated_rows + control_rows) as f64)
-        }
-        PropensitySource::Known(e) => {
+        Propensity::Design => PairPropensity::Constant(treated_rows as f64 / (treated_rows + control_rows) as f64),
+        Propensity::Known(e) => {
             if !(e > 0.0 && e < 1.0) {
-                return Err(ForestError::Option { option: "propensity", message: format!("{e} is not in (0, 1)") });
+                return Err(option_error("propensity", format!("{e} is not in (0, 1)")));
             }
             PairPropensity::Constant(e)
         }
-        PropensitySource::PerUnit { values, column: name } => {
+        Propensity::PerUnit { values, column: name } => {
             check_finite(name, values, n)?;
             if let Some(row) = values.iter().position(|&e| !(e > 0.0 && e < 1.0)) {
                 return Err(column_error(
@@ -244,7 +233,7 @@ fn estimate_arm(
             }
             PairPropensity::PerUnit(values)
         }
-        PropensitySource::Estimate => PairPropensity::Estimate { clip: config.clip },
+        Propensity::Estimate => PairPropensity::Estimate { clip: config.clip },
     };
     let ctx = PairContext { data, pair, folds, max_bins: config.max_bins, seed: config.seed };
     let mut timings = Vec::new();
@@ -270,7 +259,7 @@ fn estimate_arm(
     for &i in &rows {
         scores[i] = scoring.dr_score(None, i, y[i], w[i]);
     }
-    let (ate, ate_se) = mean_and_se(rows.iter().map(|&i| scores[i]));
+    let (ate, ate_se) = Moments::of(rows.iter().map(|&i| scores[i])).y_mean_and_se();
 
     let mut estimates: Vec<CandidateEstimates> = Vec::new();
     let mut table: Vec<SelectionRow> = Vec::new();
@@ -294,10 +283,10 @@ fn estimate_arm(
         for (calibrated, scored, reported) in versions {
             let candidate = format!("{}{}", meta.label(), if calibrated { " + calibration" } else { "" });
             let (r_loss, r_loss_se) = match &scoring.m {
-                Some(m) => mean_and_se(r_loss_terms(&scored, y, &w, &m.oof, &scoring.e.oof, &rows)),
+                Some(m) => Moments::of(r_loss_terms(&scored, y, &w, &m.oof, &scoring.e.oof, &rows)).y_mean_and_se(),
                 None => (f64::NAN, f64::NAN),
             };
-            let (dr_loss, dr_loss_se) = mean_and_se(dr_loss_terms(&scored, &scores, &rows));
+            let (dr_loss, dr_loss_se) = Moments::of(dr_loss_terms(&scored, &scores, &rows)).y_mean_and_se();
             table.push(SelectionRow {
                 candidate: candidate.clone(),
                 learner: meta.learner.name().to_string(),
@@ -319,7 +308,7 @@ fn estimate_arm(
         estimates.iter().find(|c| c.calibrated == config.calibrate).expect("one candidate").candidate.clone()
     };
     let cate = estimates.iter().find(|c| c.candidate == chosen).expect("chosen candidate").cate.clone();
-    let (cate_mean, cate_se) = mean_and_se(rows.iter().map(|&i| cate[i]));
+    let cate_moments = Moments::of(rows.iter().map(|&i| cate[i]));
     let scoring = nuisances.swap_remove(0).1;
     Ok(ArmReport {
         arm,
@@ -330,8 +319,8 @@ fn estimate_arm(
         ate,
         ate_se,
         chosen,
-        cate_mean,
-        cate_sd: cate_se * (rows.len() as f64).sqrt(),
+        cate_mean: cate_moments.y_mean(),
+        cate_sd: cate_moments.y_sd(),
         selection: table,
         timings,
         cate,

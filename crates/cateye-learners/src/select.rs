@@ -8,6 +8,7 @@
 //! each candidate's out-of-fold estimates; up to a constant that does not depend on τ̂ they
 //! estimate the (propensity-weighted) mean squared error of τ̂.
 
+use cateye_stats::UnknownChoice;
 use serde::{Deserialize, Serialize};
 
 /// The loss used to rank candidates.
@@ -19,12 +20,12 @@ pub enum SelectionLoss {
 }
 
 impl std::str::FromStr for SelectionLoss {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = UnknownChoice;
+    fn from_str(s: &str) -> Result<Self, UnknownChoice> {
         match s {
             "r" => Ok(SelectionLoss::R),
             "dr" => Ok(SelectionLoss::Dr),
-            _ => Err(format!("unknown selection loss '{s}': expected r or dr")),
+            _ => Err(UnknownChoice::new("selection loss", s, "r or dr")),
         }
     }
 }
@@ -43,23 +44,6 @@ pub struct SelectionRow {
     pub dr_loss_se: f64,
     /// 1 = best by the ranking loss.
     pub rank: usize,
-}
-
-/// Mean and standard error (sample SD / √n) of per-row values; NaN for no values.
-pub fn mean_and_se(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    // Welford's update: no cancellation when the mean is large against the spread.
-    let (mut n, mut mean, mut m2) = (0.0, 0.0, 0.0);
-    for v in values {
-        n += 1.0;
-        let delta = v - mean;
-        mean += delta / n;
-        m2 += delta * (v - mean);
-    }
-    if n == 0.0 {
-        return (f64::NAN, f64::NAN);
-    }
-    let var = m2 / (n - 1.0).max(1.0);
-    (mean, (var / n).sqrt())
 }
 
 /// `(Y − m̂) − (W − ê) τ̂` squared, per row.
@@ -88,21 +72,5 @@ pub fn rank(rows: &mut [SelectionRow], by: SelectionLoss) {
     rows.sort_by(|a, b| key(a).total_cmp(&key(b)).then_with(|| a.candidate.cmp(&b.candidate)));
     for (k, r) in rows.iter_mut().enumerate() {
         r.rank = k + 1;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mean_and_se;
-
-    #[test]
-    fn mean_and_se_is_exact_far_from_zero() {
-        // 1e9 + {1, 2, 3, 4}: mean 1e9 + 2.5, sample variance 5/3, SE √(5/3)/2. A sum of squares
-        // would lose every digit of the variance to cancellation here.
-        let (mean, se) = mean_and_se([1.0, 2.0, 3.0, 4.0].into_iter().map(|v| 1e9 + v));
-        assert_eq!(mean, 1e9 + 2.5);
-        assert!((se - (5.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-9, "{se}");
-        assert!(mean_and_se(std::iter::empty()).0.is_nan());
-        assert_eq!(mean_and_se(std::iter::once(3.0)), (3.0, 0.0));
     }
 }

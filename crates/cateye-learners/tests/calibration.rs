@@ -3,17 +3,16 @@
 //! and costs a well-calibrated one at most 10% where the predictor's own error dominates
 //! (asserted in setup B; see the comment on setup A).
 
-use cateye_forest::simulate::{nie_wager, Setup};
 use cateye_learners::calibrate::cross_calibrate;
-use cateye_learners::{estimate_cate, pehe, CateConfig, Learner, PropensitySource};
+use cateye_learners::{estimate_cate, pehe, CateConfig, Learner, Propensity};
+use cateye_sim::{nie_wager, Setup};
 
 /// Doubly robust scores of every row from cross-fitted forest nuisances (T-learner run).
-fn scores(setup: Setup, seed: u64) -> (cateye_forest::simulate::Simulated, Vec<f64>) {
+fn scores(setup: Setup, seed: u64) -> (cateye_sim::Simulated, Vec<f64>) {
     let sim = nie_wager(setup, 2000, 6, 1.0, seed);
     let config = CateConfig { method: Learner::T, trees: 300, seed, ..CateConfig::default() };
     let report =
-        estimate_cate(sim.x.clone(), &sim.names(), &sim.y, &sim.w, "y", "w", PropensitySource::Estimate, &config)
-            .unwrap();
+        estimate_cate(sim.x.clone(), &sim.names(), &sim.y, &sim.w, "y", "w", Propensity::Estimate, &config).unwrap();
     let scores = report.arms[0].dr_scores.clone();
     (sim, scores)
 }

@@ -18,10 +18,10 @@
 //! drops in A (2 of 10): a dozen candidates then lie within 25% of the best PEHE, closer than
 //! the R-loss can tell apart on 2,000 units.
 
-use cateye_forest::simulate::{nie_wager, Setup};
 use cateye_learners::pipeline::CandidateEstimates;
 use cateye_learners::select::SelectionLoss;
-use cateye_learners::{estimate_cate, pehe, BaseKind, CateConfig, Learner, PropensitySource};
+use cateye_learners::{estimate_cate, pehe, BaseKind, CateConfig, Learner, Propensity};
+use cateye_sim::{nie_wager, Setup};
 use std::collections::BTreeMap;
 
 const REPS: u64 = 10;
@@ -75,9 +75,8 @@ fn run(setup: Setup, seed: u64) -> Rep {
         seed,
         ..CateConfig::default()
     };
-    let report =
-        estimate_cate(sim.x.clone(), &sim.names(), &sim.y, &sim.w, "y", "w", PropensitySource::Estimate, &config)
-            .expect("fit");
+    let report = estimate_cate(sim.x.clone(), &sim.names(), &sim.y, &sim.w, "y", "w", Propensity::Estimate, &config)
+        .expect("fit");
     let arm = &report.arms[0];
     let pehe =
         arm.candidates.iter().map(|c: &CandidateEstimates| (c.candidate.clone(), pehe(&c.cate, &sim.tau))).collect();

@@ -1,8 +1,8 @@
 //! The CATE pipeline end to end on small data: multi-arm estimation against known effects,
 //! thread-count determinism, and errors that name the column and row.
 
-use cateye_forest::sampling::stream;
-use cateye_learners::{estimate_cate, BaseKind, CateConfig, Learner, PropensitySource};
+use cateye_learners::{estimate_cate, BaseKind, CateConfig, Learner, Propensity};
+use cateye_stats::rng::stream;
 use rand::RngExt;
 
 /// Three arms (0 = control, 1, 2), randomised with equal shares; the effect of arm a is
@@ -25,7 +25,7 @@ fn names() -> Vec<String> {
 fn every_arm_is_estimated_against_control() {
     let (x, y, w) = three_arms(6000);
     let config = CateConfig { method: Learner::Dr, bases: vec![BaseKind::Linear], ..CateConfig::default() };
-    let report = estimate_cate(x.clone(), &names(), &y, &w, "y", "w", PropensitySource::Design, &config).unwrap();
+    let report = estimate_cate(x.clone(), &names(), &y, &w, "y", "w", Propensity::Design, &config).unwrap();
     assert_eq!(report.arms.len(), 2);
     for arm in &report.arms {
         let a = arm.arm;
@@ -56,8 +56,7 @@ fn results_do_not_depend_on_the_number_of_threads() {
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
-            let report =
-                estimate_cate(x.clone(), &names(), &y, &w, "y", "w", PropensitySource::Estimate, &config).unwrap();
+            let report = estimate_cate(x.clone(), &names(), &y, &w, "y", "w", Propensity::Estimate, &config).unwrap();
             report.arms.iter().map(|a| (a.chosen.clone(), a.cate.clone(), a.dr_scores.clone())).collect::<Vec<_>>()
         })
     };
@@ -74,17 +73,16 @@ fn bad_input_is_named() {
     let (x, mut y, w) = three_arms(600);
     let config = CateConfig { bases: vec![BaseKind::Linear], ..CateConfig::default() };
     y[17] = f64::NAN;
-    let err = estimate_cate(x.clone(), &names(), &y, &w, "revenue", "arm", PropensitySource::Design, &config)
+    let err = estimate_cate(x.clone(), &names(), &y, &w, "revenue", "arm", Propensity::Design, &config)
         .unwrap_err()
         .to_string();
     assert!(err.contains("revenue") && err.contains("row 17"), "{err}");
     y[17] = 0.0;
     let control = CateConfig { control: Some(7.0), ..config.clone() };
-    let err = estimate_cate(x.clone(), &names(), &y, &w, "y", "arm", PropensitySource::Design, &control)
-        .unwrap_err()
-        .to_string();
+    let err =
+        estimate_cate(x.clone(), &names(), &y, &w, "y", "arm", Propensity::Design, &control).unwrap_err().to_string();
     assert!(err.contains("arm") && err.contains("control value 7"), "{err}");
-    let err = estimate_cate(x.clone(), &names(), &y, &w, "y", "arm", PropensitySource::Known(0.5), &config)
+    let err = estimate_cate(x.clone(), &names(), &y, &w, "y", "arm", Propensity::Known(0.5), &config)
         .unwrap_err()
         .to_string();
     assert!(err.contains("3 arms") || err.contains("2 arms"), "{err}");
@@ -92,7 +90,6 @@ fn bad_input_is_named() {
     for v in few.iter_mut().filter(|v| **v == 2.0).skip(5) {
         *v = 1.0;
     }
-    let err =
-        estimate_cate(x, &names(), &y, &few, "y", "arm", PropensitySource::Design, &config).unwrap_err().to_string();
+    let err = estimate_cate(x, &names(), &y, &few, "y", "arm", Propensity::Design, &config).unwrap_err().to_string();
     assert!(err.contains("arm 2 has 5 rows"), "{err}");
 }

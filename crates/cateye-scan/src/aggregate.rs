@@ -13,10 +13,9 @@
 //! the metric (and of its covariate) in that experiment, in file order, which keeps them exact
 //! when a metric's mean is large compared with its spread.
 
-use crate::data::encode::NULL_CODE;
-use crate::data::{Dictionary, EncodedBatch};
 use crate::kernel::{best_grouped_sum, Grouping};
 use crate::suffstats::ExperimentStats;
+use cateye_io::{Dictionary, EncodedBatch, NULL_CODE};
 use cateye_stats::moments::{joint_power_table, mixed_row, power_row, ps, MixedPowerSums};
 use cateye_stats::{JointMoments, Moments, PowerSums};
 use rayon::prelude::*;

@@ -3,15 +3,14 @@
 
 use crate::aggregate::{aggregate_window, Accumulator, Chunk, Shape, Shifts};
 use crate::config::ScanConfig;
-use crate::data::binning::quantile_edges;
-use crate::data::{Encoder, Layout, Source};
 use crate::error::{Result, ScanError};
 use crate::suffstats::{DimensionInfo, ExperimentStats, MetricInfo, SuffStats};
 use arrow::array::RecordBatch;
+use cateye_io::{quantile_edges, BinEdges, EncodedBatch, Encoder, IoError, Layout, Source};
 use cateye_stats::cluster::ClusterMoments;
 use std::sync::mpsc::sync_channel;
 
-/// Progress of a pass over the file: rows read so far and the total when known.
+/// Progress of a pass over the input: rows read so far and the total when known.
 pub type Progress<'a> = &'a (dyn Fn(u64, Option<u64>) + Sync);
 
 /// Bytes of chunk statistics a window of batches may hold before it is merged.
@@ -50,15 +49,15 @@ fn encode_in_order(
     shifts: &mut Shifts,
     batch: &RecordBatch,
     source: &Source,
-) -> Result<(crate::data::EncodedBatch, Shape)> {
-    let enc = encoder.encode(batch, &source.path)?;
+) -> Result<(EncodedBatch, Shape)> {
+    let enc = encoder.encode(batch, source.label())?;
     shifts.observe(&enc);
     Ok((enc, Shape::of(&encoder.arms, &encoder.levels)))
 }
 
 /// Read `source` and compute its sufficient statistics under `config`.
 pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Result<SuffStats> {
-    let layout = Layout::resolve(source, config)?;
+    let layout = Layout::resolve(source, &config.roles())?;
     let edges = quantile_edges(source, &layout, config.bins, config.batch_rows)?;
     let mut encoder = Encoder::new(layout.clone(), edges.clone(), config.max_levels);
     let mut shifts = Shifts::new(layout.metrics.len());
@@ -69,7 +68,7 @@ pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Resu
 
     std::thread::scope(|scope| -> Result<()> {
         // Decoding runs on its own thread, ahead of encoding and aggregation.
-        let (tx, rx) = sync_channel::<Result<RecordBatch>>(window.min);
+        let (tx, rx) = sync_channel::<cateye_io::Result<RecordBatch>>(window.min);
         scope.spawn(move || {
             for b in batches {
                 if tx.send(b).is_err() {
@@ -93,12 +92,12 @@ pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Resu
                 acc.merge_chunk(c, &shifts);
             }
             window.observe(&chunks);
-            progress(rows, source.num_rows);
+            progress(rows, source.num_rows());
         }
         Ok(())
     })?;
     if rows == 0 {
-        return Err(ScanError::Empty { file: source.path.clone() });
+        return Err(IoError::Empty { input: source.label().to_string() }.into());
     }
     finish(source, config, &layout, edges, encoder, acc, rows, skipped)
 }
@@ -110,7 +109,7 @@ fn finish(
     source: &Source,
     config: &ScanConfig,
     layout: &Layout,
-    edges: crate::data::binning::BinEdges,
+    edges: BinEdges,
     encoder: Encoder,
     acc: Accumulator,
     rows: u64,
@@ -119,7 +118,7 @@ fn finish(
     let control = &config.control;
     if encoder.arms.get(control).is_none() {
         return Err(ScanError::UnknownControl {
-            file: source.path.clone(),
+            input: source.label().to_string(),
             column: layout.variant.clone(),
             control: control.clone(),
             found: encoder.arms.labels().join(", "),
@@ -151,7 +150,7 @@ fn finish(
         let arms = e.arms.join(", ");
         if e.control_index(control).is_none() {
             return Err(ScanError::NoControlArm {
-                file: source.path.clone(),
+                input: source.label().to_string(),
                 column: layout.variant.clone(),
                 experiment: e.name,
                 control: control.clone(),
@@ -160,7 +159,7 @@ fn finish(
         }
         if e.arms.len() < 2 {
             return Err(ScanError::SingleArm {
-                file: source.path.clone(),
+                input: source.label().to_string(),
                 column: layout.variant.clone(),
                 experiment: e.name,
                 arm: arms,
@@ -215,14 +214,14 @@ fn keep_present_arms(e: &mut ExperimentStats) {
 /// loading and aggregation separately).
 pub struct EncodedTable {
     pub encoder: Encoder,
-    pub batches: Vec<(crate::data::EncodedBatch, Shape)>,
+    pub batches: Vec<(EncodedBatch, Shape)>,
     pub shifts: Shifts,
     pub rows: u64,
 }
 
 /// Read and encode the whole of `source`.
 pub fn encode_all(source: &Source, config: &ScanConfig) -> Result<EncodedTable> {
-    let layout = Layout::resolve(source, config)?;
+    let layout = Layout::resolve(source, &config.roles())?;
     let edges = quantile_edges(source, &layout, config.bins, config.batch_rows)?;
     let mut encoder = Encoder::new(layout.clone(), edges, config.max_levels);
     let mut shifts = Shifts::new(layout.metrics.len());

@@ -13,10 +13,6 @@
 //! alpha = 0.05
 //! correction = "bh"             # bh | by | holm | bonferroni
 //! srm_alpha = 0.05            # per-experiment SRM threshold (uncorrected)
-//! [deep_dive]                   # tier 2 (see `deep_dive::DeepDiveConfig`)
-//! pairs = 20                    # flagged pairs analysed: a number, "all" or "none"
-//! requested = ["exp42:revenue"] # analysed whether flagged or not
-//! covariates = ["age"]          # numeric forest covariates besides the dimensions and CUPED column
 //! [split]                       # planned allocation, default equal
 //! control = 0.5
 //! treatment = 0.5
@@ -26,10 +22,10 @@
 //! ```
 
 use crate::error::{Result, ScanError};
+use cateye_io::ColumnRoles;
 use cateye_stats::Correction;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
-use std::path::Path;
 
 /// Everything the scan needs to know besides the data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -77,8 +73,6 @@ pub struct ScanConfig {
     pub experiment_split: BTreeMap<String, BTreeMap<String, f64>>,
     /// Rows per record batch (the unit of parallel work; fixed so results do not depend on threads).
     pub batch_rows: usize,
-    /// Settings of the deep dive of flagged pairs (`[deep_dive]`).
-    pub deep_dive: crate::deep_dive::DeepDiveConfig,
 }
 
 impl Default for ScanConfig {
@@ -103,25 +97,29 @@ impl Default for ScanConfig {
             split: BTreeMap::new(),
             experiment_split: BTreeMap::new(),
             batch_rows: 65_536,
-            deep_dive: crate::deep_dive::DeepDiveConfig::default(),
         }
     }
 }
 
 impl ScanConfig {
-    /// Read a TOML config file; unspecified keys keep their defaults.
-    pub fn from_toml_file(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ScanError::Config { file: path.into(), message: e.to_string() })?;
-        let cfg: Self =
-            toml::from_str(&text).map_err(|e| ScanError::Config { file: path.into(), message: e.to_string() })?;
-        cfg.validate(path)?;
-        Ok(cfg)
+    /// The column roles, as the readers take them.
+    pub fn roles(&self) -> ColumnRoles {
+        ColumnRoles {
+            experiment: self.experiment.clone(),
+            unit: self.unit.clone(),
+            variant: self.variant.clone(),
+            metrics: self.metrics.clone(),
+            pre_prefix: self.pre_prefix.clone(),
+            dimensions: self.dimensions.clone(),
+            ignore: self.ignore.clone(),
+            cluster: self.cluster.clone(),
+        }
     }
 
-    /// Check the numeric options.
-    pub fn validate(&self, path: &Path) -> Result<()> {
-        let bad = |message: String| Err(ScanError::Config { file: path.into(), message });
+    /// Check the numeric options; `origin` (a file name, or "command line") names where they
+    /// came from in errors.
+    pub fn validate(&self, origin: &str) -> Result<()> {
+        let bad = |message: String| Err(ScanError::Config { origin: origin.to_string(), message });
         if self.bins < 2 {
             return bad(format!("bins = {}: expected at least 2", self.bins));
         }
@@ -137,7 +135,6 @@ impl ScanConfig {
         if self.batch_rows == 0 {
             return bad("batch_rows = 0: expected a positive number".into());
         }
-        self.deep_dive.validate().or_else(bad)?;
         Ok(())
     }
 

@@ -120,7 +120,10 @@ pub fn best_grouped_sum() -> GroupedSum {
     grouped_sum
 }
 
+// The only unsafe code of cateye: calling a function compiled for a CPU feature, after the
+// feature was detected at run time.
 #[cfg(target_arch = "x86_64")]
+#[allow(unsafe_code)]
 mod x86 {
     use super::{Grouping, PowerSums};
 

@@ -1,82 +1,56 @@
-//! The tier-1 heterogeneity scan of cateye: load unit-level experiment tables, reduce them to
-//! mergeable sufficient statistics, and test every experiment × metric × dimension.
+//! The tier-1 heterogeneity scan of cateye, on record batches: reduce unit-level experiment
+//! tables (any [`cateye_io::Source`]) to mergeable sufficient statistics, and test every
+//! experiment × metric × dimension from them.
 //!
 //! | module | job |
 //! |---|---|
-//! | [`config`] | column roles and statistical settings (CLI flags / TOML) |
-//! | [`data`] | reading Parquet/CSV/Arrow IPC in batches, roles, binning, encoding |
-//! | [`aggregate`] | the hot loop: batches → shifted power sums → moments |
-//! | [`kernel`] | the vectorised scatter-add at the bottom of the hot loop |
-//! | [`collect`] | the file → [`SuffStats`] driver (parallel, deterministic) |
-//! | [`suffstats`] | the sufficient statistics and their exact merge |
-//! | [`stats_table`] | sufficient statistics as a flat table (warehouse / Spark input and output) |
-//! | [`scan`] | SRM, ATE/CUPED, detection, per-dimension heterogeneity, FDR, findings |
-//! | [`results`] | the result types (JSON schema) |
-//! | [`report`] | JSON, CSV tables, terminal summary |
-//! | [`demo`] | seeded generator of realistic experiments with planted heterogeneity |
-//! | [`deep_dive`] | tier 2: forest-based detect → surface → characterize of flagged pairs |
-//! | [`forest_job`] | the `cateye forest` job: rows → causal forest (`cateye_forest`) → per-unit effects + summary |
+//! | `config` | column roles and statistical settings ([`ScanConfig`]) |
+//! | `aggregate` | the hot loop: encoded batches → shifted power sums → moments |
+//! | `kernel` | the vectorised scatter-add at the bottom of the hot loop |
+//! | `collect` | the source → [`SuffStats`] driver (parallel, deterministic) |
+//! | `suffstats` | the sufficient statistics and their exact merge |
+//! | `stats_table` | sufficient statistics as a flat table (warehouse / Spark input and output) |
+//! | `scan` | SRM, ATE/CUPED, detection, per-dimension heterogeneity, FDR, findings |
+//! | `results` | the result types (the JSON schema of `docs/scan-schema.md`) |
+//!
+//! The scan itself ([`scan()`]) reads nothing but [`SuffStats`]: statistics aggregated in a
+//! warehouse or on Spark and merged with [`SuffStats::merge`] give the same results.
 
-pub mod aggregate;
-pub mod cate_job;
-pub mod collect;
-pub mod config;
-pub mod data;
-pub mod deep_dive;
-pub mod demo;
-pub mod error;
-pub mod forest_job;
-pub mod kernel;
-pub mod report;
-pub mod results;
-pub mod scan;
-pub mod stats_table;
-pub mod suffstats;
+mod aggregate;
+mod collect;
+mod config;
+mod error;
+mod kernel;
+mod results;
+mod scan;
+mod stats_table;
+mod suffstats;
 
+pub use aggregate::Accumulator;
+pub use collect::{aggregate_encoded, collect, encode_all, EncodedTable, Progress};
 pub use config::ScanConfig;
 pub use error::{Result, ScanError};
-pub use results::ScanResult;
-pub use suffstats::SuffStats;
+pub use results::{
+    CupedEffect, DetectionRow, DimensionRow, DimensionSummary, EffectRow, Finding, InputSummary, LevelDeviation,
+    LevelEffectRow, ScanResult, Settings, SrmRow, SCHEMA_VERSION,
+};
+pub use scan::{scan, OTHER_LEVEL};
+pub use stats_table::{read_stats_table, stats_table};
+pub use suffstats::{DimensionInfo, ExperimentStats, MergeError, MetricInfo, MetricStats, SuffStats};
 
-/// Read `path` and scan it: the whole tier-1 pipeline.
-pub fn scan_file(
-    path: &std::path::Path,
-    config: &ScanConfig,
-    progress: collect::Progress,
-) -> Result<(SuffStats, ScanResult)> {
-    let source = data::Source::open(path)?;
-    let stats = collect::collect(&source, config, progress)?;
-    check_planned_splits(&stats, config, path)?;
-    let result = scan::scan(&stats, config, Some(path.display().to_string()));
+use cateye_io::Source;
+
+/// The whole tier-1 pipeline on unit-level rows: read `source` into sufficient statistics and
+/// scan them.
+pub fn scan_source(source: &Source, config: &ScanConfig, progress: Progress<'_>) -> Result<(SuffStats, ScanResult)> {
+    let stats = collect(source, config, progress)?;
+    let result = scan(&stats, config, Some(source.label().to_string()))?;
     Ok((stats, result))
 }
 
-/// Scan a table of sufficient statistics (see [`stats_table`]) instead of unit-level rows.
-pub fn scan_stats_file(path: &std::path::Path, config: &ScanConfig) -> Result<(SuffStats, ScanResult)> {
-    let stats = stats_table::read_stats_table(path, &config.control)?;
-    check_planned_splits(&stats, config, path)?;
-    let result = scan::scan(&stats, config, Some(path.display().to_string()));
+/// Scan a table of sufficient statistics (see [`read_stats_table`]) instead of unit-level rows.
+pub fn scan_stats_source(source: &Source, config: &ScanConfig) -> Result<(SuffStats, ScanResult)> {
+    let stats = read_stats_table(source, &config.control)?;
+    let result = scan(&stats, config, Some(source.label().to_string()))?;
     Ok((stats, result))
-}
-
-/// Every arm of an experiment with a configured split must have a positive weight.
-fn check_planned_splits(stats: &SuffStats, config: &ScanConfig, path: &std::path::Path) -> Result<()> {
-    for e in stats.experiments.iter().filter(|e| config.has_planned_split(&e.name)) {
-        for arm in &e.arms {
-            match config.planned_weight(&e.name, arm) {
-                Some(w) if w.is_finite() && w > 0.0 => {}
-                other => {
-                    return Err(ScanError::BadSplit {
-                        file: path.into(),
-                        experiment: e.name.clone(),
-                        message: format!(
-                            "arm '{arm}' has weight {other:?}; expected a positive weight for every arm ({})",
-                            e.arms.join(", ")
-                        ),
-                    })
-                }
-            }
-        }
-    }
-    Ok(())
 }

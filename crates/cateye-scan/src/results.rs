@@ -26,9 +26,6 @@ pub struct ScanResult {
     pub dimensions: Vec<DimensionRow>,
     /// Significant heterogeneity, strongest evidence first.
     pub findings: Vec<Finding>,
-    /// Tier 2: the deep dive of flagged pairs (absent when it was not run).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deep_dive: Option<crate::deep_dive::DeepDiveReport>,
 }
 
 /// What was read.
@@ -49,7 +46,7 @@ pub struct InputSummary {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DimensionSummary {
     pub name: String,
-    pub kind: crate::data::DimensionKind,
+    pub kind: cateye_io::DimensionKind,
     pub levels: usize,
     pub edges: Option<Vec<f64>>,
 }
@@ -62,6 +59,14 @@ pub struct Settings {
     pub correction: Correction,
     pub srm_alpha: f64,
     pub min_units_per_arm: usize,
+}
+
+impl Settings {
+    /// The normal quantile of the two-sided confidence level: an interval is the estimate ± this
+    /// many standard errors.
+    pub fn z(&self) -> f64 {
+        cateye_stats::dist::normal_quantile(0.5 + self.confidence / 2.0)
+    }
 }
 
 /// Sample ratio mismatch test of one experiment.

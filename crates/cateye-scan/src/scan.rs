@@ -3,6 +3,7 @@
 //! testing across each family, and the ranked findings.
 
 use crate::config::ScanConfig;
+use crate::error::{Result, ScanError};
 use crate::results::*;
 use crate::suffstats::{ExperimentStats, SuffStats};
 use cateye_stats::effect::{cuped_theta, difference, relative_lift, with_mean_variances};
@@ -28,8 +29,10 @@ struct ExperimentRows {
     dimensions: Vec<DimensionRow>,
 }
 
-/// Run the scan on sufficient statistics.
-pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> ScanResult {
+/// Run the scan on sufficient statistics; `source` names the input in the results and in
+/// errors. Fails when a planned split does not give every arm of an experiment a positive weight.
+pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> Result<ScanResult> {
+    check_planned_splits(stats, config, source.as_deref().unwrap_or("statistics"))?;
     let per_exp: Vec<ExperimentRows> =
         stats.experiments.par_iter().map(|e| scan_experiment(stats, e, config)).collect();
     let mut srm: Vec<SrmRow> = Vec::new();
@@ -76,7 +79,7 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> S
             ));
         }
     }
-    ScanResult {
+    Ok(ScanResult {
         schema_version: SCHEMA_VERSION,
         input: InputSummary {
             source,
@@ -108,8 +111,29 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> S
         detection,
         dimensions,
         findings,
-        deep_dive: None,
+    })
+}
+
+/// Every arm of an experiment with a configured split must have a positive weight.
+fn check_planned_splits(stats: &SuffStats, config: &ScanConfig, input: &str) -> Result<()> {
+    for e in stats.experiments.iter().filter(|e| config.has_planned_split(&e.name)) {
+        for arm in &e.arms {
+            match config.planned_weight(&e.name, arm) {
+                Some(w) if w.is_finite() && w > 0.0 => {}
+                other => {
+                    return Err(ScanError::BadSplit {
+                        input: input.to_string(),
+                        experiment: e.name.clone(),
+                        message: format!(
+                            "arm '{arm}' has weight {other:?}; expected a positive weight for every arm ({})",
+                            e.arms.join(", ")
+                        ),
+                    })
+                }
+            }
+        }
     }
+    Ok(())
 }
 
 /// Arms, units and planned shares for the SRM test of `e`: the configured split (arms it names

@@ -22,16 +22,14 @@
 //! SUM(revenue*revenue) AS sum_y2, ... GROUP BY experiment, country, variant`, plus the same
 //! without `country` (`'' AS dimension, '' AS level`) for the whole-arm rows.
 
-use crate::data::binning::as_f64;
-use crate::data::{DimensionKind, Source};
 use crate::error::{Result, ScanError};
 use crate::suffstats::{DimensionInfo, ExperimentStats, MetricInfo, SuffStats};
 use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringArray};
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
+use cateye_io::{as_f64, DimensionKind, IoError, Source};
 use cateye_stats::moments::{joint_power_table, MixedPowerSums};
 use cateye_stats::{JointMoments, Moments, PowerSums};
-use std::path::Path;
 use std::sync::Arc;
 
 const LABELS: [&str; 5] = ["experiment", "metric", "dimension", "level", "variant"];
@@ -50,24 +48,25 @@ struct Row {
     shift: (f64, f64),
 }
 
-fn bad(path: &Path, message: String) -> ScanError {
-    ScanError::Invalid { file: path.into(), message }
+fn bad(input: &str, message: String) -> ScanError {
+    ScanError::Invalid { input: input.to_string(), message }
 }
 
 /// Read a statistics table (see the module documentation) into [`SuffStats`].
-pub fn read_stats_table(path: &Path, control: &str) -> Result<SuffStats> {
-    let source = Source::open(path)?;
-    let schema = source.schema.clone();
+pub fn read_stats_table(source: &Source, control: &str) -> Result<SuffStats> {
+    let input = source.label();
+    let schema = source.schema().clone();
     let find = |name: &str, required: bool| -> Result<Option<usize>> {
         match schema.index_of(name) {
             Ok(i) => Ok(Some(i)),
             Err(_) if !required => Ok(None),
-            Err(_) => Err(ScanError::MissingColumn {
-                file: path.into(),
+            Err(_) => Err(IoError::MissingColumn {
+                input: input.to_string(),
                 column: name.into(),
                 role: "statistics table",
                 available: source.column_list(),
-            }),
+            }
+            .into()),
         }
     };
     let mut projection = Vec::new();
@@ -85,28 +84,30 @@ pub fn read_stats_table(path: &Path, control: &str) -> Result<SuffStats> {
     projection.sort_unstable();
     let mut rows = Vec::new();
     for batch in source.batches(&projection, 65_536)? {
-        parse_batch(&batch?, path, &mut rows)?;
+        parse_batch(&batch?, input, &mut rows)?;
     }
     if rows.is_empty() {
-        return Err(ScanError::Empty { file: path.into() });
+        return Err(IoError::Empty { input: input.to_string() }.into());
     }
-    build(rows, control, path)
+    build(rows, control, input)
 }
 
-fn parse_batch(batch: &RecordBatch, path: &Path, out: &mut Vec<Row>) -> Result<()> {
+fn parse_batch(batch: &RecordBatch, input: &str, out: &mut Vec<Row>) -> Result<()> {
     let text = |name: &str| -> Result<Option<Vec<Option<String>>>> {
         let Some(col) = batch.column_by_name(name) else { return Ok(None) };
-        let s = cast(col, &DataType::Utf8).map_err(|e| bad(path, format!("column '{name}': {e}")))?;
+        let s = cast(col, &DataType::Utf8).map_err(|e| IoError::column(input, name, e))?;
         Ok(Some(s.as_string::<i32>().iter().map(|v| v.map(str::to_string)).collect()))
     };
     let num = |name: &str| -> Result<Option<Vec<f64>>> {
         let Some(col) = batch.column_by_name(name) else { return Ok(None) };
-        as_f64(col.as_ref()).map(Some).map_err(|_| ScanError::WrongType {
-            file: path.into(),
-            column: name.into(),
-            role: "statistics table",
-            found: col.data_type().to_string(),
-            expected: "a numeric column",
+        as_f64(col.as_ref()).map(Some).map_err(|_| {
+            ScanError::from(IoError::WrongType {
+                input: input.to_string(),
+                column: name.into(),
+                role: "statistics table",
+                found: col.data_type().to_string(),
+                expected: "a numeric column",
+            })
         })
     };
     let labels: Vec<Option<Vec<Option<String>>>> = LABELS.iter().map(|c| text(c)).collect::<Result<_>>()?;
@@ -119,14 +120,14 @@ fn parse_batch(batch: &RecordBatch, path: &Path, out: &mut Vec<Row>) -> Result<(
         let labels = [label(0), label(1), label(2), label(3), label(4)];
         for (k, name) in ["experiment", "metric", "variant"].iter().enumerate() {
             if labels[[0, 1, 4][k]].is_empty() {
-                return Err(bad(path, format!("row {i} of a batch: column '{name}' is empty")));
+                return Err(bad(input, format!("row {i} of a batch: column '{name}' is empty")));
             }
         }
         let get = |v: &Option<Vec<f64>>| v.as_ref().map_or(0.0, |v| if v[i].is_nan() { 0.0 } else { v[i] });
         let sums_row: PowerSums = std::array::from_fn(|k| get(&sums[k + 1]));
         if !(sums_row[0] >= 0.0 && sums_row.iter().all(|v| v.is_finite())) {
             return Err(bad(
-                path,
+                input,
                 format!("{}/{}/{}: the sums must be finite and n ≥ 0", labels[0], labels[1], labels[4]),
             ));
         }
@@ -157,7 +158,7 @@ fn position(v: &mut Vec<String>, s: &str) -> usize {
     })
 }
 
-fn build(rows: Vec<Row>, control: &str, path: &Path) -> Result<SuffStats> {
+fn build(rows: Vec<Row>, control: &str, input: &str) -> Result<SuffStats> {
     let (mut metrics, mut dims, mut exps): (Vec<String>, Vec<String>, Vec<String>) = Default::default();
     let mut levels: Vec<Vec<String>> = Vec::new();
     let mut arms: Vec<Vec<String>> = Vec::new();
@@ -266,7 +267,7 @@ fn build(rows: Vec<Row>, control: &str, path: &Path) -> Result<SuffStats> {
     for e in &experiments {
         if e.control_index(control).is_none() {
             return Err(ScanError::NoControlArm {
-                file: path.into(),
+                input: input.to_string(),
                 column: "variant".into(),
                 experiment: e.name.clone(),
                 control: control.into(),
@@ -275,7 +276,7 @@ fn build(rows: Vec<Row>, control: &str, path: &Path) -> Result<SuffStats> {
         }
         if e.arms.len() < 2 {
             return Err(ScanError::SingleArm {
-                file: path.into(),
+                input: input.to_string(),
                 column: "variant".into(),
                 experiment: e.name.clone(),
                 arm: e.arms.join(", "),
@@ -377,22 +378,6 @@ pub fn stats_table(stats: &SuffStats) -> RecordBatch {
         arrays.push(Arc::new(v.iter().map(|x| (!x.is_nan()).then_some(*x)).collect::<Float64Array>()));
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).expect("columns match the schema")
-}
-
-/// Write [`stats_table`] to Parquet (`.parquet`) or CSV (any other extension).
-pub fn write_stats_table(stats: &SuffStats, path: &Path) -> Result<()> {
-    let batch = stats_table(stats);
-    let io = |e: &dyn std::fmt::Display| ScanError::Io { file: path.into(), message: e.to_string() };
-    let file = std::fs::File::create(path).map_err(|e| io(&e))?;
-    if path.extension().is_some_and(|e| e == "parquet") {
-        let mut w = parquet::arrow::ArrowWriter::try_new(file, batch.schema(), None).map_err(|e| io(&e))?;
-        w.write(&batch).map_err(|e| io(&e))?;
-        w.close().map_err(|e| io(&e))?;
-    } else {
-        let mut w = arrow::csv::Writer::new(file);
-        w.write(&batch).map_err(|e| io(&e))?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! ([`SuffStats::merge`]); merge(a, b) equals the statistics of the union of the rows to
 //! rounding, in any order.
 
-use crate::data::DimensionKind;
+use cateye_io::DimensionKind;
 use cateye_stats::cluster::ClusterMoments;
 use cateye_stats::{JointMoments, Moments};
 use serde::{Deserialize, Serialize};
@@ -85,9 +85,20 @@ fn empty_tables<T: Clone>(levels: &[usize]) -> Vec<Vec<Vec<T>>> {
 }
 
 /// Why two statistics cannot be merged.
-#[derive(Debug, thiserror::Error)]
-#[error("cannot merge sufficient statistics: {0}")]
-pub struct MergeError(pub String);
+/// Why two sets of sufficient statistics cannot be merged.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MergeError {
+    /// They hold different metrics (or pre-period covariates).
+    #[error("cannot merge sufficient statistics: the two statistics have different metrics")]
+    Metrics,
+    /// They were computed with different control labels.
+    #[error("cannot merge sufficient statistics: control labels differ: '{0}' and '{1}'")]
+    Control(String, String),
+    /// They have different dimensions, kinds or bin edges.
+    #[error("cannot merge sufficient statistics: the two statistics have different dimensions or bin edges")]
+    Dimensions,
+}
 
 fn pos_or_push(v: &mut Vec<String>, s: &str) -> (usize, bool) {
     match v.iter().position(|x| x == s) {
@@ -180,10 +191,10 @@ impl SuffStats {
     /// added. Metrics and dimensions (with their bin edges) must be the same.
     pub fn merge(&mut self, other: &SuffStats) -> Result<(), MergeError> {
         if self.metrics != other.metrics {
-            return Err(MergeError("the two statistics have different metrics".into()));
+            return Err(MergeError::Metrics);
         }
         if self.control != other.control {
-            return Err(MergeError(format!("control labels differ: '{}' and '{}'", self.control, other.control)));
+            return Err(MergeError::Control(self.control.clone(), other.control.clone()));
         }
         if self.dimensions.len() != other.dimensions.len()
             || self
@@ -192,7 +203,7 @@ impl SuffStats {
                 .zip(&other.dimensions)
                 .any(|(a, b)| a.name != b.name || a.kind != b.kind || a.edges != b.edges)
         {
-            return Err(MergeError("the two statistics have different dimensions or bin edges".into()));
+            return Err(MergeError::Dimensions);
         }
         // Level maps from `other` into `self`, adding new levels.
         let mut level_map: Vec<Vec<usize>> = Vec::new();
@@ -278,7 +289,7 @@ impl SuffStats {
             }
             let levels = &self.dimensions[d].levels;
             let mut order: Vec<usize> = (0..levels.len()).collect();
-            let key = |i: &usize| (levels[*i] == crate::data::encode::NULL_LEVEL, levels[*i].clone());
+            let key = |i: &usize| (levels[*i] == cateye_io::NULL_LEVEL, levels[*i].clone());
             order.sort_by_key(key);
             self.dimensions[d].levels = order.iter().map(|&i| levels[i].clone()).collect();
             for e in &mut self.experiments {

@@ -6,7 +6,8 @@ mod common;
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
-use cateye_scan::{scan_file, ScanConfig};
+use cateye_scan::ScanConfig;
+use common::scan_file;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;

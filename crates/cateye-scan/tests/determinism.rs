@@ -2,8 +2,9 @@
 
 mod common;
 
-use cateye_scan::demo::{demo_config, demo_spec};
-use cateye_scan::{scan_file, ScanConfig};
+use cateye_scan::ScanConfig;
+use cateye_sim::demo_spec;
+use common::{demo_config, scan_file};
 
 fn scan_with_threads(path: &std::path::Path, config: &ScanConfig, threads: usize) -> String {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
@@ -15,9 +16,10 @@ fn scan_with_threads(path: &std::path::Path, config: &ScanConfig, threads: usize
 fn results_do_not_depend_on_the_thread_count() {
     let dir = common::temp_dir("determinism");
     let path = dir.join("demo.parquet");
-    demo_spec(3).write_parquet(&path).unwrap();
+    let spec = demo_spec(3);
+    common::write_spec(&spec, &path).unwrap();
     // Small batches so that the work is spread over many parallel windows.
-    let config = ScanConfig { batch_rows: 5_000, ..demo_config() };
+    let config = ScanConfig { batch_rows: 5_000, ..demo_config(&spec) };
     let one = scan_with_threads(&path, &config, 1);
     for threads in [2, 3] {
         assert!(one == scan_with_threads(&path, &config, threads), "{threads} threads differ from 1");
@@ -29,11 +31,12 @@ fn results_do_not_depend_on_the_thread_count() {
 fn a_cluster_column_is_checked_and_its_caveat_reported() {
     let dir = common::temp_dir("cluster");
     let path = dir.join("demo.parquet");
-    demo_spec(4).write_parquet(&path).unwrap();
-    let config = ScanConfig { cluster: Some("country".into()), ..demo_config() };
+    let spec = demo_spec(4);
+    common::write_spec(&spec, &path).unwrap();
+    let config = ScanConfig { cluster: Some("country".into()), ..demo_config(&spec) };
     let (_, r) = scan_file(&path, &config, &|_, _| {}).unwrap();
     assert!(r.input.warnings.iter().any(|w| w.contains("cluster-robust")));
-    let config = ScanConfig { cluster: Some("household".into()), ..demo_config() };
+    let config = ScanConfig { cluster: Some("household".into()), ..demo_config(&spec) };
     assert!(scan_file(&path, &config, &|_, _| {}).unwrap_err().to_string().contains("'household'"));
     let _ = std::fs::remove_dir_all(&dir);
 }

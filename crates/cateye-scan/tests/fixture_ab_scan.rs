@@ -5,7 +5,8 @@ mod common;
 
 use arrow::array::{Array, AsArray};
 use arrow::datatypes::Float64Type;
-use cateye_scan::{scan_file, ScanConfig};
+use cateye_scan::ScanConfig;
+use common::scan_file;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 use std::collections::BTreeMap;

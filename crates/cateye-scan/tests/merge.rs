@@ -6,8 +6,9 @@ mod common;
 
 use arrow::array::UInt32Array;
 use arrow::compute::{concat_batches, take_record_batch};
-use cateye_scan::demo::{synthetic_spec, MetricKind};
-use cateye_scan::{collect::collect, data::Source, ScanConfig, SuffStats};
+use cateye_io::Source;
+use cateye_scan::{collect, ScanConfig, SuffStats};
+use cateye_sim::{synthetic_spec, MetricKind};
 use cateye_stats::Moments;
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
@@ -129,7 +130,7 @@ fn merging_statistics_of_different_layouts_is_an_error() {
     let dir = common::temp_dir("merge-err");
     let spec = synthetic_spec(1, 500, 2, 1, 2, 1);
     let p = dir.join("a.parquet");
-    spec.write_parquet(&p).unwrap();
+    common::write_spec(&spec, &p).unwrap();
     let a = stats_of(&p, &ScanConfig::default());
     let b = stats_of(&p, &ScanConfig { metrics: Some(vec!["m0".into()]), ..ScanConfig::default() });
     let mut c = a.clone();

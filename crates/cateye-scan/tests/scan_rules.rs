@@ -3,7 +3,8 @@
 
 mod common;
 
-use cateye_scan::{scan_file, ScanConfig};
+use cateye_scan::ScanConfig;
+use common::scan_file;
 use std::fmt::Write;
 
 /// A CSV with `n` units per arm and level; `value(arm, level, i)` gives the metric (None = missing).

@@ -7,9 +7,10 @@
 
 mod common;
 
-use cateye_scan::demo::synthetic_spec;
-use cateye_scan::{scan_file, ScanConfig};
+use cateye_scan::ScanConfig;
+use cateye_sim::synthetic_spec;
 use cateye_stats::multiple::{adjust, Correction};
+use common::scan_file;
 
 const REPLICATES: u64 = 100;
 const TRUE_ATE: f64 = 0.05; // synthetic_spec: effect 0.05 × scale 1
@@ -23,7 +24,7 @@ fn sim_global_null_fdr_coverage_and_size() {
     for rep in 0..REPLICATES {
         let spec = synthetic_spec(50, 1000, 4, 10, 3, 1000 + rep);
         let path = dir.join(format!("null_{rep}.parquet"));
-        spec.write_parquet(&path).unwrap();
+        common::write_spec(&spec, &path).unwrap();
         let config = ScanConfig {
             metrics: Some((0..4).map(|m| format!("m{m}")).collect()),
             dimensions: Some((0..10).map(|d| format!("d{d}")).collect()),

@@ -4,9 +4,11 @@
 mod common;
 
 use arrow::compute::concat_batches;
-use cateye_scan::demo::synthetic_spec;
-use cateye_scan::stats_table::{stats_table, write_stats_table};
-use cateye_scan::{scan_file, scan_stats_file, ScanConfig, ScanResult};
+use cateye_scan::stats_table;
+use cateye_scan::{ScanConfig, ScanResult};
+use cateye_sim::synthetic_spec;
+use common::write_stats_table;
+use common::{scan_file, scan_stats_file};
 
 fn assert_same_scan(a: &ScanResult, b: &ScanResult, tol: f64) {
     assert_eq!(a.effects.len(), b.effects.len());
@@ -41,7 +43,7 @@ fn exported_statistics_scan_like_the_rows() {
     spec.experiments[1].arms = vec!["control".into(), "a".into(), "b".into()];
     spec.experiments[1].allocation = vec![0.4, 0.3, 0.3];
     let rows = dir.join("rows.parquet");
-    spec.write_parquet(&rows).unwrap();
+    common::write_spec(&spec, &rows).unwrap();
     let config = ScanConfig::default();
     let (stats, direct) = scan_file(&rows, &config, &|_, _| {}).unwrap();
     for name in ["stats.csv", "stats.parquet"] {

@@ -9,6 +9,10 @@
 
 use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, Normal, StudentsT};
 
+/// The 0.975 quantile of the standard normal: a 95% normal interval is the estimate ± `Z_975`
+/// standard errors.
+pub const Z_975: f64 = 1.959_963_984_540_054;
+
 /// Degrees of freedom beyond which Student-t quantiles use the Cornish–Fisher expansion.
 pub const T_ASYMPTOTIC_DF: f64 = 1e4;
 

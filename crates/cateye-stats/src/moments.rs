@@ -144,6 +144,16 @@ impl Moments {
         Self { n: 1.0, shift_y: y, shift_x: x, ..Self::default() }
     }
 
+    /// Moments of the values `ys` (no covariate), added one at a time: exact when the mean is
+    /// large against the spread (the first value is the shift).
+    pub fn of(ys: impl IntoIterator<Item = f64>) -> Self {
+        let mut m = Self::default();
+        for y in ys {
+            m.push(y, 0.0);
+        }
+        m
+    }
+
     /// Add one observation (Welford / Pébay one-pass update; used outside the hot path).
     pub fn push(&mut self, y: f64, x: f64) {
         if self.n == 0.0 {
@@ -232,6 +242,18 @@ impl Moments {
         } else {
             self.m2_y / (self.n - 1.0)
         }
+    }
+    /// Sample standard deviation of `y` (NaN below two observations).
+    pub fn y_sd(&self) -> f64 {
+        self.y_var().sqrt()
+    }
+    /// Mean of `y` and its standard error `sd/√n`; NaN for no observations, SE 0 for one.
+    pub fn y_mean_and_se(&self) -> (f64, f64) {
+        if self.n == 0.0 {
+            return (f64::NAN, f64::NAN);
+        }
+        let var = self.m2_y / (self.n - 1.0).max(1.0);
+        (self.y_mean(), (var / self.n).sqrt())
     }
     /// Unbiased sample variance of `x`.
     pub fn x_var(&self) -> f64 {
@@ -432,6 +454,18 @@ impl JointMoments {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mean_and_se_is_exact_far_from_zero() {
+        let mean_and_se = |v: &[f64]| Moments::of(v.iter().copied()).y_mean_and_se();
+        // 1e9 + {1, 2, 3, 4}: mean 1e9 + 2.5, sample variance 5/3, SE √(5/3)/2. A sum of squares
+        // would lose every digit of the variance to cancellation here.
+        let (mean, se) = mean_and_se(&[1.0, 2.0, 3.0, 4.0].map(|v| 1e9 + v));
+        assert_eq!(mean, 1e9 + 2.5);
+        assert!((se - (5.0f64 / 3.0).sqrt() / 2.0).abs() < 1e-9, "{se}");
+        assert!(mean_and_se(&[]).0.is_nan());
+        assert_eq!(mean_and_se(&[3.0]), (3.0, 0.0));
+    }
 
     fn two_pass(y: &[f64], x: &[f64]) -> (f64, f64, f64, f64, f64, f64) {
         let n = y.len() as f64;

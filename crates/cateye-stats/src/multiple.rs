@@ -41,16 +41,22 @@ impl fmt::Display for Correction {
 }
 
 impl FromStr for Correction {
-    type Err = String;
+    type Err = crate::UnknownChoice;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.to_ascii_lowercase().as_str() {
             "bh" | "fdr" | "benjamini-hochberg" => Ok(Correction::Bh),
             "by" | "benjamini-yekutieli" => Ok(Correction::By),
             "holm" => Ok(Correction::Holm),
             "bonferroni" => Ok(Correction::Bonferroni),
-            other => Err(format!("unknown multiple-testing correction '{other}': expected bh, by, holm or bonferroni")),
+            _ => Err(crate::UnknownChoice::new("multiple-testing correction", s, "bh, by, holm or bonferroni")),
         }
     }
+}
+
+/// The per-test level of a Bonferroni correction: `alpha / tests` (a test at this level for each
+/// of `tests` tests keeps the family-wise error rate at `alpha`).
+pub fn bonferroni_level(alpha: f64, tests: usize) -> f64 {
+    alpha / tests.max(1) as f64
 }
 
 /// Adjusted p-values of `p` under `method`, in the order of `p`.

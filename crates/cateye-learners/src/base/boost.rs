@@ -7,8 +7,8 @@
 
 use super::{check_fit_input, BaseLearner, Fitted, Task};
 use crate::data::LearnerData;
-use cateye_forest::binning::BinnedFeatures;
-use cateye_forest::Result;
+use crate::error::Result;
+use cateye_forest::BinnedFeatures;
 
 /// Gradient boosting settings (the defaults follow scikit-learn's `HistGradientBoosting*`:
 /// 100 rounds at learning rate 0.1, at least 20 rows per leaf; depth 4 gives up to 16 leaves).

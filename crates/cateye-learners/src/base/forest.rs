@@ -4,7 +4,8 @@
 
 use super::{check_fit_input, BaseLearner, Fitted, Task};
 use crate::data::LearnerData;
-use cateye_forest::{ForestOptions, RegressionForest, Result};
+use crate::error::Result;
+use cateye_forest::{ForestOptions, RegressionForest};
 
 /// Regression forest with grf's defaults except the number of trees and, for nuisance models,
 /// honesty.

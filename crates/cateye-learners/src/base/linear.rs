@@ -5,7 +5,7 @@
 
 use super::{check_fit_input, BaseLearner, Fitted, Task};
 use crate::data::LearnerData;
-use cateye_forest::{ForestError, Result};
+use crate::error::{data_error, Result};
 use nalgebra::{DMatrix, DVector};
 
 /// Ridge / logistic regression with an intercept.
@@ -81,7 +81,7 @@ impl BaseLearner for LinearLearner {
         let weight = |j: usize| weights.map_or(1.0, |w| w[j]);
         let total: f64 = (0..rows.len()).map(weight).sum();
         if total <= 0.0 {
-            return Err(ForestError::Data("linear base learner: the rows' weights sum to zero".into()));
+            return Err(data_error("linear base learner: the rows' weights sum to zero"));
         }
         // Standardise with the weighted mean and SD of the fitted rows (constant columns keep scale 1).
         let (mut center, mut scale) = (vec![0.0; p], vec![1.0; p]);
@@ -118,9 +118,9 @@ impl BaseLearner for LinearLearner {
                 a[(k, k)] += penalty;
             }
             a[(0, 0)] += 1e-12 * total;
-            let chol = a.cholesky().ok_or_else(|| {
-                ForestError::Data("linear base learner: the normal equations are not positive definite".into())
-            })?;
+            let chol = a
+                .cholesky()
+                .ok_or_else(|| data_error("linear base learner: the normal equations are not positive definite"))?;
             Ok(chol.solve(&b).iter().copied().collect())
         };
         let mut coefficients = vec![0.0; p + 1];
@@ -131,7 +131,7 @@ impl BaseLearner for LinearLearner {
             Task::Classification => {
                 let mean = (0..rows.len()).map(|j| weight(j) * target[j]).sum::<f64>() / total;
                 if mean <= 0.0 || mean >= 1.0 {
-                    return Err(ForestError::Data(format!(
+                    return Err(data_error(format!(
                         "logistic regression: the target is always {} on the rows fitted",
                         if mean <= 0.0 { 0 } else { 1 }
                     )));

@@ -15,7 +15,8 @@ pub mod forest;
 pub mod linear;
 
 use crate::data::LearnerData;
-use cateye_forest::Result;
+use crate::error::Result;
+use cateye_stats::UnknownChoice;
 use serde::{Deserialize, Serialize};
 
 /// What a base learner estimates.
@@ -91,23 +92,23 @@ impl BaseKind {
 }
 
 impl std::str::FromStr for BaseKind {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
+    type Err = UnknownChoice;
+    fn from_str(s: &str) -> std::result::Result<Self, UnknownChoice> {
         BaseKind::ALL
             .into_iter()
             .find(|b| b.name() == s)
-            .ok_or_else(|| format!("unknown base learner '{s}': expected forest, linear or boost"))
+            .ok_or_else(|| UnknownChoice::new("base learner", s, "forest, linear or boost"))
     }
 }
 
 /// Checks the lengths of a fit's inputs and, for classification, that the target is 0/1.
 pub(crate) fn check_fit_input(rows: &[usize], target: &[f64], weights: Option<&[f64]>, task: Task) -> Result<()> {
-    use cateye_forest::ForestError;
+    use crate::error::data_error;
     if rows.is_empty() {
-        return Err(ForestError::Data("a base learner was given no rows to fit".into()));
+        return Err(data_error("a base learner was given no rows to fit"));
     }
     if target.len() != rows.len() || weights.is_some_and(|w| w.len() != rows.len()) {
-        return Err(ForestError::Data(format!(
+        return Err(data_error(format!(
             "a base learner got {} rows but {} targets{}",
             rows.len(),
             target.len(),
@@ -115,11 +116,11 @@ pub(crate) fn check_fit_input(rows: &[usize], target: &[f64], weights: Option<&[
         )));
     }
     if let Some(j) = target.iter().position(|t| !t.is_finite()) {
-        return Err(ForestError::Data(format!("target of row {} is {}: expected a finite value", rows[j], target[j])));
+        return Err(data_error(format!("target of row {} is {}: expected a finite value", rows[j], target[j])));
     }
     if task == Task::Classification {
         if let Some(j) = target.iter().position(|&t| t != 0.0 && t != 1.0) {
-            return Err(ForestError::Data(format!(
+            return Err(data_error(format!(
                 "classification target of row {} is {}: expected 0 or 1",
                 rows[j], target[j]
             )));

@@ -1,0 +1,124 @@
+//! The arguments of `cateye bench` and the dispatch to each benchmark.
+
+use crate::{io_error, Result};
+use clap::{Args, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Which {
+    /// Load rate and aggregation throughput (updates per second), and end-to-end scan time.
+    Scan,
+    /// Peak resident memory of a scan of a large file, measured in a child process.
+    Memory,
+    /// Causal forest end to end (nuisance forests, forest, OOB estimates with variance) on
+    /// Nie & Wager setup A: time, peak memory, accuracy against the true effects.
+    Forest,
+    /// `forest` at 10k, 100k and 1M rows (or --rows), each in a child process.
+    ForestScaling,
+    /// The deep dive of one pair: --rows units (default 100,000), --dimensions (default 20)
+    /// categorical dimensions of --levels levels, a CUPED covariate, --trees trees.
+    DeepDive,
+    /// `cateye scan` with `--deep-dive 20` on --experiments (default 100) experiments of --rows
+    /// units (default 100,000), --metrics (default 10) and --dimensions (default 20).
+    DeepDiveScan,
+    /// The DR-learner, 5-fold cross-fitting, forest base learners (--trees, default 500), on
+    /// Nie & Wager setup A with --rows (default 100,000) and --covariates (default 10).
+    Cate,
+    /// The selection table (5 learners × forest and boost bases, plus the causal forest, each
+    /// also calibrated) on setup A with --rows (default 20,000).
+    CateSelect,
+}
+
+#[derive(Args)]
+pub struct BenchArgs {
+    #[arg(value_enum, default_value = "scan")]
+    pub(crate) which: Which,
+    /// Rows to generate (default: 2,000,000 for scan, 10,000,000 for memory).
+    #[arg(long)]
+    pub(crate) rows: Option<usize>,
+    /// Metrics (each with a pre-period column).
+    #[arg(long)]
+    pub(crate) metrics: Option<usize>,
+    /// Categorical dimensions.
+    #[arg(long)]
+    pub(crate) dimensions: Option<usize>,
+    /// Levels per dimension.
+    #[arg(long, default_value_t = 8)]
+    pub(crate) levels: usize,
+    /// Experiments the rows are spread over (default 20; deep-dive-scan: 100 of --rows each).
+    #[arg(long)]
+    pub(crate) experiments: Option<usize>,
+    /// Repetitions of the timed aggregation (best and median are reported).
+    #[arg(long, default_value_t = 10)]
+    pub(crate) repeat: usize,
+    /// Folder for the generated file (default: a temporary folder, removed afterwards).
+    #[arg(long)]
+    pub(crate) dir: Option<PathBuf>,
+    /// Forest benchmarks: covariates.
+    #[arg(long, default_value_t = 10)]
+    pub(crate) covariates: usize,
+    /// Forest benchmarks: trees of the causal forest (default 2,000; cate: 500 per forest).
+    #[arg(long)]
+    pub(crate) trees: Option<usize>,
+    /// cate, cate-select: also write the generated data as CSV here (for the EconML comparison).
+    #[arg(long)]
+    pub(crate) write_csv: Option<PathBuf>,
+}
+
+pub(crate) fn causal_trees(args: &BenchArgs) -> usize {
+    args.trees.unwrap_or(2000)
+}
+
+/// Runs the benchmark `args` names.
+pub(crate) fn run(args: &BenchArgs) -> Result<()> {
+    match args.which {
+        Which::Forest => {
+            return crate::forest::forest(args.rows.unwrap_or(20_000), args.covariates, causal_trees(args))
+        }
+        Which::ForestScaling => {
+            let rows = args.rows.map_or(vec![10_000, 100_000, 1_000_000], |r| vec![r]);
+            return crate::forest::scaling(&rows, args.covariates, causal_trees(args));
+        }
+        Which::Cate | Which::CateSelect => {
+            let select = matches!(args.which, Which::CateSelect);
+            let rows = args.rows.unwrap_or(if select { 20_000 } else { 100_000 });
+            let options = crate::cate::Options {
+                rows,
+                covariates: args.covariates,
+                trees: args.trees.unwrap_or(500),
+                select,
+                write_csv: args.write_csv.clone(),
+            };
+            return crate::cate::run(&options);
+        }
+        Which::DeepDive | Which::DeepDiveScan => return deep_dive(args),
+        Which::Scan | Which::Memory => {}
+    }
+    crate::scan::run(args)
+}
+
+fn deep_dive(args: &BenchArgs) -> Result<()> {
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("cateye-bench-dd-{}", std::process::id())));
+    std::fs::create_dir_all(&dir).map_err(io_error(dir.display()))?;
+    let (units, dims) = (args.rows.unwrap_or(100_000), args.dimensions.unwrap_or(20));
+    let outcome = match args.which {
+        Which::DeepDive => crate::deep_dive::pair(&dir, units, dims, args.levels, causal_trees(args)),
+        _ => crate::deep_dive::scan(
+            &dir,
+            args.experiments.unwrap_or(100),
+            units,
+            args.metrics.unwrap_or(10),
+            dims,
+            args.levels,
+            causal_trees(args),
+            20,
+        ),
+    };
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    outcome
+}

@@ -1,0 +1,97 @@
+//! The benchmarks of `cateye bench`: generated data, timed end to end, with accuracy against the
+//! truth where there is one. Figures go to stdout; a comparison with a peer (grf, EconML,
+//! DuckDB) runs the peer on the same data in the same run (see `bench/`).
+//!
+//! | benchmark | what it measures |
+//! |---|---|
+//! | `scan` | load rate and aggregation throughput (updates per second), end-to-end scan time |
+//! | `memory` | peak resident memory of a scan of a large file (child process) |
+//! | `forest`, `forest-scaling` | the causal forest end to end; its scaling in n (child processes) |
+//! | `deep-dive`, `deep-dive-scan` | the deep dive of one pair; a scan with the deep dive of 20 pairs |
+//! | `cate`, `cate-select` | the DR-learner; the selection table |
+//!
+//! The hot loops also have criterion benches (`cargo bench -p cateye-bench`).
+
+mod args;
+mod cate;
+mod deep_dive;
+mod forest;
+mod scan;
+
+pub use args::{BenchArgs, Which};
+
+/// Why a benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BenchError {
+    /// A cateye call failed.
+    #[error(transparent)]
+    Cateye(#[from] cateye::Error),
+    /// Writing or reading the benchmark's files, or starting a child process.
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The failure.
+        source: std::io::Error,
+    },
+    /// A step of the benchmark failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+impl From<cateye_io::IoError> for BenchError {
+    fn from(e: cateye_io::IoError) -> Self {
+        BenchError::Cateye(e.into())
+    }
+}
+
+impl From<cateye_scan::ScanError> for BenchError {
+    fn from(e: cateye_scan::ScanError) -> Self {
+        BenchError::Cateye(e.into())
+    }
+}
+
+impl From<cateye_forest::ForestError> for BenchError {
+    fn from(e: cateye_forest::ForestError) -> Self {
+        BenchError::Cateye(e.into())
+    }
+}
+
+impl From<cateye_learners::LearnerError> for BenchError {
+    fn from(e: cateye_learners::LearnerError) -> Self {
+        BenchError::Cateye(e.into())
+    }
+}
+
+impl From<cateye_deepdive::DeepDiveError> for BenchError {
+    fn from(e: cateye_deepdive::DeepDiveError) -> Self {
+        BenchError::Cateye(e.into())
+    }
+}
+
+/// Result of a benchmark.
+pub type Result<T> = std::result::Result<T, BenchError>;
+
+pub(crate) fn io_error(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> BenchError {
+    let what = what.to_string();
+    move |source| BenchError::Io { what, source }
+}
+
+/// Peak resident memory of this process in bytes (Linux), if known.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// Peak RSS for a report line.
+pub(crate) fn peak_rss_text() -> String {
+    peak_rss_bytes().map_or("n/a".into(), |b| format!("{:.0} MB", b as f64 / 1e6))
+}
+
+/// Runs the benchmark `args` names.
+pub fn run(args: &BenchArgs) -> Result<()> {
+    args::run(args)
+}

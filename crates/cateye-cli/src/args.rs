@@ -1,0 +1,348 @@
+//! The command line's arguments (clap) and their translation into the library's settings.
+
+use cateye::cate::{BaseKind, CateConfig, CateSpec, Learner, SelectionLoss};
+use cateye::forest::{ForestOptions, ForestSpec, DEFAULT_MAX_BINS};
+use cateye::scan::{Correction, Selection};
+use cateye::{Config, Error, Result};
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "cateye", version, about = "Find who an online experiment helps and who it hurts")]
+pub struct Cli {
+    /// Worker threads (default: all cores).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Generate the built-in demo experiments, scan them and print the findings.
+    Demo {
+        /// Folder for the demo data and results.
+        #[arg(long, default_value = "cateye-demo")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        seed: u64,
+    },
+    /// Scan every experiment × metric × dimension of a unit-level table.
+    Scan(Box<ScanArgs>),
+    /// Fit an honest causal forest to one experiment's unit-level rows: per-unit CATE with 95%
+    /// intervals, AIPW average effects, calibration test, RATE and variable importance.
+    Forest(Box<ForestArgs>),
+    /// CATE learners (S, T, X, R, DR, causal forest) with cross-fitting on one experiment's
+    /// unit-level rows, every arm against control: per-unit CATE, AIPW effect, optional causal
+    /// isotonic calibration and a held-out model-selection table.
+    Cate(Box<CateArgs>),
+    /// Benchmarks: aggregation throughput, load rate, peak memory, causal forest, CATE learners.
+    Bench(cateye_bench::BenchArgs),
+}
+
+#[derive(Args)]
+pub struct CateArgs {
+    /// Parquet, CSV or Arrow IPC file, one row per unit.
+    pub file: PathBuf,
+    /// Outcome column.
+    #[arg(long)]
+    pub outcome: String,
+    /// Treatment column: 0/1, boolean, or numeric arm codes (the smallest is control unless --control).
+    #[arg(long)]
+    pub treatment: String,
+    /// The learner whose estimates are written: forest (grf's causal forest), s, t, x, r or dr.
+    #[arg(long, default_value = "dr")]
+    pub method: Learner,
+    /// Base learners, comma separated (forest, linear, boost); the first also fits the
+    /// nuisances that score the selection table. Default: forest (with --select: forest,linear,boost).
+    #[arg(long, value_delimiter = ',')]
+    pub base: Option<Vec<BaseKind>>,
+    /// Calibrate the estimates (causal isotonic cross-calibration).
+    #[arg(long)]
+    pub calibrate: bool,
+    /// Run every learner with every base learner (and the causal forest), rank them by held-out
+    /// loss and write the best one's estimates.
+    #[arg(long)]
+    pub select: bool,
+    /// Loss that ranks the selection table: r (R-loss) or dr (doubly robust pseudo-outcome loss).
+    #[arg(long, default_value = "r")]
+    pub loss: SelectionLoss,
+    /// Covariate columns, comma separated (default: every other numeric column).
+    #[arg(long, value_delimiter = ',')]
+    pub covariates: Option<Vec<String>>,
+    /// Propensity: "design" (each arm's share, for randomised experiments), "estimate"
+    /// (cross-fitted classifier, clipped), a known probability (e.g. 0.5) or a column.
+    #[arg(long, default_value = "design")]
+    pub propensity: String,
+    /// Estimated propensities are clipped to [clip, 1 - clip].
+    #[arg(long, default_value_t = 0.05)]
+    pub clip: f64,
+    /// The control value of the treatment column (default: its smallest value).
+    #[arg(long)]
+    pub control: Option<f64>,
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Trees of every forest.
+    #[arg(long, default_value_t = 500)]
+    pub trees: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Output folder: cate.parquet (or .csv with --format csv) and cate.json.
+    #[arg(long, default_value = "cateye-cate-out")]
+    pub out: PathBuf,
+    #[arg(long, value_enum, default_value_t = UnitFormat::Parquet)]
+    pub format: UnitFormat,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct ForestArgs {
+    /// Parquet, CSV or Arrow IPC file, one row per unit.
+    pub file: PathBuf,
+    /// Outcome column.
+    #[arg(long)]
+    pub outcome: String,
+    /// Treatment column (0/1 or boolean).
+    #[arg(long)]
+    pub treatment: String,
+    /// Covariate columns, comma separated (default: every other numeric column).
+    #[arg(long, value_delimiter = ',')]
+    pub covariates: Option<Vec<String>>,
+    /// Known assignment probability (a number, e.g. 0.5) or a column of per-unit propensities
+    /// (default: estimated by a regression forest).
+    #[arg(long)]
+    pub propensity: Option<String>,
+    /// Sample-weight column.
+    #[arg(long)]
+    pub weights: Option<String>,
+    /// Sampling-cluster column: trees sample whole clusters, SEs become cluster-robust.
+    #[arg(long)]
+    pub cluster: Option<String>,
+    #[arg(long, default_value_t = 2000)]
+    pub trees: usize,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Minimum node size (treated and control per child).
+    #[arg(long, default_value_t = 5)]
+    pub min_node_size: usize,
+    /// Quantile bins per covariate for the split search.
+    #[arg(long, default_value_t = DEFAULT_MAX_BINS)]
+    pub max_bins: usize,
+    /// Folder for the outputs.
+    #[arg(long, default_value = "cateye-forest-out")]
+    pub out: PathBuf,
+    /// Per-unit output format.
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub format: UnitFormat,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum UnitFormat {
+    Parquet,
+    Csv,
+}
+
+#[derive(Args)]
+pub struct ScanArgs {
+    /// Parquet, CSV or Arrow IPC file, one row per (experiment, unit).
+    pub file: PathBuf,
+    /// TOML config with column roles and settings (flags override it).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Folder for scan.json and the CSV tables.
+    #[arg(long, default_value = "cateye-out")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub experiment: Option<String>,
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Label of the control arm.
+    #[arg(long)]
+    pub control: Option<String>,
+    /// Metric columns, comma separated (default: float columns without another role).
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Option<Vec<String>>,
+    /// Dimension columns, comma separated (default: string/boolean/integer columns).
+    #[arg(long, value_delimiter = ',')]
+    pub dimensions: Option<Vec<String>>,
+    /// Randomization cluster column: ATE standard errors become cluster-robust (CR1).
+    #[arg(long)]
+    pub cluster: Option<String>,
+    /// Columns to ignore, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub ignore: Option<Vec<String>>,
+    /// Prefix of pre-period (CUPED) columns.
+    #[arg(long)]
+    pub pre_prefix: Option<String>,
+    /// Quantile bins of float dimensions.
+    #[arg(long)]
+    pub bins: Option<usize>,
+    /// Most levels a categorical dimension may have (default 1000).
+    #[arg(long)]
+    pub max_levels: Option<usize>,
+    /// Levels with fewer units per arm are pooled into 'other'.
+    #[arg(long)]
+    pub min_units: Option<usize>,
+    #[arg(long)]
+    pub alpha: Option<f64>,
+    /// bh (default), by, holm or bonferroni.
+    #[arg(long)]
+    pub correction: Option<Correction>,
+    #[arg(long)]
+    pub srm_alpha: Option<f64>,
+    /// Planned split, e.g. control=0.5,treatment=0.5 (default: equal).
+    #[arg(long, value_delimiter = ',')]
+    pub split: Option<Vec<String>>,
+    /// FILE is a table of sufficient statistics (from a warehouse, Spark or --export-stats)
+    /// instead of unit-level rows.
+    #[arg(long)]
+    pub stats: bool,
+    /// Also write the sufficient statistics to this file (.parquet or .csv).
+    #[arg(long)]
+    pub export_stats: Option<PathBuf>,
+    /// Deep dive (causal forest, tests, subgroups) of flagged pairs: all, none or the N with
+    /// the strongest evidence (default 20).
+    #[arg(long, value_name = "all|none|N")]
+    pub deep_dive: Option<Selection>,
+    /// Pairs to deep-dive whether flagged or not: experiment:metric[:arm], comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub deep_dive_pair: Option<Vec<String>>,
+    /// Numeric columns added as deep-dive forest covariates, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub deep_dive_covariates: Option<Vec<String>>,
+    /// Trees of the deep-dive forests (default 2000).
+    #[arg(long)]
+    pub deep_dive_trees: Option<usize>,
+    /// Permutations of the deep dive's randomization test (default 1000).
+    #[arg(long)]
+    pub deep_dive_permutations: Option<usize>,
+    /// Seed of the deep dive (forests, permutations, subgroup halves).
+    #[arg(long)]
+    pub deep_dive_seed: Option<u64>,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print elapsed time and peak memory at the end.
+    #[arg(long)]
+    pub timings: bool,
+}
+
+impl ScanArgs {
+    /// The settings: the config file's, overridden by the flags given.
+    pub fn config(&self) -> Result<Config> {
+        let mut config = match &self.config {
+            Some(p) => Config::from_toml_file(p)?,
+            None => Config::default(),
+        };
+        let c = &mut config.scan;
+        macro_rules! set {
+            ($($f:ident => $g:ident),*) => { $( if let Some(v) = &self.$f { c.$g = v.clone(); } )* };
+        }
+        set!(experiment => experiment, variant => variant, control => control, pre_prefix => pre_prefix,
+             bins => bins, max_levels => max_levels, min_units => min_units_per_arm, alpha => alpha, correction => correction,
+             srm_alpha => srm_alpha, ignore => ignore);
+        if self.cluster.is_some() {
+            c.cluster = self.cluster.clone();
+        }
+        if self.metrics.is_some() {
+            c.metrics = self.metrics.clone();
+        }
+        if self.dimensions.is_some() {
+            c.dimensions = self.dimensions.clone();
+        }
+        let dd = &mut config.deep_dive;
+        if let Some(v) = self.deep_dive {
+            dd.pairs = v;
+        }
+        if let Some(v) = &self.deep_dive_pair {
+            dd.requested = v.clone();
+        }
+        if let Some(v) = &self.deep_dive_covariates {
+            dd.covariates = v.clone();
+        }
+        if let Some(v) = self.deep_dive_trees {
+            dd.trees = v;
+        }
+        if let Some(v) = self.deep_dive_permutations {
+            dd.permutations = v;
+        }
+        if let Some(v) = self.deep_dive_seed {
+            dd.seed = v;
+        }
+        let c = &mut config.scan;
+        if let Some(split) = &self.split {
+            c.split.clear();
+            for kv in split {
+                let (k, v) = kv.split_once('=').ok_or_else(|| bad_flag("--split", kv, "arm=weight"))?;
+                let w: f64 = v.parse().map_err(|_| bad_flag("--split", kv, "arm=weight with a number"))?;
+                c.split.insert(k.to_string(), w);
+            }
+        }
+        config.validate("command line")?;
+        Ok(config)
+    }
+}
+
+fn bad_flag(flag: &str, value: &str, expected: &str) -> Error {
+    Error::Config { origin: "command line".into(), message: format!("{flag} {value}: expected {expected}") }
+}
+
+impl UnitFormat {
+    /// The file extension of the per-unit table.
+    pub fn extension(self) -> &'static str {
+        match self {
+            UnitFormat::Parquet => "parquet",
+            UnitFormat::Csv => "csv",
+        }
+    }
+}
+
+impl ForestArgs {
+    /// The forest job these arguments describe.
+    pub fn spec(&self) -> ForestSpec {
+        let mut spec = ForestSpec::new(&self.outcome, &self.treatment);
+        spec.covariates = self.covariates.clone();
+        if let Some(p) = &self.propensity {
+            spec.propensity = p.parse().unwrap_or_else(|never| match never {});
+        }
+        spec.weights = self.weights.clone();
+        spec.cluster = self.cluster.clone();
+        spec.options = ForestOptions {
+            num_trees: self.trees,
+            seed: self.seed,
+            min_node_size: self.min_node_size,
+            max_bins: self.max_bins,
+            ..ForestOptions::default()
+        };
+        spec
+    }
+}
+
+impl CateArgs {
+    /// The CATE job these arguments describe.
+    pub fn spec(&self) -> CateSpec {
+        let mut spec = CateSpec::new(&self.outcome, &self.treatment);
+        spec.covariates = self.covariates.clone();
+        spec.propensity = self.propensity.parse().unwrap_or_else(|never| match never {});
+        let default_bases = if self.select { BaseKind::ALL.to_vec() } else { vec![BaseKind::Forest] };
+        spec.config = CateConfig {
+            method: self.method,
+            bases: self.base.clone().unwrap_or(default_bases),
+            calibrate: self.calibrate,
+            select: self.select,
+            loss: self.loss,
+            folds: self.folds,
+            trees: self.trees,
+            clip: self.clip,
+            seed: self.seed,
+            control: self.control,
+            ..CateConfig::default()
+        };
+        spec
+    }
+}

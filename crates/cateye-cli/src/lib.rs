@@ -1,0 +1,5 @@
+//! The `cateye` command line: argument parsing ([`args`]) and terminal rendering ([`render`])
+//! on top of the library (`cateye`). No statistics live here.
+
+pub mod args;
+pub mod render;

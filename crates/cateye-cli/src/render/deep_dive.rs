@@ -1,0 +1,125 @@
+//! The deep dive's section of the terminal summary: per pair, is the effect heterogeneous,
+//! which dimensions explain it and how much, who gains and who loses.
+
+use super::sig;
+use cateye::scan::{DeepDive, DeepDiveReport};
+use std::fmt::Write;
+
+fn pct(v: f64) -> String {
+    format!("{:.0}%", 100.0 * v)
+}
+
+/// The whole section.
+pub fn deep_dive_summary(report: &DeepDiveReport) -> String {
+    let mut s = String::new();
+    let sel = &report.selection;
+    let requested = sel.selected.iter().filter(|p| p.reason == "requested").count();
+    let _ = writeln!(
+        s,
+        "\nDeep dive: {} of {} flagged pairs (setting: {}){}",
+        sel.selected.len() - requested,
+        sel.flagged,
+        sel.setting,
+        if requested > 0 { format!(", plus {requested} requested") } else { String::new() }
+    );
+    if !sel.not_selected.is_empty() {
+        let _ = writeln!(
+            s,
+            "  {} flagged pairs beyond the cap were not analysed (raise --deep-dive or use 'all')",
+            sel.not_selected.len()
+        );
+    }
+    for w in &report.warnings {
+        let _ = writeln!(s, "  warning: {w}");
+    }
+    for d in &report.pairs {
+        pair_section(&mut s, d);
+    }
+    for f in &report.failed {
+        let _ = writeln!(s, "  {} / {} / {}: not analysed: {}", f.experiment, f.metric, f.arm, f.error);
+    }
+    s
+}
+
+fn pair_section(s: &mut String, d: &DeepDive) {
+    let det = &d.detect;
+    let _ = writeln!(
+        s,
+        "  {} / {} / {} ({}{}), {} + {} units",
+        d.experiment,
+        d.metric,
+        d.arm,
+        d.reason,
+        if d.flagged_by.is_empty() { String::new() } else { format!(" by {}", d.flagged_by.join(", ")) },
+        d.data.units[0],
+        d.data.units[1]
+    );
+    let _ = writeln!(
+        s,
+        "    heterogeneous: {} (calibration p = {}, RATE AUTOC {} ± {} p = {}, randomization p = {})",
+        if det.heterogeneous { "yes" } else { "no" },
+        sig(det.calibration.differential_forest_prediction.p_value_greater),
+        sig(det.rate.autoc),
+        sig(det.rate.autoc_se),
+        sig(det.rate.autoc_p_value),
+        det.randomization.as_ref().map_or("n/a (two-valued metric)".into(), |r| sig(r.p_value))
+    );
+    let dims: Vec<String> = d
+        .surface
+        .dimensions
+        .iter()
+        .take(3)
+        .map(|x| {
+            format!(
+                "{} {}{}",
+                x.dimension,
+                pct(x.share_of_cate_variance),
+                x.scan_rank.map_or(String::new(), |r| format!(" (scan rank {r})"))
+            )
+        })
+        .collect();
+    let _ = writeln!(s, "    share of estimated-effect variance by dimension: {}", dims.join(", "));
+    match (&d.surface.decomposition, &d.surface.decomposition_error) {
+        (Some(v), _) => {
+            let _ = writeln!(
+                s,
+                "    effect variance {}: systematic (dimensions) {}, covariates {}, idiosyncratic {} → dimensions explain {}",
+                sig(v.total),
+                sig(v.systematic),
+                sig(v.covariates),
+                sig(v.idiosyncratic),
+                pct(v.share_explained)
+            );
+        }
+        (None, error) => {
+            let _ = writeln!(s, "    effect variance: not decomposed ({})", error.as_deref().unwrap_or("unknown"));
+        }
+    }
+    let o = &d.characterize.overall;
+    let q = |level: f64| o.quantiles.iter().find(|(l, _)| *l == level).map_or(f64::NAN, |(_, v)| *v);
+    let _ = writeln!(
+        s,
+        "    estimated effects: median {} (5%–95%: {} to {}); negative for {} (95% band {}–{})",
+        sig(q(50.0)),
+        sig(q(5.0)),
+        sig(q(95.0)),
+        pct(o.share_negative),
+        pct(o.share_negative_band[0]),
+        pct(o.share_negative_band[1])
+    );
+    match (&d.characterize.subgroups, &d.characterize.subgroups_error) {
+        (Some(rules), _) => {
+            let leaves: Vec<String> = rules
+                .leaves
+                .iter()
+                .map(|l| {
+                    format!("{}: {} ± {} (n {})", l.rule, sig(l.effect_holdout), sig(1.96 * l.se_holdout), l.n_holdout)
+                })
+                .collect();
+            let _ = writeln!(s, "    who gains and who loses (held-out effects): {}", leaves.join(" | "));
+        }
+        (None, error) => {
+            let _ = writeln!(s, "    subgroups: not searched ({})", error.as_deref().unwrap_or("unknown"));
+        }
+    }
+}

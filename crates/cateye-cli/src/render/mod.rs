@@ -1,0 +1,24 @@
+//! Terminal rendering of the results: plain text for a terminal or a log, nothing computed.
+
+mod cate;
+mod deep_dive;
+mod forest;
+mod scan;
+
+pub use cate::cate_summary;
+pub use deep_dive::deep_dive_summary;
+pub use forest::forest_summary;
+pub use scan::scan_summary;
+
+/// Significant digits for the terminal.
+pub fn sig(v: f64) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let a = v.abs();
+    if a != 0.0 && !(1e-3..1e5).contains(&a) {
+        format!("{v:.2e}")
+    } else {
+        format!("{v:.3}")
+    }
+}

@@ -1,0 +1,114 @@
+//! The terminal summary of a scan: input, SRM alerts, then the findings ranked by evidence,
+//! then the deep dive's section.
+
+use super::sig;
+use cateye::scan::{ScanReport, SrmRow};
+use std::fmt::Write as _;
+
+/// The terminal summary: input, SRM alerts, then the findings ranked by evidence.
+pub fn scan_summary(report: &ScanReport) -> String {
+    let result = &report.result;
+    let mut s = String::new();
+    let i = &result.input;
+    let tests = result.dimensions.iter().filter(|d| d.test.is_some()).count();
+    let _ = writeln!(
+        s,
+        "cateye scan: {} rows, {} experiments, {} metrics, {} dimensions; {} dimension tests ({} correction, alpha {})",
+        i.rows,
+        i.experiments,
+        i.metrics.len(),
+        i.dimensions.len(),
+        tests,
+        result.settings.correction,
+        result.settings.alpha
+    );
+    let metrics: Vec<String> = i
+        .metrics
+        .iter()
+        .map(|m| match &m.pre {
+            Some(p) => format!("{} (CUPED on {p})", m.name),
+            None => m.name.clone(),
+        })
+        .collect();
+    let dims: Vec<String> = i.dimensions.iter().map(|d| format!("{} ({} levels)", d.name, d.levels)).collect();
+    let _ = writeln!(s, "  metrics: {}\n  dimensions: {}", metrics.join(", "), dims.join(", "));
+    for w in &i.warnings {
+        let _ = writeln!(s, "  warning: {w}");
+    }
+    if i.rows_skipped > 0 {
+        let _ = writeln!(s, "  {} rows skipped: null experiment or variant", i.rows_skipped);
+    }
+    let pooled: usize = result.dimensions.iter().filter(|d| !d.pooled.is_empty()).count();
+    if pooled > 0 {
+        let _ = writeln!(
+            s,
+            "  small levels (< {} units in an arm) pooled into 'other' in {} of {} dimension tests; see dimensions.csv",
+            result.settings.min_units_per_arm,
+            pooled,
+            result.dimensions.len()
+        );
+    }
+    let alerts: Vec<&SrmRow> = result.srm.iter().filter(|r| r.mismatch).collect();
+    let _ = writeln!(s, "\nSample ratio mismatch: {} of {} experiments", alerts.len(), result.srm.len());
+    for r in alerts {
+        let counts: Vec<String> = r.arms.iter().zip(&r.units).map(|(a, n)| format!("{a} {n}")).collect();
+        let _ = writeln!(
+            s,
+            "  !! {}: {} (planned {}), p = {}, q = {} — its effects are not trustworthy",
+            r.experiment,
+            counts.join(" / "),
+            r.planned.iter().map(|p| format!("{:.0}%", p * 100.0)).collect::<Vec<_>>().join("/"),
+            sig(r.test.as_ref().map_or(f64::NAN, |t| t.p_value)),
+            sig(r.q_value)
+        );
+    }
+    let z = result.settings.z();
+    let _ = writeln!(s, "\nHeterogeneity findings, strongest evidence first: {}", result.findings.len());
+    for f in &result.findings {
+        if result.srm.iter().any(|r| r.mismatch && r.experiment == f.experiment) {
+            let _ = writeln!(s, "  (sample ratio mismatch in {}: treat the next finding with suspicion)", f.experiment);
+        }
+        match &f.dimension {
+            Some(d) => {
+                let _ = writeln!(
+                    s,
+                    "  {} / {} / {}: effect varies by {} (q = {}), sd across levels {} around {}",
+                    f.experiment,
+                    f.metric,
+                    f.arm,
+                    d,
+                    sig(f.q_value),
+                    sig(f.explained_sd.unwrap_or(f64::NAN)),
+                    sig(f.average_effect)
+                );
+                for l in &f.levels {
+                    let _ = writeln!(
+                        s,
+                        "      {:<14} effect {} ± {} ({}{} vs average)",
+                        l.level,
+                        sig(l.effect),
+                        sig(z * l.se),
+                        if l.deviation >= 0.0 { "+" } else { "" },
+                        sig(l.deviation)
+                    );
+                }
+            }
+            None => {
+                let _ = writeln!(
+                    s,
+                    "  {} / {} / {}: effect varies (variance-ratio q = {}) but no dimension explains it",
+                    f.experiment,
+                    f.metric,
+                    f.arm,
+                    sig(f.q_value)
+                );
+            }
+        }
+    }
+    let sig_effects = result.effects.iter().filter(|e| e.q_value <= result.settings.alpha).count();
+    let _ = writeln!(s, "\nAverage effects significant after correction: {} of {}", sig_effects, result.effects.len());
+    if let Some(dd) = &report.deep_dive {
+        s.push_str(&super::deep_dive::deep_dive_summary(dd));
+    }
+    s
+}

@@ -1,0 +1,173 @@
+//! The deep dive's results: the `deep_dive` section of the scan JSON (schema in
+//! `docs/scan-schema.md`).
+
+use crate::select::SelectionSummary;
+use cateye_hte::{
+    AteEstimate, CalibrationTest, Coefficient, EffectDistribution, Mixture, ScoreCalibration, SubgroupRules,
+    VariationDecomposition,
+};
+use cateye_stats::randomization::RandomizationTest;
+use serde::{Deserialize, Serialize};
+
+/// The deep dive of a scan: which pairs, and each pair's analysis.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeepDiveReport {
+    pub selection: SelectionSummary,
+    pub pairs: Vec<DeepDive>,
+    /// Pairs that could not be analysed, with the reason.
+    pub failed: Vec<FailedPair>,
+    /// Caveats (also printed in the terminal summary).
+    pub warnings: Vec<String>,
+}
+
+/// A selected pair whose analysis failed (too few units, a constant outcome, ...).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FailedPair {
+    pub experiment: String,
+    pub metric: String,
+    pub arm: String,
+    pub error: String,
+}
+
+/// The analysis of one (experiment, metric, treatment arm) pair.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DeepDive {
+    pub experiment: String,
+    pub metric: String,
+    pub arm: String,
+    pub control: String,
+    /// `flagged` or `requested`.
+    pub reason: String,
+    pub flagged_by: Vec<String>,
+    pub evidence_q: f64,
+    pub data: PairData,
+    pub forest: ForestSettings,
+    /// AIPW average effect from the forest (all units).
+    pub ate: AteEstimate,
+    pub detect: Detect,
+    pub surface: Surface,
+    pub characterize: Characterize,
+    /// Wall-clock seconds: forest (with nuisance), tests, the rest.
+    pub seconds: Timings,
+}
+
+/// The units analysed.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PairData {
+    /// Units analysed (treated, control).
+    pub units: [usize; 2],
+    /// Units excluded because the metric is missing (treated, control).
+    pub missing_outcome: [usize; 2],
+    /// Assignment probability used as the known propensity (planned split; equal by default).
+    pub propensity: f64,
+    pub features: Vec<FeatureInfo>,
+    /// Missing covariate values replaced by the covariate's mean, per covariate.
+    pub imputed: Vec<(String, usize)>,
+}
+
+/// A forest covariate and how it was encoded.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FeatureInfo {
+    pub name: String,
+    /// `dimension_by_mean_outcome` (categorical levels ranked by the pair's mean outcome, both
+    /// arms pooled), `dimension_ordered` (bins in order), `cuped_covariate`, `covariate`.
+    pub encoding: String,
+    /// Levels present in the pair (dimensions only).
+    pub levels: Option<usize>,
+}
+
+/// The forest's settings.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ForestSettings {
+    pub trees: usize,
+    pub min_node_size: usize,
+    pub sample_fraction: f64,
+    pub seed: u64,
+    /// How `E[Y | X]` was estimated for the forest's centering.
+    pub outcome_model: String,
+}
+
+/// Is the effect heterogeneous?
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Detect {
+    /// grf's calibration test on the out-of-bag predictions; the differential coefficient's
+    /// one-sided p-value tests for heterogeneity the forest captures.
+    pub calibration: CalibrationTest,
+    /// RATE with the out-of-bag predictions as priorities.
+    pub rate: RateSummary,
+    /// Ding, Feller & Miratrix (2016): idiosyncratic variation, adjusted for the covariates;
+    /// absent for a two-valued metric.
+    pub randomization: Option<RandomizationTest>,
+    /// `tested`, or `uninformative_two_valued`: on a metric with two values (binary) a nonzero
+    /// average effect cannot be constant across units, so the test's null says nothing.
+    pub randomization_status: String,
+    /// `min(p) · k ≤ alpha` over the `k` tests run (Bonferroni within the pair).
+    pub heterogeneous: bool,
+    /// The tests with `p ≤ alpha`, e.g. `calibration`, `rate`, `randomization`.
+    pub significant: Vec<String>,
+}
+
+/// AUTOC and Qini with bootstrap SEs and the one-sided p-value of AUTOC > 0.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RateSummary {
+    pub autoc: f64,
+    pub autoc_se: f64,
+    pub autoc_p_value: f64,
+    pub qini: f64,
+    pub qini_se: f64,
+}
+
+/// Which dimensions explain the effect variation.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Surface {
+    /// Ranked by `share_of_cate_variance`, largest first.
+    pub dimensions: Vec<DimensionEvidence>,
+    /// Importance of the non-dimension covariates (CUPED column, named covariates).
+    pub covariates: Vec<(String, f64)>,
+    /// Absent when the regression failed (`decomposition_error` says why).
+    pub decomposition: Option<VariationDecomposition>,
+    pub decomposition_error: Option<String>,
+    /// Whether the deep dive's top dimension is the scan's top dimension (by explained SD);
+    /// a disagreement is information, not an error.
+    pub top_agrees_with_scan: Option<bool>,
+}
+
+/// One dimension's evidence.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DimensionEvidence {
+    pub dimension: String,
+    pub rank: usize,
+    /// Share of the variance of the forest's estimates explained by the dimension's levels (η²).
+    pub share_of_cate_variance: f64,
+    /// grf's split-frequency importance.
+    pub importance: f64,
+    /// The scan's rank and q-value of the dimension for this pair.
+    pub scan_rank: Option<usize>,
+    pub scan_q_value: Option<f64>,
+    /// Best linear projection of the effect on the level indicators (HC3): the intercept is the
+    /// effect in the reference level, each coefficient the difference from it.
+    pub reference_level: String,
+    pub blp: Vec<Coefficient>,
+    /// Why `blp` is empty, if it is.
+    pub blp_error: Option<String>,
+}
+
+/// Who gains and who loses.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Characterize {
+    pub overall: EffectDistribution,
+    pub calibration: ScoreCalibration,
+    /// The overall distribution as the mixture of the levels of each top dimension.
+    pub by_dimension: Vec<Mixture>,
+    /// Absent when the search failed (`subgroups_error` says why, e.g. too many levels).
+    pub subgroups: Option<SubgroupRules>,
+    pub subgroups_error: Option<String>,
+}
+
+/// Wall-clock seconds of the stages.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+pub struct Timings {
+    pub forest: f64,
+    pub tests: f64,
+    pub rest: f64,
+}

@@ -1,0 +1,115 @@
+//! The deep dive on the shared A/B fixture: for each planted pair the planted dimension ranks
+//! first and its levels appear in the subgroup rules; the pair with idiosyncratic heterogeneity
+//! is detected while the dimensions explain little of it; on constant-effect pairs the
+//! calibration test rejects no more often than chance allows.
+
+mod common;
+
+use cateye_deepdive::{DeepDiveConfig, DeepDiveReport, Selection};
+use cateye_scan::ScanConfig;
+use common::{deep_dive_file, scan_file};
+use serde_json::Value;
+
+const METRICS: [&str; 3] = ["m0", "m1", "m2"];
+const DIMS: [&str; 4] = ["country", "platform", "tenure", "region"];
+
+fn config() -> ScanConfig {
+    ScanConfig {
+        metrics: Some(METRICS.iter().map(|s| s.to_string()).collect()),
+        dimensions: Some(DIMS.iter().map(|s| s.to_string()).collect()),
+        ..ScanConfig::default()
+    }
+}
+
+/// `P(X ≥ k)` for `X ~ Binomial(n, p)`.
+fn binomial_upper_tail(n: u64, p: f64, k: u64) -> f64 {
+    let mut tail = 0.0;
+    for x in k..=n {
+        let ln_choose: f64 = (1..=x).map(|i| ((n - x + i) as f64 / i as f64).ln()).sum();
+        tail += (ln_choose + x as f64 * p.ln() + (n - x) as f64 * (1.0 - p).ln()).exp();
+    }
+    tail
+}
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "statistical test: run with --release")]
+fn deep_dive_explains_the_planted_heterogeneity() {
+    let Some(path) = common::fixture("ab_scan_12x8000.parquet") else { return };
+    let truth: Value =
+        serde_json::from_str(&std::fs::read_to_string(path.with_file_name("ab_scan_12x8000.truth.json")).unwrap())
+            .unwrap();
+    // Every pair of every experiment, so that the constant-effect pairs are analysed too.
+    let requested: Vec<String> = (0..12).flat_map(|e| METRICS.iter().map(move |m| format!("exp{e:04}:{m}"))).collect();
+    let dd = DeepDiveConfig { pairs: Selection::All, requested, trees: 1000, ..DeepDiveConfig::default() };
+    let cfg = config();
+    let (stats, result) = scan_file(&path, &cfg).unwrap();
+    let report: DeepDiveReport = deep_dive_file(&path, &cfg, &dd, &stats, &result).unwrap();
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.pairs.len(), 36);
+    let find = |e: &str, m: &str| report.pairs.iter().find(|d| d.experiment == e && d.metric == m).unwrap();
+
+    let mut heterogeneous = Vec::new();
+    for p in truth["planted"].as_array().unwrap() {
+        let (e, m) = (format!("exp{:04}", p[1].as_u64().unwrap()), format!("m{}", p[2].as_u64().unwrap()));
+        heterogeneous.push((e.clone(), m.clone()));
+        let d = find(&e, &m);
+        eprintln!(
+            "{e}/{m}: calibration p {:.2e}, AUTOC {:.3} ± {:.3}, randomization p {:.3}, top {} ({:.2}), systematic {:.4}, share explained {:.2}, rules: {}",
+            d.detect.calibration.differential_forest_prediction.p_value_greater,
+            d.detect.rate.autoc,
+            d.detect.rate.autoc_se,
+            d.detect.randomization.as_ref().unwrap().p_value,
+            d.surface.dimensions[0].dimension,
+            d.surface.dimensions[0].share_of_cate_variance,
+            d.surface.decomposition.as_ref().unwrap().systematic,
+            d.surface.decomposition.as_ref().unwrap().share_explained,
+            d.characterize.subgroups.as_ref().unwrap().leaves.iter().map(|l| l.rule.clone()).collect::<Vec<_>>().join(" | ")
+        );
+        if p[0] == "dim" {
+            let dim = p[3].as_str().unwrap();
+            assert_eq!(d.surface.dimensions[0].dimension, dim, "{e}/{m}: planted dimension ranks first");
+            assert!(d.detect.heterogeneous, "{e}/{m}: detected");
+            for level in p[4].as_object().unwrap().keys() {
+                let in_rules = d
+                    .characterize
+                    .subgroups
+                    .as_ref()
+                    .unwrap()
+                    .leaves
+                    .iter()
+                    .any(|l| l.conditions.iter().any(|c| c.feature == dim && c.levels.iter().any(|x| x == level)));
+                assert!(in_rules, "{e}/{m}: planted level {dim} = {level} in the subgroup rules");
+            }
+            assert!(d.surface.decomposition.as_ref().unwrap().systematic > 0.0, "{e}/{m}: systematic variation found");
+        } else {
+            let detected = d.detect.calibration.differential_forest_prediction.p_value_greater <= 0.05
+                || d.detect.randomization.as_ref().unwrap().p_value <= 0.05;
+            assert!(detected, "{e}/{m}: idiosyncratic heterogeneity detected");
+            assert!(
+                d.surface.decomposition.as_ref().unwrap().share_explained < 0.25,
+                "{e}/{m}: dimensions explain < 25%"
+            );
+        }
+    }
+
+    // Constant effects: calibration rejections at 0.05 within what chance allows.
+    let constant: Vec<_> =
+        report.pairs.iter().filter(|d| !heterogeneous.contains(&(d.experiment.clone(), d.metric.clone()))).collect();
+    assert_eq!(constant.len(), 32);
+    let rejections =
+        constant.iter().filter(|d| d.detect.calibration.differential_forest_prediction.p_value_greater <= 0.05).count()
+            as u64;
+    let randomization = constant.iter().filter(|d| d.detect.randomization.as_ref().unwrap().p_value <= 0.05).count();
+    eprintln!("constant pairs: calibration rejects {rejections} of 32, randomization {randomization} of 32");
+    assert!(
+        binomial_upper_tail(32, 0.05, rejections) > 0.01,
+        "calibration rejects {rejections} of 32 constant pairs: more than chance allows"
+    );
+
+    // The mixture of each top dimension's levels reproduces the overall quantiles.
+    for d in &report.pairs {
+        for m in &d.characterize.by_dimension {
+            assert!(m.max_quantile_error <= m.bin_width + 1e-12, "{}/{}/{}", d.experiment, d.metric, m.dimension);
+        }
+    }
+}

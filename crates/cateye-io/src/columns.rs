@@ -1,0 +1,100 @@
+//! Whole columns by name, for jobs that need the unit-level rows in memory (the causal forest):
+//! numeric and boolean columns as f64 (nulls as NaN, for the caller to reject by row), and
+//! id columns of any type as dense integer ids.
+
+use crate::error::{IoError, Result};
+use crate::source::Source;
+use arrow::array::{Array, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::{DataType, Float64Type};
+use std::collections::HashMap;
+
+/// Index of `name` in the file, or an error listing the columns there are.
+pub fn column_index(source: &Source, name: &str, role: &'static str) -> Result<usize> {
+    source.schema().index_of(name).map_err(|_| IoError::MissingColumn {
+        input: source.label().to_string(),
+        column: name.into(),
+        role,
+        available: source.column_list(),
+    })
+}
+
+/// Whether a column type can be read as numbers.
+pub fn is_numeric(data_type: &DataType) -> bool {
+    data_type.is_numeric() || matches!(data_type, DataType::Boolean)
+}
+
+/// Index of `name`, which must be a numeric or boolean column (errors name the column).
+pub fn numeric_column_index(source: &Source, name: &str, role: &'static str) -> Result<usize> {
+    let index = column_index(source, name, role)?;
+    let data_type = source.schema().field(index).data_type();
+    if !is_numeric(data_type) {
+        return Err(IoError::WrongType {
+            input: source.label().to_string(),
+            column: name.into(),
+            role,
+            found: data_type.to_string(),
+            expected: "a numeric or boolean column",
+        });
+    }
+    Ok(index)
+}
+
+/// The covariates of a unit-level job: `given`, or every numeric column not in `taken`. Errors
+/// when there are none, or when a given covariate also plays another role.
+pub fn pick_covariates(source: &Source, given: Option<&[String]>, taken: &[&str]) -> Result<Vec<String>> {
+    let invalid = |message: String| IoError::invalid(source.label(), message);
+    let covariates: Vec<String> = match given {
+        Some(c) => c.to_vec(),
+        None => source
+            .schema()
+            .fields()
+            .iter()
+            .filter(|f| is_numeric(f.data_type()) && !taken.contains(&f.name().as_str()))
+            .map(|f| f.name().clone())
+            .collect(),
+    };
+    if covariates.is_empty() {
+        return Err(invalid(format!("no covariates: name them with --covariates; columns: {}", source.column_list())));
+    }
+    if let Some(c) = covariates.iter().find(|c| taken.contains(&c.as_str())) {
+        return Err(invalid(format!("column '{c}' is both a covariate and another role")));
+    }
+    Ok(covariates)
+}
+
+/// Reads the named numeric (or boolean: 0/1) columns; nulls become NaN.
+pub fn read_numeric(source: &Source, columns: &[(&str, &'static str)]) -> Result<Vec<Vec<f64>>> {
+    let projection =
+        columns.iter().map(|&(name, role)| numeric_column_index(source, name, role)).collect::<Result<Vec<_>>>()?;
+    let mut out = vec![Vec::with_capacity(source.num_rows().unwrap_or(0) as usize); columns.len()];
+    for batch in source.batches(&projection, 65_536)? {
+        let batch = batch?;
+        for (k, &(name, _)) in columns.iter().enumerate() {
+            let array = batch.column_by_name(name).expect("projected column");
+            let floats = cast(array, &DataType::Float64).map_err(|e| IoError::column(source.label(), name, e))?;
+            let floats = floats.as_primitive::<Float64Type>();
+            out[k].extend((0..floats.len()).map(|i| if floats.is_null(i) { f64::NAN } else { floats.value(i) }));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads a column of any type as dense ids (in order of first appearance; null is an id too).
+pub fn read_ids(source: &Source, name: &str, role: &'static str) -> Result<Vec<u64>> {
+    let index = column_index(source, name, role)?;
+    let mut ids: HashMap<String, u64> = HashMap::new();
+    let mut out = Vec::new();
+    for batch in source.batches(&[index], 65_536)? {
+        let batch = batch?;
+        let array = batch.column_by_name(name).expect("projected column");
+        let text = cast(array, &DataType::Utf8).map_err(|e| IoError::column(source.label(), name, e))?;
+        let text = text.as_string::<i32>();
+        for i in 0..text.len() {
+            let key = if text.is_null(i) { "\u{0}null" } else { text.value(i) };
+            let next = ids.len() as u64;
+            out.push(*ids.entry(key.to_string()).or_insert(next));
+        }
+    }
+    Ok(out)
+}

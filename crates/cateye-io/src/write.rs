@@ -1,0 +1,76 @@
+//! Writers: per-unit tables (Parquet, or CSV by extension), record batches to Parquet or CSV,
+//! and JSON documents. Every failure names the file.
+
+use crate::error::{IoError, Result};
+use arrow::array::{ArrayRef, Float64Array, RecordBatch, UInt64Array};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use std::path::Path;
+use std::sync::Arc;
+
+fn is_csv(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+fn create(path: &Path) -> Result<std::fs::File> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| IoError::write(dir, e))?;
+    }
+    std::fs::File::create(path).map_err(|e| IoError::write(path, e))
+}
+
+/// Writes the batches of `batches` (all of `schema`) to `path`: CSV when its extension is
+/// `.csv`, Parquet (Snappy) otherwise. Batches are written as they come, so a long stream
+/// needs no more memory than one batch.
+pub fn write_batches(path: &Path, schema: SchemaRef, batches: impl IntoIterator<Item = RecordBatch>) -> Result<()> {
+    let file = create(path)?;
+    let fail = |e: arrow::error::ArrowError| IoError::write(path, e);
+    if is_csv(path) {
+        let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(file);
+        for batch in batches {
+            writer.write(&batch).map_err(fail)?;
+        }
+    } else {
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_compression(parquet::basic::Compression::SNAPPY)
+            .build();
+        let fail = |e: parquet::errors::ParquetError| IoError::write(path, e);
+        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).map_err(fail)?;
+        for batch in batches {
+            writer.write(&batch).map_err(fail)?;
+        }
+        writer.close().map_err(fail)?;
+    }
+    Ok(())
+}
+
+/// Writes `row` (0-based input row) and the named float columns, all of the same length, as
+/// one table (Parquet, or CSV by extension). NaN values are written as nulls (a quantity that
+/// does not apply to the row).
+pub fn write_unit_table(path: &Path, columns: Vec<(String, Vec<f64>)>) -> Result<()> {
+    let n = columns.first().map_or(0, |c| c.1.len());
+    let mut fields = vec![Field::new("row", DataType::UInt64, false)];
+    let mut arrays: Vec<ArrayRef> = vec![Arc::new(UInt64Array::from_iter_values(0..n as u64))];
+    for (name, values) in columns {
+        let nullable = values.iter().any(|v| v.is_nan());
+        fields.push(Field::new(name, DataType::Float64, nullable));
+        arrays.push(Arc::new(Float64Array::from_iter(values.into_iter().map(|v| (!v.is_nan()).then_some(v)))));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let batch = RecordBatch::try_new(schema.clone(), arrays).map_err(|e| IoError::write(path, e))?;
+    if is_csv(path) {
+        let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(create(path)?);
+        writer.write(&batch).map_err(|e| IoError::write(path, e))
+    } else {
+        // Unit tables keep parquet's default (uncompressed) settings, as before.
+        let fail = |e: parquet::errors::ParquetError| IoError::write(path, e);
+        let mut writer = parquet::arrow::ArrowWriter::try_new(create(path)?, schema, None).map_err(fail)?;
+        writer.write(&batch).map_err(fail)?;
+        writer.close().map_err(fail).map(|_| ())
+    }
+}
+
+/// Writes `value` as pretty-printed JSON.
+pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    let json = serde_json::to_string_pretty(value).map_err(|e| IoError::write(path, e))?;
+    std::fs::write(path, json).map_err(|e| IoError::write(path, e))
+}

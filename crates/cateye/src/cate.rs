@@ -1,0 +1,169 @@
+//! The CATE learners job: unit-level rows (any [`Source`]) → the learners of
+//! `cateye_learners` (every treatment arm against control) → per-unit estimates, the AIPW
+//! effect and the selection table. All statistics live in `cateye_learners`; this module reads,
+//! validates and assembles.
+
+use crate::error::{Error, Result};
+use crate::propensity::PropensitySpec;
+use crate::units::UnitTable;
+use cateye_io::{pick_covariates, read_numeric, IoError, Source};
+use serde::Serialize;
+use std::path::Path;
+use std::time::Instant;
+
+pub use cateye_learners::select::{SelectionLoss, SelectionRow};
+pub use cateye_learners::{ArmReport, BaseKind, CateConfig, CateReport, Learner};
+
+/// What to estimate: the columns' roles and the learners' settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CateSpec {
+    /// Outcome column.
+    pub outcome: String,
+    /// Treatment column: 0/1, boolean, or numeric arm codes.
+    pub treatment: String,
+    /// Covariate columns; `None` = every other numeric column.
+    pub covariates: Option<Vec<String>>,
+    /// Where the propensity comes from (default: the design).
+    pub propensity: PropensitySpec,
+    /// Learners, base learners, folds, calibration, selection.
+    pub config: CateConfig,
+}
+
+impl CateSpec {
+    /// The learners' defaults (the DR-learner on forests, design propensity) for `outcome` on
+    /// `treatment`.
+    pub fn new(outcome: impl Into<String>, treatment: impl Into<String>) -> Self {
+        CateSpec {
+            outcome: outcome.into(),
+            treatment: treatment.into(),
+            covariates: None,
+            propensity: PropensitySpec::Design,
+            config: CateConfig::default(),
+        }
+    }
+}
+
+/// The summary of a CATE fit (written as `cate.json`).
+#[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
+pub struct CateSummary {
+    /// The input's label (its file name).
+    pub file: String,
+    /// Outcome column.
+    pub outcome: String,
+    /// Treatment column.
+    pub treatment: String,
+    /// The learner reported (unless selection chose another).
+    pub method: String,
+    /// Base learners.
+    pub bases: Vec<String>,
+    /// Whether estimates were calibrated.
+    pub calibrate: bool,
+    /// Whether the selection table chose the estimates.
+    pub select: bool,
+    /// The loss ranking the selection table.
+    pub selection_loss: String,
+    /// Trees of every forest.
+    pub trees: usize,
+    /// Seed.
+    pub seed: u64,
+    /// Per arm: AIPW effect, propensity summary, reported candidate, selection table.
+    #[serde(flatten)]
+    pub report: CateReport,
+    /// Seconds reading the columns.
+    pub load_seconds: f64,
+    /// Seconds fitting.
+    pub fit_seconds: f64,
+    /// Files written.
+    pub outputs: Vec<String>,
+}
+
+/// A fitted CATE job: its summary and the per-unit estimates.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct CateRun {
+    /// The summary (`cate.json`).
+    pub summary: CateSummary,
+    /// Per unit: `treatment`, and per arm (suffixed `_<arm>` with several arms) `cate`,
+    /// `dr_score`, `mu0`, `mu1`, `propensity`.
+    pub units: UnitTable,
+}
+
+impl CateRun {
+    /// Writes the per-unit estimates to `units` (Parquet, or CSV by extension) and the summary
+    /// to `summary` (JSON), recording both in the summary's outputs.
+    pub fn write(&mut self, units: &Path, summary: &Path) -> Result<()> {
+        self.units.write(units)?;
+        self.summary.outputs = vec![units.display().to_string(), summary.display().to_string()];
+        Ok(cateye_io::write_json(summary, &self.summary)?)
+    }
+}
+
+/// Runs the learners of `spec` on the rows of `source`.
+pub fn fit_cate(source: &Source, spec: &CateSpec) -> Result<CateRun> {
+    let start = Instant::now();
+    let input = source.label();
+    let mut roles: Vec<(&str, &'static str)> = vec![(&spec.outcome, "outcome"), (&spec.treatment, "treatment")];
+    if let Some(c) = spec.propensity.column() {
+        roles.push((c, "propensity"));
+    }
+    let taken: Vec<&str> = roles.iter().map(|(n, _)| *n).collect();
+    let covariates = pick_covariates(source, spec.covariates.as_deref(), &taken)?;
+    let mut wanted = roles.clone();
+    wanted.extend(covariates.iter().map(|c| (c.as_str(), "covariate")));
+    let mut columns = read_numeric(source, &wanted)?;
+    let x = columns.split_off(roles.len());
+    let mut columns = columns.into_iter();
+    let (y, w) = (columns.next().expect("outcome"), columns.next().expect("treatment"));
+    let propensity_column = columns.next();
+    if y.is_empty() {
+        return Err(IoError::Empty { input: input.to_string() }.into());
+    }
+    let load_seconds = start.elapsed().as_secs_f64();
+
+    let t = Instant::now();
+    let propensity = spec.propensity.resolve(propensity_column.as_deref());
+    // Missing values in any column are refused by cateye_learners, naming column and row.
+    let report = cateye_learners::estimate_cate(
+        x,
+        &covariates,
+        &y,
+        &w,
+        &spec.outcome,
+        &spec.treatment,
+        propensity,
+        &spec.config,
+    )
+    .map_err(|e| Error::fit(input, e))?;
+    let fit_seconds = t.elapsed().as_secs_f64();
+
+    let binary = report.arms.len() == 1;
+    let mut out: Vec<(String, Vec<f64>)> = vec![("treatment".into(), w)];
+    for arm in &report.arms {
+        let suffix = if binary { String::new() } else { format!("_{}", arm.arm) };
+        out.push((format!("cate{suffix}"), arm.cate.clone()));
+        out.push((format!("dr_score{suffix}"), arm.dr_scores.clone()));
+        out.push((format!("mu0{suffix}"), arm.nuisances.mu0.oof.clone()));
+        out.push((format!("mu1{suffix}"), arm.nuisances.mu1.oof.clone()));
+        out.push((format!("propensity{suffix}"), arm.nuisances.e.oof.clone()));
+    }
+    let config = &spec.config;
+    let summary = CateSummary {
+        file: input.to_string(),
+        outcome: spec.outcome.clone(),
+        treatment: spec.treatment.clone(),
+        method: config.method.name().to_string(),
+        bases: config.bases.iter().map(|b| b.name().to_string()).collect(),
+        calibrate: config.calibrate,
+        select: config.select,
+        selection_loss: format!("{:?}", config.loss).to_lowercase(),
+        trees: config.trees,
+        seed: config.seed,
+        report,
+        load_seconds,
+        fit_seconds,
+        outputs: Vec::new(),
+    };
+    Ok(CateRun { summary, units: UnitTable::new(out) })
+}

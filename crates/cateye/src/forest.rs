@@ -1,0 +1,298 @@
+//! The causal forest job: one experiment's unit-level rows (any [`Source`]) → an honest causal
+//! forest (`cateye_forest`) → per-unit effects with intervals, the analyses of `cateye_hte`
+//! (AIPW effects, calibration test, RATE, variable importance), and a model that predicts new
+//! rows. All statistics live in those crates; this module reads, validates and assembles.
+
+use crate::error::{Error, Result};
+use crate::propensity::PropensitySpec;
+use crate::units::UnitTable;
+use cateye_forest::{fit_causal_forest, variable_importance, CausalForestModel, CausalInput, ForestData};
+use cateye_hte::{
+    average_treatment_effect, doubly_robust_scores, rank_average_treatment_effect, test_calibration, AteEstimate,
+    CalibrationTest, Rate, RateOptions, TargetSample,
+};
+use cateye_io::{pick_covariates, read_ids, read_numeric, IoError, Source};
+use cateye_stats::dist::Z_975;
+use cateye_stats::moments::Moments;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Instant;
+
+pub use cateye_forest::{ForestOptions, DEFAULT_MAX_BINS};
+
+/// What to fit: the columns' roles and the forest's settings.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ForestSpec {
+    /// Outcome column.
+    pub outcome: String,
+    /// Treatment column (0/1 or boolean).
+    pub treatment: String,
+    /// Covariate columns; `None` = every other numeric column.
+    pub covariates: Option<Vec<String>>,
+    /// Where the propensity comes from (default: estimated by a regression forest).
+    pub propensity: PropensitySpec,
+    /// Sample-weight column.
+    pub weights: Option<String>,
+    /// Sampling-cluster column: trees sample whole clusters, standard errors become cluster-robust.
+    pub cluster: Option<String>,
+    /// Forest settings (grf's defaults).
+    pub options: ForestOptions,
+}
+
+impl ForestSpec {
+    /// A forest of `outcome` on `treatment` with grf's defaults and an estimated propensity.
+    pub fn new(outcome: impl Into<String>, treatment: impl Into<String>) -> Self {
+        ForestSpec {
+            outcome: outcome.into(),
+            treatment: treatment.into(),
+            covariates: None,
+            propensity: PropensitySpec::Estimate,
+            weights: None,
+            cluster: None,
+            options: ForestOptions::default(),
+        }
+    }
+
+    /// The same spec with these covariates.
+    pub fn covariates(mut self, covariates: Vec<String>) -> Self {
+        self.covariates = Some(covariates);
+        self
+    }
+
+    /// The same spec with this propensity.
+    pub fn propensity(mut self, propensity: PropensitySpec) -> Self {
+        self.propensity = propensity;
+        self
+    }
+
+    /// The same spec with these forest options.
+    pub fn options(mut self, options: ForestOptions) -> Self {
+        self.options = options;
+        self
+    }
+}
+
+/// Variable importance of one covariate.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Importance {
+    /// The covariate.
+    pub covariate: String,
+    /// Its split-frequency importance.
+    pub importance: f64,
+}
+
+/// Wall-clock seconds per stage.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct JobTimings {
+    /// Reading the columns.
+    pub load: f64,
+    /// Binning the covariates.
+    pub binning: f64,
+    /// Nuisance forests.
+    pub nuisance: f64,
+    /// The causal forest.
+    pub forest: f64,
+    /// Out-of-bag predictions with variances.
+    pub oob_predictions: f64,
+    /// AIPW effects, calibration, RATE, importance.
+    pub analysis: f64,
+    /// Writing the outputs.
+    pub write: f64,
+    /// Everything.
+    pub total: f64,
+}
+
+/// The summary of a forest fit (written as `forest.json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ForestSummary {
+    /// The input's label (its file name).
+    pub file: String,
+    /// Rows fitted.
+    pub rows: usize,
+    /// Outcome column.
+    pub outcome: String,
+    /// Treatment column.
+    pub treatment: String,
+    /// Covariate columns.
+    pub covariates: Vec<String>,
+    /// Where the propensity came from.
+    pub propensity: String,
+    /// Smallest propensity used.
+    pub propensity_min: f64,
+    /// Largest propensity used.
+    pub propensity_max: f64,
+    /// Rows whose propensity was clipped to [0.001, 0.999] in the doubly robust scores.
+    pub propensity_clipped: usize,
+    /// The forest's settings.
+    pub options: ForestOptions,
+    /// Trees grown.
+    pub trees: usize,
+    /// AIPW effects on all, treated, control, and overlap-weighted.
+    pub average_treatment_effect: Vec<AteEstimate>,
+    /// The omnibus calibration test.
+    pub calibration: CalibrationTest,
+    /// RATE with the out-of-bag CATE as priority (in-sample: optimistic; use held-out data for a formal test).
+    pub rate: Rate,
+    /// Split-frequency importance of each covariate.
+    pub variable_importance: Vec<Importance>,
+    /// Mean of the out-of-bag CATE.
+    pub cate_mean: f64,
+    /// Standard deviation of the out-of-bag CATE.
+    pub cate_sd: f64,
+    /// Share of units whose 95% CI lies above zero.
+    pub share_ci_above_zero: f64,
+    /// Share of units whose 95% CI lies below zero.
+    pub share_ci_below_zero: f64,
+    /// Seconds per stage.
+    pub timings: JobTimings,
+    /// Files written.
+    pub outputs: Vec<String>,
+}
+
+/// A fitted forest job: its summary, the per-unit estimates and the model.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ForestRun {
+    /// The summary (`forest.json`).
+    pub summary: ForestSummary,
+    /// Per unit: `cate`, `se`, `ci_lower`, `ci_upper` (out of bag), `y_hat`, `w_hat`, `dr_score`.
+    pub units: UnitTable,
+    /// The fitted forest, which predicts new rows.
+    pub model: CausalForestModel,
+}
+
+impl ForestRun {
+    /// Writes the per-unit estimates to `units` (Parquet, or CSV by extension) and the summary
+    /// to `summary` (JSON), recording both in the summary's outputs and the time taken.
+    pub fn write(&mut self, units: &Path, summary: &Path) -> Result<()> {
+        let t = Instant::now();
+        self.units.write(units)?;
+        self.summary.outputs = vec![units.display().to_string(), summary.display().to_string()];
+        self.summary.timings.write = t.elapsed().as_secs_f64();
+        self.summary.timings.total += self.summary.timings.write;
+        Ok(cateye_io::write_json(summary, &self.summary)?)
+    }
+}
+
+/// Fits the causal forest of `spec` to the rows of `source` and runs its analyses.
+pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
+    let start = Instant::now();
+    let mut timings = JobTimings::default();
+    let input = source.label();
+
+    let mut roles: Vec<(&str, &'static str)> = vec![(&spec.outcome, "outcome"), (&spec.treatment, "treatment")];
+    if let Some(c) = spec.propensity.column() {
+        roles.push((c, "propensity"));
+    }
+    if let Some(w) = &spec.weights {
+        roles.push((w, "weights"));
+    }
+    let taken: Vec<&str> = roles.iter().map(|(n, _)| *n).chain(spec.cluster.as_deref()).collect();
+    let covariates = pick_covariates(source, spec.covariates.as_deref(), &taken)?;
+    let mut wanted = roles.clone();
+    wanted.extend(covariates.iter().map(|c| (c.as_str(), "covariate")));
+    let mut columns = read_numeric(source, &wanted)?;
+    let x: Vec<Vec<f64>> = columns.split_off(roles.len());
+    let mut named = roles.iter().map(|(n, _)| n.to_string()).zip(columns);
+    let (_, y) = named.next().expect("outcome");
+    let (_, w) = named.next().expect("treatment");
+    let rest: Vec<(String, Vec<f64>)> = named.collect();
+    let find = |name: &str| rest.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice()).expect("read above");
+    let clusters = spec.cluster.as_ref().map(|c| read_ids(source, c, "cluster")).transpose()?;
+    timings.load = start.elapsed().as_secs_f64();
+    let n = y.len();
+    if n == 0 {
+        return Err(IoError::Empty { input: input.to_string() }.into());
+    }
+    // Missing values in the outcome, covariates, weights or propensity are refused by
+    // cateye_forest (naming column and row); a missing treatment fails the 0/1 check here.
+    let fail = |e: cateye_forest::ForestError| Error::fit(input, e);
+    if let Some(row) = w.iter().position(|&v| v != 0.0 && v != 1.0) {
+        return Err(Error::invalid(
+            input,
+            format!("column '{}' (treatment): row {row} is {}; expected 0/1 (control/treated)", spec.treatment, w[row]),
+        ));
+    }
+
+    let t = Instant::now();
+    let column_refs: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
+    let mut data = ForestData::new(&column_refs, &covariates, spec.options.max_bins).map_err(fail)?;
+    if let Some(weights) = &spec.weights {
+        data = data.with_weights(find(weights).to_vec(), weights).map_err(fail)?;
+    }
+    if let (Some(ids), Some(name)) = (&clusters, &spec.cluster) {
+        data = data.with_clusters(ids, name).map_err(fail)?;
+    }
+    timings.binning = t.elapsed().as_secs_f64();
+
+    let propensity = spec.propensity.resolve(spec.propensity.column().map(find));
+    let causal =
+        CausalInput { y: &y, w: &w, outcome: &spec.outcome, treatment: &spec.treatment, propensity, y_hat: None };
+    let fit = fit_causal_forest(&data, causal, &spec.options).map_err(fail)?;
+    timings.nuisance = fit.timings.nuisance;
+    timings.forest = fit.timings.forest;
+    timings.oob_predictions = fit.timings.oob_predictions;
+
+    let t = Instant::now();
+    let effects = fit.effects();
+    let analysis = |e: cateye_stats::InputError| Error::fit(input, e);
+    let ate = TargetSample::ALL
+        .iter()
+        .map(|&t| average_treatment_effect(&effects, t))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(analysis)?;
+    let calibration = test_calibration(&effects).map_err(analysis)?;
+    let rate_options = RateOptions { seed: spec.options.seed, ..RateOptions::default() };
+    let rate = rank_average_treatment_effect(&effects, &fit.oob.tau, &rate_options).map_err(analysis)?;
+    let scores = doubly_robust_scores(&effects).map_err(analysis)?;
+    let importance = variable_importance(fit.forest.trees(), covariates.len(), 2.0, 4);
+    let tau = &fit.oob.tau;
+    let moments = Moments::of(tau.iter().copied());
+    let se: Vec<f64> = fit.oob.variance.iter().map(|v| v.sqrt()).collect();
+    let above = (0..n).filter(|&i| tau[i] - Z_975 * se[i] > 0.0).count() as f64 / n as f64;
+    let below = (0..n).filter(|&i| tau[i] + Z_975 * se[i] < 0.0).count() as f64 / n as f64;
+    timings.analysis = t.elapsed().as_secs_f64();
+
+    let units = UnitTable::new(vec![
+        ("cate".into(), tau.to_vec()),
+        ("se".into(), se.clone()),
+        ("ci_lower".into(), tau.iter().zip(&se).map(|(t, s)| t - Z_975 * s).collect()),
+        ("ci_upper".into(), tau.iter().zip(&se).map(|(t, s)| t + Z_975 * s).collect()),
+        ("y_hat".into(), fit.y_hat.clone()),
+        ("w_hat".into(), fit.w_hat.clone()),
+        ("dr_score".into(), scores.scores.clone()),
+    ]);
+    let summary = ForestSummary {
+        file: input.to_string(),
+        rows: n,
+        outcome: spec.outcome.clone(),
+        treatment: spec.treatment.clone(),
+        covariates: covariates.clone(),
+        propensity: spec.propensity.describe("regression forest"),
+        propensity_min: scores.propensity_min,
+        propensity_max: scores.propensity_max,
+        propensity_clipped: scores.propensity_clipped,
+        options: spec.options.clone(),
+        trees: fit.forest.trees().len(),
+        average_treatment_effect: ate,
+        calibration,
+        rate,
+        variable_importance: covariates
+            .iter()
+            .zip(importance)
+            .map(|(c, v)| Importance { covariate: c.clone(), importance: v })
+            .collect(),
+        cate_mean: moments.y_mean(),
+        cate_sd: moments.y_sd(),
+        share_ci_above_zero: above,
+        share_ci_below_zero: below,
+        timings,
+        outputs: Vec::new(),
+    };
+    let model = CausalForestModel::new(fit.forest, data.binning().clone(), spec.options.clone());
+    let mut run = ForestRun { summary, units, model };
+    run.summary.timings.total = start.elapsed().as_secs_f64();
+    Ok(run)
+}

@@ -1,0 +1,50 @@
+//! cateye finds out **who** an online experiment helps and who it hurts: across many
+//! experiments, metrics and breakdown dimensions it detects whether an effect varies, surfaces
+//! the dimensions that explain the variation, and characterizes the distribution of individual
+//! effects (Cai & Wang's detect → surface → characterize), with honest causal forests (grf's
+//! generalized random forests) and debiased CATE learners underneath.
+//!
+//! This crate is the one API that the command line, the Python package and the Spark
+//! integration call. Data comes in as a [`Source`]: a Parquet, CSV or Arrow IPC file, record
+//! batches in memory, or any Arrow `RecordBatchReader`.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`scan`] | tier 1 (SRM, effects, detection, dimension tests, FDR) and the deep dive of flagged pairs |
+//! | [`forest`] | an honest causal forest on one experiment, its analyses and its model |
+//! | [`cate`] | the CATE learners (S, T, X, R, DR, causal forest), calibration, model selection |
+//! | [`model`] | fitted models: save, load, predict new rows |
+//! | [`demo`] | data with known truth and the roles that scan it |
+//!
+//! ```
+//! use cateye::scan::{scan, ScanConfig};
+//! use cateye::{Config, Source};
+//!
+//! // Two hundred units of one experiment, in memory.
+//! let spec = cateye::demo::synthetic_spec(1, 200, 1, 1, 2, 7);
+//! let source = Source::from_batches(spec.batches())?;
+//! let mut config = Config::default();
+//! config.scan = cateye::demo::scan_config(&spec);
+//! config.deep_dive.pairs = cateye::scan::Selection::None;
+//! let (_stats, report) = scan(&source, &config, &|_| {})?;
+//! assert_eq!(report.result.srm.len(), 1);
+//! # Ok::<(), cateye::Error>(())
+//! ```
+
+pub mod cate;
+mod config;
+pub mod demo;
+mod error;
+mod export;
+pub mod forest;
+pub mod model;
+mod propensity;
+pub mod scan;
+mod units;
+
+pub use cateye_io::{write_json, Format, IoError, Source};
+pub use config::Config;
+pub use error::{Error, FitError, Result};
+pub use export::{write_scan_outputs, OUTPUT_FILES};
+pub use propensity::PropensitySpec;
+pub use units::UnitTable;

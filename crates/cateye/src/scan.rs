@@ -1,0 +1,92 @@
+//! The scan pipeline: tier 1 on any [`Source`] of unit-level rows (or a statistics table), then
+//! the deep dive of the flagged pairs on the same rows, then the outputs. The statistics live in
+//! `cateye_scan` and `cateye_deepdive`; this module runs them in order and assembles the report.
+
+use crate::config::Config;
+use crate::error::Result;
+use cateye_io::Source;
+use serde::{Deserialize, Serialize};
+
+pub use cateye_deepdive::{
+    DeepDive, DeepDiveConfig, DeepDiveEvent, DeepDiveReport, FailedPair, SelectedPair, Selection, SelectionSummary,
+};
+pub use cateye_scan::{
+    read_stats_table, stats_table, CupedEffect, DetectionRow, DimensionRow, DimensionSummary, EffectRow, Finding,
+    InputSummary, LevelDeviation, LevelEffectRow, MergeError, ScanConfig, ScanResult, Settings, SrmRow, SuffStats,
+    SCHEMA_VERSION,
+};
+pub use cateye_stats::Correction;
+
+/// Everything a scan computes: the tier-1 results and, when it ran, the deep dive. Serialized,
+/// it is the `scan.json` document (`docs/scan-schema.md`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct ScanReport {
+    /// Tier 1: SRM, effects, detection, dimensions, findings.
+    #[serde(flatten)]
+    pub result: ScanResult,
+    /// Tier 2: the deep dive of flagged pairs (absent when it was not run).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deep_dive: Option<DeepDiveReport>,
+}
+
+/// What a long scan reports as it goes.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum ScanEvent<'a> {
+    /// Rows read so far by the tier-1 pass, and the total when known.
+    Rows {
+        /// Rows read.
+        read: u64,
+        /// Rows in all, when known in advance.
+        total: Option<u64>,
+    },
+    /// Progress of the deep dive.
+    DeepDive(DeepDiveEvent<'a>),
+}
+
+/// A receiver of [`ScanEvent`]s (it may be called from worker threads).
+pub type ScanEvents<'a> = &'a (dyn Fn(ScanEvent<'_>) + Sync);
+
+/// The sufficient statistics of the unit-level rows of `source`: what a partition of a large
+/// table reduces to; merge partitions with [`SuffStats::merge`] and scan them with
+/// [`scan_suff_stats`].
+pub fn suff_stats(source: &Source, config: &ScanConfig) -> Result<SuffStats> {
+    Ok(cateye_scan::collect(source, config, &|_, _| {})?)
+}
+
+/// Scans statistics computed elsewhere (merged partitions, a warehouse table); `label` names
+/// them in the report and in errors.
+pub fn scan_suff_stats(stats: &SuffStats, config: &ScanConfig, label: &str) -> Result<ScanReport> {
+    let result = cateye_scan::scan(stats, config, Some(label.to_string()))?;
+    Ok(ScanReport { result, deep_dive: None })
+}
+
+/// The whole scan of the unit-level rows of `source`: tier 1, then the deep dive of the
+/// flagged pairs (as `config.deep_dive` selects them) on the same rows.
+pub fn scan(source: &Source, config: &Config, events: ScanEvents<'_>) -> Result<(SuffStats, ScanReport)> {
+    let rows = |read: u64, total: Option<u64>| events(ScanEvent::Rows { read, total });
+    let (stats, result) = cateye_scan::scan_source(source, &config.scan, &rows)?;
+    let deep_dive = cateye_deepdive::run_deep_dive(source, &config.scan, &config.deep_dive, &stats, &result, &|e| {
+        events(ScanEvent::DeepDive(e))
+    })?;
+    Ok((stats, ScanReport { result, deep_dive: Some(deep_dive) }))
+}
+
+/// The scan of a statistics table (see [`read_stats_table`]). There are no unit-level rows,
+/// so a requested deep dive is skipped with a warning in the report.
+pub fn scan_stats(source: &Source, config: &Config) -> Result<(SuffStats, ScanReport)> {
+    let (stats, mut result) = cateye_scan::scan_stats_source(source, &config.scan)?;
+    let dd = &config.deep_dive;
+    if dd.pairs != Selection::None || !dd.requested.is_empty() {
+        result.input.warnings.push("no deep dive: it needs the unit-level rows, not sufficient statistics".into());
+    }
+    Ok((stats, ScanReport { result, deep_dive: None }))
+}
+
+/// Writes `stats` as a statistics table (Parquet, or CSV by extension) that
+/// [`scan_stats`] reads back.
+pub fn write_stats_table(stats: &SuffStats, path: &std::path::Path) -> Result<()> {
+    let batch = stats_table(stats);
+    Ok(cateye_io::write_batches(path, batch.schema(), [batch])?)
+}
