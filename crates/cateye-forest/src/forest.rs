@@ -3,6 +3,7 @@
 //! purpose, bag index), so a fit is bit-identical whatever the number of threads.
 
 use crate::data::ForestData;
+use crate::error::ForestError;
 use crate::grow::{grow, Causal, Kind, Objective, Regression, SplitRule, Targets, Workspace};
 use crate::options::ForestOptions;
 use crate::sampling::{little_bag, stream, BitSet};
@@ -89,11 +90,19 @@ impl<const K: usize> Trees<K> {
     }
 
     /// Checks trees read from a file against `p` covariates (see `Tree::check`).
-    pub(crate) fn check(&self, p: usize) -> Result<(), String> {
+    pub(crate) fn check(&self, p: usize) -> Result<(), ForestError> {
         if self.group_size == 0 || self.trees.len() % self.group_size != 0 {
-            return Err(format!("{} trees in little bags of {}", self.trees.len(), self.group_size));
+            let reason = format!("{} trees in little bags of {}", self.trees.len(), self.group_size);
+            return Err(ForestError::InvalidModel { reason });
         }
-        self.trees.iter().enumerate().try_for_each(|(t, tree)| tree.check(p).map_err(|e| format!("tree {t}: {e}")))
+        self.trees.iter().enumerate().try_for_each(|(t, tree)| {
+            tree.check(p).map_err(|e| match e {
+                ForestError::InvalidModel { reason } => {
+                    ForestError::InvalidModel { reason: format!("tree {t}: {reason}") }
+                }
+                other => other,
+            })
+        })
     }
 
     /// The leaf each tree sends each row of a block to, tree-major (`out[t * rows.len() + s]`),

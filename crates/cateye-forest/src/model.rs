@@ -6,7 +6,7 @@
 
 use crate::binning::Binning;
 use crate::causal::{CateEstimates, CausalForest};
-use crate::error::{ForestError, Result};
+use crate::error::Result;
 use crate::options::ForestOptions;
 use crate::regression::RegressionForest;
 use serde::{Deserialize, Serialize};
@@ -50,7 +50,7 @@ impl CausalForestModel {
 
     /// Checks a model read from a file: every tree's structure against the covariates.
     pub fn check(&self) -> Result<()> {
-        self.forest.trees().check(self.binning.num_features()).map_err(|reason| ForestError::InvalidModel { reason })
+        self.forest.trees().check(self.binning.num_features())
     }
 }
 
@@ -82,6 +82,6 @@ impl RegressionForestModel {
 
     /// Checks a model read from a file: every tree's structure against the covariates.
     pub fn check(&self) -> Result<()> {
-        self.forest.trees().check(self.binning.num_features()).map_err(|reason| ForestError::InvalidModel { reason })
+        self.forest.trees().check(self.binning.num_features())
     }
 }

@@ -6,6 +6,7 @@
 //! one tree in lock-step until none moves (`leaves_of`), which hides memory latency.
 
 use crate::binning::BinnedFeatures;
+use crate::error::ForestError;
 use serde::{Deserialize, Serialize};
 
 /// One node: internal nodes send codes ≤ `split_bin` of `feature` to node `left`, others to
@@ -129,7 +130,8 @@ impl<const K: usize> Tree<K> {
     /// Checks the structure of a tree read from a file against `p` covariates: every split
     /// points at two nodes after it and names a covariate below `p`, every leaf points at
     /// itself and at a leaf slot, so that a traversal cannot leave the tree.
-    pub(crate) fn check(&self, p: usize) -> Result<(), String> {
+    pub(crate) fn check(&self, p: usize) -> Result<(), ForestError> {
+        let bad = |reason: String| Err(ForestError::InvalidModel { reason });
         let n = self.nodes.len();
         if n == 0 || self.leaf_slot.len() != n || self.leaf_sizes.len() != self.leaves.len() {
             return Err(format!(
@@ -143,7 +145,7 @@ impl<const K: usize> Tree<K> {
             if node.is_leaf() {
                 let slot = self.leaf_slot[i] as usize;
                 if node.left as usize != i || slot >= self.leaves.len() {
-                    return Err(format!("leaf {i} points at node {} and leaf slot {slot}", node.left));
+                    return bad(format!("leaf {i} points at node {} and leaf slot {slot}", node.left));
                 }
             } else if node.left as usize <= i || node.right() as usize >= n || node.feature as usize >= p {
                 return Err(format!(

@@ -5,6 +5,7 @@ use crate::ols::weighted_ols;
 use crate::scores::{clipped_propensity, doubly_robust_scores, require_binary};
 use crate::Result;
 use crate::{influence_se, vcov_of};
+use cateye_stats::dist::Z_975;
 use serde::{Deserialize, Serialize};
 
 /// Whose average effect.
@@ -79,6 +80,6 @@ pub fn average_treatment_effect(fit: &CateFit<'_>, target: TargetSample) -> Resu
             (coefficients[1].estimate, coefficients[1].se)
         }
     };
-    let z = 1.959_963_984_540_054;
+    let z = Z_975;
     Ok(AteEstimate { target, estimate, se, ci_lower: estimate - z * se, ci_upper: estimate + z * se })
 }

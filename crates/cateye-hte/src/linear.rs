@@ -7,9 +7,8 @@
 
 use crate::Result;
 use cateye_stats::input::InputError;
-use cateye_stats::rng::stream;
+use cateye_stats::Folds;
 use nalgebra::{DMatrix, DVector};
-use rand::seq::SliceRandom;
 
 /// Stream purpose of the fold assignment.
 const PURPOSE_FOLDS: u64 = 0xF01D_0001;
@@ -134,15 +133,8 @@ pub fn cross_fitted_predictions(
         })
         .collect();
     let design = Design::new(dims, None, cov.len());
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut stream(seed, PURPOSE_FOLDS, 0));
-    let mut fold_rows: Vec<Vec<usize>> = vec![Vec::with_capacity(n / folds + 1); folds];
-    for (rank, &i) in order.iter().enumerate() {
-        fold_rows[rank % folds].push(i);
-    }
-    for rows in &mut fold_rows {
-        rows.sort_unstable();
-    }
+    let assignment = Folds::random(n, folds, seed, PURPOSE_FOLDS).expect("at least 2 folds, checked above");
+    let fold_rows: Vec<Vec<usize>> = (0..folds).map(|k| assignment.held_out(k)).collect();
     let parts: Vec<(DMatrix<f64>, DVector<f64>)> =
         fold_rows.iter().map(|rows| normal_equations(&design, dims, &cov, Some(y), rows)).collect();
     let mut total_xtx = DMatrix::<f64>::zeros(design.k, design.k);

@@ -40,6 +40,7 @@
 use crate::Result;
 use cateye_stats::dist::normal_sf;
 use cateye_stats::input::{check_finite, column_error, option_error, InputError};
+use cateye_stats::multiple::bonferroni_level;
 use cateye_stats::rng::stream;
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
@@ -740,7 +741,7 @@ fn search_tree(
         s,
         q,
         center,
-        alpha_each: split_alpha / p.max(1) as f64,
+        alpha_each: bonferroni_level(split_alpha, p),
         chi2: (0..levels.iter().copied().max().unwrap_or(0).min(CACHED_DF + 1)).map(|_| OnceLock::new()).collect(),
     };
     let whole = s * s / n;

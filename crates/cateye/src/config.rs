@@ -40,20 +40,21 @@ impl Config {
     /// Reads a TOML config file; keys it does not set keep their defaults.
     pub fn from_toml_file(path: &Path) -> Result<Self> {
         let origin = format!("config {}", path.display());
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::Config { origin: origin.clone(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| cateye_io::IoError::read(&origin, e))?;
         Self::from_toml_str(&text, &origin)
     }
 
     /// Parses a TOML config; `origin` names it in errors.
     pub fn from_toml_str(text: &str, origin: &str) -> Result<Self> {
-        let bad = |message: String| Error::Config { origin: origin.to_string(), message };
-        let mut table: toml::Table = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
+        let bad = |source: toml::de::Error| Error::ConfigFile { origin: origin.to_string(), source };
+        let mut table: toml::Table = toml::from_str(text).map_err(bad)?;
         let deep_dive = match table.remove("deep_dive") {
-            Some(value) => value.try_into().map_err(|e: toml::de::Error| bad(format!("[deep_dive]: {e}")))?,
+            Some(value) => value
+                .try_into()
+                .map_err(|source| Error::ConfigFile { origin: format!("{origin} [deep_dive]"), source })?,
             None => DeepDiveConfig::default(),
         };
-        let scan: ScanConfig = toml::Value::Table(table).try_into().map_err(|e: toml::de::Error| bad(e.to_string()))?;
+        let scan: ScanConfig = toml::Value::Table(table).try_into().map_err(bad)?;
         let config = Config { scan, deep_dive };
         config.validate(origin)?;
         Ok(config)
@@ -62,6 +63,6 @@ impl Config {
     /// Checks the numeric settings; `origin` names where they came from in errors.
     pub fn validate(&self, origin: &str) -> Result<()> {
         self.scan.validate(origin)?;
-        self.deep_dive.validate().map_err(|e| Error::Config { origin: origin.to_string(), message: e.to_string() })
+        Ok(self.deep_dive.validate()?)
     }
 }

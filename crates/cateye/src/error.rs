@@ -40,6 +40,14 @@ pub enum Error {
         #[source]
         cause: FitError,
     },
+    /// A config file that is not valid TOML or has an unknown key or a value of the wrong type.
+    #[error("{origin}: {source}")]
+    ConfigFile {
+        /// The config file (or "command line").
+        origin: String,
+        /// What the TOML reader found.
+        source: toml::de::Error,
+    },
     /// Input that cannot be used (names the input and says what was expected).
     #[error("{input}: {message}")]
     Invalid {

@@ -48,3 +48,7 @@ pub use error::{Error, FitError, Result};
 pub use export::{write_scan_outputs, OUTPUT_FILES};
 pub use propensity::PropensitySpec;
 pub use units::UnitTable;
+
+/// The 0.975 quantile of the standard normal: a 95% interval is an estimate ± `Z_975` standard
+/// errors.
+pub use cateye_stats::dist::Z_975;

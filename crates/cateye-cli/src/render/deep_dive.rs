@@ -3,6 +3,7 @@
 
 use super::sig;
 use cateye::scan::{DeepDive, DeepDiveReport};
+use cateye::Z_975;
 use std::fmt::Write;
 
 fn pct(v: f64) -> String {
@@ -113,7 +114,7 @@ fn pair_section(s: &mut String, d: &DeepDive) {
                 .leaves
                 .iter()
                 .map(|l| {
-                    format!("{}: {} ± {} (n {})", l.rule, sig(l.effect_holdout), sig(1.96 * l.se_holdout), l.n_holdout)
+                    format!("{}: {} ± {} (n {})", l.rule, sig(l.effect_holdout), sig(Z_975 * l.se_holdout), l.n_holdout)
                 })
                 .collect();
             let _ = writeln!(s, "    who gains and who loses (held-out effects): {}", leaves.join(" | "));
