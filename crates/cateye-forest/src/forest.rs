@@ -91,7 +91,7 @@ impl<const K: usize> Trees<K> {
 
     /// Checks trees read from a file against `p` covariates (see `Tree::check`).
     pub(crate) fn check(&self, p: usize) -> Result<(), ForestError> {
-        if self.group_size == 0 || self.trees.len() % self.group_size != 0 {
+        if self.group_size == 0 || !self.trees.len().is_multiple_of(self.group_size) {
             let reason = format!("{} trees in little bags of {}", self.trees.len(), self.group_size);
             return Err(ForestError::InvalidModel { reason });
         }

@@ -134,7 +134,7 @@ impl<const K: usize> Tree<K> {
         let bad = |reason: String| Err(ForestError::InvalidModel { reason });
         let n = self.nodes.len();
         if n == 0 || self.leaf_slot.len() != n || self.leaf_sizes.len() != self.leaves.len() {
-            return Err(format!(
+            return bad(format!(
                 "{n} nodes, {} leaf slots, {} leaves, {} leaf sizes",
                 self.leaf_slot.len(),
                 self.leaves.len(),
@@ -148,7 +148,7 @@ impl<const K: usize> Tree<K> {
                     return bad(format!("leaf {i} points at node {} and leaf slot {slot}", node.left));
                 }
             } else if node.left as usize <= i || node.right() as usize >= n || node.feature as usize >= p {
-                return Err(format!(
+                return bad(format!(
                     "node {i} splits covariate {} into nodes {} and {}",
                     node.feature,
                     node.left,

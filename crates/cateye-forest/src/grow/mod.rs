@@ -1,4 +1,6 @@
-//! Growing one tree: depth-first node splitting.
+//! Growing one tree: depth-first node splitting. The submodules hold the seams: `objective`
+//! (what a split optimises, per forest kind), `histogram` (search over coarse bins), `exact`
+//! (sorted search in small subtrees), `partition` (moving units to their child).
 //!
 //! At each node a random subset of covariates is drawn (`sampling::split_candidates`) and the
 //! node's units are summarised once into per-unit sums (`Objective::prepare`). Then:
@@ -28,9 +30,18 @@
 //!   (treated and control in a trial) and at least `alpha` of the node's `Σω(z−z̄)²`; the optional
 //!   imbalance penalty subtracts `λ (1/V_L + 1/V_R)` with `V` the children's treatment variation.
 
+mod exact;
+mod histogram;
+mod objective;
+mod partition;
+
 use crate::binning::BinnedFeatures;
 use crate::sampling::{candidate_count, split_candidates};
 use crate::tree::Node;
+pub(crate) use exact::*;
+pub(crate) use histogram::*;
+pub(crate) use objective::*;
+pub(crate) use partition::*;
 use rand_chacha::ChaCha8Rng;
 
 /// What a tree's splits optimise.
@@ -71,385 +82,6 @@ pub(crate) struct Targets<'a> {
     pub weight: &'a [f64],
 }
 
-/// Sums a split rule accumulates per bin and per child.
-pub(crate) trait Sums: Copy + Default + Send {
-    fn add(&mut self, other: &Self);
-    fn minus(&self, other: &Self) -> Self;
-    fn units(&self) -> u32;
-}
-
-/// The node totals and child-size limits a scan needs.
-pub(crate) struct NodeLimits<S> {
-    total: S,
-    min_child_units: u32,
-    min_child_variation: f64,
-}
-
-/// What a candidate split point is worth.
-pub(crate) enum Step {
-    /// Inadmissible; later split points may be admissible.
-    Skip,
-    /// Inadmissible, and so is every later split point.
-    Stop,
-    Criterion(f64),
-}
-
-/// A split rule: how a node's units are summarised and how a split point is judged.
-pub(crate) trait Objective {
-    type Sums: Sums;
-    /// Writes the per-unit sums of the node (position-aligned with `units`) and returns its
-    /// limits, or `None` when the node cannot be split.
-    fn prepare(
-        rule: &SplitRule,
-        targets: Targets,
-        units: &[u32],
-        out: &mut Vec<Self::Sums>,
-    ) -> Option<NodeLimits<Self::Sums>>;
-    fn judge(rule: &SplitRule, node: &NodeLimits<Self::Sums>, left: &Self::Sums, right: &Self::Sums) -> Step;
-
-    /// Per-unit moments that do not depend on the node, so that a child's histogram is its
-    /// parent's minus its sibling's (see `grow_by_subtraction`).
-    type Moments: Sums;
-    /// What turns a bin's moments into the node's split sums.
-    type Context: Copy;
-    /// `Some(cut)` when the moments are exact for these targets (`cut`: see `unit_moments`).
-    fn moments_supported(targets: Targets) -> Option<f64>;
-    /// Moments of unit `u`; `cut` separates the two treatment values of the causal rule.
-    fn unit_moments(targets: Targets, cut: f64, u: usize) -> Self::Moments;
-    /// The node's limits from its total moments (`None`: the node cannot be split).
-    fn limits_from_moments(rule: &SplitRule, total: &Self::Moments) -> Option<(NodeLimits<Self::Sums>, Self::Context)>;
-    fn sums_from_moments(context: &Self::Context, moments: &Self::Moments) -> Self::Sums;
-    /// Fewest units a node must hold for any split to be admissible.
-    fn min_units_to_split(rule: &SplitRule) -> usize;
-}
-
-/// Units, weight and weighted outcome.
-#[derive(Clone, Copy, Default, Debug)]
-pub(crate) struct RegressionSums {
-    n: u32,
-    sw: f64,
-    s: f64,
-}
-
-impl Sums for RegressionSums {
-    #[inline]
-    fn add(&mut self, o: &Self) {
-        self.n += o.n;
-        self.sw += o.sw;
-        self.s += o.s;
-    }
-    #[inline]
-    fn minus(&self, o: &Self) -> Self {
-        RegressionSums { n: self.n - o.n, sw: self.sw - o.sw, s: self.s - o.s }
-    }
-    #[inline]
-    fn units(&self) -> u32 {
-        self.n
-    }
-}
-
-pub(crate) struct Regression;
-
-impl Objective for Regression {
-    type Sums = RegressionSums;
-
-    fn prepare(
-        rule: &SplitRule,
-        targets: Targets,
-        units: &[u32],
-        out: &mut Vec<RegressionSums>,
-    ) -> Option<NodeLimits<RegressionSums>> {
-        out.clear();
-        let mut total = RegressionSums::default();
-        for &u in units {
-            let w = targets.weight[u as usize];
-            let unit = RegressionSums { n: 1, sw: w, s: w * targets.y[u as usize] };
-            total.add(&unit);
-            out.push(unit);
-        }
-        let min_child_units = ((units.len() as f64 * rule.alpha).ceil() as u32).max(1);
-        (total.sw > 0.0).then_some(NodeLimits { total, min_child_units, min_child_variation: 0.0 })
-    }
-
-    #[inline]
-    fn judge(
-        rule: &SplitRule,
-        node: &NodeLimits<RegressionSums>,
-        left: &RegressionSums,
-        right: &RegressionSums,
-    ) -> Step {
-        if left.n < node.min_child_units {
-            return Step::Skip;
-        }
-        if right.n < node.min_child_units {
-            return Step::Stop;
-        }
-        let mut criterion = between_children(left.s, left.sw, right.s, right.sw);
-        if rule.imbalance_penalty > 0.0 {
-            criterion -= rule.imbalance_penalty * (1.0 / left.n as f64 + 1.0 / right.n as f64);
-        }
-        Step::Criterion(criterion)
-    }
-
-    // The regression sums do not depend on the node at all.
-    type Moments = RegressionSums;
-    type Context = ();
-
-    fn moments_supported(_: Targets) -> Option<f64> {
-        Some(0.0)
-    }
-
-    #[inline]
-    fn unit_moments(targets: Targets, _: f64, u: usize) -> RegressionSums {
-        let w = targets.weight[u];
-        RegressionSums { n: 1, sw: w, s: w * targets.y[u] }
-    }
-
-    fn limits_from_moments(rule: &SplitRule, total: &RegressionSums) -> Option<(NodeLimits<RegressionSums>, ())> {
-        let min_child_units = ((total.n as f64 * rule.alpha).ceil() as u32).max(1);
-        (total.sw > 0.0).then_some((NodeLimits { total: *total, min_child_units, min_child_variation: 0.0 }, ()))
-    }
-
-    #[inline]
-    fn sums_from_moments(_: &(), moments: &RegressionSums) -> RegressionSums {
-        *moments
-    }
-
-    /// One unit per child.
-    fn min_units_to_split(_: &SplitRule) -> usize {
-        2
-    }
-}
-
-/// The split criterion `S_L²/W_L + S_R²/W_R` with one division.
-#[inline]
-fn between_children(s_left: f64, w_left: f64, s_right: f64, w_right: f64) -> f64 {
-    (s_left * s_left * w_right + s_right * s_right * w_left) / (w_left * w_right)
-}
-
-/// Units, units below the node's mean treatment, weight, weighted pseudo-outcome, weighted
-/// treatment and its square.
-#[derive(Clone, Copy, Default, Debug)]
-pub(crate) struct CausalSums {
-    n: u32,
-    small: u32,
-    sw: f64,
-    s: f64,
-    sz: f64,
-    szz: f64,
-}
-
-impl CausalSums {
-    /// Weighted sum of squares of the treatment around its mean.
-    #[inline]
-    fn z_variation(&self) -> f64 {
-        self.szz - self.sz * self.sz / self.sw
-    }
-
-    /// `z_variation() · sw`, without a division.
-    #[inline]
-    fn z_variation_times_weight(&self) -> f64 {
-        self.szz * self.sw - self.sz * self.sz
-    }
-}
-
-impl Sums for CausalSums {
-    #[inline]
-    fn add(&mut self, o: &Self) {
-        self.n += o.n;
-        self.small += o.small;
-        self.sw += o.sw;
-        self.s += o.s;
-        self.sz += o.sz;
-        self.szz += o.szz;
-    }
-    #[inline]
-    fn minus(&self, o: &Self) -> Self {
-        CausalSums {
-            n: self.n - o.n,
-            small: self.small - o.small,
-            sw: self.sw - o.sw,
-            s: self.s - o.s,
-            sz: self.sz - o.sz,
-            szz: self.szz - o.szz,
-        }
-    }
-    #[inline]
-    fn units(&self) -> u32 {
-        self.n
-    }
-}
-
-pub(crate) struct Causal;
-
-impl Objective for Causal {
-    type Sums = CausalSums;
-
-    fn prepare(
-        rule: &SplitRule,
-        targets: Targets,
-        units: &[u32],
-        out: &mut Vec<CausalSums>,
-    ) -> Option<NodeLimits<CausalSums>> {
-        let (mut sw, mut sy, mut sz) = (0.0, 0.0, 0.0);
-        for &u in units {
-            let w = targets.weight[u as usize];
-            sw += w;
-            sy += w * targets.y[u as usize];
-            sz += w * targets.z[u as usize];
-        }
-        if sw <= 0.0 {
-            return None;
-        }
-        let (y_mean, z_mean) = (sy / sw, sz / sw);
-        let (mut num, mut den) = (0.0, 0.0);
-        for &u in units {
-            let (w, dz) = (targets.weight[u as usize], targets.z[u as usize] - z_mean);
-            num += w * dz * (targets.y[u as usize] - y_mean);
-            den += w * dz * dz;
-        }
-        if den.abs() <= 1e-10 {
-            return None;
-        }
-        let tau = num / den;
-        out.clear();
-        let mut total = CausalSums::default();
-        for &u in units {
-            let (w, y, z) = (targets.weight[u as usize], targets.y[u as usize], targets.z[u as usize]);
-            let dz = z - z_mean;
-            let rho = dz * ((y - y_mean) - tau * dz);
-            let unit = CausalSums { n: 1, small: (z < z_mean) as u32, sw: w, s: w * rho, sz: w * z, szz: w * z * z };
-            total.add(&unit);
-            out.push(unit);
-        }
-        let min_child_variation = rule.alpha * total.z_variation();
-        Some(NodeLimits { total, min_child_units: rule.min_node_size as u32, min_child_variation })
-    }
-
-    #[inline]
-    fn judge(rule: &SplitRule, node: &NodeLimits<CausalSums>, left: &CausalSums, right: &CausalSums) -> Step {
-        let min = node.min_child_units;
-        if left.small < min || left.n - left.small < min {
-            return Step::Skip;
-        }
-        if right.small < min || right.n - right.small < min {
-            return Step::Stop;
-        }
-        // Treatment variation of each child against the floor, without dividing: V·W ≥ floor·W.
-        let floor = node.min_child_variation;
-        if left.z_variation_times_weight() < floor * left.sw || right.z_variation_times_weight() < floor * right.sw {
-            return Step::Skip;
-        }
-        let mut criterion = between_children(left.s, left.sw, right.s, right.sw);
-        let penalty = rule.imbalance_penalty;
-        if penalty > 0.0 {
-            let (vl, vr) = (left.z_variation(), right.z_variation());
-            if vl <= 0.0 || vr <= 0.0 {
-                return Step::Skip;
-            }
-            criterion -= penalty * (1.0 / vl + 1.0 / vr);
-        }
-        Step::Criterion(criterion)
-    }
-
-    type Moments = CausalMoments;
-    type Context = CausalContext;
-
-    /// Exact when the treatment takes two values (a trial with a known assignment probability):
-    /// then the units below a node's mean treatment are the units with the lower value, whatever
-    /// the node.
-    fn moments_supported(targets: Targets) -> Option<f64> {
-        let &first = targets.z.first()?;
-        let &second = targets.z.iter().find(|&&z| z != first)?;
-        targets.z.iter().all(|&z| z == first || z == second).then_some(0.5 * (first + second))
-    }
-
-    #[inline]
-    fn unit_moments(targets: Targets, cut: f64, u: usize) -> CausalMoments {
-        let (w, y, z) = (targets.weight[u], targets.y[u], targets.z[u]);
-        CausalMoments { n: 1, small: (z < cut) as u32, sw: w, swy: w * y, swz: w * z, swzz: w * z * z, swzy: w * z * y }
-    }
-
-    fn limits_from_moments(rule: &SplitRule, total: &CausalMoments) -> Option<(NodeLimits<CausalSums>, CausalContext)> {
-        if total.sw <= 0.0 {
-            return None;
-        }
-        let (y_mean, z_mean) = (total.swy / total.sw, total.swz / total.sw);
-        let den = total.swzz - z_mean * total.swz;
-        if den.abs() <= 1e-10 {
-            return None;
-        }
-        let num = total.swzy - z_mean * total.swy;
-        let context = CausalContext { y_mean, z_mean, tau: num / den };
-        let sums = Self::sums_from_moments(&context, total);
-        let min_child_variation = rule.alpha * sums.z_variation();
-        Some((NodeLimits { total: sums, min_child_units: rule.min_node_size as u32, min_child_variation }, context))
-    }
-
-    /// `Σω ρ = Σω(z − z̄)((y − ȳ) − τ(z − z̄))` expanded in the bin's moments.
-    #[inline]
-    fn sums_from_moments(c: &CausalContext, m: &CausalMoments) -> CausalSums {
-        let zy = m.swzy - c.z_mean * m.swy - c.y_mean * m.swz + c.z_mean * c.y_mean * m.sw;
-        let zz = m.swzz - 2.0 * c.z_mean * m.swz + c.z_mean * c.z_mean * m.sw;
-        CausalSums { n: m.n, small: m.small, sw: m.sw, s: zy - c.tau * zz, sz: m.swz, szz: m.swzz }
-    }
-
-    /// `min_node_size` units on each side of the node's mean treatment in each child.
-    fn min_units_to_split(rule: &SplitRule) -> usize {
-        (4 * rule.min_node_size).max(2)
-    }
-}
-
-/// Node-independent moments of the causal split rule: units, units with the lower treatment
-/// value, `Σω`, `Σωy`, `Σωz`, `Σωz²`, `Σωzy`.
-#[derive(Clone, Copy, Default, Debug)]
-pub(crate) struct CausalMoments {
-    n: u32,
-    small: u32,
-    sw: f64,
-    swy: f64,
-    swz: f64,
-    swzz: f64,
-    swzy: f64,
-}
-
-impl Sums for CausalMoments {
-    #[inline]
-    fn add(&mut self, o: &Self) {
-        self.n += o.n;
-        self.small += o.small;
-        self.sw += o.sw;
-        self.swy += o.swy;
-        self.swz += o.swz;
-        self.swzz += o.swzz;
-        self.swzy += o.swzy;
-    }
-    #[inline]
-    fn minus(&self, o: &Self) -> Self {
-        CausalMoments {
-            n: self.n - o.n,
-            small: self.small - o.small,
-            sw: self.sw - o.sw,
-            swy: self.swy - o.swy,
-            swz: self.swz - o.swz,
-            swzz: self.swzz - o.swzz,
-            swzy: self.swzy - o.swzy,
-        }
-    }
-    #[inline]
-    fn units(&self) -> u32 {
-        self.n
-    }
-}
-
-/// The node's means and effect, which turn moments into pseudo-outcome sums.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct CausalContext {
-    y_mean: f64,
-    z_mean: f64,
-    tau: f64,
-}
-
 /// Buffers reused across the nodes of a tree (and the trees of a worker).
 pub(crate) struct Workspace<S, M = S> {
     unit: Vec<S>,
@@ -470,7 +102,7 @@ pub(crate) struct Workspace<S, M = S> {
 }
 
 /// Per-covariate sorted lists of a small subtree's units (see `grow_small`).
-struct SmallLists<S> {
+pub(crate) struct SmallLists<S> {
     /// Fine code and subtree-local id of the units, sorted by code within each node's range;
     /// covariate f occupies `[f · m, (f + 1) · m)`.
     codes: Vec<u16>,
@@ -524,15 +156,15 @@ impl<S, M> Default for Workspace<S, M> {
 /// (mostly categorical ones): a subtraction per bin and split is then cheap. With 256-bin
 /// continuous covariates it costs more than it saves (measured: regression nuisance forests,
 /// n = 20,000, p = 10: 3.35 s with it, 2.8 s without).
-const MAX_MEAN_SUBTRACTION_BINS: usize = 64;
+pub(crate) const MAX_MEAN_SUBTRACTION_BINS: usize = 64;
 
 /// Nodes with fewer units are grown by `grow_small`.
-const SMALL_NODE: usize = 128;
+pub(crate) const SMALL_NODE: usize = 128;
 /// The same threshold in `grow_by_subtraction`, where a histogram costs one subtraction per bin
 /// and a pass over the smaller child's units: cheaper than sorted lists down to smaller nodes.
 /// Between this and `SMALL_NODE` units, covariates with more exact codes than coarse bins are
 /// searched exactly on sorted units, so the splits stay exact.
-const SMALL_NODE_SUBTRACTION: usize = 32;
+pub(crate) const SMALL_NODE_SUBTRACTION: usize = 32;
 
 /// Grows a tree on `units` (ascending; reordered in place) and returns its nodes (children of
 /// a node at `left` and `left + 1`).
@@ -555,7 +187,7 @@ pub(crate) fn grow<O: Objective>(
 }
 
 /// `grow` summing every large node's units per candidate covariate.
-fn grow_direct<O: Objective>(
+pub(crate) fn grow_direct<O: Objective>(
     rule: &SplitRule,
     count: &rand_distr::Poisson<f64>,
     features: &BinnedFeatures,
@@ -596,7 +228,7 @@ fn grow_direct<O: Objective>(
 /// same criterion is evaluated on the same bins; with larger nodes left alone, fewer candidate
 /// draws are made and the random streams of the two paths part.
 #[allow(clippy::too_many_arguments)]
-fn grow_by_subtraction<O: Objective>(
+pub(crate) fn grow_by_subtraction<O: Objective>(
     rule: &SplitRule,
     count: &rand_distr::Poisson<f64>,
     features: &BinnedFeatures,
@@ -708,68 +340,11 @@ fn grow_by_subtraction<O: Objective>(
     nodes
 }
 
-/// Histograms of the moments of `units` over the coarse bins of every covariate, in one buffer
-/// (covariate `f` at `ws.offsets[f]..ws.offsets[f + 1]`). Few-bin covariates use `LANES`
-/// interleaved partial histograms (see `histogram`).
-fn moment_histograms<O: Objective>(
-    features: &BinnedFeatures,
-    targets: Targets,
-    cut: f64,
-    units: &[u32],
-    ws: &mut Workspace<O::Sums, O::Moments>,
-) -> Vec<O::Moments> {
-    let mut hist = ws.pool.pop().unwrap_or_default();
-    hist.clear();
-    hist.resize(*ws.offsets.last().expect("offsets"), O::Moments::default());
-    let Workspace { moments, moment_lanes, offsets, .. } = ws;
-    moments.clear();
-    moments.extend(units.iter().map(|&u| O::unit_moments(targets, cut, u as usize)));
-    for f in 0..features.num_features() {
-        let codes = features.coarse_column(f);
-        let out = &mut hist[offsets[f]..offsets[f + 1]];
-        add_by_bin(codes, units, moments, out, moment_lanes);
-    }
-    hist
-}
-
-/// `out[codes[u]] += sums` over the units; with few bins through `LANES` partial histograms.
-fn add_by_bin<M: Sums>(codes: &[u16], units: &[u32], sums: &[M], out: &mut [M], lanes: &mut Vec<M>) {
-    let bins = out.len();
-    if bins > LANE_BINS || units.len() < 4 * LANES * bins {
-        for (m, &u) in sums.iter().zip(units) {
-            out[codes[u as usize] as usize].add(m);
-        }
-        return;
-    }
-    lanes.clear();
-    lanes.resize(LANES * bins, M::default());
-    let (l0, rest) = lanes.split_at_mut(bins);
-    let (l1, rest) = rest.split_at_mut(bins);
-    let (l2, l3) = rest.split_at_mut(bins);
-    let mut chunks = sums.chunks_exact(LANES);
-    let mut ids = units.chunks_exact(LANES);
-    for (m, u) in (&mut chunks).zip(&mut ids) {
-        l0[codes[u[0] as usize] as usize].add(&m[0]);
-        l1[codes[u[1] as usize] as usize].add(&m[1]);
-        l2[codes[u[2] as usize] as usize].add(&m[2]);
-        l3[codes[u[3] as usize] as usize].add(&m[3]);
-    }
-    for (m, &u) in chunks.remainder().iter().zip(ids.remainder()) {
-        l0[codes[u as usize] as usize].add(m);
-    }
-    for (b, h) in out.iter_mut().enumerate() {
-        *h = l0[b];
-        h.add(&l1[b]);
-        h.add(&l2[b]);
-        h.add(&l3[b]);
-    }
-}
-
 /// Grows the subtree below node `root` on fewer than `SMALL_NODE` units with an exact search:
 /// the units are sorted by fine code once per covariate, and every split partitions those
 /// sorted lists stably, so each node scans its units in code order without sorting again.
 #[allow(clippy::too_many_arguments)]
-fn grow_small<O: Objective>(
+pub(crate) fn grow_small<O: Objective>(
     rule: &SplitRule,
     count: &rand_distr::Poisson<f64>,
     features: &BinnedFeatures,
@@ -842,223 +417,11 @@ fn grow_small<O: Objective>(
 }
 
 /// Turns leaf `id` into a split on `feature` at `bin` with two new leaves; returns the left one.
-fn split_node(nodes: &mut Vec<Node>, id: u32, feature: usize, bin: u16) -> u32 {
+pub(crate) fn split_node(nodes: &mut Vec<Node>, id: u32, feature: usize, bin: u16) -> u32 {
     let left = nodes.len() as u32;
     nodes.extend([Node::leaf(left), Node::leaf(left + 1)]);
     nodes[id as usize] = Node::split(feature, bin, left);
     left
-}
-
-/// The exact search on covariate `f`: the node's `units` sorted by fine code, with their
-/// per-unit sums `unit` (position-aligned with `units`).
-fn scan_sorted<O: Objective>(
-    rule: &SplitRule,
-    node: &NodeLimits<O::Sums>,
-    features: &BinnedFeatures,
-    f: usize,
-    units: &[u32],
-    unit: &[O::Sums],
-    sort: &mut SortBuffers,
-) -> Option<(u16, f64)> {
-    sort_by_code(features.column(f), features.num_bins(f), units, sort);
-    scan::<O>(rule, node, sort.keys.iter().map(|&key| ((key >> 16) as u16, unit[(key & 0xffff) as usize])))
-}
-
-/// Stable partition of `units` (and their local ids) by `goes_left[local id]`, branch-free;
-/// returns the left count.
-fn partition_by_flag(
-    units: &mut [u32],
-    unit_ids: &mut [u16],
-    goes_left: &[bool],
-    right_units: &mut Vec<u32>,
-    right_ids: &mut Vec<u16>,
-) -> usize {
-    right_units.clear();
-    right_units.resize(units.len(), 0);
-    right_ids.clear();
-    right_ids.resize(units.len(), 0);
-    let (mut left, mut right) = (0, 0);
-    for i in 0..units.len() {
-        let (u, local) = (units[i], unit_ids[i]);
-        let go = goes_left[local as usize];
-        units[left] = u;
-        unit_ids[left] = local;
-        right_units[right] = u;
-        right_ids[right] = local;
-        left += go as usize;
-        right += !go as usize;
-    }
-    units[left..].copy_from_slice(&right_units[..right]);
-    unit_ids[left..].copy_from_slice(&right_ids[..right]);
-    left
-}
-
-/// Stable partition of one covariate's sorted list by `goes_left[local id]` (both sides stay
-/// sorted). Branch-free: every entry is written to both sides and only one cursor advances.
-fn partition_list(
-    codes: &mut [u16],
-    ids: &mut [u16],
-    goes_left: &[bool],
-    right_codes: &mut Vec<u16>,
-    right_ids: &mut Vec<u16>,
-) {
-    right_codes.clear();
-    right_codes.resize(codes.len(), 0);
-    right_ids.clear();
-    right_ids.resize(codes.len(), 0);
-    let (mut left, mut right) = (0, 0);
-    for i in 0..codes.len() {
-        let (code, local) = (codes[i], ids[i]);
-        let go = goes_left[local as usize];
-        codes[left] = code;
-        ids[left] = local;
-        right_codes[right] = code;
-        right_ids[right] = local;
-        left += go as usize;
-        right += !go as usize;
-    }
-    codes[left..].copy_from_slice(&right_codes[..right]);
-    ids[left..].copy_from_slice(&right_ids[..right]);
-}
-
-/// Moves the units with code ≤ `bin` to the front, keeping the order on both sides (so units
-/// stay ascending and later gathers walk memory forward), branch-free; returns how many went left.
-fn partition(units: &mut [u32], codes: &[u16], bin: u16, right: &mut Vec<u32>) -> usize {
-    right.clear();
-    right.resize(units.len(), 0);
-    let (mut l, mut r) = (0, 0);
-    for i in 0..units.len() {
-        let u = units[i];
-        let go = codes[u as usize] <= bin;
-        units[l] = u;
-        right[r] = u;
-        l += go as usize;
-        r += !go as usize;
-    }
-    units[l..].copy_from_slice(&right[..r]);
-    l
-}
-
-/// The best split of the node over a random subset of covariates: (covariate, bin).
-fn best_split<O: Objective>(
-    rule: &SplitRule,
-    count: &rand_distr::Poisson<f64>,
-    features: &BinnedFeatures,
-    targets: Targets,
-    units: &[u32],
-    rng: &mut ChaCha8Rng,
-    ws: &mut Workspace<O::Sums, O::Moments>,
-) -> Option<(usize, u16)> {
-    let node = O::prepare(rule, targets, units, &mut ws.unit)?;
-    let mut candidates = std::mem::take(&mut ws.candidates);
-    split_candidates(rng, features.num_features(), count, &mut candidates);
-    let mut best: Option<(usize, u16)> = None;
-    let mut best_criterion = 0.0;
-    for &f in &candidates {
-        // A dense histogram over the coarse bins, whose splits are translated to fine codes; with
-        // more coarse bins than twice the node's units (max_bins > 256), sorting the node's
-        // units by fine code is cheaper. Either way each unit is added once.
-        let found = if units.len() * 2 < features.num_coarse_bins(f) {
-            scan_sorted::<O>(rule, &node, features, f, units, &ws.unit, &mut ws.sort)
-        } else {
-            histogram(features, f, units, ws);
-            let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.units() > 0);
-            scan::<O>(rule, &node, dense.map(|(c, b)| (c as u16, *b)))
-                .map(|(coarse, criterion)| (features.coarse_last(f, coarse), criterion))
-        };
-        if let Some((bin, criterion)) = found {
-            if criterion > best_criterion {
-                best_criterion = criterion;
-                best = Some((f, bin));
-            }
-        }
-    }
-    ws.candidates = candidates;
-    best
-}
-
-/// Keys `code << 16 | position` of the node's units, sorted: units in code order. Only used
-/// for nodes smaller than half the bins (< 32,768 units), so positions fit in 16 bits.
-/// Nodes of at least 48 units on a covariate with at most 1,024 codes use a stable counting
-/// sort instead (the same order, without comparisons).
-fn sort_by_code(codes: &[u16], num_codes: usize, units: &[u32], buffers: &mut SortBuffers) {
-    debug_assert!(units.len() <= 1 << 16);
-    let SortBuffers { keys, counts, sorted } = buffers;
-    keys.clear();
-    keys.extend(units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u32) << 16 | k as u32));
-    if units.len() < 48 || num_codes > 1024 {
-        keys.sort_unstable();
-        return;
-    }
-    counts.clear();
-    counts.resize(num_codes + 1, 0);
-    for &key in keys.iter() {
-        counts[(key >> 16) as usize + 1] += 1;
-    }
-    for b in 0..num_codes {
-        counts[b + 1] += counts[b];
-    }
-    sorted.clear();
-    sorted.resize(keys.len(), 0);
-    for &key in keys.iter() {
-        let slot = &mut counts[(key >> 16) as usize];
-        sorted[*slot as usize] = key;
-        *slot += 1;
-    }
-    std::mem::swap(keys, sorted);
-}
-
-/// Buffers of `sort_by_code`: the sorted keys end up in `keys`.
-#[derive(Default)]
-pub(crate) struct SortBuffers {
-    keys: Vec<u32>,
-    counts: Vec<u32>,
-    sorted: Vec<u32>,
-}
-
-/// Covariates with at most this many coarse bins are summed into `LANES` interleaved histograms.
-const LANE_BINS: usize = 64;
-/// Interleaved partial histograms of few-bin covariates.
-const LANES: usize = 4;
-
-/// The node's per-unit sums added up per coarse bin of covariate `f`, into `ws.hist`.
-///
-/// With few bins (a categorical dimension), consecutive units often fall in the same bin, and
-/// each addition would wait for the previous store to the same bin; `LANES` partial histograms,
-/// filled round-robin and merged at the end, break those chains.
-fn histogram<S: Sums, M>(features: &BinnedFeatures, f: usize, units: &[u32], ws: &mut Workspace<S, M>) {
-    let Workspace { unit, hist, lanes, .. } = ws;
-    hist.clear();
-    hist.resize(features.num_coarse_bins(f), S::default());
-    add_by_bin(features.coarse_column(f), units, unit, hist, lanes);
-}
-
-/// Scans sums in ascending code order (several items may share a code) and judges the split
-/// after each code; returns the best admissible split point and its criterion.
-fn scan<O: Objective>(
-    rule: &SplitRule,
-    node: &NodeLimits<O::Sums>,
-    items: impl Iterator<Item = (u16, O::Sums)>,
-) -> Option<(u16, f64)> {
-    let mut left = O::Sums::default();
-    let mut current: Option<u16> = None;
-    let mut best: Option<(u16, f64)> = None;
-    for (code, sums) in items {
-        if let Some(previous) = current.filter(|&p| p != code) {
-            match O::judge(rule, node, &left, &node.total.minus(&left)) {
-                Step::Skip => {}
-                Step::Stop => return best,
-                Step::Criterion(c) => {
-                    if best.is_none_or(|(_, d)| c > d) {
-                        best = Some((previous, c));
-                    }
-                }
-            }
-        }
-        left.add(&sums);
-        current = Some(code);
-    }
-    best
 }
 
 #[cfg(test)]

@@ -1,0 +1,78 @@
+//! Branch-free partitions of a node's units and of its sorted lists (both sides written, one
+//! cursor advanced: which side a unit goes to is unpredictable, and mispredicted branches cost
+//! more than the extra stores).
+
+/// Stable partition of `units` (and their local ids) by `goes_left[local id]`, branch-free;
+/// returns the left count.
+pub(crate) fn partition_by_flag(
+    units: &mut [u32],
+    unit_ids: &mut [u16],
+    goes_left: &[bool],
+    right_units: &mut Vec<u32>,
+    right_ids: &mut Vec<u16>,
+) -> usize {
+    right_units.clear();
+    right_units.resize(units.len(), 0);
+    right_ids.clear();
+    right_ids.resize(units.len(), 0);
+    let (mut left, mut right) = (0, 0);
+    for i in 0..units.len() {
+        let (u, local) = (units[i], unit_ids[i]);
+        let go = goes_left[local as usize];
+        units[left] = u;
+        unit_ids[left] = local;
+        right_units[right] = u;
+        right_ids[right] = local;
+        left += go as usize;
+        right += !go as usize;
+    }
+    units[left..].copy_from_slice(&right_units[..right]);
+    unit_ids[left..].copy_from_slice(&right_ids[..right]);
+    left
+}
+
+/// Stable partition of one covariate's sorted list by `goes_left[local id]` (both sides stay
+/// sorted). Branch-free: every entry is written to both sides and only one cursor advances.
+pub(crate) fn partition_list(
+    codes: &mut [u16],
+    ids: &mut [u16],
+    goes_left: &[bool],
+    right_codes: &mut Vec<u16>,
+    right_ids: &mut Vec<u16>,
+) {
+    right_codes.clear();
+    right_codes.resize(codes.len(), 0);
+    right_ids.clear();
+    right_ids.resize(codes.len(), 0);
+    let (mut left, mut right) = (0, 0);
+    for i in 0..codes.len() {
+        let (code, local) = (codes[i], ids[i]);
+        let go = goes_left[local as usize];
+        codes[left] = code;
+        ids[left] = local;
+        right_codes[right] = code;
+        right_ids[right] = local;
+        left += go as usize;
+        right += !go as usize;
+    }
+    codes[left..].copy_from_slice(&right_codes[..right]);
+    ids[left..].copy_from_slice(&right_ids[..right]);
+}
+
+/// Moves the units with code ≤ `bin` to the front, keeping the order on both sides (so units
+/// stay ascending and later gathers walk memory forward), branch-free; returns how many went left.
+pub(crate) fn partition(units: &mut [u32], codes: &[u16], bin: u16, right: &mut Vec<u32>) -> usize {
+    right.clear();
+    right.resize(units.len(), 0);
+    let (mut l, mut r) = (0, 0);
+    for i in 0..units.len() {
+        let u = units[i];
+        let go = codes[u as usize] <= bin;
+        units[l] = u;
+        right[r] = u;
+        l += go as usize;
+        r += !go as usize;
+    }
+    units[l..].copy_from_slice(&right[..r]);
+    l
+}
