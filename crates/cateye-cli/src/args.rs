@@ -37,6 +37,9 @@ pub enum Command {
     /// unit-level rows, every arm against control: per-unit CATE, AIPW effect, optional causal
     /// isotonic calibration and a held-out model-selection table.
     Cate(Box<CateArgs>),
+    /// Predict the CATE of new rows with a model saved by `forest --save-model` or
+    /// `cate --save-model`.
+    Predict(Box<PredictArgs>),
     /// Benchmarks: aggregation throughput, load rate, peak memory, causal forest, CATE learners.
     Bench(cateye_bench::BenchArgs),
 }
@@ -88,6 +91,10 @@ pub struct CateArgs {
     pub trees: usize,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Also save the fitted learner (the reported candidate of every arm) to this file, for
+    /// `cateye predict`.
+    #[arg(long)]
+    pub save_model: Option<PathBuf>,
     /// Output folder: cate.parquet (or .csv with --format csv) and cate.json.
     #[arg(long, default_value = "cateye-cate-out")]
     pub out: PathBuf,
@@ -131,12 +138,32 @@ pub struct ForestArgs {
     /// Quantile bins per covariate for the split search.
     #[arg(long, default_value_t = DEFAULT_MAX_BINS)]
     pub max_bins: usize,
+    /// Also save the fitted forest to this file, for `cateye predict`.
+    #[arg(long)]
+    pub save_model: Option<PathBuf>,
     /// Folder for the outputs.
     #[arg(long, default_value = "cateye-forest-out")]
     pub out: PathBuf,
     /// Per-unit output format.
     #[arg(long, value_enum, default_value = "parquet")]
     pub format: UnitFormat,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+#[derive(Args)]
+pub struct PredictArgs {
+    /// A model file written by `forest --save-model` or `cate --save-model`.
+    pub model: PathBuf,
+    /// Parquet, CSV or Arrow IPC file with the model's covariate columns (by name), one row per unit.
+    pub file: PathBuf,
+    /// Output folder: predictions.parquet (or .csv with --format csv).
+    #[arg(long, default_value = "cateye-predict-out")]
+    pub out: PathBuf,
+    /// Per-unit output format.
+    #[arg(long, value_enum, default_value = "parquet")]
+    pub format: UnitFormat,
+    /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
 }
@@ -341,6 +368,7 @@ impl CateArgs {
             clip: self.clip,
             seed: self.seed,
             control: self.control,
+            keep_model: self.save_model.is_some(),
             ..CateConfig::default()
         };
         spec

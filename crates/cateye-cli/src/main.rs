@@ -2,9 +2,10 @@
 //! shows progress on a terminal. No statistics live here.
 
 use anyhow::{Context, Result};
+use cateye::model::Model;
 use cateye::scan::{DeepDiveEvent, ScanEvent};
 use cateye::{Config, Source};
-use cateye_cli::args::{CateArgs, Cli, Command, ForestArgs, ScanArgs};
+use cateye_cli::args::{CateArgs, Cli, Command, ForestArgs, PredictArgs, ScanArgs};
 use cateye_cli::render;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -25,6 +26,7 @@ fn main() {
         Command::Scan(args) => scan(&args),
         Command::Forest(args) => forest(&args),
         Command::Cate(args) => cate(&args),
+        Command::Predict(args) => predict(&args),
         Command::Bench(args) => cateye_bench::run(&args).map_err(anyhow::Error::from),
     };
     if let Err(e) = outcome {
@@ -130,6 +132,9 @@ fn forest(args: &ForestArgs) -> Result<()> {
     let source = Source::open(&args.file)?;
     let mut run = cateye::forest::fit_forest(&source, &args.spec())?;
     run.write(&args.out.join(format!("cate.{}", args.format.extension())), &args.out.join("forest.json"))?;
+    if let Some(path) = &args.save_model {
+        Model::CausalForest(run.model).save(path)?;
+    }
     if !args.quiet {
         print!("{}", render::forest_summary(&run.summary));
     }
@@ -140,9 +145,32 @@ fn cate(args: &CateArgs) -> Result<()> {
     let source = Source::open(&args.file)?;
     let mut run = cateye::cate::fit_cate(&source, &args.spec())?;
     run.write(&args.out.join(format!("cate.{}", args.format.extension())), &args.out.join("cate.json"))?;
+    if let (Some(path), Some(model)) = (&args.save_model, run.model.take()) {
+        Model::Cate(model).save(path)?;
+    }
     if !args.quiet {
         print!("{}", render::cate_summary(&run.summary));
         println!("\nWrote {}", run.summary.outputs.join(" and "));
+    }
+    Ok(())
+}
+
+fn predict(args: &PredictArgs) -> Result<()> {
+    let model = Model::load(&args.model)?;
+    let source = Source::open(&args.file)?;
+    let predictions = model.predict(&source)?;
+    let path = args.out.join(format!("predictions.{}", args.format.extension()));
+    predictions.write(&path)?;
+    if !args.quiet {
+        println!(
+            "Predicted {} rows of {} with the {} model of {} (covariates {}): {}",
+            predictions.num_rows(),
+            source.label(),
+            model.kind(),
+            args.model.display(),
+            model.covariates().join(", "),
+            path.display()
+        );
     }
     Ok(())
 }

@@ -119,6 +119,16 @@ impl BinnedFeatures {
         BinnedFeatures { n, p, by_column, by_row, coarse, binning, coarse_last, max_bins }
     }
 
+    /// New rows (one slice per covariate) coded with an existing `binning`, so that trees grown
+    /// on the binning's training rows route them; coarse bins are the new rows' own quantiles.
+    pub fn with_binning(binning: &Binning, columns: &[&[f64]], max_bins: usize) -> Result<Self> {
+        let n = columns.first().map_or(0, |c| c.len());
+        let rows = binning.bin_rows(columns)?;
+        let p = binning.num_features();
+        let by_column = transpose(&rows, p, n);
+        Ok(Self::from_fine_codes(by_column, n, binning.clone(), max_bins))
+    }
+
     /// The rows `rows` (in that order) with this binning's fine codes and edges, so that trees
     /// grown on the subset route every row of the full data; coarse bins are the subset's own
     /// quantiles. Used to fit base learners on cross-fitting folds without binning again.

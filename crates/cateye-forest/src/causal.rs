@@ -92,6 +92,11 @@ impl CausalForest {
         &self.trees
     }
 
+    /// Checks a forest read from a file against `p` covariates (every tree's structure).
+    pub fn check(&self, p: usize) -> Result<()> {
+        self.trees.check(p)
+    }
+
     /// Estimates and variances for a block of `b` rows routed to `leaves` (tree-major).
     fn estimate_block(&self, leaves: &[u32], b: usize, out: &mut Vec<(f64, f64)>) {
         let trees = &self.trees.trees;

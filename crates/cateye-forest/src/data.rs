@@ -40,6 +40,14 @@ impl ForestData {
         Ok(ForestData { features, weights: vec![1.0; n], weighted: false, clusters: Clusters::units(n) })
     }
 
+    /// New rows (covariates in the binning's order) coded with the `binning` of a fitted model,
+    /// without weights or clusters: what a model's predictions of new rows need.
+    pub fn with_binning(binning: &Binning, columns: &[&[f64]], max_bins: usize) -> Result<Self> {
+        let features = BinnedFeatures::with_binning(binning, columns, max_bins)?;
+        let n = features.num_rows();
+        Ok(ForestData { features, weights: vec![1.0; n], weighted: false, clusters: Clusters::units(n) })
+    }
+
     /// Sample weights (finite, non-negative, not all zero), used in splits, leaves and analyses.
     pub fn with_weights(mut self, weights: Vec<f64>, column: &str) -> Result<Self> {
         check_finite(column, &weights, self.num_rows())?;

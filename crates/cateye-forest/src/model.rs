@@ -50,7 +50,7 @@ impl CausalForestModel {
 
     /// Checks a model read from a file: every tree's structure against the covariates.
     pub fn check(&self) -> Result<()> {
-        self.forest.trees().check(self.binning.num_features())
+        self.forest.check(self.binning.num_features())
     }
 }
 
@@ -82,6 +82,6 @@ impl RegressionForestModel {
 
     /// Checks a model read from a file: every tree's structure against the covariates.
     pub fn check(&self) -> Result<()> {
-        self.forest.trees().check(self.binning.num_features())
+        self.forest.check(self.binning.num_features())
     }
 }

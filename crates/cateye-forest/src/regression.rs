@@ -81,6 +81,11 @@ impl RegressionForest {
     pub fn trees(&self) -> &Trees<2> {
         &self.trees
     }
+
+    /// Checks a forest read from a file against `p` covariates (every tree's structure).
+    pub fn check(&self, p: usize) -> Result<()> {
+        self.trees.check(p)
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! cross-fitting never copies the data.
 
 use crate::error::Result;
-use cateye_forest::ForestData;
+use cateye_forest::{Binning, ForestData};
 
 /// Covariates by column, with names, binned once.
 #[derive(Clone, Debug)]
@@ -19,6 +19,19 @@ impl LearnerData {
         let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
         let binned = ForestData::new(&refs, names, max_bins)?;
         Ok(LearnerData { columns, binned })
+    }
+
+    /// New rows (`columns`, in the binning's covariate order) coded with the `binning` of the
+    /// data a model was fitted on, so that the model predicts them as it would its own rows.
+    pub fn with_binning(binning: &Binning, columns: Vec<Vec<f64>>, max_bins: usize) -> Result<Self> {
+        let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+        let binned = ForestData::with_binning(binning, &refs, max_bins)?;
+        Ok(LearnerData { columns, binned })
+    }
+
+    /// The binning of the covariates (what a model keeps to code new rows).
+    pub fn binning(&self) -> &Binning {
+        self.binned.binning()
     }
 
     /// The same covariates plus one more column (the S-learner's treatment indicator).

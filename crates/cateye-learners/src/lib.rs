@@ -18,15 +18,17 @@ pub mod calibrate;
 pub mod data;
 pub mod error;
 pub mod meta;
+pub mod model;
 pub mod nuisance;
 pub mod pipeline;
 pub mod select;
 
-pub use base::{BaseKind, BaseLearner, Fitted, Task};
+pub use base::{BaseKind, BaseLearner, Fitted, SavedFit, Task};
 pub use cateye_forest::Propensity;
 pub use data::LearnerData;
 pub use error::{LearnerError, Result};
 pub use meta::{Learner, MetaLearner};
+pub use model::{ArmEstimator, ArmModel, ArmPrediction, CateModel, SavedPropensity};
 pub use pipeline::{estimate_cate, ArmReport, CateConfig, CateReport};
 
 /// Root mean squared error of estimated against true effects (PEHE: precision in estimating

@@ -13,11 +13,12 @@
 //! - **causal forest** (Athey, Tibshirani & Wager 2019): grf's forest with its own nuisances,
 //!   out-of-bag estimates for the pair's rows.
 
-use crate::base::{BaseKind, BaseLearner};
+use crate::base::{BaseKind, BaseLearner, SavedFit};
 use crate::data::LearnerData;
 use crate::error::{data_error, Result};
-use crate::nuisance::{cross_fit, Nuisances, Pair, PairPropensity};
-use cateye_forest::{fit_causal_forest, CausalInput, ForestOptions};
+use crate::model::{ArmEstimator, SavedPropensity};
+use crate::nuisance::{cross_fit, CrossFitted, Nuisances, Pair, PairPropensity, PropensityOrigin};
+use cateye_forest::{fit_causal_forest, CausalForestModel, CausalInput, ForestOptions};
 use cateye_stats::Folds;
 use cateye_stats::UnknownChoice;
 use serde::{Deserialize, Serialize};
@@ -94,13 +95,16 @@ const SEED_R: u64 = 0x5004;
 const SEED_DR: u64 = 0x5005;
 
 /// Out-of-fold CATE estimates of a meta-learner (not the causal forest) for every row. The
-/// final stage predicting fold k trains on pseudo-outcomes whose nuisances exclude fold k.
+/// final stage predicting fold k trains on pseudo-outcomes whose nuisances exclude fold k. With
+/// `keep`, also the estimator that predicts new rows (its models; the T- and X-learners need the
+/// nuisance models too, so `nuisances` must have been fitted with them kept).
 pub fn meta_learner_cate(
     learner: Learner,
     ctx: &PairContext,
     base: &dyn BaseLearner,
     nuisances: &Nuisances,
-) -> Result<Vec<f64>> {
+    keep: bool,
+) -> Result<(Vec<f64>, Option<ArmEstimator>)> {
     let (data, pair, folds) = (ctx.data, ctx.pair, ctx.folds);
     let (y, w) = (pair.y, pair.w);
     let (mu0, mu1, e) = (&nuisances.mu0, &nuisances.mu1, &nuisances.e);
@@ -111,7 +115,8 @@ pub fn meta_learner_cate(
          target: &(dyn Fn(usize, usize) -> f64 + Sync),
          weight: Option<&(dyn Fn(usize, usize) -> f64 + Sync)>,
          sets: &[Option<(usize, f64)>],
-         purpose: u64| { cross_fit(data, folds, base, train, target, weight, sets, ctx.seed ^ purpose) };
+         purpose: u64| { cross_fit(data, folds, base, train, target, weight, sets, ctx.seed ^ purpose, keep) };
+    let kept = |models: Vec<SavedFit>| keep.then_some(models);
     match learner {
         Learner::S => {
             let indicator: Vec<f64> =
@@ -119,19 +124,45 @@ pub fn meta_learner_cate(
             let with_w = data.with_column(indicator, "(treatment)", ctx.max_bins)?;
             let f = data.num_features();
             let target = |_: usize, i: usize| y[i];
-            let mut out = regress(&with_w, &member, &target, None, &[Some((f, 1.0)), Some((f, 0.0))], SEED_S)?;
+            let (mut out, models) =
+                regress(&with_w, &member, &target, None, &[Some((f, 1.0)), Some((f, 0.0))], SEED_S)?;
             let (treated, control) = (out.remove(0), out.remove(0));
-            Ok(treated.iter().zip(&control).map(|(a, b)| a - b).collect())
+            let estimator = kept(models).map(|models| ArmEstimator::S { models, binning: with_w.binning().clone() });
+            Ok((treated.iter().zip(&control).map(|(a, b)| a - b).collect(), estimator))
         }
-        Learner::T => Ok(mu1.oof.iter().zip(&mu0.oof).map(|(a, b)| a - b).collect()),
+        Learner::T => {
+            let estimator = if keep {
+                Some(ArmEstimator::T { mu0: kept_models(mu0, "T")?, mu1: kept_models(mu1, "T")? })
+            } else {
+                None
+            };
+            Ok((mu1.oof.iter().zip(&mu0.oof).map(|(a, b)| a - b).collect(), estimator))
+        }
         Learner::X => {
             let treated = |i: usize| pair.is_treated(i);
             let control = |i: usize| pair.is_control(i);
             let d1 = |k: usize, i: usize| y[i] - mu0.at(Some(k), i);
             let d0 = |k: usize, i: usize| mu1.at(Some(k), i) - y[i];
-            let tau1 = regress(data, &treated, &d1, None, &[None], SEED_X1)?.remove(0);
-            let tau0 = regress(data, &control, &d0, None, &[None], SEED_X0)?.remove(0);
-            Ok((0..data.num_rows()).map(|i| e.oof[i] * tau0[i] + (1.0 - e.oof[i]) * tau1[i]).collect())
+            let (mut tau1, models1) = regress(data, &treated, &d1, None, &[None], SEED_X1)?;
+            let (mut tau0, models0) = regress(data, &control, &d0, None, &[None], SEED_X0)?;
+            let (tau1, tau0) = (tau1.remove(0), tau0.remove(0));
+            let estimator = if keep {
+                let propensity =
+                    match nuisances.propensity_origin {
+                        PropensityOrigin::Constant(e) => SavedPropensity::Constant(e),
+                        PropensityOrigin::Estimated { clip } => {
+                            SavedPropensity::Models { models: kept_models(e, "X")?, clip }
+                        }
+                        PropensityOrigin::PerUnit => return Err(data_error(
+                            "the X-learner weighs by the propensity, and per-unit known propensities are not known \
+                             for new rows: no model can be kept (estimate the propensity, or use another learner)",
+                        )),
+                    };
+                Some(ArmEstimator::X { tau0: models0, tau1: models1, propensity })
+            } else {
+                None
+            };
+            Ok(((0..data.num_rows()).map(|i| e.oof[i] * tau0[i] + (1.0 - e.oof[i]) * tau1[i]).collect(), estimator))
         }
         Learner::R => {
             let m = nuisances
@@ -149,20 +180,37 @@ pub fn meta_learner_cate(
                 }
             };
             let weight = |k: usize, i: usize| residual(k, i).powi(2);
-            Ok(regress(data, &member, &target, Some(&weight), &[None], SEED_R)?.remove(0))
+            let (mut out, models) = regress(data, &member, &target, Some(&weight), &[None], SEED_R)?;
+            Ok((out.remove(0), kept(models).map(ArmEstimator::Direct)))
         }
         Learner::Dr => {
             let target = |k: usize, i: usize| nuisances.dr_score(Some(k), i, y[i], w[i]);
-            Ok(regress(data, &member, &target, None, &[None], SEED_DR)?.remove(0))
+            let (mut out, models) = regress(data, &member, &target, None, &[None], SEED_DR)?;
+            Ok((out.remove(0), kept(models).map(ArmEstimator::Direct)))
         }
         Learner::Forest => Err(data_error("the causal forest is not a meta-learner: use causal_forest_cate")),
     }
 }
 
+/// The kept models of a nuisance (an error when they were not kept).
+fn kept_models(nuisance: &CrossFitted, learner: &str) -> Result<Vec<SavedFit>> {
+    if nuisance.models.is_empty() {
+        return Err(data_error(format!(
+            "the {learner}-learner's model needs its nuisance models: fit the nuisances with keep"
+        )));
+    }
+    Ok(nuisance.models.clone())
+}
+
 /// grf's causal forest on the pair's rows: out-of-bag estimates there, all-tree predictions for
 /// rows outside the pair. The forest fits its own nuisances (E[Y|X] by a regression forest; the
 /// propensity as given, or estimated by a regression forest of W).
-pub fn causal_forest_cate(ctx: &PairContext, propensity: PairPropensity, trees: usize) -> Result<Vec<f64>> {
+pub fn causal_forest_cate(
+    ctx: &PairContext,
+    propensity: PairPropensity,
+    trees: usize,
+    keep: bool,
+) -> Result<(Vec<f64>, Option<ArmEstimator>)> {
     let pair = ctx.pair;
     let rows = pair.rows();
     let subset = ctx.data.binned().subset(&rows, None)?;
@@ -192,5 +240,7 @@ pub fn causal_forest_cate(ctx: &PairContext, propensity: PairPropensity, trees: 
             out[i] = t;
         }
     }
-    Ok(out)
+    let estimator =
+        keep.then(|| ArmEstimator::CausalForest(CausalForestModel::new(fit.forest, subset.binning().clone(), options)));
+    Ok((out, estimator))
 }

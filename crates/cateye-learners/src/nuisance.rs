@@ -13,7 +13,7 @@
 //! is the mean of the K − 1 models fitted without its fold. The cost is K(K − 1)/2 fits on
 //! (K − 2)/K of the data instead of K fits on (K − 1)/K: 1.5× for K = 5.
 
-use crate::base::{BaseLearner, Task};
+use crate::base::{BaseLearner, SavedFit, Task};
 use crate::data::LearnerData;
 use crate::error::{data_error, Result};
 use cateye_hte::aipw_score;
@@ -51,12 +51,15 @@ pub struct CrossFitted {
     fold: Vec<u32>,
     /// Each row's out-of-fold value (mean over the models fitted without its fold).
     pub oof: Vec<f64>,
+    /// The models, one per pair of folds, when they were asked to be kept (for a model that
+    /// predicts new rows: the mean of their predictions).
+    pub models: Vec<SavedFit>,
 }
 
 impl CrossFitted {
     /// A known function (the same value however the folds fall).
     pub fn known(values: Vec<f64>) -> Self {
-        CrossFitted { excluding: Vec::new(), fold: Vec::new(), oof: values }
+        CrossFitted { excluding: Vec::new(), fold: Vec::new(), oof: values, models: Vec::new() }
     }
 
     /// The value of row `i` for a final stage that predicts fold `k` (`None`: out of fold).
@@ -70,7 +73,9 @@ impl CrossFitted {
 
 /// Fits `base` once per pair of folds on the rows outside both that `train` accepts and
 /// predicts both folds (see the module doc). Fits run in parallel with seeds derived from `seed`
-/// and the pair, so the result does not depend on the number of threads.
+/// and the pair, so the result does not depend on the number of threads. With `keep` the
+/// models are kept (see [`CrossFitted::models`]).
+#[allow(clippy::too_many_arguments)]
 pub fn cross_fit_nuisance(
     data: &LearnerData,
     folds: &Folds,
@@ -79,10 +84,11 @@ pub fn cross_fit_nuisance(
     train: &(dyn Fn(usize) -> bool + Sync),
     target: &(dyn Fn(usize) -> f64 + Sync),
     seed: u64,
+    keep: bool,
 ) -> Result<CrossFitted> {
     let k = folds.k();
     let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect();
-    let fitted: Vec<(usize, usize, Vec<usize>, Vec<f64>)> = pairs
+    let fitted: Vec<(usize, usize, Vec<usize>, Vec<f64>, Option<SavedFit>)> = pairs
         .par_iter()
         .map(|&(a, b)| {
             let rows = folds.training_without(a, b, train);
@@ -93,12 +99,15 @@ pub fn cross_fit_nuisance(
             let model = base.fit(data, &rows, &targets, None, task, seed.wrapping_add((a * k + b) as u64 * 7919))?;
             let held = folds.held_out_pair(a, b);
             let predictions = model.predict(data, &held, None);
-            Ok((a, b, held, predictions))
+            let saved = if keep { Some(SavedFit::from_fitted(model, base.name())?) } else { None };
+            Ok((a, b, held, predictions, saved))
         })
         .collect::<Result<_>>()?;
     let n = data.num_rows();
     let mut excluding = vec![vec![f64::NAN; n]; k];
-    for (a, b, held, predictions) in fitted {
+    let mut models = Vec::new();
+    for (a, b, held, predictions, saved) in fitted {
+        models.extend(saved);
         for (&i, v) in held.iter().zip(predictions) {
             let other = if folds.fold_of(i) == a { b } else { a };
             excluding[other][i] = v;
@@ -111,13 +120,14 @@ pub fn cross_fit_nuisance(
         })
         .collect();
     let fold = (0..n).map(|i| folds.fold_of(i) as u32).collect();
-    Ok(CrossFitted { excluding, fold, oof })
+    Ok(CrossFitted { excluding, fold, oof, models })
 }
 
 /// A final-stage cross-fit: for every fold `k`, fits `base` on the rows outside `k` that `train`
 /// accepts, with `target(k, i)` and optional `weight(k, i)` (built from nuisance values that
 /// exclude fold k), and predicts every row of fold `k` under each of `sets` (see
-/// [`crate::base::Fitted::predict`]). Folds are fitted in parallel with derived seeds.
+/// [`crate::base::Fitted::predict`]). Folds are fitted in parallel with derived seeds. Returns
+/// the predictions per set and, with `keep`, the fold models in fold order.
 #[allow(clippy::too_many_arguments)]
 pub fn cross_fit(
     data: &LearnerData,
@@ -128,8 +138,9 @@ pub fn cross_fit(
     weight: Option<&(dyn Fn(usize, usize) -> f64 + Sync)>,
     sets: &[Option<(usize, f64)>],
     seed: u64,
-) -> Result<Vec<Vec<f64>>> {
-    let per_fold: Vec<(Vec<usize>, Vec<Vec<f64>>)> = (0..folds.k())
+    keep: bool,
+) -> Result<(Vec<Vec<f64>>, Vec<SavedFit>)> {
+    let per_fold: Vec<(Vec<usize>, Vec<Vec<f64>>, Option<SavedFit>)> = (0..folds.k())
         .into_par_iter()
         .map(|k| {
             let rows = folds.training(k, train);
@@ -148,18 +159,21 @@ pub fn cross_fit(
             )?;
             let held = folds.held_out(k);
             let predictions = sets.iter().map(|&set| model.predict(data, &held, set)).collect();
-            Ok((held, predictions))
+            let saved = if keep { Some(SavedFit::from_fitted(model, base.name())?) } else { None };
+            Ok((held, predictions, saved))
         })
         .collect::<Result<_>>()?;
     let mut out = vec![vec![f64::NAN; data.num_rows()]; sets.len()];
-    for (held, predictions) in per_fold {
+    let mut models = Vec::new();
+    for (held, predictions, saved) in per_fold {
+        models.extend(saved);
         for (column, values) in out.iter_mut().zip(predictions) {
             for (&i, v) in held.iter().zip(values) {
                 column[i] = v;
             }
         }
     }
-    Ok(out)
+    Ok((out, models))
 }
 
 /// Where the propensity of a pair comes from.
@@ -195,6 +209,22 @@ pub struct Nuisances {
     pub m: Option<CrossFitted>,
     pub e: CrossFitted,
     pub propensity: PropensitySummary,
+    /// Where the propensity came from (what a model of the X-learner needs for new rows).
+    pub propensity_origin: PropensityOrigin,
+}
+
+/// Where a pair's propensity came from, without its values.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PropensityOrigin {
+    /// A known constant.
+    Constant(f64),
+    /// Known per-unit values (unknown for new rows).
+    PerUnit,
+    /// Estimated by a cross-fitted classifier, clipped to `[clip, 1 − clip]`.
+    Estimated {
+        /// The clipping bound.
+        clip: f64,
+    },
 }
 
 const SEED_MU0: u64 = 0x3001;
@@ -203,7 +233,8 @@ const SEED_E: u64 = 0x3003;
 const SEED_M: u64 = 0x3004;
 
 impl Nuisances {
-    /// Fits μ₀ on control rows, μ₁ on arm rows, m on the pair (if `with_m`) and e (if estimated).
+    /// Fits μ₀ on control rows, μ₁ on arm rows, m on the pair (if `with_m`) and e (if
+    /// estimated); `keep` = (keep μ₀ and μ₁'s models, keep e's models).
     pub fn fit(
         data: &LearnerData,
         pair: Pair,
@@ -212,15 +243,18 @@ impl Nuisances {
         propensity: PairPropensity,
         with_m: bool,
         seed: u64,
+        keep: (bool, bool),
     ) -> Result<Self> {
+        let (keep_outcomes, keep_propensity) = keep;
         let y = pair.y;
         let outcome = |i: usize| y[i];
-        let regress = |train: &(dyn Fn(usize) -> bool + Sync), purpose: u64| {
-            cross_fit_nuisance(data, folds, base, Task::Regression, train, &outcome, seed ^ purpose)
+        let regress = |train: &(dyn Fn(usize) -> bool + Sync), purpose: u64, keep: bool| {
+            cross_fit_nuisance(data, folds, base, Task::Regression, train, &outcome, seed ^ purpose, keep)
         };
-        let mu0 = regress(&|i| pair.is_control(i), SEED_MU0)?;
-        let mu1 = regress(&|i| pair.is_treated(i), SEED_MU1)?;
-        let m = if with_m { Some(regress(&|i| pair.member[i], SEED_M)?) } else { None };
+        let mu0 = regress(&|i| pair.is_control(i), SEED_MU0, keep_outcomes)?;
+        let mu1 = regress(&|i| pair.is_treated(i), SEED_MU1, keep_outcomes)?;
+        // m(x) only scores and feeds the R-learner's pseudo-outcomes: a model never needs it.
+        let m = if with_m { Some(regress(&|i| pair.member[i], SEED_M, false)?) } else { None };
         let members = pair.rows();
         let (e, source, clipped) = match propensity {
             PairPropensity::Constant(e) => (CrossFitted::known(vec![e; data.num_rows()]), format!("known: {e}"), 0),
@@ -237,6 +271,7 @@ impl Nuisances {
                     &|i| pair.member[i],
                     &treated,
                     seed ^ SEED_E,
+                    keep_propensity,
                 )?;
                 let clipped = members.iter().filter(|&&i| e.oof[i] < clip || e.oof[i] > 1.0 - clip).count();
                 for v in e.oof.iter_mut().chain(e.excluding.iter_mut().flatten()) {
@@ -252,7 +287,19 @@ impl Nuisances {
             sum += e.oof[i];
         }
         let mean = sum / members.len().max(1) as f64;
-        Ok(Nuisances { mu0, mu1, m, e, propensity: PropensitySummary { source, min, max, mean, clipped } })
+        let propensity_origin = match propensity {
+            PairPropensity::Constant(e) => PropensityOrigin::Constant(e),
+            PairPropensity::PerUnit(_) => PropensityOrigin::PerUnit,
+            PairPropensity::Estimate { clip } => PropensityOrigin::Estimated { clip },
+        };
+        Ok(Nuisances {
+            mu0,
+            mu1,
+            m,
+            e,
+            propensity: PropensitySummary { source, min, max, mean, clipped },
+            propensity_origin,
+        })
     }
 
     /// The doubly robust (AIPW) pseudo-outcome of row `i` ([`cateye_hte::aipw_score`]) with the
@@ -306,7 +353,8 @@ mod tests {
         let folds = Folds::stratified(&strata, 5, 7, crate::pipeline::PURPOSE_FOLDS).unwrap();
         let data = LearnerData::new(vec![(0..n).map(|i| i as f64).collect()], &["x".into()], 64).unwrap();
         let bit = |i: usize| (1u32 << folds.fold_of(i)) as f64;
-        let fitted = cross_fit_nuisance(&data, &folds, &FoldsSeen, Task::Regression, &|_| true, &bit, 0).unwrap();
+        let fitted =
+            cross_fit_nuisance(&data, &folds, &FoldsSeen, Task::Regression, &|_| true, &bit, 0, false).unwrap();
         let all = 31.0;
         for i in 0..n {
             let own = folds.fold_of(i);

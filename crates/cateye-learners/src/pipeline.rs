@@ -7,9 +7,11 @@ use crate::calibrate::{cross_calibrate, fold_held_out_calibration};
 use crate::data::LearnerData;
 use crate::error::{check_finite, column_error, data_error, option_error, Result};
 use crate::meta::{causal_forest_cate, meta_learner_cate, Learner, MetaLearner, PairContext};
+use crate::model::{ArmEstimator, ArmModel, CateModel};
 use crate::nuisance::{Nuisances, Pair, PairPropensity, PropensitySummary};
 use crate::select::{dr_loss_terms, r_loss_terms, rank, SelectionLoss, SelectionRow};
 use cateye_forest::Propensity;
+use cateye_hte::IsotonicFit;
 use cateye_stats::moments::Moments;
 use cateye_stats::Folds;
 use serde::Serialize;
@@ -43,6 +45,11 @@ pub struct CateConfig {
     pub seed: u64,
     /// The control value of the treatment column (`None`: the smallest value).
     pub control: Option<f64>,
+    /// Keep the models behind the reported estimates, so that the fit predicts new rows
+    /// ([`CateReport::model`]). Without selection this costs memory only; with selection the
+    /// chosen candidate's final stage (and its nuisance models, for the T- and X-learners) is
+    /// fitted once more, keeping its models.
+    pub keep_model: bool,
 }
 
 impl Default for CateConfig {
@@ -59,6 +66,7 @@ impl Default for CateConfig {
             max_bins: cateye_forest::DEFAULT_MAX_BINS,
             seed: 42,
             control: None,
+            keep_model: false,
         }
     }
 }
@@ -70,6 +78,8 @@ pub struct CandidateEstimates {
     pub meta: MetaLearner,
     pub calibrated: bool,
     pub cate: Vec<f64>,
+    /// The calibration map of a calibrated candidate.
+    pub calibration: Option<IsotonicFit>,
 }
 
 /// Wall-clock seconds of a stage.
@@ -107,6 +117,9 @@ pub struct ArmReport {
     pub dr_scores: Vec<f64>,
     #[serde(skip)]
     pub nuisances: Nuisances,
+    /// The models behind the reported estimates, when the config asked to keep them.
+    #[serde(skip)]
+    pub model: Option<ArmModel>,
 }
 
 /// All arms.
@@ -116,6 +129,9 @@ pub struct CateReport {
     pub covariates: Vec<String>,
     pub folds: usize,
     pub arms: Vec<ArmReport>,
+    /// Every arm's model, when the config asked to keep them: predicts new rows.
+    #[serde(skip)]
+    pub model: Option<CateModel>,
 }
 
 /// Estimates the CATE of every arm of `w` against control from covariate `columns` (named
@@ -162,11 +178,15 @@ pub fn estimate_cate(
     }
     let data = LearnerData::new(columns, names, config.max_bins)?;
     let folds = Folds::stratified(w, config.folds, config.seed, PURPOSE_FOLDS)?;
-    let arms = arms
+    let mut arms = arms
         .into_iter()
         .map(|arm| estimate_arm(&data, y, w, treatment, arm, control, propensity, &folds, config))
         .collect::<Result<Vec<_>>>()?;
-    Ok(CateReport { rows: n, covariates: names.to_vec(), folds: config.folds, arms })
+    let model = config.keep_model.then(|| {
+        let models = arms.iter_mut().map(|a| a.model.take().expect("kept with keep_model")).collect();
+        CateModel::new(data.binning().clone(), config.max_bins, control, models)
+    });
+    Ok(CateReport { rows: n, covariates: names.to_vec(), folds: config.folds, arms, model })
 }
 
 /// The candidates to run: every learner with every base plus the causal forest when selecting,
@@ -237,6 +257,9 @@ fn estimate_arm(
     };
     let ctx = PairContext { data, pair, folds, max_bins: config.max_bins, seed: config.seed };
     let mut timings = Vec::new();
+    // Without selection the one candidate keeps its models as it is fitted; with selection the
+    // chosen one is fitted again at the end, keeping them.
+    let keep_now = config.keep_model && !config.select;
 
     // Cross-fitted nuisances for every base in use; the first base's score the candidates.
     let wanted = candidates(config);
@@ -250,7 +273,8 @@ fn estimate_arm(
         // m(x) is needed by the R-learner and, for the first base, by the R-loss of the table.
         let with_m = wanted.iter().any(|c| c.learner == Learner::R && c.base == Some(base))
             || (base == config.bases[0] && (config.select || config.calibrate));
-        let fitted = Nuisances::fit(data, pair, folds, learner.as_ref(), pair_propensity, with_m, config.seed)?;
+        let keep = if keep_now && base == config.bases[0] { nuisance_keep(config.method) } else { (false, false) };
+        let fitted = Nuisances::fit(data, pair, folds, learner.as_ref(), pair_propensity, with_m, config.seed, keep)?;
         nuisances.push((base, fitted));
         timings.push(StageTime { stage: format!("nuisances/{}", base.name()), seconds: start.elapsed().as_secs_f64() });
     }
@@ -263,24 +287,22 @@ fn estimate_arm(
 
     let mut estimates: Vec<CandidateEstimates> = Vec::new();
     let mut table: Vec<SelectionRow> = Vec::new();
+    let mut estimator = None;
     for meta in wanted {
         let start = Instant::now();
-        let cate = match meta.base {
-            Some(base) => {
-                let fitted = &nuisances.iter().find(|(b, _)| *b == base).expect("fitted above").1;
-                meta_learner_cate(meta.learner, &ctx, base.learner(config.trees).as_ref(), fitted)?
-            }
-            None => causal_forest_cate(&ctx, pair_propensity, config.trees)?,
-        };
+        let (cate, fitted) = fit_candidate(meta, &ctx, &nuisances, pair_propensity, config, keep_now)?;
+        if fitted.is_some() {
+            estimator = fitted;
+        }
         timings.push(StageTime { stage: meta.label(), seconds: start.elapsed().as_secs_f64() });
-        let mut versions = vec![(false, cate.clone(), cate)];
+        let mut versions = vec![(false, cate.clone(), cate, None)];
         if config.calibrate {
             let raw = &versions[0].1;
             let held_out = fold_held_out_calibration(raw, &scores, &rows, folds)?;
-            let (_, calibrated) = cross_calibrate(raw, &scores, &rows)?;
-            versions.push((true, held_out, calibrated));
+            let (map, calibrated) = cross_calibrate(raw, &scores, &rows)?;
+            versions.push((true, held_out, calibrated, Some(map)));
         }
-        for (calibrated, scored, reported) in versions {
+        for (calibrated, scored, reported, calibration) in versions {
             let candidate = format!("{}{}", meta.label(), if calibrated { " + calibration" } else { "" });
             let (r_loss, r_loss_se) = match &scoring.m {
                 Some(m) => Moments::of(r_loss_terms(&scored, y, &w, &m.oof, &scoring.e.oof, &rows)).y_mean_and_se(),
@@ -298,7 +320,7 @@ fn estimate_arm(
                 dr_loss_se,
                 rank: 0,
             });
-            estimates.push(CandidateEstimates { candidate, meta, calibrated, cate: reported });
+            estimates.push(CandidateEstimates { candidate, meta, calibrated, cate: reported, calibration });
         }
     }
     rank(&mut table, config.loss);
@@ -307,8 +329,25 @@ fn estimate_arm(
     } else {
         estimates.iter().find(|c| c.calibrated == config.calibrate).expect("one candidate").candidate.clone()
     };
-    let cate = estimates.iter().find(|c| c.candidate == chosen).expect("chosen candidate").cate.clone();
+    let reported = estimates.iter().find(|c| c.candidate == chosen).expect("chosen candidate");
+    let cate = reported.cate.clone();
     let cate_moments = Moments::of(rows.iter().map(|&i| cate[i]));
+    let model = if config.keep_model {
+        let start = Instant::now();
+        let estimator = match estimator {
+            Some(e) => e,
+            None => refit_kept(reported.meta, &ctx, &mut nuisances, pair_propensity, config)?,
+        };
+        if config.select {
+            timings.push(StageTime {
+                stage: "model of the chosen candidate".into(),
+                seconds: start.elapsed().as_secs_f64(),
+            });
+        }
+        Some(ArmModel { arm, candidate: chosen.clone(), estimator, calibration: reported.calibration.clone() })
+    } else {
+        None
+    };
     let scoring = nuisances.swap_remove(0).1;
     Ok(ArmReport {
         arm,
@@ -327,5 +366,56 @@ fn estimate_arm(
         candidates: estimates,
         dr_scores: scores,
         nuisances: scoring,
+        model,
     })
+}
+
+/// Which nuisance models a learner's model needs: (the outcome models, the propensity model).
+fn nuisance_keep(learner: Learner) -> (bool, bool) {
+    match learner {
+        Learner::T => (true, false),
+        Learner::X => (false, true),
+        _ => (false, false),
+    }
+}
+
+/// One candidate's out-of-fold estimates and, with `keep`, its model.
+fn fit_candidate(
+    meta: MetaLearner,
+    ctx: &PairContext,
+    nuisances: &[(BaseKind, Nuisances)],
+    propensity: PairPropensity,
+    config: &CateConfig,
+    keep: bool,
+) -> Result<(Vec<f64>, Option<ArmEstimator>)> {
+    match meta.base {
+        Some(base) => {
+            let fitted = &nuisances.iter().find(|(b, _)| *b == base).expect("fitted above").1;
+            meta_learner_cate(meta.learner, ctx, base.learner(config.trees).as_ref(), fitted, keep)
+        }
+        None => causal_forest_cate(ctx, propensity, config.trees, keep),
+    }
+}
+
+/// The model of the chosen candidate `meta`, fitted again with its models kept (the same seeds
+/// give the same models as in the selection run); nuisance models it needs are refitted too.
+fn refit_kept(
+    meta: MetaLearner,
+    ctx: &PairContext,
+    nuisances: &mut [(BaseKind, Nuisances)],
+    propensity: PairPropensity,
+    config: &CateConfig,
+) -> Result<ArmEstimator> {
+    if let Some(base) = meta.base {
+        let keep = nuisance_keep(meta.learner);
+        if keep != (false, false) {
+            let slot = nuisances.iter_mut().find(|(b, _)| *b == base).expect("fitted above");
+            let with_m = slot.1.m.is_some();
+            let learner = base.nuisance_learner(config.trees);
+            slot.1 =
+                Nuisances::fit(ctx.data, ctx.pair, ctx.folds, learner.as_ref(), propensity, with_m, config.seed, keep)?;
+        }
+    }
+    let (_, estimator) = fit_candidate(meta, ctx, nuisances, propensity, config, true)?;
+    Ok(estimator.expect("kept"))
 }

@@ -4,6 +4,7 @@
 //! validates and assembles.
 
 use crate::error::{Error, Result};
+use crate::model::LearnerModel;
 use crate::propensity::PropensitySpec;
 use crate::units::UnitTable;
 use cateye_io::{pick_covariates, read_numeric, IoError, Source};
@@ -88,6 +89,8 @@ pub struct CateRun {
     /// Per unit: `treatment`, and per arm (suffixed `_<arm>` with several arms) `cate`,
     /// `dr_score`, `mu0`, `mu1`, `propensity`.
     pub units: UnitTable,
+    /// The fitted learner, which predicts new rows (when `config.keep_model` was set).
+    pub model: Option<LearnerModel>,
 }
 
 impl CateRun {
@@ -125,7 +128,7 @@ pub fn fit_cate(source: &Source, spec: &CateSpec) -> Result<CateRun> {
     let t = Instant::now();
     let propensity = spec.propensity.resolve(propensity_column.as_deref());
     // Missing values in any column are refused by cateye_learners, naming column and row.
-    let report = cateye_learners::estimate_cate(
+    let mut report = cateye_learners::estimate_cate(
         x,
         &covariates,
         &y,
@@ -136,6 +139,11 @@ pub fn fit_cate(source: &Source, spec: &CateSpec) -> Result<CateRun> {
         &spec.config,
     )
     .map_err(|e| Error::fit(input, e))?;
+    let model = report.model.take().map(|learner| LearnerModel {
+        outcome: spec.outcome.clone(),
+        treatment: spec.treatment.clone(),
+        learner,
+    });
     let fit_seconds = t.elapsed().as_secs_f64();
 
     let binary = report.arms.len() == 1;
@@ -165,5 +173,5 @@ pub fn fit_cate(source: &Source, spec: &CateSpec) -> Result<CateRun> {
         fit_seconds,
         outputs: Vec::new(),
     };
-    Ok(CateRun { summary, units: UnitTable::new(out) })
+    Ok(CateRun { summary, units: UnitTable::new(out), model })
 }

@@ -4,6 +4,7 @@
 //! rows. All statistics live in those crates; this module reads, validates and assembles.
 
 use crate::error::{Error, Result};
+use crate::model::ForestModel;
 use crate::propensity::PropensitySpec;
 use crate::units::UnitTable;
 use cateye_forest::{fit_causal_forest, variable_importance, CausalForestModel, CausalInput, ForestData};
@@ -160,7 +161,7 @@ pub struct ForestRun {
     /// Per unit: `cate`, `se`, `ci_lower`, `ci_upper` (out of bag), `y_hat`, `w_hat`, `dr_score`.
     pub units: UnitTable,
     /// The fitted forest, which predicts new rows.
-    pub model: CausalForestModel,
+    pub model: ForestModel,
 }
 
 impl ForestRun {
@@ -291,7 +292,8 @@ pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
         timings,
         outputs: Vec::new(),
     };
-    let model = CausalForestModel::new(fit.forest, data.binning().clone(), spec.options.clone());
+    let forest = CausalForestModel::new(fit.forest, data.binning().clone(), spec.options.clone());
+    let model = ForestModel { outcome: spec.outcome.clone(), treatment: spec.treatment.clone(), forest };
     let mut run = ForestRun { summary, units, model };
     run.summary.timings.total = start.elapsed().as_secs_f64();
     Ok(run)

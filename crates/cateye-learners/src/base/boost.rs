@@ -5,10 +5,11 @@
 //! regression, logistic loss for classification. Trees are grown depth-first to `max_depth`;
 //! a fit is serial and deterministic (cross-fitting runs folds in parallel).
 
-use super::{check_fit_input, BaseLearner, Fitted, Task};
+use super::{check_fit_input, BaseLearner, Fitted, SavedFit, Task};
 use crate::data::LearnerData;
-use crate::error::Result;
+use crate::error::{data_error, Result};
 use cateye_forest::BinnedFeatures;
+use serde::{Deserialize, Serialize};
 
 /// Gradient boosting settings (the defaults follow scikit-learn's `HistGradientBoosting*`:
 /// 100 rounds at learning rate 0.1, at least 20 rows per leaf; depth 4 gives up to 16 leaves).
@@ -30,7 +31,7 @@ impl Default for BoostLearner {
 
 const LEAF: u32 = u32::MAX;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
 struct Node {
     /// Covariate of the split, or `LEAF`.
     feature: u32,
@@ -41,13 +42,34 @@ struct Node {
     value: f64,
 }
 
-struct FittedBoost {
+/// A fitted gradient boosting base learner.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FittedBoost {
     init: f64,
     trees: Vec<Vec<Node>>,
     logistic: bool,
 }
 
 impl FittedBoost {
+    /// Checks a model read from a file against `p` covariates: every split names a covariate
+    /// below `p` and children after it, so that a traversal cannot leave a tree.
+    pub(crate) fn check(&self, p: usize) -> Result<()> {
+        for (t, tree) in self.trees.iter().enumerate() {
+            for (k, node) in tree.iter().enumerate() {
+                let bad = node.feature != LEAF
+                    && (node.feature as usize >= p
+                        || node.left as usize <= k
+                        || node.right as usize <= k
+                        || node.left as usize >= tree.len()
+                        || node.right as usize >= tree.len());
+                if bad || tree.is_empty() {
+                    return Err(data_error(format!("boosted tree {t} is malformed at node {k}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
     fn score(&self, codes: &[u16]) -> f64 {
         let mut total = self.init;
         for tree in &self.trees {
@@ -80,6 +102,10 @@ impl Fitted for FittedBoost {
                 }
             })
             .collect()
+    }
+
+    fn into_saved(self: Box<Self>) -> Option<SavedFit> {
+        Some(SavedFit::Boost(*self))
     }
 }
 

@@ -2,10 +2,11 @@
 //! stages, adaptive for nuisance models. The fold's
 //! rows keep the full data's bin edges, so the trees route every row of the data.
 
-use super::{check_fit_input, BaseLearner, Fitted, Task};
+use super::{check_fit_input, BaseLearner, Fitted, SavedFit, Task};
 use crate::data::LearnerData;
 use crate::error::Result;
 use cateye_forest::{ForestOptions, RegressionForest};
+use serde::{Deserialize, Serialize};
 
 /// Regression forest with grf's defaults except the number of trees and, for nuisance models,
 /// honesty.
@@ -51,10 +52,19 @@ impl Default for ForestLearner {
     }
 }
 
-struct FittedForest {
+/// A fitted regression forest base learner.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FittedForest {
     forest: RegressionForest,
     /// Prediction for rows no tree reaches (cannot happen with honest pruning, kept as a guard).
     fallback: f64,
+}
+
+impl FittedForest {
+    /// Checks a model read from a file against `p` covariates.
+    pub(crate) fn check(&self, p: usize) -> Result<()> {
+        Ok(self.forest.check(p)?)
+    }
 }
 
 impl Fitted for FittedForest {
@@ -67,6 +77,10 @@ impl Fitted for FittedForest {
             }
         }
         out
+    }
+
+    fn into_saved(self: Box<Self>) -> Option<SavedFit> {
+        Some(SavedFit::Forest(*self))
     }
 }
 

@@ -3,10 +3,11 @@
 //! least squares (Newton's method; McCullagh & Nelder 1989, §4.4), for binary targets. The
 //! normal equations are solved by nalgebra's Cholesky factorisation.
 
-use super::{check_fit_input, BaseLearner, Fitted, Task};
+use super::{check_fit_input, BaseLearner, Fitted, SavedFit, Task};
 use crate::data::LearnerData;
 use crate::error::{data_error, Result};
 use nalgebra::{DMatrix, DVector};
+use serde::{Deserialize, Serialize};
 
 /// Ridge / logistic regression with an intercept.
 #[derive(Clone, Debug)]
@@ -25,8 +26,10 @@ impl Default for LinearLearner {
     }
 }
 
-/// `intercept + Σ slope_f · (x_f − center_f) / scale_f`, logistic-linked for classification.
-struct FittedLinear {
+/// A fitted linear base learner: `intercept + Σ slope_f · (x_f − center_f) / scale_f`,
+/// logistic-linked for classification.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct FittedLinear {
     center: Vec<f64>,
     scale: Vec<f64>,
     coefficients: Vec<f64>,
@@ -34,6 +37,17 @@ struct FittedLinear {
 }
 
 impl FittedLinear {
+    /// Checks a model read from a file against `p` covariates.
+    pub(crate) fn check(&self, p: usize) -> Result<()> {
+        if self.center.len() != p || self.scale.len() != p || self.coefficients.len() != p + 1 {
+            return Err(data_error(format!(
+                "a linear model of {} coefficients does not fit {p} covariates",
+                self.coefficients.len()
+            )));
+        }
+        Ok(())
+    }
+
     fn linear_predictor(&self, data: &LearnerData, i: usize, set: Option<(usize, f64)>) -> f64 {
         let mut eta = self.coefficients[0];
         for f in 0..self.center.len() {
@@ -55,6 +69,10 @@ impl Fitted for FittedLinear {
                 }
             })
             .collect()
+    }
+
+    fn into_saved(self: Box<Self>) -> Option<SavedFit> {
+        Some(SavedFit::Linear(*self))
     }
 }
 

@@ -28,10 +28,59 @@ pub enum Task {
     Classification,
 }
 
-/// A model fitted on some rows, predicting any rows of the same [`LearnerData`].
+/// A model fitted on some rows, predicting any rows of data with the same covariates and
+/// binning (the training [`LearnerData`], or new rows binned alike, see
+/// [`LearnerData::with_binning`]).
 pub trait Fitted: Send + Sync {
     /// Predictions for `rows`; with `set = Some((f, v))` covariate `f` is taken to be `v`.
     fn predict(&self, data: &LearnerData, rows: &[usize], set: Option<(usize, f64)>) -> Vec<f64>;
+
+    /// The model in a form that can be saved and loaded. cateye's base learners all have one;
+    /// a learner defined elsewhere may not (`None`), and then a CATE model built on it cannot
+    /// be kept.
+    fn into_saved(self: Box<Self>) -> Option<SavedFit> {
+        None
+    }
+}
+
+/// A fitted base learner that can be saved: one of cateye's three families.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
+pub enum SavedFit {
+    /// A regression forest.
+    Forest(forest::FittedForest),
+    /// Ridge or logistic regression.
+    Linear(linear::FittedLinear),
+    /// Gradient boosting.
+    Boost(boost::FittedBoost),
+}
+
+impl SavedFit {
+    /// Checks a model read from a file against `p` covariates.
+    pub(crate) fn check(&self, p: usize) -> Result<()> {
+        match self {
+            SavedFit::Forest(f) => f.check(p),
+            SavedFit::Linear(f) => f.check(p),
+            SavedFit::Boost(f) => f.check(p),
+        }
+    }
+
+    /// A fitted model from a base learner's fit (an error naming `learner` when it cannot be saved).
+    pub(crate) fn from_fitted(fitted: Box<dyn Fitted>, learner: &str) -> Result<Self> {
+        fitted
+            .into_saved()
+            .ok_or_else(|| crate::error::data_error(format!("the base learner '{learner}' cannot be saved in a model")))
+    }
+}
+
+impl Fitted for SavedFit {
+    fn predict(&self, data: &LearnerData, rows: &[usize], set: Option<(usize, f64)>) -> Vec<f64> {
+        match self {
+            SavedFit::Forest(f) => f.predict(data, rows, set),
+            SavedFit::Linear(f) => f.predict(data, rows, set),
+            SavedFit::Boost(f) => f.predict(data, rows, set),
+        }
+    }
 }
 
 /// A regression / classification method.
