@@ -71,6 +71,26 @@ impl CrossFitted {
     }
 }
 
+/// One cross-fitting model's work: the folds it was fitted without, the rows it predicts, its
+/// predictions, and the model when it is kept.
+struct HeldOutFit<P> {
+    folds: (usize, usize),
+    held: Vec<usize>,
+    predictions: P,
+    saved: Option<SavedFit>,
+}
+
+/// What nuisances to fit and keep besides μ₀, μ₁ and e.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NuisanceNeeds {
+    /// Fit m(x) = E[Y | X] too (the R-learner and the R-loss need it).
+    pub m: bool,
+    /// Keep μ₀ and μ₁'s models (a T-learner's model needs them).
+    pub keep_outcomes: bool,
+    /// Keep e's models (an X-learner's model with an estimated propensity needs them).
+    pub keep_propensity: bool,
+}
+
 /// Fits `base` once per pair of folds on the rows outside both that `train` accepts and
 /// predicts both folds (see the module doc). Fits run in parallel with seeds derived from `seed`
 /// and the pair, so the result does not depend on the number of threads. With `keep` the
@@ -88,7 +108,7 @@ pub fn cross_fit_nuisance(
 ) -> Result<CrossFitted> {
     let k = folds.k();
     let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a + 1..k).map(move |b| (a, b))).collect();
-    let fitted: Vec<(usize, usize, Vec<usize>, Vec<f64>, Option<SavedFit>)> = pairs
+    let fitted: Vec<HeldOutFit<Vec<f64>>> = pairs
         .par_iter()
         .map(|&(a, b)| {
             let rows = folds.training_without(a, b, train);
@@ -100,13 +120,13 @@ pub fn cross_fit_nuisance(
             let held = folds.held_out_pair(a, b);
             let predictions = model.predict(data, &held, None);
             let saved = if keep { Some(SavedFit::from_fitted(model, base.name())?) } else { None };
-            Ok((a, b, held, predictions, saved))
+            Ok(HeldOutFit { folds: (a, b), held, predictions, saved })
         })
         .collect::<Result<_>>()?;
     let n = data.num_rows();
     let mut excluding = vec![vec![f64::NAN; n]; k];
     let mut models = Vec::new();
-    for (a, b, held, predictions, saved) in fitted {
+    for HeldOutFit { folds: (a, b), held, predictions, saved } in fitted {
         models.extend(saved);
         for (&i, v) in held.iter().zip(predictions) {
             let other = if folds.fold_of(i) == a { b } else { a };
@@ -140,7 +160,7 @@ pub fn cross_fit(
     seed: u64,
     keep: bool,
 ) -> Result<(Vec<Vec<f64>>, Vec<SavedFit>)> {
-    let per_fold: Vec<(Vec<usize>, Vec<Vec<f64>>, Option<SavedFit>)> = (0..folds.k())
+    let per_fold: Vec<HeldOutFit<Vec<Vec<f64>>>> = (0..folds.k())
         .into_par_iter()
         .map(|k| {
             let rows = folds.training(k, train);
@@ -160,12 +180,12 @@ pub fn cross_fit(
             let held = folds.held_out(k);
             let predictions = sets.iter().map(|&set| model.predict(data, &held, set)).collect();
             let saved = if keep { Some(SavedFit::from_fitted(model, base.name())?) } else { None };
-            Ok((held, predictions, saved))
+            Ok(HeldOutFit { folds: (k, k), held, predictions, saved })
         })
         .collect::<Result<_>>()?;
     let mut out = vec![vec![f64::NAN; data.num_rows()]; sets.len()];
     let mut models = Vec::new();
-    for (held, predictions, saved) in per_fold {
+    for HeldOutFit { held, predictions, saved, .. } in per_fold {
         models.extend(saved);
         for (column, values) in out.iter_mut().zip(predictions) {
             for (&i, v) in held.iter().zip(values) {
@@ -233,19 +253,18 @@ const SEED_E: u64 = 0x3003;
 const SEED_M: u64 = 0x3004;
 
 impl Nuisances {
-    /// Fits μ₀ on control rows, μ₁ on arm rows, m on the pair (if `with_m`) and e (if
-    /// estimated); `keep` = (keep μ₀ and μ₁'s models, keep e's models).
+    /// Fits μ₀ on control rows, μ₁ on arm rows, m on the pair (if `needs.m`) and e (if
+    /// estimated), keeping the models `needs` asks for.
     pub fn fit(
         data: &LearnerData,
         pair: Pair,
         folds: &Folds,
         base: &dyn BaseLearner,
         propensity: PairPropensity,
-        with_m: bool,
+        needs: NuisanceNeeds,
         seed: u64,
-        keep: (bool, bool),
     ) -> Result<Self> {
-        let (keep_outcomes, keep_propensity) = keep;
+        let NuisanceNeeds { m: with_m, keep_outcomes, keep_propensity } = needs;
         let y = pair.y;
         let outcome = |i: usize| y[i];
         let regress = |train: &(dyn Fn(usize) -> bool + Sync), purpose: u64, keep: bool| {

@@ -8,7 +8,7 @@ use crate::data::LearnerData;
 use crate::error::{check_finite, column_error, data_error, option_error, Result};
 use crate::meta::{causal_forest_cate, meta_learner_cate, Learner, MetaLearner, PairContext};
 use crate::model::{ArmEstimator, ArmModel, CateModel};
-use crate::nuisance::{Nuisances, Pair, PairPropensity, PropensitySummary};
+use crate::nuisance::{NuisanceNeeds, Nuisances, Pair, PairPropensity, PropensitySummary};
 use crate::select::{dr_loss_terms, r_loss_terms, rank, SelectionLoss, SelectionRow};
 use cateye_forest::Propensity;
 use cateye_hte::IsotonicFit;
@@ -274,7 +274,8 @@ fn estimate_arm(
         let with_m = wanted.iter().any(|c| c.learner == Learner::R && c.base == Some(base))
             || (base == config.bases[0] && (config.select || config.calibrate));
         let keep = if keep_now && base == config.bases[0] { nuisance_keep(config.method) } else { (false, false) };
-        let fitted = Nuisances::fit(data, pair, folds, learner.as_ref(), pair_propensity, with_m, config.seed, keep)?;
+        let needs = NuisanceNeeds { m: with_m, keep_outcomes: keep.0, keep_propensity: keep.1 };
+        let fitted = Nuisances::fit(data, pair, folds, learner.as_ref(), pair_propensity, needs, config.seed)?;
         nuisances.push((base, fitted));
         timings.push(StageTime { stage: format!("nuisances/{}", base.name()), seconds: start.elapsed().as_secs_f64() });
     }
@@ -412,8 +413,8 @@ fn refit_kept(
             let slot = nuisances.iter_mut().find(|(b, _)| *b == base).expect("fitted above");
             let with_m = slot.1.m.is_some();
             let learner = base.nuisance_learner(config.trees);
-            slot.1 =
-                Nuisances::fit(ctx.data, ctx.pair, ctx.folds, learner.as_ref(), propensity, with_m, config.seed, keep)?;
+            let needs = NuisanceNeeds { m: with_m, keep_outcomes: keep.0, keep_propensity: keep.1 };
+            slot.1 = Nuisances::fit(ctx.data, ctx.pair, ctx.folds, learner.as_ref(), propensity, needs, config.seed)?;
         }
     }
     let (_, estimator) = fit_candidate(meta, ctx, nuisances, propensity, config, true)?;
