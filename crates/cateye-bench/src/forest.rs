@@ -4,7 +4,7 @@
 use crate::{io_error, peak_rss_text, BenchError, Result};
 use cateye_forest::{fit_causal_forest, CausalInput, ForestData, ForestOptions, Propensity, DEFAULT_MAX_BINS};
 use cateye_sim::{nie_wager, Setup};
-use cateye_stats::dist::Z_975;
+use cateye_stats::Z_975;
 use std::time::Instant;
 
 /// The causal forest end to end on `rows` rows of setup A.

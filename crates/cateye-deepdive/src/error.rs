@@ -3,8 +3,8 @@
 
 use cateye_forest::ForestError;
 use cateye_io::IoError;
-use cateye_stats::randomization::RandomizationError;
 use cateye_stats::InputError;
+use cateye_stats::RandomizationError;
 
 /// Why the deep dive as a whole could not run.
 #[derive(Debug, thiserror::Error)]

@@ -22,6 +22,7 @@
 //!
 //! The statistics live in `cateye_forest`, `cateye_hte` and `cateye_stats`; this crate wires
 //! them to the scan's data and results.
+#![warn(missing_docs)]
 
 mod config;
 mod error;

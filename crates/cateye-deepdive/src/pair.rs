@@ -19,9 +19,9 @@ use cateye_hte::{
 };
 use cateye_io::DimensionKind;
 use cateye_scan::ScanResult;
-use cateye_stats::dist::normal_sf;
-use cateye_stats::multiple::{adjust, Correction};
-use cateye_stats::randomization::{randomization_test, RandomizationOptions};
+use cateye_stats::normal_sf;
+use cateye_stats::{adjust, Correction};
+use cateye_stats::{randomization_test, RandomizationOptions};
 use std::time::Instant;
 
 /// Folds of the cross-fitted outcome model.

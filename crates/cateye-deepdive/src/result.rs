@@ -6,7 +6,7 @@ use cateye_hte::{
     AteEstimate, CalibrationTest, Coefficient, EffectDistribution, Mixture, ScoreCalibration, SubgroupRules,
     VariationDecomposition,
 };
-use cateye_stats::randomization::RandomizationTest;
+use cateye_stats::RandomizationTest;
 use serde::{Deserialize, Serialize};
 
 /// The deep dive of a scan: which pairs, and each pair's analysis.

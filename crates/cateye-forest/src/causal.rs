@@ -19,7 +19,7 @@ use crate::grow::{Kind, SplitRule, Targets};
 use crate::options::ForestOptions;
 use crate::regression::RegressionForest;
 use cateye_hte::CateFit;
-use cateye_stats::dist::normal_sf;
+use cateye_stats::normal_sf;
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 

@@ -1,7 +1,6 @@
 //! Errors of forest fitting and prediction: each names the input and says what was expected.
 
-use cateye_stats::input;
-pub use cateye_stats::input::InputError;
+pub use cateye_stats::InputError;
 
 /// A forest input, option or request that cannot be served.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -59,13 +58,13 @@ pub enum ForestError {
 pub type Result<T> = std::result::Result<T, ForestError>;
 
 pub(crate) fn option_error(option: &'static str, message: impl Into<String>) -> ForestError {
-    input::option_error(option, message).into()
+    cateye_stats::option_error(option, message).into()
 }
 
 pub(crate) fn column_error(column: impl Into<String>, message: impl Into<String>) -> ForestError {
-    input::column_error(column, message).into()
+    cateye_stats::column_error(column, message).into()
 }
 
 pub(crate) fn check_finite(column: &str, values: &[f64], n: usize) -> Result<()> {
-    Ok(input::check_finite(column, values, n)?)
+    Ok(cateye_stats::check_finite(column, values, n)?)
 }

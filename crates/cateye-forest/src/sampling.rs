@@ -3,7 +3,7 @@
 //! (Athey, Tibshirani & Wager 2019, Algorithm 1; Sexton & Laake 2009 for little bags).
 
 use crate::error::{column_error, Result};
-pub use cateye_stats::rng::stream;
+pub use cateye_stats::stream;
 use rand::seq::SliceRandom;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;

@@ -5,7 +5,7 @@ use crate::ols::weighted_ols;
 use crate::scores::{clipped_propensity, doubly_robust_scores, require_binary};
 use crate::Result;
 use crate::{influence_se, vcov_of};
-use cateye_stats::dist::Z_975;
+use cateye_stats::Z_975;
 use serde::{Deserialize, Serialize};
 
 /// Whose average effect.

@@ -7,7 +7,7 @@ use crate::ols::{weighted_ols, Coefficient};
 use crate::scores::doubly_robust_scores;
 use crate::vcov_of;
 use crate::Result;
-use cateye_stats::input::check_finite;
+use cateye_stats::check_finite;
 
 /// Coefficients: the intercept first, then one per covariate `(name, values)`.
 pub fn best_linear_projection(fit: &CateFit<'_>, covariates: &[(&str, &[f64])]) -> Result<Vec<Coefficient>> {
@@ -76,7 +76,7 @@ pub fn best_linear_projection_on_levels(
     let coefficient = |term: &str, estimate: f64, variance: f64| {
         let se = variance.sqrt();
         let t = estimate / se;
-        let p = cateye_stats::dist::t_two_sided_p(t, df);
+        let p = cateye_stats::t_two_sided_p(t, df);
         let p_value_greater = if t > 0.0 { p / 2.0 } else { 1.0 - p / 2.0 };
         Coefficient { term: term.to_string(), estimate, se, t, p_value: p, p_value_greater }
     };

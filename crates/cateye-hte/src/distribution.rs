@@ -14,8 +14,8 @@
 //! when the data cannot tell whether the predictions order the effects (`b` uncertain), it is wide.
 
 use crate::Result;
-use cateye_stats::input::InputError;
-use cateye_stats::rng::stream;
+use cateye_stats::stream;
+use cateye_stats::InputError;
 use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 

@@ -3,7 +3,7 @@
 //! or out of fold: never fitted on the unit's own outcome), optional sample weights and
 //! clusters. A causal forest, a meta-learner or a user's own model all reduce to this.
 
-use cateye_stats::input::{check_finite, column_error, InputError};
+use cateye_stats::{check_finite, column_error, InputError};
 
 /// A borrowed view of one estimator's fit on `n` units.
 #[derive(Clone, Copy, Debug)]

@@ -4,7 +4,7 @@
 //! pseudo-outcomes on a CATE predictor's values under a monotonicity constraint.
 
 use crate::Result;
-use cateye_stats::input::InputError;
+use cateye_stats::InputError;
 use serde::{Deserialize, Serialize};
 
 /// A fitted non-decreasing step function: `values[k]` on `[lower[k], lower[k + 1])`, the first
@@ -136,7 +136,7 @@ pub fn causal_isotonic_calibration(predictions: &[f64], scores: &[f64], min_bloc
 #[cfg(test)]
 mod tests {
     use super::*;
-    use cateye_stats::rng::stream;
+    use cateye_stats::stream;
     use rand::RngExt;
 
     /// The min–max formula of isotonic regression at the i-th distinct x (ascending):

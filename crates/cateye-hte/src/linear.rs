@@ -6,8 +6,8 @@
 //! deep dive ([`cross_fitted_predictions`]).
 
 use crate::Result;
-use cateye_stats::input::InputError;
 use cateye_stats::Folds;
+use cateye_stats::InputError;
 use nalgebra::{DMatrix, DVector};
 
 /// Stream purpose of the fold assignment.

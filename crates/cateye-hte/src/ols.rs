@@ -3,8 +3,8 @@
 //! as R's `sandwich::vcovHC(type = "HC3")` and `sandwich::vcovCL(type = "HC1")` give for `lm`.
 
 use crate::Result;
-use cateye_stats::dist::t_two_sided_p;
-use cateye_stats::input::InputError;
+use cateye_stats::t_two_sided_p;
+use cateye_stats::InputError;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 

@@ -9,8 +9,8 @@
 use crate::fit::CateFit;
 use crate::scores::doubly_robust_scores;
 use crate::Result;
-use cateye_stats::input::{check_finite, InputError};
-use cateye_stats::rng::stream;
+use cateye_stats::stream;
+use cateye_stats::{check_finite, InputError};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -38,10 +38,10 @@
 //! on the held-out rest (mean score, SE `sd/√n`, and a Welch test against the other leaves).
 
 use crate::Result;
-use cateye_stats::dist::normal_sf;
-use cateye_stats::input::{check_finite, column_error, option_error, InputError};
-use cateye_stats::multiple::bonferroni_level;
-use cateye_stats::rng::stream;
+use cateye_stats::bonferroni_level;
+use cateye_stats::normal_sf;
+use cateye_stats::stream;
+use cateye_stats::{check_finite, column_error, option_error, InputError};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -890,7 +890,7 @@ mod tests {
     fn chi2_quantiles_match_closed_forms() {
         for prob in [0.95, 0.9875, 0.999] {
             // df 1: the squared normal quantile; df 2: the exponential with mean 2.
-            let z = cateye_stats::dist::normal_quantile(0.5 + prob / 2.0);
+            let z = cateye_stats::normal_quantile(0.5 + prob / 2.0);
             assert!((chi2_quantile(prob, 1) / (z * z) - 1.0).abs() < 1e-9, "{prob}");
             assert!((chi2_quantile(prob, 2) / (-2.0 * (1.0 - prob).ln()) - 1.0).abs() < 1e-9, "{prob}");
         }

@@ -23,7 +23,7 @@
 use crate::linear::LevelColumn;
 use crate::linear::{normal_equations, Design};
 use crate::Result;
-use cateye_stats::input::InputError;
+use cateye_stats::InputError;
 use nalgebra::{DMatrix, DVector};
 use serde::{Deserialize, Serialize};
 

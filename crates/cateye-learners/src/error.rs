@@ -2,9 +2,8 @@
 //! or of the fold assignment they use.
 
 use cateye_forest::ForestError;
-use cateye_stats::folds::FoldsError;
-use cateye_stats::input;
-pub use cateye_stats::input::InputError;
+use cateye_stats::FoldsError;
+pub use cateye_stats::InputError;
 
 /// Why a CATE fit or prediction could not be done.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -29,13 +28,13 @@ pub(crate) fn data_error(message: impl Into<String>) -> LearnerError {
 }
 
 pub(crate) fn option_error(option: &'static str, message: impl Into<String>) -> LearnerError {
-    input::option_error(option, message).into()
+    cateye_stats::option_error(option, message).into()
 }
 
 pub(crate) fn column_error(column: impl Into<String>, message: impl Into<String>) -> LearnerError {
-    input::column_error(column, message).into()
+    cateye_stats::column_error(column, message).into()
 }
 
 pub(crate) fn check_finite(column: &str, values: &[f64], n: usize) -> Result<()> {
-    Ok(input::check_finite(column, values, n)?)
+    Ok(cateye_stats::check_finite(column, values, n)?)
 }

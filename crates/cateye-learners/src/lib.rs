@@ -12,24 +12,34 @@
 //!   Carone & Luedtke 2023).
 //! - `select`: R-loss and doubly robust loss on held-out folds, a ranked table of candidates.
 //! - `pipeline`: all of it for one outcome and a (multi-arm) treatment: every arm against control.
+#![warn(missing_docs)]
 
-pub mod base;
-pub mod calibrate;
-pub mod data;
-pub mod error;
-pub mod meta;
-pub mod model;
-pub mod nuisance;
-pub mod pipeline;
-pub mod select;
+mod base;
+mod calibrate;
+mod data;
+mod error;
+mod meta;
+mod model;
+mod nuisance;
+mod pipeline;
+mod select;
 
+pub use base::boost::{BoostLearner, FittedBoost};
+pub use base::forest::{FittedForest, ForestLearner};
+pub use base::linear::{FittedLinear, LinearLearner};
 pub use base::{BaseKind, BaseLearner, Fitted, SavedFit, Task};
+pub use calibrate::{cross_calibrate, default_min_block, fold_held_out_calibration};
 pub use cateye_forest::Propensity;
 pub use data::LearnerData;
 pub use error::{LearnerError, Result};
-pub use meta::{Learner, MetaLearner};
+pub use meta::{causal_forest_cate, meta_learner_cate, Learner, MetaLearner, PairContext};
 pub use model::{ArmEstimator, ArmModel, ArmPrediction, CateModel, SavedPropensity};
-pub use pipeline::{estimate_cate, ArmReport, CateConfig, CateReport};
+pub use nuisance::{
+    cross_fit, cross_fit_nuisance, CrossFitted, NuisanceNeeds, Nuisances, Pair, PairPropensity, PropensityOrigin,
+    PropensitySummary,
+};
+pub use pipeline::{estimate_cate, ArmReport, CandidateEstimates, CateConfig, CateReport, StageTime, PURPOSE_FOLDS};
+pub use select::{dr_loss_terms, r_loss_terms, rank, SelectionLoss, SelectionRow};
 
 /// Root mean squared error of estimated against true effects (PEHE: precision in estimating
 /// heterogeneous effects, Hill 2011).

@@ -12,8 +12,8 @@ use crate::nuisance::{NuisanceNeeds, Nuisances, Pair, PairPropensity, Propensity
 use crate::select::{dr_loss_terms, r_loss_terms, rank, SelectionLoss, SelectionRow};
 use cateye_forest::Propensity;
 use cateye_hte::IsotonicFit;
-use cateye_stats::moments::Moments;
 use cateye_stats::Folds;
+use cateye_stats::Moments;
 use serde::Serialize;
 use std::time::Instant;
 

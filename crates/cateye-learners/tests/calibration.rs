@@ -3,7 +3,7 @@
 //! and costs a well-calibrated one at most 10% where the predictor's own error dominates
 //! (asserted in setup B; see the comment on setup A).
 
-use cateye_learners::calibrate::cross_calibrate;
+use cateye_learners::cross_calibrate;
 use cateye_learners::{estimate_cate, pehe, CateConfig, Learner, Propensity};
 use cateye_sim::{nie_wager, Setup};
 

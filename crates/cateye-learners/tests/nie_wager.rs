@@ -18,8 +18,8 @@
 //! drops in A (2 of 10): a dozen candidates then lie within 25% of the best PEHE, closer than
 //! the R-loss can tell apart on 2,000 units.
 
-use cateye_learners::pipeline::CandidateEstimates;
-use cateye_learners::select::SelectionLoss;
+use cateye_learners::CandidateEstimates;
+use cateye_learners::SelectionLoss;
 use cateye_learners::{estimate_cate, pehe, BaseKind, CateConfig, Learner, Propensity};
 use cateye_sim::{nie_wager, Setup};
 use std::collections::BTreeMap;

@@ -2,7 +2,7 @@
 //! thread-count determinism, and errors that name the column and row.
 
 use cateye_learners::{estimate_cate, BaseKind, CateConfig, Learner, Propensity};
-use cateye_stats::rng::stream;
+use cateye_stats::stream;
 use rand::RngExt;
 
 /// Three arms (0 = control, 1, 2), randomised with equal shares; the effect of arm a is

@@ -16,7 +16,7 @@
 use crate::kernel::{best_grouped_sum, Grouping};
 use crate::suffstats::ExperimentStats;
 use cateye_io::{Dictionary, EncodedBatch, NULL_CODE};
-use cateye_stats::moments::{joint_power_table, mixed_row, power_row, ps, MixedPowerSums};
+use cateye_stats::{joint_power_table, mixed_row, power_row, ps, MixedPowerSums};
 use cateye_stats::{JointMoments, Moments, PowerSums};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;

@@ -7,7 +7,7 @@ use crate::error::{Result, ScanError};
 use crate::suffstats::{DimensionInfo, ExperimentStats, MetricInfo, SuffStats};
 use arrow::array::RecordBatch;
 use cateye_io::{quantile_edges, BinEdges, EncodedBatch, Encoder, IoError, Layout, Source};
-use cateye_stats::cluster::ClusterMoments;
+use cateye_stats::ClusterMoments;
 use std::sync::mpsc::sync_channel;
 
 /// Progress of a pass over the input: rows read so far and the total when known.

@@ -1,9 +1,9 @@
 //! The scan's results: the documented JSON schema (see `docs/scan-schema.md`) as Rust types.
 
 use crate::suffstats::MetricInfo;
-use cateye_stats::heterogeneity::Heterogeneity;
-use cateye_stats::srm::SrmTest;
-use cateye_stats::variance_ratio::VarianceRatioTest;
+use cateye_stats::Heterogeneity;
+use cateye_stats::SrmTest;
+use cateye_stats::VarianceRatioTest;
 use cateye_stats::{Correction, Estimate};
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +65,7 @@ impl Settings {
     /// The normal quantile of the two-sided confidence level: an interval is the estimate ± this
     /// many standard errors.
     pub fn z(&self) -> f64 {
-        cateye_stats::dist::normal_quantile(0.5 + self.confidence / 2.0)
+        cateye_stats::normal_quantile(0.5 + self.confidence / 2.0)
     }
 }
 

@@ -6,11 +6,11 @@ use crate::config::ScanConfig;
 use crate::error::{Result, ScanError};
 use crate::results::*;
 use crate::suffstats::{ExperimentStats, SuffStats};
-use cateye_stats::effect::{cuped_theta, difference, relative_lift, with_mean_variances};
-use cateye_stats::heterogeneity::{heterogeneity, LevelEffect};
-use cateye_stats::multiple::adjust;
-use cateye_stats::srm::srm_test;
-use cateye_stats::variance_ratio::{variance_ratio_test, ArmSpread};
+use cateye_stats::adjust;
+use cateye_stats::srm_test;
+use cateye_stats::{cuped_theta, difference, relative_lift, with_mean_variances};
+use cateye_stats::{heterogeneity, LevelEffect};
+use cateye_stats::{variance_ratio_test, ArmSpread};
 use cateye_stats::{Estimate, JointMoments, Moments};
 use rayon::prelude::*;
 

@@ -28,7 +28,7 @@ use arrow::array::{Array, ArrayRef, AsArray, Float64Array, RecordBatch, StringAr
 use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema};
 use cateye_io::{as_f64, DimensionKind, IoError, Source};
-use cateye_stats::moments::{joint_power_table, MixedPowerSums};
+use cateye_stats::{joint_power_table, MixedPowerSums};
 use cateye_stats::{JointMoments, Moments, PowerSums};
 use std::sync::Arc;
 

@@ -8,7 +8,7 @@
 //! rounding, in any order.
 
 use cateye_io::DimensionKind;
-use cateye_stats::cluster::ClusterMoments;
+use cateye_stats::ClusterMoments;
 use cateye_stats::{JointMoments, Moments};
 use serde::{Deserialize, Serialize};
 

@@ -9,7 +9,7 @@ mod common;
 
 use cateye_scan::ScanConfig;
 use cateye_sim::synthetic_spec;
-use cateye_stats::multiple::{adjust, Correction};
+use cateye_stats::{adjust, Correction};
 use common::scan_file;
 
 const REPLICATES: u64 = 100;

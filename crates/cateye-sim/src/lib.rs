@@ -7,7 +7,8 @@
 //!   Wager (2021, §6) ([`nie_wager`]) and simple randomized trials ([`randomized_trial`]).
 //!
 //! Every generator is seeded and draws from per-work-item streams
-//! ([`cateye_stats::rng::stream`]), so the data do not depend on the number of threads.
+//! ([`cateye_stats::stream`]), so the data do not depend on the number of threads.
+#![warn(missing_docs)]
 
 mod tables;
 mod trials;

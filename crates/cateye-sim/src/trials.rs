@@ -1,7 +1,7 @@
 //! Data with known effects: the four designs of Nie & Wager (2021, §6) and simple randomized
 //! trials. `y = b(x) + (w − 0.5) τ(x) + σ ε`, as in the fixtures.
 
-use cateye_stats::rng::stream;
+use cateye_stats::stream;
 use rand::RngExt;
 use rand_distr::StandardNormal;
 

@@ -4,36 +4,47 @@
 //!
 //! | module | computes |
 //! |---|---|
-//! | [`moments`] | mergeable central moments (the sufficient statistics) |
-//! | [`dist`] | normal, Student-t and chi-square tails and quantiles, with large-df guards |
-//! | [`effect`] | difference in means (Welch), CUPED, relative lift |
-//! | [`cluster`] | cluster-robust (CR1) variance of an arm mean |
-//! | [`srm`] | sample-ratio-mismatch chi-square test |
-//! | [`variance_ratio`] | detection of effect variation without breakdowns |
-//! | [`heterogeneity`] | Cochran's Q and the debiased between-level effect variance |
-//! | [`multiple`] | Benjamini–Hochberg, Benjamini–Yekutieli, Holm, Bonferroni |
-//! | [`randomization`] | Fisher randomization test of effect variation (Ding, Feller & Miratrix 2016) |
-//! | [`rng`] | seeded random streams, one per work item (deterministic whatever the threads) |
-//! | [`input`] | the error of an estimator's inputs, and the finiteness check behind it |
-//! | [`folds`] | seeded, optionally stratified K-fold assignment for cross-fitting |
+//! | `moments` | mergeable central moments (the sufficient statistics) |
+//! | `dist` | normal, Student-t and chi-square tails and quantiles, with large-df guards |
+//! | `effect` | difference in means (Welch), CUPED, relative lift |
+//! | `cluster` | cluster-robust (CR1) variance of an arm mean |
+//! | `srm` | sample-ratio-mismatch chi-square test |
+//! | `variance_ratio` | detection of effect variation without breakdowns |
+//! | `heterogeneity` | Cochran's Q and the debiased between-level effect variance |
+//! | `multiple` | Benjamini–Hochberg, Benjamini–Yekutieli, Holm, Bonferroni |
+//! | `randomization` | Fisher randomization test of effect variation (Ding, Feller & Miratrix 2016) |
+//! | `rng` | seeded random streams, one per work item (deterministic whatever the threads) |
+//! | `input` | the error of an estimator's inputs, and the finiteness check behind it |
+//! | `folds` | seeded, optionally stratified K-fold assignment for cross-fitting |
+#![warn(missing_docs)]
 
-pub mod cluster;
-pub mod dist;
-pub mod effect;
-pub mod folds;
-pub mod heterogeneity;
-pub mod input;
-pub mod moments;
-pub mod multiple;
-pub mod randomization;
-pub mod rng;
-pub mod srm;
-pub mod variance_ratio;
+mod cluster;
+mod dist;
+mod effect;
+mod folds;
+mod heterogeneity;
+mod input;
+mod moments;
+mod multiple;
+mod randomization;
+mod rng;
+mod srm;
+mod variance_ratio;
 
-pub use effect::Estimate;
-pub use folds::Folds;
-pub use input::InputError;
-pub use moments::{JointMoments, Moments, PowerSums};
+pub use cluster::ClusterMoments;
+pub use dist::{
+    chi2_sf, normal_quantile, normal_sf, normal_two_sided_p, t_quantile, t_two_sided_p, T_ASYMPTOTIC_DF, Z_975,
+};
+pub use effect::{cuped_theta, difference, relative_lift, welch_df, with_mean_variances, Estimate};
+pub use folds::{Folds, FoldsError};
+pub use heterogeneity::{heterogeneity, Heterogeneity, LevelEffect};
+pub use input::{check_finite, column_error, option_error, InputError};
+pub use moments::{joint_power_table, mixed_row, power_row, ps, JointMoments, MixedPowerSums, Moments, PowerSums};
+pub use multiple::{adjust, bonferroni_level, Correction};
+pub use randomization::{randomization_test, RandomizationError, RandomizationOptions, RandomizationTest};
+pub use rng::stream;
+pub use srm::{srm_test, SrmTest};
+pub use variance_ratio::{variance_ratio_test, ArmSpread, VarianceRatioTest};
 
 /// A word that names none of the choices of an option (a correction, a learner, ...).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,4 +64,3 @@ impl UnknownChoice {
         UnknownChoice { what, value: value.to_string(), expected }
     }
 }
-pub use multiple::Correction;

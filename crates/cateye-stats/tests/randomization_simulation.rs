@@ -1,7 +1,7 @@
 //! Size and power of the Ding–Feller–Miratrix randomization test of effect variation, and a
 //! timing of the 100k-unit case (`cargo test -p cateye-stats --release -- --ignored bench`).
 
-use cateye_stats::randomization::{randomization_test, RandomizationOptions};
+use cateye_stats::{randomization_test, RandomizationOptions};
 use rand::seq::SliceRandom;
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -12,8 +12,8 @@ use serde::Serialize;
 use std::path::Path;
 use std::time::Instant;
 
-pub use cateye_learners::select::{SelectionLoss, SelectionRow};
 pub use cateye_learners::{ArmReport, BaseKind, CateConfig, CateReport, Learner};
+pub use cateye_learners::{SelectionLoss, SelectionRow};
 
 /// What to estimate: the columns' roles and the learners' settings.
 #[derive(Clone, Debug)]

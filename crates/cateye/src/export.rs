@@ -141,9 +141,7 @@ pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf
             "q_value",
         ],
         result.detection.iter().map(|r| {
-            let t = |f: fn(&cateye_stats::variance_ratio::VarianceRatioTest) -> f64| {
-                num(r.test.as_ref().map_or(f64::NAN, f))
-            };
+            let t = |f: fn(&cateye_stats::VarianceRatioTest) -> f64| num(r.test.as_ref().map_or(f64::NAN, f));
             vec![
                 r.experiment.clone(),
                 r.metric.clone(),
@@ -179,8 +177,7 @@ pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf
             "flagged",
         ],
         result.dimensions.iter().map(|r| {
-            let t =
-                |f: fn(&cateye_stats::heterogeneity::Heterogeneity) -> f64| num(r.test.as_ref().map_or(f64::NAN, f));
+            let t = |f: fn(&cateye_stats::Heterogeneity) -> f64| num(r.test.as_ref().map_or(f64::NAN, f));
             vec![
                 r.experiment.clone(),
                 r.metric.clone(),

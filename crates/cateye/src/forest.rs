@@ -13,8 +13,8 @@ use cateye_hte::{
     CalibrationTest, Rate, RateOptions, TargetSample,
 };
 use cateye_io::{pick_covariates, read_ids, read_numeric, IoError, Source};
-use cateye_stats::dist::Z_975;
-use cateye_stats::moments::Moments;
+use cateye_stats::Moments;
+use cateye_stats::Z_975;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Instant;

@@ -30,6 +30,7 @@
 //! assert_eq!(report.result.srm.len(), 1);
 //! # Ok::<(), cateye::Error>(())
 //! ```
+#![warn(missing_docs)]
 
 pub mod cate;
 mod config;
@@ -51,4 +52,4 @@ pub use units::UnitTable;
 
 /// The 0.975 quantile of the standard normal: a 95% interval is an estimate ± `Z_975` standard
 /// errors.
-pub use cateye_stats::dist::Z_975;
+pub use cateye_stats::Z_975;

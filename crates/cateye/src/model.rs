@@ -9,7 +9,7 @@
 use crate::error::{Error, Result};
 use crate::units::UnitTable;
 use cateye_io::{read_numeric, Source};
-use cateye_stats::dist::Z_975;
+use cateye_stats::Z_975;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 

@@ -4,7 +4,7 @@
 use cateye_forest::{fit_causal_forest, CausalForestFit, CausalInput, ForestData, ForestOptions, Propensity};
 use cateye_hte::{average_treatment_effect, TargetSample};
 use cateye_sim::Simulated;
-use cateye_stats::dist::Z_975;
+use cateye_stats::Z_975;
 #[allow(unused_imports)]
 pub use cateye_testkit::{nie_wager_fixture as load, NieWagerFixture as Fixture};
 
