@@ -4,6 +4,7 @@ use crate::{io_error, Result};
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
+/// Which benchmark to run.
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Which {
     /// Load rate and aggregation throughput (updates per second), and end-to-end scan time.
@@ -29,6 +30,7 @@ pub enum Which {
     CateSelect,
 }
 
+/// The arguments of `cateye bench`.
 #[derive(Args)]
 pub struct BenchArgs {
     #[arg(value_enum, default_value = "scan")]

@@ -11,7 +11,7 @@
 //! | `cate`, `cate-select` | the DR-learner; the selection table |
 //!
 //! The hot loops also have criterion benches (`cargo bench -p cateye-bench`).
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod args;
 mod cate;

@@ -8,16 +8,19 @@ use cateye::{Config, Error, Result};
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
+/// The command line: global options and a subcommand.
 #[derive(Parser)]
 #[command(name = "cateye", version, about = "Find who an online experiment helps and who it hurts")]
 pub struct Cli {
     /// Worker threads (default: all cores).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// The subcommand to run.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// The subcommands.
 #[derive(Subcommand)]
 pub enum Command {
     /// Generate the built-in demo experiments, scan them and print the findings.
@@ -25,6 +28,7 @@ pub enum Command {
         /// Folder for the demo data and results.
         #[arg(long, default_value = "cateye-demo")]
         out: PathBuf,
+        /// Seed of the simulated data.
         #[arg(long, default_value_t = 3)]
         seed: u64,
     },
@@ -44,6 +48,7 @@ pub enum Command {
     Bench(cateye_bench::BenchArgs),
 }
 
+/// Arguments of `cateye cate`.
 #[derive(Args)]
 pub struct CateArgs {
     /// Parquet, CSV or Arrow IPC file, one row per unit.
@@ -84,11 +89,13 @@ pub struct CateArgs {
     /// The control value of the treatment column (default: its smallest value).
     #[arg(long)]
     pub control: Option<f64>,
+    /// Cross-fitting folds.
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
     /// Trees of every forest.
     #[arg(long, default_value_t = 500)]
     pub trees: usize,
+    /// Seed of the folds and of every fit.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Also save the fitted learner (the reported candidate of every arm) to this file, for
@@ -98,6 +105,7 @@ pub struct CateArgs {
     /// Output folder: cate.parquet (or .csv with --format csv) and cate.json.
     #[arg(long, default_value = "cateye-cate-out")]
     pub out: PathBuf,
+    /// Per-unit output format.
     #[arg(long, value_enum, default_value_t = UnitFormat::Parquet)]
     pub format: UnitFormat,
     /// Print nothing but errors.
@@ -105,6 +113,7 @@ pub struct CateArgs {
     pub quiet: bool,
 }
 
+/// Arguments of `cateye forest`.
 #[derive(Args)]
 pub struct ForestArgs {
     /// Parquet, CSV or Arrow IPC file, one row per unit.
@@ -128,8 +137,10 @@ pub struct ForestArgs {
     /// Sampling-cluster column: trees sample whole clusters, SEs become cluster-robust.
     #[arg(long)]
     pub cluster: Option<String>,
+    /// Trees of the causal forest (its nuisance forests grow a quarter as many, at least 50).
     #[arg(long, default_value_t = 2000)]
     pub trees: usize,
+    /// Seed of the forests.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Minimum node size (treated and control per child).
@@ -147,10 +158,12 @@ pub struct ForestArgs {
     /// Per-unit output format.
     #[arg(long, value_enum, default_value = "parquet")]
     pub format: UnitFormat,
+    /// Print nothing but errors.
     #[arg(long)]
     pub quiet: bool,
 }
 
+/// Arguments of `cateye predict`.
 #[derive(Args)]
 pub struct PredictArgs {
     /// A model file written by `forest --save-model` or `cate --save-model`.
@@ -168,12 +181,16 @@ pub struct PredictArgs {
     pub quiet: bool,
 }
 
+/// File format of the per-unit outputs.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub enum UnitFormat {
+    /// Apache Parquet.
     Parquet,
+    /// Comma-separated values.
     Csv,
 }
 
+/// Arguments of `cateye scan`.
 #[derive(Args)]
 pub struct ScanArgs {
     /// Parquet, CSV or Arrow IPC file, one row per (experiment, unit).
@@ -184,8 +201,10 @@ pub struct ScanArgs {
     /// Folder for scan.json and the CSV tables.
     #[arg(long, default_value = "cateye-out")]
     pub out: PathBuf,
+    /// Experiment id column (default: experiment).
     #[arg(long)]
     pub experiment: Option<String>,
+    /// Arm label column (default: variant).
     #[arg(long)]
     pub variant: Option<String>,
     /// Label of the control arm.
@@ -215,11 +234,13 @@ pub struct ScanArgs {
     /// Levels with fewer units per arm are pooled into 'other'.
     #[arg(long)]
     pub min_units: Option<usize>,
+    /// Significance level of the findings, after correction (default 0.05).
     #[arg(long)]
     pub alpha: Option<f64>,
     /// bh (default), by, holm or bonferroni.
     #[arg(long)]
     pub correction: Option<Correction>,
+    /// p-value below which a sample ratio mismatch is flagged (default 0.05).
     #[arg(long)]
     pub srm_alpha: Option<f64>,
     /// Planned split, e.g. control=0.5,treatment=0.5 (default: equal).
@@ -236,7 +257,8 @@ pub struct ScanArgs {
     /// the strongest evidence (default 20).
     #[arg(long, value_name = "all|none|N")]
     pub deep_dive: Option<Selection>,
-    /// Pairs to deep-dive whether flagged or not: experiment:metric[:arm], comma separated.
+    /// Pairs to deep-dive whether flagged or not: experiment:metric or experiment:metric:arm, comma
+    /// separated.
     #[arg(long, value_delimiter = ',')]
     pub deep_dive_pair: Option<Vec<String>>,
     /// Numeric columns added as deep-dive forest covariates, comma separated.

@@ -1,6 +1,6 @@
 //! The `cateye` command line: argument parsing ([`args`]) and terminal rendering ([`render`])
 //! on top of the library (`cateye`). No statistics live here.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod args;
 pub mod render;

@@ -187,5 +187,16 @@ fn demo(out: &Path, seed: u64) -> Result<()> {
     for line in spec.truth() {
         println!("  {line}");
     }
+    // One trial with known effects for `cateye forest` and `cateye cate` (README's examples).
+    let trial = out.join("trial.parquet");
+    let sim = cateye::demo::nie_wager(cateye::demo::Setup::A, 4000, 6, 1.0, seed);
+    let table = cateye::demo::trial_table(&sim);
+    cateye::write_batches(&trial, table.schema(), [table])?;
+    println!(
+        "\nTrial data: {} rows of one experiment (covariates x1..x6, treatment w, outcome y; true effect tau and \
+         propensity e beside them) written to {}",
+        sim.y.len(),
+        trial.display()
+    );
     Ok(())
 }

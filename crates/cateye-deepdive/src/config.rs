@@ -111,6 +111,7 @@ pub struct DeepDiveConfig {
     pub rule_alpha: f64,
     /// Bootstrap replicates of RATE.
     pub rate_bootstrap: usize,
+    /// Seed of every random step: outcome-model folds, forest, bootstraps, permutations, subgroup halves.
     pub seed: u64,
 }
 

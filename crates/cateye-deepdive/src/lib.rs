@@ -22,7 +22,7 @@
 //!
 //! The statistics live in `cateye_forest`, `cateye_hte` and `cateye_stats`; this crate wires
 //! them to the scan's data and results.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod config;
 mod error;
@@ -50,18 +50,29 @@ pub type DeepDiveProgress<'a> = &'a (dyn Fn(DeepDiveEvent) + Sync);
 pub enum DeepDiveEvent<'a> {
     /// Reading the rows of `experiments` experiments.
     Loading {
+        /// Number of experiments whose rows are read.
         experiments: usize,
     },
+    /// The analysis of a pair begins.
     Started {
+        /// Position of the pair in the selection, from 0.
         index: usize,
+        /// Number of pairs selected.
         total: usize,
+        /// The pair being analysed.
         pair: &'a SelectedPair,
     },
+    /// The analysis of a pair ended, successfully or not.
     Finished {
+        /// Position of the pair in the selection, from 0.
         index: usize,
+        /// Number of pairs selected.
         total: usize,
+        /// The pair being analysed.
         pair: &'a SelectedPair,
+        /// Wall-clock seconds the pair took.
         seconds: f64,
+        /// Whether the analysis succeeded (a failure is listed in `DeepDiveReport::failed`).
         ok: bool,
     },
 }

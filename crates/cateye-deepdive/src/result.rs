@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 /// The deep dive of a scan: which pairs, and each pair's analysis.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeepDiveReport {
+    /// Which pairs the scan flagged and which were analysed.
     pub selection: SelectionSummary,
+    /// The analyses that succeeded, in selection order.
     pub pairs: Vec<DeepDive>,
     /// Pairs that could not be analysed, with the reason.
     pub failed: Vec<FailedPair>,
@@ -23,29 +25,44 @@ pub struct DeepDiveReport {
 /// A selected pair whose analysis failed (too few units, a constant outcome, ...).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FailedPair {
+    /// Experiment id.
     pub experiment: String,
+    /// Metric column.
     pub metric: String,
+    /// Label of the treatment arm.
     pub arm: String,
+    /// Why the analysis failed.
     pub error: String,
 }
 
 /// The analysis of one (experiment, metric, treatment arm) pair.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DeepDive {
+    /// Experiment id.
     pub experiment: String,
+    /// Metric column.
     pub metric: String,
+    /// Label of the treatment arm.
     pub arm: String,
+    /// Label of the control arm.
     pub control: String,
     /// `flagged` or `requested`.
     pub reason: String,
+    /// The scan's tests that flagged the pair, e.g. `detection`, `dimension:country`.
     pub flagged_by: Vec<String>,
+    /// Smallest q-value among the pair's detection and dimension tests in the scan.
     pub evidence_q: f64,
+    /// The units and forest covariates analysed.
     pub data: PairData,
+    /// The causal forest's settings.
     pub forest: ForestSettings,
     /// AIPW average effect from the forest (all units).
     pub ate: AteEstimate,
+    /// Whether the effect is heterogeneous.
     pub detect: Detect,
+    /// Which dimensions explain the variation.
     pub surface: Surface,
+    /// Who gains and who loses.
     pub characterize: Characterize,
     /// Wall-clock seconds: forest (with nuisance), tests, the rest.
     pub seconds: Timings,
@@ -60,6 +77,7 @@ pub struct PairData {
     pub missing_outcome: [usize; 2],
     /// Assignment probability used as the known propensity (planned split; equal by default).
     pub propensity: f64,
+    /// The forest's covariates and their encodings, in column order.
     pub features: Vec<FeatureInfo>,
     /// Missing covariate values replaced by the covariate's mean, per covariate.
     pub imputed: Vec<(String, usize)>,
@@ -68,6 +86,7 @@ pub struct PairData {
 /// A forest covariate and how it was encoded.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FeatureInfo {
+    /// Column name.
     pub name: String,
     /// `dimension_by_mean_outcome` (categorical levels ranked by the pair's mean outcome, both
     /// arms pooled), `dimension_ordered` (bins in order), `cuped_covariate`, `covariate`.
@@ -79,9 +98,13 @@ pub struct FeatureInfo {
 /// The forest's settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ForestSettings {
+    /// Number of trees.
     pub trees: usize,
+    /// Minimum node size used (grf's `min.node.size`).
     pub min_node_size: usize,
+    /// Fraction of the units each tree is grown on (grf's `sample.fraction`).
     pub sample_fraction: f64,
+    /// Seed of the forest (the deep dive's seed).
     pub seed: u64,
     /// How `E[Y | X]` was estimated for the forest's centering.
     pub outcome_model: String,
@@ -110,10 +133,15 @@ pub struct Detect {
 /// AUTOC and Qini with bootstrap SEs and the one-sided p-value of AUTOC > 0.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RateSummary {
+    /// AUTOC: the area under the targeting operator characteristic (TOC), in outcome units.
     pub autoc: f64,
+    /// Half-sample bootstrap standard error of `autoc`.
     pub autoc_se: f64,
+    /// One-sided p-value of `AUTOC > 0` (normal approximation).
     pub autoc_p_value: f64,
+    /// Qini: the area under the TOC weighted by the share treated `q`, in outcome units.
     pub qini: f64,
+    /// Half-sample bootstrap standard error of `qini`.
     pub qini_se: f64,
 }
 
@@ -126,6 +154,7 @@ pub struct Surface {
     pub covariates: Vec<(String, f64)>,
     /// Absent when the regression failed (`decomposition_error` says why).
     pub decomposition: Option<VariationDecomposition>,
+    /// Why `decomposition` is absent, if it is.
     pub decomposition_error: Option<String>,
     /// Whether the deep dive's top dimension is the scan's top dimension (by explained SD);
     /// a disagreement is information, not an error.
@@ -135,7 +164,9 @@ pub struct Surface {
 /// One dimension's evidence.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DimensionEvidence {
+    /// Dimension name.
     pub dimension: String,
+    /// Rank by `share_of_cate_variance` (1 = largest).
     pub rank: usize,
     /// Share of the variance of the forest's estimates explained by the dimension's levels (η²).
     pub share_of_cate_variance: f64,
@@ -143,10 +174,12 @@ pub struct DimensionEvidence {
     pub importance: f64,
     /// The scan's rank and q-value of the dimension for this pair.
     pub scan_rank: Option<usize>,
+    /// The scan's q-value of the dimension for this pair (`None` when the scan did not test it).
     pub scan_q_value: Option<f64>,
     /// Best linear projection of the effect on the level indicators (HC3): the intercept is the
     /// effect in the reference level, each coefficient the difference from it.
     pub reference_level: String,
+    /// The projection's coefficients: the intercept, then one per other level with units.
     pub blp: Vec<Coefficient>,
     /// Why `blp` is empty, if it is.
     pub blp_error: Option<String>,
@@ -155,19 +188,25 @@ pub struct DimensionEvidence {
 /// Who gains and who loses.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Characterize {
+    /// Distribution of the out-of-bag effect estimates over all units.
     pub overall: EffectDistribution,
+    /// Calibration of the estimates against doubly robust scores, `Γ = a + b(τ̂ − τ̄)` (HC3).
     pub calibration: ScoreCalibration,
     /// The overall distribution as the mixture of the levels of each top dimension.
     pub by_dimension: Vec<Mixture>,
     /// Absent when the search failed (`subgroups_error` says why, e.g. too many levels).
     pub subgroups: Option<SubgroupRules>,
+    /// Why `subgroups` is absent, if it is.
     pub subgroups_error: Option<String>,
 }
 
 /// Wall-clock seconds of the stages.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
 pub struct Timings {
+    /// Seconds for the features, the outcome model and the causal forest.
     pub forest: f64,
+    /// Seconds for the calibration test, RATE and the randomization test.
     pub tests: f64,
+    /// Seconds for the surface and characterize stages.
     pub rest: f64,
 }

@@ -10,8 +10,11 @@ use serde::{Deserialize, Serialize};
 /// A pair chosen for a deep dive and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SelectedPair {
+    /// Experiment id.
     pub experiment: String,
+    /// Metric column.
     pub metric: String,
+    /// Label of the treatment arm.
     pub arm: String,
     /// `flagged` or `requested` (a requested pair that is also flagged is `flagged`).
     pub reason: String,
@@ -24,8 +27,11 @@ pub struct SelectedPair {
 /// What the selection did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SelectionSummary {
+    /// The selection setting: `all`, `none` or the cap N.
     pub setting: String,
+    /// Number of pairs the scan flagged.
     pub flagged: usize,
+    /// The pairs analysed: flagged ones within the cap, strongest first, then requested ones.
     pub selected: Vec<SelectedPair>,
     /// Flagged pairs left out by the cap, strongest first.
     pub not_selected: Vec<SelectedPair>,

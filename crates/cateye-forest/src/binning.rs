@@ -154,10 +154,12 @@ impl BinnedFeatures {
         self.binning.code_of(f, x)
     }
 
+    /// Number of rows binned.
     pub fn num_rows(&self) -> usize {
         self.n
     }
 
+    /// Number of covariates.
     pub fn num_features(&self) -> usize {
         self.p
     }

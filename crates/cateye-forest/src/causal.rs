@@ -38,7 +38,9 @@ const PURPOSE_CAUSAL: u64 = 13;
 /// Conditional average treatment effects with their variances (NaN where not estimable).
 #[derive(Clone, Debug, Default)]
 pub struct CateEstimates {
+    /// Estimated CATE `τ̂(x)` per row, in outcome units per unit of treatment.
     pub tau: Vec<f64>,
+    /// Bootstrap-of-little-bags variance of `τ̂(x)` per row (NaN when `ci_group_size` is 1).
     pub variance: Vec<f64>,
 }
 
@@ -88,6 +90,7 @@ impl CausalForest {
         CateEstimates { tau, variance }
     }
 
+    /// The fitted trees (what split-frequency importance reads).
     pub fn trees(&self) -> &Trees<K> {
         &self.trees
     }
@@ -228,16 +231,26 @@ pub enum Propensity<'a> {
     /// The known assignment probability of a randomized experiment.
     Known(f64),
     /// One value per unit (a known design or a model the caller fitted), from `column`.
-    PerUnit { values: &'a [f64], column: &'a str },
+    PerUnit {
+        /// The propensity of each unit, in row order.
+        values: &'a [f64],
+        /// Name of the column the values come from, used in errors.
+        column: &'a str,
+    },
 }
 
 /// The outcome, treatment and nuisance inputs of a causal forest fit.
 #[derive(Clone, Copy, Debug)]
 pub struct CausalInput<'a> {
+    /// Outcome per unit.
     pub y: &'a [f64],
+    /// Treatment per unit: 0/1 for the AIPW-based analyses, otherwise any real value.
     pub w: &'a [f64],
+    /// Name of the outcome column, used in errors.
     pub outcome: &'a str,
+    /// Name of the treatment column, used in errors.
     pub treatment: &'a str,
+    /// Where `e(x) = E[W | X = x]`, the treatment's centering, comes from.
     pub propensity: Propensity<'a>,
     /// `E[Y|X]` per unit; `None` fits an out-of-bag regression forest.
     pub y_hat: Option<&'a [f64]>,
@@ -246,25 +259,36 @@ pub struct CausalInput<'a> {
 /// Wall-clock seconds of the stages of a fit.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
 pub struct FitTimings {
+    /// Seconds spent on the nuisance estimates `m̂` and `ê`.
     pub nuisance: f64,
+    /// Seconds spent growing the causal forest.
     pub forest: f64,
+    /// Seconds spent on the out-of-bag estimates of the training rows.
     pub oob_predictions: f64,
 }
 
 /// A fitted causal forest with the data and nuisance estimates the analysis tools need.
 #[derive(Clone, Debug)]
 pub struct CausalForestFit {
+    /// The fitted causal forest.
     pub forest: CausalForest,
+    /// Outcome per training row.
     pub y: Vec<f64>,
+    /// Treatment per training row.
     pub w: Vec<f64>,
+    /// `m̂(x) = Ê[Y | X = x]` per training row: out-of-bag forest predictions or the caller's values.
     pub y_hat: Vec<f64>,
+    /// `ê(x) = Ê[W | X = x]` per training row, from the input's `propensity` (out-of-bag if estimated).
     pub w_hat: Vec<f64>,
     /// Out-of-bag CATE estimates and variances of the training rows.
     pub oob: CateEstimates,
     /// Whether W takes only the values 0 and 1 (needed by the AIPW-based tools).
     pub binary_treatment: bool,
+    /// Sample weight per training row, when the data has weights.
     pub weights: Option<Vec<f64>>,
+    /// Cluster index per training row (numbered by first appearance), when the data has clusters.
     pub clusters: Option<Vec<u32>>,
+    /// Wall-clock seconds of the fit's stages.
     pub timings: FitTimings,
 }
 

@@ -92,26 +92,32 @@ impl ForestData {
         }
     }
 
+    /// Number of rows (units).
     pub fn num_rows(&self) -> usize {
         self.features.num_rows()
     }
 
+    /// Number of covariates.
     pub fn num_features(&self) -> usize {
         self.features.num_features()
     }
 
+    /// Covariate names, in column order.
     pub fn names(&self) -> &[String] {
         self.features.binning().names()
     }
 
+    /// The binned covariates.
     pub fn features(&self) -> &BinnedFeatures {
         &self.features
     }
 
+    /// The sample weights, or `None` when none were given (every unit weighs 1).
     pub fn weights(&self) -> Option<&[f64]> {
         self.weighted.then_some(&self.weights[..])
     }
 
+    /// The sampling clusters, or `None` when every unit is its own cluster.
     pub fn clusters(&self) -> Option<&Clusters> {
         (!self.clusters.is_trivial()).then_some(&self.clusters)
     }

@@ -76,10 +76,12 @@ fn grow_with<O: Objective, const K: usize>(
 }
 
 impl<const K: usize> Trees<K> {
+    /// Number of trees.
     pub fn len(&self) -> usize {
         self.trees.len()
     }
 
+    /// Whether there are no trees.
     pub fn is_empty(&self) -> bool {
         self.trees.is_empty()
     }

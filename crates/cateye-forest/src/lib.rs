@@ -15,7 +15,7 @@
 //! - `regression`, `causal`: the two forests and the full causal fit with nuisance models;
 //! - `importance`: split-frequency variable importance;
 //! - `model`: fitted forests with their binning, for prediction and persistence.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod binning;
 mod causal;

@@ -30,6 +30,7 @@ pub struct ForestOptions {
     pub ci_group_size: usize,
     /// Quantile bins per covariate for the split search (at most 65,535; values are exact below it).
     pub max_bins: usize,
+    /// Seed of the random streams: one per little bag, so a fit does not depend on the number of threads.
     pub seed: u64,
 }
 
@@ -63,6 +64,7 @@ impl ForestOptions {
         self.num_trees.div_ceil(self.ci_group_size) * self.ci_group_size
     }
 
+    /// Checks the options' ranges; the error names the first option out of range and what was expected.
     pub fn validate(&self) -> Result<()> {
         if self.num_trees == 0 {
             return Err(option_error("num_trees", "must be at least 1"));

@@ -78,6 +78,7 @@ impl RegressionForest {
         out.extend(sums.iter().map(|&[weight, sum]| if weight > 0.0 { sum / weight } else { f64::NAN }));
     }
 
+    /// The fitted trees (what split-frequency importance reads).
     pub fn trees(&self) -> &Trees<2> {
         &self.trees
     }

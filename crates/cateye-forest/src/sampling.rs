@@ -53,18 +53,22 @@ impl Clusters {
         Ok(Clusters { of_unit, offsets, members })
     }
 
+    /// Number of clusters.
     pub fn num_clusters(&self) -> usize {
         self.offsets.len() - 1
     }
 
+    /// Number of units.
     pub fn num_units(&self) -> usize {
         self.of_unit.len()
     }
 
+    /// Index of the cluster of `unit` (clusters are numbered by first appearance).
     pub fn cluster_of(&self, unit: usize) -> usize {
         self.of_unit[unit] as usize
     }
 
+    /// The units of `cluster`, in ascending order.
     pub fn members(&self, cluster: usize) -> &[u32] {
         &self.members[self.offsets[cluster]..self.offsets[cluster + 1]]
     }

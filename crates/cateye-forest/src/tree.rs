@@ -123,6 +123,7 @@ impl<const K: usize> Tree<K> {
         (self.leaf_sizes[leaf] > 0).then(|| &self.leaves[leaf])
     }
 
+    /// Number of leaves (empty ones included when leaves were not pruned).
     pub fn num_leaves(&self) -> usize {
         self.leaves.len()
     }

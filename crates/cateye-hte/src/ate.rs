@@ -23,16 +23,24 @@ pub enum TargetSample {
 }
 
 impl TargetSample {
+    /// Every target sample, in the order of grf's `target.sample` choices.
     pub const ALL: [TargetSample; 4] =
         [TargetSample::All, TargetSample::Treated, TargetSample::Control, TargetSample::Overlap];
 }
 
+/// An average treatment effect on one target sample, with its standard error and normal 95%
+/// interval.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct AteEstimate {
+    /// Whose average effect.
     pub target: TargetSample,
+    /// Point estimate, in the outcome's units.
     pub estimate: f64,
+    /// Standard error: influence-function based (cluster-robust with clusters), or the OLS slope's for overlap.
     pub se: f64,
+    /// `estimate − z_{0.975} · se`.
     pub ci_lower: f64,
+    /// `estimate + z_{0.975} · se`.
     pub ci_upper: f64,
 }
 

@@ -11,12 +11,17 @@ use crate::vcov_of;
 use crate::Result;
 use serde::{Deserialize, Serialize};
 
+/// The two coefficients of the best linear predictor, named as in grf's `test_calibration`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CalibrationTest {
+    /// Coefficient of `(W − Ŵ) τ̄`: 1 when the average prediction is correct.
     pub mean_forest_prediction: Coefficient,
+    /// Coefficient of `(W − Ŵ)(τ̂ − τ̄)`: 1 when the heterogeneity is well calibrated, above 0 when it exists.
     pub differential_forest_prediction: Coefficient,
 }
 
+/// The omnibus calibration test of `fit`: the weighted regression of `Y − Ŷ` without intercept on
+/// `(W − Ŵ) τ̄` and `(W − Ŵ)(τ̂ − τ̄)`, with `τ̄` the weighted mean of `τ̂`, HC3 or cluster-robust SEs.
 pub fn test_calibration(fit: &CateFit<'_>) -> Result<CalibrationTest> {
     let n = fit.y.len();
     let tau = fit.tau;

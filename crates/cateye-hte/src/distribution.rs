@@ -29,7 +29,9 @@ const PURPOSE_BAND: u64 = 0x5EA_0001;
 /// closed).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Histogram {
+    /// Bin edges, ascending (one more than the bins).
     pub edges: Vec<f64>,
+    /// Number of units in each bin.
     pub counts: Vec<u64>,
 }
 
@@ -80,16 +82,21 @@ impl Histogram {
 /// Summary of a set of estimated effects.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EffectDistribution {
+    /// Number of estimates.
     pub units: usize,
+    /// Mean of the estimates.
     pub mean: f64,
+    /// Sample standard deviation of the estimates (divisor `n − 1`).
     pub sd: f64,
     /// `(level in percent, value)` for [`QUANTILE_LEVELS`] (type-7 sample quantiles).
     pub quantiles: Vec<(f64, f64)>,
+    /// Histogram of the estimates on the given edges.
     pub histogram: Histogram,
     /// Share of units whose forest estimate is negative.
     pub share_negative_estimate: f64,
-    /// Share whose calibrated effect (see the module doc) is negative, and its 95% band.
+    /// Share whose calibrated effect (see the module doc) is negative.
     pub share_negative: f64,
+    /// 95% band of `share_negative`: its 2.5% and 97.5% quantiles over draws of `(a, b)`.
     pub share_negative_band: [f64; 2],
 }
 
@@ -98,10 +105,13 @@ pub struct EffectDistribution {
 pub struct ScoreCalibration {
     /// Mean forest estimate `τ̄`.
     pub center: f64,
-    /// Intercept `a` (the average effect) and slope `b`, with HC3 standard errors.
+    /// Intercept `a`: the mean of the scores, the average effect.
     pub intercept: f64,
+    /// Slope `b` of the scores on `τ̂ − τ̄`.
     pub slope: f64,
+    /// HC3 standard error of `a`.
     pub intercept_se: f64,
+    /// HC3 standard error of `b`.
     pub slope_se: f64,
     /// HC3 covariance of intercept and slope.
     pub covariance: f64,
@@ -238,9 +248,11 @@ pub fn effect_distribution(tau: &[f64], edges: &[f64], calibration: &ScoreCalibr
 /// One level's part of the overall distribution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MixtureComponent {
+    /// Label of the level.
     pub level: String,
     /// Share of all units in this level: the mixture weight.
     pub weight: f64,
+    /// Distribution of the level's estimates, on the overall histogram's edges.
     pub distribution: EffectDistribution,
 }
 
@@ -248,14 +260,17 @@ pub struct MixtureComponent {
 /// and how well the mixture reproduces the overall quantiles.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Mixture {
+    /// Name of the dimension.
     pub dimension: String,
+    /// One component per level with units, in level-code order.
     pub components: Vec<MixtureComponent>,
     /// Quantiles read off the mixture histogram `Σ_l weight_l · histogram_l`.
     pub mixture_quantiles: Vec<(f64, f64)>,
-    /// Largest |mixture quantile − overall inverse-ECDF quantile| and the histogram's bin width.
+    /// Largest |mixture quantile − overall inverse-ECDF quantile|.
     /// The mixture's distribution function equals the overall empirical one at every bin edge,
     /// so each mixture quantile lies in the bin of the overall one: the error is at most a bin.
     pub max_quantile_error: f64,
+    /// Width of the histogram's bins, the bound on `max_quantile_error`.
     pub bin_width: f64,
 }
 

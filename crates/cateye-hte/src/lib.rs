@@ -16,7 +16,7 @@
 //! | `isotonic` | weighted pool-adjacent-violators and causal isotonic calibration |
 //! | `ols` | weighted least squares with HC3 or cluster-robust standard errors |
 //! | `linear` | least squares on sparse level-indicator designs, cross-fitted predictions |
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod ate;
 mod blp;

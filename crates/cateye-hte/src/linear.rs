@@ -13,10 +13,13 @@ use nalgebra::{DMatrix, DVector};
 /// Stream purpose of the fold assignment.
 const PURPOSE_FOLDS: u64 = 0xF01D_0001;
 
-/// A categorical input of [`decompose_variation`].
+/// A categorical input of [`crate::decompose_variation`].
 pub struct LevelColumn<'a> {
+    /// Name of the dimension.
     pub name: &'a str,
+    /// Level code of each unit, each below `levels`.
     pub codes: &'a [u32],
+    /// Number of levels (codes `0..levels`).
     pub levels: usize,
 }
 
@@ -110,7 +113,7 @@ pub fn add_relative_ridge(a: &mut DMatrix<f64>) {
 /// Out-of-fold predictions of `y` from OLS on the indicators of `dims` and the `covariates`
 /// (pooled over arms), with `folds` random folds (seeded): each unit's prediction comes from the
 /// fit on the other folds. The normal equations of each fold are accumulated once and the fit
-/// without fold `k` solves `total − fold_k`. A tiny ridge (see [`add_relative_ridge`]) keeps
+/// without fold `k` solves `total − fold_k`. A tiny ridge (see `add_relative_ridge`) keeps
 /// collinear dimensions (a region nested in a country) solvable.
 pub fn cross_fitted_predictions(
     y: &[f64],

@@ -20,9 +20,13 @@ pub enum Vcov<'a> {
 /// One regression coefficient with its robust standard error and t test (df: n − k, or G − 1 with clusters).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Coefficient {
+    /// Name of the regressor.
     pub term: String,
+    /// Weighted least-squares estimate.
     pub estimate: f64,
+    /// Robust standard error (HC3 or CR1).
     pub se: f64,
+    /// `estimate / se`.
     pub t: f64,
     /// Two-sided p-value.
     pub p_value: f64,

@@ -15,38 +15,52 @@ use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+/// Settings of [`rank_average_treatment_effect`].
 #[derive(Clone, Debug)]
 pub struct RateOptions {
     /// Bootstrap replicates (grf: 200).
     pub bootstrap: usize,
     /// Points of the reported TOC curve (q = 1/points, 2/points, ..., 1).
     pub toc_points: usize,
+    /// Seed of the half-sample bootstrap; replicate `r` draws from stream `r` of this seed.
     pub seed: u64,
 }
 
 impl Default for RateOptions {
+    /// 200 bootstrap replicates, 100 TOC points, seed 42.
     fn default() -> Self {
         RateOptions { bootstrap: 200, toc_points: 100, seed: 42 }
     }
 }
 
+/// A RATE with its half-sample bootstrap standard error.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RateEstimate {
+    /// Point estimate on all units, in the outcome's units.
     pub estimate: f64,
+    /// Standard deviation of the estimate over the bootstrap half-samples.
     pub se: f64,
 }
 
+/// One point of the targeting operator characteristic curve.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TocPoint {
+    /// Share `q` of units treated, highest priority first.
     pub q: f64,
+    /// `TOC(q)`: mean doubly robust score of the top `q` share minus the overall mean.
     pub toc: f64,
+    /// Half-sample bootstrap standard error of `TOC(q)`.
     pub se: f64,
 }
 
+/// Rank-weighted average treatment effects of one priority ranking.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Rate {
+    /// Area under the TOC curve, `Σ_j ω_j TOC(j) / Σω`.
     pub autoc: RateEstimate,
+    /// Qini coefficient, `Σ_j ω_j q_j TOC(j) / Σω`.
     pub qini: RateEstimate,
+    /// The TOC curve at `q = 1/points, 2/points, …, 1`.
     pub toc: Vec<TocPoint>,
 }
 

@@ -22,10 +22,13 @@ pub const PROPENSITY_FLOOR: f64 = 1e-3;
 /// Scores with a record of the propensities that were clipped.
 #[derive(Clone, Debug, Serialize)]
 pub struct DoublyRobustScores {
+    /// AIPW score `Γ_i` of each unit.
     pub scores: Vec<f64>,
     /// Rows whose estimated propensity was outside [0.001, 0.999] and was clipped.
     pub propensity_clipped: usize,
+    /// Smallest estimated propensity `Ŵ`, before clipping.
     pub propensity_min: f64,
+    /// Largest estimated propensity `Ŵ`, before clipping.
     pub propensity_max: f64,
 }
 

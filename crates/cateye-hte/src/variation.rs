@@ -64,6 +64,7 @@ pub struct VariationDecomposition {
     /// Indicator columns per arm regression (levels absent from an arm are pooled with the
     /// dimension's most common level).
     pub columns: usize,
+    /// One-sentence description of the method and the assumption behind the idiosyncratic part.
     pub method: String,
 }
 

@@ -52,14 +52,17 @@ impl Dictionary {
         self.index.get(label).copied()
     }
 
+    /// The labels, indexed by code.
     pub fn labels(&self) -> &[String] {
         &self.labels
     }
 
+    /// Number of distinct labels (the next code to be given).
     pub fn len(&self) -> usize {
         self.labels.len()
     }
 
+    /// Whether no label has been coded yet.
     pub fn is_empty(&self) -> bool {
         self.labels.is_empty()
     }
@@ -119,6 +122,7 @@ impl Dictionary {
 /// One record batch in columnar, coded form.
 #[derive(Clone, Debug, Default)]
 pub struct EncodedBatch {
+    /// Number of rows of the batch.
     pub rows: usize,
     /// Experiment code per row ([`NULL_CODE`]: skip).
     pub experiment: Vec<u32>,
@@ -144,9 +148,13 @@ impl EncodedBatch {
 /// Encodes batches of one file with dictionaries that persist across batches.
 #[derive(Clone, Debug)]
 pub struct Encoder {
+    /// Column roles of the file.
     pub layout: Layout,
+    /// Bin edges of each dimension of the layout (`None` for categorical ones).
     pub edges: BinEdges,
+    /// Experiment labels.
     pub experiments: Dictionary,
+    /// Arm (variant) labels.
     pub arms: Dictionary,
     /// Level dictionary of each dimension (bins in order for binned ones).
     pub levels: Vec<Dictionary>,
@@ -157,6 +165,8 @@ pub struct Encoder {
 }
 
 impl Encoder {
+    /// An encoder with empty dictionaries, except those of binned dimensions, pre-filled with
+    /// their bin labels in order.
     pub fn new(layout: Layout, edges: BinEdges, max_levels: usize) -> Self {
         let levels = edges
             .iter()

@@ -42,23 +42,31 @@ pub enum DimensionKind {
 /// A metric column and its optional pre-period covariate column.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MetricColumn {
+    /// Name of the metric column.
     pub name: String,
+    /// Name of its pre-period (CUPED) column, `pre_prefix` followed by the metric name, when present.
     pub pre: Option<String>,
 }
 
 /// A dimension column.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DimensionColumn {
+    /// Name of the dimension column.
     pub name: String,
+    /// Whether its values are levels or are binned.
     pub kind: DimensionKind,
 }
 
 /// The resolved roles of a file's columns.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Layout {
+    /// Experiment id column.
     pub experiment: String,
+    /// Arm label column.
     pub variant: String,
+    /// Metric columns, named or inferred, with their pre-period columns.
     pub metrics: Vec<MetricColumn>,
+    /// Dimension columns, named or inferred, with their kinds.
     pub dimensions: Vec<DimensionColumn>,
     /// Randomization cluster column.
     pub cluster: Option<String>,

@@ -12,7 +12,7 @@
 //! | `columns` | whole numeric or id columns by name, for the forest and CATE jobs |
 //! | `write` | per-unit tables, batches to Parquet/CSV, JSON |
 //! | `model_file` | the versioned container of fitted models |
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod binning;
 mod columns;

@@ -43,22 +43,27 @@ impl LearnerData {
         LearnerData::new(columns, &names, max_bins)
     }
 
+    /// Number of rows.
     pub fn num_rows(&self) -> usize {
         self.binned.num_rows()
     }
 
+    /// Number of covariates.
     pub fn num_features(&self) -> usize {
         self.columns.len()
     }
 
+    /// Covariate names, in column order.
     pub fn names(&self) -> &[String] {
         self.binned.names()
     }
 
+    /// Raw values of covariate `f`, one per row.
     pub fn column(&self, f: usize) -> &[f64] {
         &self.columns[f]
     }
 
+    /// The binned covariates (unit weights, no clusters) that forests and boosting read.
     pub fn binned(&self) -> &ForestData {
         &self.binned
     }

@@ -12,7 +12,7 @@
 //!   Carone & Luedtke 2023).
 //! - `select`: R-loss and doubly robust loss on held-out folds, a ranked table of candidates.
 //! - `pipeline`: all of it for one outcome and a (multi-arm) treatment: every arm against control.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod base;
 mod calibrate;

@@ -27,10 +27,15 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Learner {
+    /// S-learner: one model `μ(x, w)` with the treatment as a covariate.
     S,
+    /// T-learner: `μ̂₁(x) − μ̂₀(x)` from one outcome model per arm.
     T,
+    /// X-learner (Künzel et al. 2019): imputed effects regressed per arm, weighted by the propensity.
     X,
+    /// R-learner (Nie & Wager 2021): minimises the R-loss.
     R,
+    /// DR-learner (Kennedy 2023): regression of the AIPW pseudo-outcome.
     Dr,
     /// grf's causal forest (needs no base learner).
     Forest,
@@ -40,6 +45,7 @@ impl Learner {
     /// The five meta-learners (the causal forest aside).
     pub const META: [Learner; 5] = [Learner::S, Learner::T, Learner::X, Learner::R, Learner::Dr];
 
+    /// The learner's name in options and tables (`s`, `t`, `x`, `r`, `dr`, `forest`).
     pub fn name(self) -> &'static str {
         match self {
             Learner::S => "s",
@@ -66,11 +72,14 @@ impl std::str::FromStr for Learner {
 /// A learner with its base learner (`None` for the causal forest).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct MetaLearner {
+    /// The CATE strategy.
     pub learner: Learner,
+    /// Its base learner (`None` for the causal forest).
     pub base: Option<BaseKind>,
 }
 
 impl MetaLearner {
+    /// Display name, e.g. `DR-learner/forest` or `causal forest`.
     pub fn label(&self) -> String {
         match self.base {
             Some(b) => format!("{}-learner/{}", self.learner.name().to_uppercase(), b.name()),
@@ -81,10 +90,15 @@ impl MetaLearner {
 
 /// Everything a meta-learner needs for one pair of arms.
 pub struct PairContext<'a> {
+    /// Covariates of every row of the data.
     pub data: &'a LearnerData,
+    /// The arm against control: outcome, treatment indicator and the pair's rows.
     pub pair: Pair<'a>,
+    /// Cross-fitting folds of the rows.
     pub folds: &'a Folds,
+    /// Quantile bins per covariate when the data is binned again (the S-learner's treatment column).
     pub max_bins: usize,
+    /// Seed from which every fit derives its own.
     pub seed: u64,
 }
 

@@ -24,6 +24,7 @@ use serde::Serialize;
 /// One arm against control: which rows take part and their treatment indicator.
 #[derive(Clone, Copy)]
 pub struct Pair<'a> {
+    /// Outcome per row of the data.
     pub y: &'a [f64],
     /// 1 for the arm, 0 for control (any value outside the pair).
     pub w: &'a [f64],
@@ -32,12 +33,15 @@ pub struct Pair<'a> {
 }
 
 impl Pair<'_> {
+    /// Indices of the pair's rows (arm or control), ascending.
     pub fn rows(&self) -> Vec<usize> {
         (0..self.y.len()).filter(|&i| self.member[i]).collect()
     }
+    /// Whether row `i` belongs to the arm.
     pub fn is_treated(&self, i: usize) -> bool {
         self.member[i] && self.w[i] == 1.0
     }
+    /// Whether row `i` belongs to control.
     pub fn is_control(&self, i: usize) -> bool {
         self.member[i] && self.w[i] == 0.0
     }
@@ -204,15 +208,22 @@ pub enum PairPropensity<'a> {
     /// Known per-unit values.
     PerUnit(&'a [f64]),
     /// Cross-fitted classifier of W on X with the base learner, clipped to `[clip, 1 − clip]`.
-    Estimate { clip: f64 },
+    Estimate {
+        /// The clipping bound.
+        clip: f64,
+    },
 }
 
 /// Summary of the propensities used.
 #[derive(Clone, Debug, Serialize)]
 pub struct PropensitySummary {
+    /// Where the propensities came from, e.g. `known: 0.5` or `estimated (forest), clipped to [0.05, 0.95]`.
     pub source: String,
+    /// Smallest out-of-fold propensity of the pair's rows.
     pub min: f64,
+    /// Largest out-of-fold propensity of the pair's rows.
     pub max: f64,
+    /// Mean out-of-fold propensity of the pair's rows.
     pub mean: f64,
     /// Estimated out-of-fold values of the pair's rows moved to the clipping bounds.
     pub clipped: usize,
@@ -221,13 +232,17 @@ pub struct PropensitySummary {
 /// Cross-fitted nuisances of a pair, for every row of the data.
 #[derive(Clone, Debug)]
 pub struct Nuisances {
+    /// `μ₀(x) = E[Y | X = x, W = 0]`, fitted on control rows.
     pub mu0: CrossFitted,
+    /// `μ₁(x) = E[Y | X = x, W = 1]`, fitted on the arm's rows.
     pub mu1: CrossFitted,
     /// `E[Y | X]` within the pair, fitted on all the pair's rows (the R-learner's outcome model
     /// and the R-loss's: with few treated rows in a region it is far better estimated than
     /// `e μ₁ + (1 − e) μ₀`). `None` unless asked for.
     pub m: Option<CrossFitted>,
+    /// The propensity `e(x) = P(W = 1 | X = x)` within the pair (known, or estimated and clipped).
     pub e: CrossFitted,
+    /// Summary of the propensities.
     pub propensity: PropensitySummary,
     /// Where the propensity came from (what a model of the X-learner needs for new rows).
     pub propensity_origin: PropensityOrigin,

@@ -32,7 +32,9 @@ pub struct CateConfig {
     pub calibrate: bool,
     /// Run every learner with every base (and the causal forest) and report the best by `loss`.
     pub select: bool,
+    /// Loss that ranks the selection table.
     pub loss: SelectionLoss,
+    /// Number of cross-fitting folds.
     pub folds: usize,
     /// Trees of every forest (base learners and the causal forest).
     pub trees: usize,
@@ -41,7 +43,9 @@ pub struct CateConfig {
     /// inverse weights made the DR-learner's pseudo-outcomes heavy-tailed; see
     /// [`crate::base::forest::ForestLearner::for_nuisances`]).
     pub clip: f64,
+    /// Quantile bins per covariate for the forests and boosting.
     pub max_bins: usize,
+    /// Seed of the folds and of every fit.
     pub seed: u64,
     /// The control value of the treatment column (`None`: the smallest value).
     pub control: Option<f64>,
@@ -74,9 +78,13 @@ impl Default for CateConfig {
 /// One candidate's out-of-fold estimates for every row.
 #[derive(Clone, Debug)]
 pub struct CandidateEstimates {
+    /// Display name, e.g. `DR-learner/forest + calibration`.
     pub candidate: String,
+    /// The learner and its base learner.
     pub meta: MetaLearner,
+    /// Whether the estimates are cross-calibrated.
     pub calibrated: bool,
+    /// CATE estimate per row of the data (cross-calibrated when `calibrated`).
     pub cate: Vec<f64>,
     /// The calibration map of a calibrated candidate.
     pub calibration: Option<IsotonicFit>,
@@ -85,36 +93,49 @@ pub struct CandidateEstimates {
 /// Wall-clock seconds of a stage.
 #[derive(Clone, Debug, Serialize)]
 pub struct StageTime {
+    /// The stage, e.g. `nuisances/forest` or a candidate's label.
     pub stage: String,
+    /// Wall-clock seconds it took.
     pub seconds: f64,
 }
 
 /// The result for one arm against control.
 #[derive(Clone, Debug, Serialize)]
 pub struct ArmReport {
+    /// Treatment value of the arm.
     pub arm: f64,
+    /// Treatment value of control.
     pub control: f64,
+    /// Rows in the arm.
     pub treated_rows: usize,
+    /// Rows in control.
     pub control_rows: usize,
+    /// Summary of the propensities of the scoring nuisances.
     pub propensity: PropensitySummary,
     /// AIPW average effect (mean of the doubly robust scores) and its standard error.
     pub ate: f64,
+    /// Standard error of `ate`.
     pub ate_se: f64,
     /// The candidate whose estimates are reported.
     pub chosen: String,
+    /// Mean of the reported estimates over the pair's rows.
     pub cate_mean: f64,
+    /// Sample standard deviation of the reported estimates over the pair's rows.
     pub cate_sd: f64,
     /// Every candidate's held-out losses, best first (a single row without `select`).
     pub selection: Vec<SelectionRow>,
+    /// Wall-clock seconds per stage, in the order run.
     pub timings: Vec<StageTime>,
     /// The chosen estimates, out of fold, for every row of the data.
     #[serde(skip)]
     pub cate: Vec<f64>,
+    /// Every candidate's estimates (raw, and calibrated when asked for).
     #[serde(skip)]
     pub candidates: Vec<CandidateEstimates>,
     /// Doubly robust scores (scoring nuisances) of the pair's rows; NaN elsewhere.
     #[serde(skip)]
     pub dr_scores: Vec<f64>,
+    /// The scoring nuisances: the first base learner's, for every row.
     #[serde(skip)]
     pub nuisances: Nuisances,
     /// The models behind the reported estimates, when the config asked to keep them.
@@ -125,9 +146,13 @@ pub struct ArmReport {
 /// All arms.
 #[derive(Clone, Debug, Serialize)]
 pub struct CateReport {
+    /// Rows of the data.
     pub rows: usize,
+    /// Covariate names, in column order.
     pub covariates: Vec<String>,
+    /// Number of cross-fitting folds.
     pub folds: usize,
+    /// One report per arm against control, in ascending order of the arm's treatment value.
     pub arms: Vec<ArmReport>,
     /// Every arm's model, when the config asked to keep them: predicts new rows.
     #[serde(skip)]

@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SelectionLoss {
+    /// R-loss (Nie & Wager 2021).
     R,
+    /// Doubly robust loss (Kennedy 2023).
     Dr,
 }
 
@@ -35,12 +37,19 @@ impl std::str::FromStr for SelectionLoss {
 pub struct SelectionRow {
     /// e.g. "DR-learner/forest", "DR-learner/forest + calibration".
     pub candidate: String,
+    /// The learner's name (`s`, `t`, `x`, `r`, `dr` or `forest`).
     pub learner: String,
+    /// The base learner's name (`None` for the causal forest).
     pub base: Option<String>,
+    /// Whether calibrated; scored with maps fitted without each row's fold.
     pub calibrated: bool,
+    /// Mean R-loss over the pair's rows (NaN without the scoring `m̂`).
     pub r_loss: f64,
+    /// Standard error of `r_loss`.
     pub r_loss_se: f64,
+    /// Mean DR-loss over the pair's rows.
     pub dr_loss: f64,
+    /// Standard error of `dr_loss`.
     pub dr_loss_se: f64,
     /// 1 = best by the ranking loss.
     pub rank: usize,

@@ -419,6 +419,7 @@ fn grow<T: Clone + Default>(v: &mut Vec<T>, n: usize) {
 }
 
 impl Accumulator {
+    /// An empty accumulator for `n_metrics` metrics and `n_dims` dimensions.
     pub fn new(n_metrics: usize, n_dims: usize) -> Self {
         Self { experiments: Vec::new(), clusters: Vec::new(), n_metrics, n_dims }
     }

@@ -213,9 +213,13 @@ fn keep_present_arms(e: &mut ExperimentStats) {
 /// Batches read and encoded in memory, ready for aggregation (used by benchmarks, which time
 /// loading and aggregation separately).
 pub struct EncodedTable {
+    /// The encoder after the last batch, with its dictionaries and layout.
     pub encoder: Encoder,
+    /// Encoded batches in file order, each with the dictionary sizes it was encoded with.
     pub batches: Vec<(EncodedBatch, Shape)>,
+    /// Shifts `(y, x)` per experiment and metric, fixed from the first finite values.
     pub shifts: Shifts,
+    /// Rows read.
     pub rows: u64,
 }
 

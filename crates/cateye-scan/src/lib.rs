@@ -15,7 +15,7 @@
 //!
 //! The scan itself ([`scan()`]) reads nothing but [`SuffStats`]: statistics aggregated in a
 //! warehouse or on Spark and merged with [`SuffStats::merge`] give the same results.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod aggregate;
 mod collect;

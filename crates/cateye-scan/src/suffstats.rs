@@ -15,17 +15,22 @@ use serde::{Deserialize, Serialize};
 /// A metric and the name of its pre-period covariate column, if any.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MetricInfo {
+    /// Name of the metric column.
     pub name: String,
+    /// Name of its pre-period (CUPED) covariate column, if any.
     pub pre: Option<String>,
 }
 
 /// A breakdown dimension and its levels (in output order).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DimensionInfo {
+    /// Name of the dimension column.
     pub name: String,
+    /// Categorical (one level per value) or binned (quantile bins of a float column).
     pub kind: DimensionKind,
     /// Bin edges of a binned dimension.
     pub edges: Option<Vec<f64>>,
+    /// Level labels, indexed by level code.
     pub levels: Vec<String>,
 }
 
@@ -54,6 +59,7 @@ pub struct MetricStats {
 /// Statistics of one experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentStats {
+    /// Experiment id.
     pub name: String,
     /// Arm labels; the control arm first.
     pub arms: Vec<String>,
@@ -68,8 +74,11 @@ pub struct ExperimentStats {
 /// The sufficient statistics of a whole scan.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SuffStats {
+    /// Label of the control arm in every experiment.
     pub control: String,
+    /// Metrics, in the order of [`MetricStats`] within each experiment.
     pub metrics: Vec<MetricInfo>,
+    /// Dimensions, in the order of the `levels[d]` tables.
     pub dimensions: Vec<DimensionInfo>,
     /// Sorted by name.
     pub experiments: Vec<ExperimentStats>,

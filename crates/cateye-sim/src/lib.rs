@@ -8,7 +8,7 @@
 //!
 //! Every generator is seeded and draws from per-work-item streams
 //! ([`cateye_stats::stream`]), so the data do not depend on the number of threads.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod tables;
 mod trials;

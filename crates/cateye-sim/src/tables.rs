@@ -20,8 +20,11 @@ use std::sync::Arc;
 /// A breakdown dimension: its levels and their population shares.
 #[derive(Clone, Debug)]
 pub struct DimensionSpec {
+    /// Column name.
     pub name: String,
+    /// Level labels (for a numeric dimension, the lower ends of its ranges, as numbers).
     pub levels: Vec<String>,
+    /// Relative population share of each level (any positive scale; normalised).
     pub weights: Vec<f64>,
     /// Generated as a float column (uniform within [level, level + 1)) that the scan bins.
     pub numeric: bool,
@@ -30,15 +33,28 @@ pub struct DimensionSpec {
 /// How a metric is distributed.
 #[derive(Clone, Debug)]
 pub enum MetricKind {
-    Continuous { mean: f64, scale: f64 },
-    Binary { p: f64 },
+    /// `y = mean + scale · (u + ε + w τ)` with a pre-period `x = mean + scale · (u + ε'/2)`.
+    Continuous {
+        /// Location of the metric in control.
+        mean: f64,
+        /// Standard deviation of the unit baseline and of the noise, in the metric's units.
+        scale: f64,
+    },
+    /// `y = 1{U < p + 0.05 u + w τ}` (the probability clamped to `[0, 1]`).
+    Binary {
+        /// Control success probability at `u = 0`.
+        p: f64,
+    },
 }
 
 /// A metric column (and its `pre_` column when `pre`).
 #[derive(Clone, Debug)]
 pub struct MetricSpec {
+    /// Column name.
     pub name: String,
+    /// Distribution of the metric.
     pub kind: MetricKind,
+    /// Whether the table has a pre-period column `pre_<name>`.
     pub pre: bool,
 }
 
@@ -46,19 +62,29 @@ pub struct MetricSpec {
 #[derive(Clone, Debug)]
 pub enum Heterogeneity {
     /// Extra effect for the given levels of a dimension.
-    ByDimension { dimension: usize, shifts: Vec<(usize, f64)> },
+    ByDimension {
+        /// Index of the dimension in [`TableSpec::dimensions`].
+        dimension: usize,
+        /// `(level index, extra effect)` pairs, the effect in the same units as the base effect.
+        shifts: Vec<(usize, f64)>,
+    },
     /// Independent normal effect variation of this standard deviation.
-    Idiosyncratic { sd: f64 },
+    Idiosyncratic {
+        /// Standard deviation of the unit-level effect, in the same units as the base effect.
+        sd: f64,
+    },
 }
 
 /// One experiment.
 #[derive(Clone, Debug)]
 pub struct ExperimentSpec {
+    /// Experiment id, the value of the `experiment` column.
     pub name: String,
     /// Arm labels, control first.
     pub arms: Vec<String>,
     /// Actual allocation probabilities (a mismatch with the planned split is an SRM).
     pub allocation: Vec<f64>,
+    /// Number of units (rows) of the experiment.
     pub units: usize,
     /// Base effect per metric, in units of the metric's `scale` (probability for binary).
     pub effects: Vec<f64>,
@@ -69,10 +95,15 @@ pub struct ExperimentSpec {
 /// A whole table.
 #[derive(Clone, Debug)]
 pub struct TableSpec {
+    /// Breakdown dimensions, in column order.
     pub dimensions: Vec<DimensionSpec>,
+    /// Metrics, in column order.
     pub metrics: Vec<MetricSpec>,
+    /// Experiments, whose rows follow one another in this order.
     pub experiments: Vec<ExperimentSpec>,
+    /// Seed of the random streams.
     pub seed: u64,
+    /// Rows per generated batch; batches do not span experiments.
     pub batch_rows: usize,
 }
 

@@ -8,7 +8,7 @@ use rand_distr::StandardNormal;
 /// Nie & Wager (2021) setups A–D.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Setup {
-    /// Confounded, propensity trimmed to [0.1, 0.9], τ = (x1 + x2)/2, X ~ U[0,1]^p.
+    /// Confounded, propensity trimmed to [0.1, 0.9], τ = (x1 + x2)/2, `X ~ U[0, 1]^p`.
     A,
     /// Randomized (e = 0.5), τ = x1 + log(1 + e^{x2}), X ~ N(0, I).
     B,
@@ -21,20 +21,28 @@ pub enum Setup {
 /// Simulated rows: covariates by column, treatment, outcome, true effect and propensity.
 #[derive(Clone, Debug)]
 pub struct Simulated {
+    /// Covariates, one vector of `n` values per column `x1 … xp`.
     pub x: Vec<Vec<f64>>,
+    /// Treatment indicator `w ∈ {0, 1}` per row.
     pub w: Vec<f64>,
+    /// Outcome `y = b(x) + (w − 0.5) τ(x) + σ ε` per row.
     pub y: Vec<f64>,
+    /// True conditional effect `τ(x)` per row.
     pub tau: Vec<f64>,
+    /// True propensity `e(x) = P(w = 1 | x)` per row.
     pub e: Vec<f64>,
 }
 
 impl Simulated {
+    /// The covariate columns as slices.
     pub fn columns(&self) -> Vec<&[f64]> {
         self.x.iter().map(Vec::as_slice).collect()
     }
+    /// Covariate names `x1 … xp`.
     pub fn names(&self) -> Vec<String> {
         (1..=self.x.len()).map(|j| format!("x{j}")).collect()
     }
+    /// Sample average treatment effect, the mean of `tau` over the rows.
     pub fn true_ate(&self) -> f64 {
         self.tau.iter().sum::<f64>() / self.tau.len() as f64
     }
@@ -65,7 +73,7 @@ pub fn nie_wager(setup: Setup, n: usize, p: usize, sigma: f64, seed: u64) -> Sim
     })
 }
 
-/// A randomized trial (e = 0.5) with X ~ U[0,1]^p, baseline `x2 + x3`, effect
+/// A randomized trial (e = 0.5) with `X ~ U[0, 1]^p`, baseline `x2 + x3`, effect
 /// `ate + slope · (x1 − 0.5)` and noise SD `sigma`.
 pub fn randomized_trial(n: usize, p: usize, ate: f64, slope: f64, sigma: f64, seed: u64) -> Simulated {
     simulate(n, p, seed, true, |x| {

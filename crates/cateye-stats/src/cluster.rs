@@ -14,16 +14,23 @@ use serde::{Deserialize, Serialize};
 pub struct ClusterMoments {
     /// Number of clusters.
     pub g: f64,
-    /// `Σ n_c`, `Σ S_c`, `Σ T_c`.
+    /// `Σ n_c`: number of units.
     pub n: f64,
+    /// `Σ S_c`: sum of `y` over units.
     pub s: f64,
+    /// `Σ T_c`: sum of `x` over units.
     pub t: f64,
-    /// `Σ n_c²`, `Σ S_c²`, `Σ T_c²`, `Σ S_c T_c`, `Σ n_c S_c`, `Σ n_c T_c`.
+    /// `Σ n_c²`.
     pub nn: f64,
+    /// `Σ S_c²`.
     pub ss: f64,
+    /// `Σ T_c²`.
     pub tt: f64,
+    /// `Σ S_c T_c`.
     pub st: f64,
+    /// `Σ n_c S_c`.
     pub ns: f64,
+    /// `Σ n_c T_c`.
     pub nt: f64,
 }
 

@@ -10,12 +10,17 @@ use serde::{Deserialize, Serialize};
 /// against zero.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Estimate {
+    /// Point estimate.
     pub estimate: f64,
+    /// Standard error of the estimate.
     pub se: f64,
     /// Degrees of freedom of the reference t distribution (`inf` for a normal one).
     pub df: f64,
+    /// Lower bound of the two-sided interval, `estimate − q·se` with `q` the reference quantile.
     pub ci_low: f64,
+    /// Upper bound of the two-sided interval, `estimate + q·se`.
     pub ci_high: f64,
+    /// Two-sided p-value of `estimate / se` against zero (NaN when `se` is not positive).
     pub p_value: f64,
 }
 

@@ -16,8 +16,11 @@ use serde::{Deserialize, Serialize};
 /// Effect estimate of one level: estimate, its sampling variance, and the level's share of units.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct LevelEffect {
+    /// Effect estimate `τ̂_l` of the level.
     pub estimate: f64,
+    /// Sampling variance `v_l` of the estimate (its squared standard error).
     pub variance: f64,
+    /// The level's share of units `π_l` (renormalised over the valid levels).
     pub share: f64,
 }
 
@@ -28,7 +31,9 @@ pub struct Heterogeneity {
     pub levels: usize,
     /// Cochran's Q.
     pub q: f64,
+    /// Degrees of freedom of Q's χ² reference, `L − 1`.
     pub df: f64,
+    /// Upper χ² tail of Q on `df` degrees of freedom: the p-value of equal level effects.
     pub p_value: f64,
     /// Inverse-variance weighted mean effect.
     pub weighted_mean: f64,

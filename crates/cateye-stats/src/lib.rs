@@ -16,7 +16,7 @@
 //! | `rng` | seeded random streams, one per work item (deterministic whatever the threads) |
 //! | `input` | the error of an estimator's inputs, and the finiteness check behind it |
 //! | `folds` | seeded, optionally stratified K-fold assignment for cross-fitting |
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 mod cluster;
 mod dist;

@@ -31,13 +31,21 @@ pub type PowerSums = [f64; 8];
 
 /// Index of each power sum in a [`PowerSums`] row.
 pub mod ps {
+    /// Count `n`.
     pub const N: usize = 0;
+    /// `Σd`, with `d = y − shift_y`.
     pub const Y1: usize = 1;
+    /// `Σd²`.
     pub const Y2: usize = 2;
+    /// `Σd³`.
     pub const Y3: usize = 3;
+    /// `Σd⁴`.
     pub const Y4: usize = 4;
+    /// `Σe`, with `e = x − shift_x`.
     pub const X1: usize = 5;
+    /// `Σe²`.
     pub const X2: usize = 6;
+    /// `Σde`.
     pub const XY: usize = 7;
 }
 
@@ -86,7 +94,9 @@ pub fn joint_power_table(s: &PowerSums, mixed: &MixedPowerSums) -> [[f64; 5]; 5]
 pub struct Moments {
     /// Number of observations (a float so that weighted data fit later; exact below 2^53).
     pub n: f64,
+    /// Reference value subtracted from `y` before accumulation (usually its first observation).
     pub shift_y: f64,
+    /// Reference value subtracted from `x` before accumulation (usually its first observation).
     pub shift_x: f64,
     /// Mean of `y − shift_y`.
     pub mean_y: f64,
@@ -325,12 +335,15 @@ const JOINT_ORDER: usize = 4;
 /// `m[1][0] = m[0][1] = 0` by definition of central moments.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct JointMoments {
+    /// Reference value subtracted from `y` before accumulation.
     pub shift_y: f64,
+    /// Reference value subtracted from `x` before accumulation.
     pub shift_x: f64,
     /// Mean of `y − shift_y`.
     pub mean_y: f64,
     /// Mean of `x − shift_x`.
     pub mean_x: f64,
+    /// Central moments `m[p][q] = M_pq = Σ (y−ȳ)^p (x−x̄)^q`, zero where `p + q > 4`; `m[0][0] = n`.
     pub m: [[f64; JOINT_ORDER + 1]; JOINT_ORDER + 1],
 }
 

@@ -72,8 +72,11 @@ pub struct RandomizationTest {
     pub tau_hat: f64,
     /// The `1 − γ` interval for `τ` that was searched.
     pub tau_interval: [f64; 2],
+    /// Number `B` of re-randomisations drawn.
     pub permutations: usize,
+    /// `γ` of the correction: the interval's level is `1 − γ` and `γ` is added to the p-value.
     pub gamma: f64,
+    /// Number `G` of grid points over the interval (`τ̂` is added when `G` is even).
     pub grid: usize,
     /// Number of covariates adjusted for.
     pub covariates: usize,
@@ -84,24 +87,34 @@ pub struct RandomizationTest {
 pub enum RandomizationError {
     /// An input's length differs from the length of `y`.
     LengthMismatch {
+        /// The input, e.g. "treated" or "covariate 2".
         input: String,
+        /// Length of `y`.
         expected: usize,
+        /// Length of the input.
         found: usize,
     },
     /// An arm has fewer than two units.
     TooFewUnits {
+        /// Number of treated units.
         treated: usize,
+        /// Number of control units.
         control: usize,
     },
     /// A NaN or infinite value.
     NonFinite {
+        /// The input, "y" or "covariate j".
         input: String,
+        /// Index of the first non-finite row.
         row: usize,
     },
     /// More units than the `u32` ranks hold.
     TooManyUnits(usize),
+    /// The number of permutations `B` is zero.
     NoPermutations,
+    /// `γ` outside `(0, 0.5)`.
     InvalidGamma(f64),
+    /// The number of grid points `G` is zero.
     EmptyGrid,
     /// The covariates (with the intercept and assignment) are collinear.
     SingularCovariates,

@@ -8,8 +8,11 @@ use serde::{Deserialize, Serialize};
 /// Result of the SRM test of one experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SrmTest {
+    /// Pearson's statistic `Σ (O − E)² / E` over the arms.
     pub chi2: f64,
+    /// Degrees of freedom, the number of arms minus one.
     pub df: f64,
+    /// Upper χ² tail of `chi2` on `df` degrees of freedom.
     pub p_value: f64,
     /// Expected count of each arm under the planned split.
     pub expected: Vec<f64>,

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 /// Second and fourth central moment sums and count of (residual) outcomes in one arm.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ArmSpread {
+    /// Number of observations in the arm.
     pub n: f64,
     /// `Σ (r − r̄)²`
     pub m2: f64,
@@ -32,10 +33,13 @@ pub struct VarianceRatioTest {
     pub ratio: f64,
     /// `ln(s²_t / s²_c)`
     pub log_ratio: f64,
+    /// Standard error of the log ratio, `√((κ − 1)(1/n_t + 1/n_c))`.
     pub se: f64,
     /// Pooled kurtosis used in the standard error.
     pub kurtosis: f64,
+    /// `log_ratio / se`.
     pub z: f64,
+    /// Two-sided normal p-value of `z`.
     pub p_value: f64,
 }
 

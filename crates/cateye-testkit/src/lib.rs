@@ -4,7 +4,7 @@
 //! A test that needs a fixture calls [`fixture`]: when the fixtures are absent it skips with a
 //! message, except under CI (the `CI` environment variable set), where a missing fixture is a
 //! failure: CI must never pass by skipping the comparisons with the reference.
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 use std::path::{Path, PathBuf};
 

@@ -23,3 +23,22 @@ pub fn write_table(spec: &TableSpec, path: &Path) -> Result<()> {
     let batches = (0..n).step_by(4).flat_map(|start| spec.batches_of(start..(start + 4).min(n)));
     Ok(cateye_io::write_batches(path, spec.schema(), batches)?)
 }
+
+pub use cateye_sim::{nie_wager, Setup, Simulated};
+
+/// One simulated trial as a table: covariates `x1..xp`, treatment `w` (0/1), outcome `y`, and the
+/// truth beside them, the effect `tau` and the propensity `e` (Nie & Wager 2021's designs, as in
+/// the shared fixtures).
+pub fn trial_table(sim: &Simulated) -> arrow::array::RecordBatch {
+    use arrow::array::{ArrayRef, Float64Array, RecordBatch};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use std::sync::Arc;
+    let mut fields: Vec<Field> = sim.names().iter().map(|n| Field::new(n, DataType::Float64, false)).collect();
+    let mut columns: Vec<ArrayRef> =
+        sim.x.iter().map(|c| Arc::new(Float64Array::from(c.clone())) as ArrayRef).collect();
+    for (name, values) in [("w", &sim.w), ("y", &sim.y), ("tau", &sim.tau), ("e", &sim.e)] {
+        fields.push(Field::new(name, DataType::Float64, false));
+        columns.push(Arc::new(Float64Array::from(values.clone())));
+    }
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).expect("columns of equal length")
+}

@@ -30,7 +30,7 @@
 //! assert_eq!(report.result.srm.len(), 1);
 //! # Ok::<(), cateye::Error>(())
 //! ```
-#![warn(missing_docs)]
+#![deny(missing_docs)]
 
 pub mod cate;
 mod config;
@@ -43,7 +43,7 @@ mod propensity;
 pub mod scan;
 mod units;
 
-pub use cateye_io::{write_json, Format, IoError, Source};
+pub use cateye_io::{write_batches, write_json, Format, IoError, Source};
 pub use config::Config;
 pub use error::{Error, FitError, Result};
 pub use export::{write_scan_outputs, OUTPUT_FILES};

@@ -15,9 +15,13 @@ use serde::{Deserialize, Serialize};
 /// 100 rounds at learning rate 0.1, at least 20 rows per leaf; depth 4 gives up to 16 leaves).
 #[derive(Clone, Debug)]
 pub struct BoostLearner {
+    /// Boosting rounds: the number of trees.
     pub rounds: usize,
+    /// Shrinkage `η` applied to every leaf value.
     pub learning_rate: f64,
+    /// Greatest depth of a tree (at most `2^max_depth` leaves).
     pub max_depth: usize,
+    /// Fewest rows in a leaf.
     pub min_leaf: usize,
     /// L2 penalty on leaf values.
     pub lambda: f64,

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// honesty.
 #[derive(Clone, Debug)]
 pub struct ForestLearner {
+    /// Options of the regression forests it fits.
     pub options: ForestOptions,
 }
 

@@ -105,14 +105,19 @@ pub trait BaseLearner: Send + Sync {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
 pub enum BaseKind {
+    /// grf's regression forest (a probability forest for a binary target).
     Forest,
+    /// Ridge regression, or logistic regression for a binary target.
     Linear,
+    /// Histogram gradient boosting.
     Boost,
 }
 
 impl BaseKind {
+    /// Every family: forest, linear, boost.
     pub const ALL: [BaseKind; 3] = [BaseKind::Forest, BaseKind::Linear, BaseKind::Boost];
 
+    /// The family's name in options, tables and the command line (`forest`, `linear`, `boost`).
     pub fn name(self) -> &'static str {
         match self {
             BaseKind::Forest => "forest",
