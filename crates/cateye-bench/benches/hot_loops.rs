@@ -21,11 +21,10 @@ use std::hint::black_box;
 fn scan_loops(c: &mut Criterion) {
     let spec = synthetic_spec(4, 50_000, 4, 4, 8, 1);
     let source = Source::from_batches(spec.batches()).expect("generated batches");
-    let config = ScanConfig {
-        metrics: Some(spec.metric_columns()),
-        dimensions: Some(spec.dimension_columns()),
-        ..ScanConfig::default()
-    };
+    let config = ScanConfig::default().with(|c| {
+        c.metrics = Some(spec.metric_columns());
+        c.dimensions = Some(spec.dimension_columns());
+    });
     let table = encode_all(&source, &config).expect("encodes");
     let mut group = c.benchmark_group("scan");
     group.sample_size(20);
@@ -45,7 +44,10 @@ fn forest_loops(c: &mut Criterion) {
         propensity: Propensity::Known(0.5),
         y_hat: None,
     };
-    let options = ForestOptions { num_trees: 100, seed: 3, ..ForestOptions::default() };
+    let options = ForestOptions::default().with(|c| {
+        c.num_trees = 100;
+        c.seed = 3;
+    });
     let mut group = c.benchmark_group("forest");
     group.sample_size(10);
     group.bench_function("causal_forest", |b| {
@@ -60,7 +62,10 @@ fn forest_loops(c: &mut Criterion) {
 
 fn learner_loops(c: &mut Criterion) {
     let sim = nie_wager(Setup::A, 4000, 6, 1.0, 4);
-    let config = CateConfig { method: Learner::Dr, bases: vec![BaseKind::Linear], ..CateConfig::default() };
+    let config = CateConfig::default().with(|c| {
+        c.method = Learner::Dr;
+        c.bases = vec![BaseKind::Linear];
+    });
     let mut group = c.benchmark_group("learners");
     group.sample_size(10);
     group.bench_function("cate_dr", |b| {

@@ -24,15 +24,14 @@ pub(crate) fn run(options: &Options) -> Result<()> {
     if let Some(path) = &options.write_csv {
         write_csv(path, &sim).map_err(io_error(path.display()))?;
     }
-    let config = CateConfig {
-        method: Learner::Dr,
-        bases: if options.select { vec![BaseKind::Forest, BaseKind::Boost] } else { vec![BaseKind::Forest] },
-        calibrate: options.select,
-        select: options.select,
-        trees: options.trees,
-        seed: 3,
-        ..CateConfig::default()
-    };
+    let config = CateConfig::default().with(|c| {
+        c.method = Learner::Dr;
+        c.bases = if options.select { vec![BaseKind::Forest, BaseKind::Boost] } else { vec![BaseKind::Forest] };
+        c.calibrate = options.select;
+        c.select = options.select;
+        c.trees = options.trees;
+        c.seed = 3;
+    });
     let start = Instant::now();
     let report = estimate_cate(sim.x.clone(), &sim.names(), &sim.y, &sim.w, "y", "w", Propensity::Estimate, &config)?;
     let total = start.elapsed().as_secs_f64();

@@ -24,11 +24,10 @@ fn spec(experiments: usize, units: usize, metrics: usize, dims: usize, levels: u
 }
 
 fn config(metrics: usize, dims: usize, deep_dive: DeepDiveConfig) -> Config {
-    let scan = ScanConfig {
-        metrics: Some((0..metrics).map(|m| format!("m{m}")).collect()),
-        dimensions: Some((0..dims).map(|d| format!("d{d}")).collect()),
-        ..ScanConfig::default()
-    };
+    let scan = ScanConfig::default().with(|c| {
+        c.metrics = Some((0..metrics).map(|m| format!("m{m}")).collect());
+        c.dimensions = Some((0..dims).map(|d| format!("d{d}")).collect());
+    });
     Config::new(scan, deep_dive)
 }
 
@@ -36,8 +35,11 @@ fn config(metrics: usize, dims: usize, deep_dive: DeepDiveConfig) -> Config {
 pub(crate) fn pair(dir: &Path, units: usize, dims: usize, levels: usize, trees: usize) -> Result<()> {
     let file = dir.join(format!("deep_dive_{units}x{dims}.parquet"));
     cateye::demo::write_table(&spec(1, units, 1, dims, levels, 1), &file)?;
-    let dd = DeepDiveConfig { pairs: Selection::All, trees, ..DeepDiveConfig::default() };
-    let cfg = config(1, dims, DeepDiveConfig { requested: vec!["exp00000:m0".into()], ..dd });
+    let dd = DeepDiveConfig::default().with(|c| {
+        c.pairs = Selection::All;
+        c.trees = trees;
+    });
+    let cfg = config(1, dims, dd.with(|c| c.requested = vec!["exp00000:m0".into()]));
     let source = Source::open(&file)?;
     let (stats, result) = cateye_scan::scan_source(&source, &cfg.scan, &|_, _| {})?;
     let t = Instant::now();
@@ -92,8 +94,14 @@ pub(crate) fn scan(
         "generated {experiments} experiments x {units} units x {metrics} metrics x {dims} dimensions in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let cfg =
-        config(metrics, dims, DeepDiveConfig { pairs: Selection::Top(pairs), trees, ..DeepDiveConfig::default() });
+    let cfg = config(
+        metrics,
+        dims,
+        DeepDiveConfig::default().with(|c| {
+            c.pairs = Selection::Top(pairs);
+            c.trees = trees;
+        }),
+    );
     let t = Instant::now();
     let source = Source::open(&file)?;
     let (stats, result) = cateye_scan::scan_source(&source, &cfg.scan, &|_, _| {})?;

@@ -13,7 +13,10 @@ pub(crate) fn forest(rows: usize, covariates: usize, trees: usize) -> Result<()>
     let start = Instant::now();
     let data = ForestData::new(&sim.columns(), &sim.names(), DEFAULT_MAX_BINS)?;
     let binning = start.elapsed().as_secs_f64();
-    let options = ForestOptions { num_trees: trees, seed: 1, ..ForestOptions::default() };
+    let options = ForestOptions::default().with(|c| {
+        c.num_trees = trees;
+        c.seed = 1;
+    });
     let input = CausalInput {
         y: &sim.y,
         w: &sim.w,

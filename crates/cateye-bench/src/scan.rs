@@ -38,11 +38,10 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         size as f64 / 1e6
     );
     let threads = rayon::current_num_threads();
-    let config = ScanConfig {
-        metrics: Some((0..metrics).map(|m| format!("m{m}")).collect()),
-        dimensions: Some((0..dims).map(|d| format!("d{d}")).collect()),
-        ..ScanConfig::default()
-    };
+    let config = ScanConfig::default().with(|c| {
+        c.metrics = Some((0..metrics).map(|m| format!("m{m}")).collect());
+        c.dimensions = Some((0..dims).map(|d| format!("d{d}")).collect());
+    });
     let outcome = match args.which {
         Which::Scan => bench_scan(&file, &config, args.repeat, threads),
         _ => bench_memory(&file, metrics, dims),

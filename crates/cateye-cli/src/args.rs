@@ -361,13 +361,12 @@ impl ForestArgs {
         }
         spec.weights = self.weights.clone();
         spec.cluster = self.cluster.clone();
-        spec.options = ForestOptions {
-            num_trees: self.trees,
-            seed: self.seed,
-            min_node_size: self.min_node_size,
-            max_bins: self.max_bins,
-            ..ForestOptions::default()
-        };
+        spec.options = ForestOptions::default().with(|c| {
+            c.num_trees = self.trees;
+            c.seed = self.seed;
+            c.min_node_size = self.min_node_size;
+            c.max_bins = self.max_bins;
+        });
         spec
     }
 }
@@ -379,20 +378,19 @@ impl CateArgs {
         spec.covariates = self.covariates.clone();
         spec.propensity = self.propensity.parse().unwrap_or_else(|never| match never {});
         let default_bases = if self.select { BaseKind::ALL.to_vec() } else { vec![BaseKind::Forest] };
-        spec.config = CateConfig {
-            method: self.method,
-            bases: self.base.clone().unwrap_or(default_bases),
-            calibrate: self.calibrate,
-            select: self.select,
-            loss: self.loss,
-            folds: self.folds,
-            trees: self.trees,
-            clip: self.clip,
-            seed: self.seed,
-            control: self.control,
-            keep_model: self.save_model.is_some(),
-            ..CateConfig::default()
-        };
+        spec.config = CateConfig::default().with(|c| {
+            c.method = self.method;
+            c.bases = self.base.clone().unwrap_or(default_bases);
+            c.calibrate = self.calibrate;
+            c.select = self.select;
+            c.loss = self.loss;
+            c.folds = self.folds;
+            c.trees = self.trees;
+            c.clip = self.clip;
+            c.seed = self.seed;
+            c.control = self.control;
+            c.keep_model = self.save_model.is_some();
+        });
         spec
     }
 }

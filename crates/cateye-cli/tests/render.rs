@@ -53,7 +53,7 @@ proptest! {
         let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
         let Ok(source) = Source::from_batches_with_schema(schema, vec![batch]) else { return Ok(()) };
         let mut config = Config::default();
-        config.scan = ScanConfig { min_units_per_arm: min_units, ..ScanConfig::default() };
+        config.scan = ScanConfig::default().with(|c| c.min_units_per_arm = min_units);
         config.deep_dive.pairs = Selection::None;
         if let Ok((_, report)) = scan(&source, &config, &|_| {}) {
             // Whatever was computed must serialise and render.

@@ -72,6 +72,7 @@ impl fmt::Display for Selection {
 /// Everything the deep dive needs besides the data and the scan's results.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct DeepDiveConfig {
     /// Flagged pairs to analyse (default: the 20 with the strongest evidence).
     pub pairs: Selection,
@@ -197,3 +198,5 @@ mod tests {
         assert_eq!(c.pairs, Selection::All);
     }
 }
+
+cateye_stats::settings_with!(DeepDiveConfig);

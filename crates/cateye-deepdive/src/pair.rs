@@ -207,15 +207,14 @@ pub(crate) fn analyze_pair(
         rows.dims.iter().map(|d| LevelColumn { name: &d.name, codes: &d.codes, levels: d.labels.len() }).collect();
     let numeric: Vec<&[f64]> = rows.covariates.iter().map(|(_, v, _)| v.as_slice()).collect();
     let y_hat = cross_fitted_predictions(&rows.y, &level_columns, &numeric, OUTCOME_FOLDS, config.seed)?;
-    let options = ForestOptions {
-        num_trees: config.trees,
-        min_node_size,
-        sample_fraction,
-        seed: config.seed,
+    let options = ForestOptions::default().with(|c| {
+        c.num_trees = config.trees;
+        c.min_node_size = min_node_size;
+        c.sample_fraction = sample_fraction;
+        c.seed = config.seed;
         // The deep dive uses the point estimates only: no little bags for per-unit variances.
-        ci_group_size: 1,
-        ..ForestOptions::default()
-    };
+        c.ci_group_size = 1;
+    });
     let input = CausalInput {
         y: &rows.y,
         w: &rows.w,
@@ -234,7 +233,11 @@ pub(crate) fn analyze_pair(
     let rate = rank_average_treatment_effect(
         &effects,
         &fit.oob.tau,
-        &RateOptions { bootstrap: config.rate_bootstrap, toc_points: 20, seed: config.seed },
+        &RateOptions::default().with(|c| {
+            c.bootstrap = config.rate_bootstrap;
+            c.toc_points = 20;
+            c.seed = config.seed;
+        }),
     )?;
     // A constant additive effect is impossible on a two-valued (e.g. binary) metric unless it
     // is zero, so the null of the randomization test is uninformative there.
@@ -246,12 +249,12 @@ pub(crate) fn analyze_pair(
             &rows.y,
             &rows.treated,
             &numeric,
-            &RandomizationOptions {
-                permutations: config.permutations,
-                gamma: config.gamma,
-                grid: config.grid,
-                seed: config.seed,
-            },
+            &RandomizationOptions::default().with(|c| {
+                c.permutations = config.permutations;
+                c.gamma = config.gamma;
+                c.grid = config.grid;
+                c.seed = config.seed;
+            }),
         )?)
     };
     let tests_seconds = start.elapsed().as_secs_f64();
@@ -349,13 +352,13 @@ pub(crate) fn analyze_pair(
     let subgroups = subgroup_rules(
         &scores,
         &rule_features,
-        &SubgroupOptions {
-            depth: config.rule_depth,
-            min_leaf: config.rule_min_leaf,
-            holdout_fraction: 0.5,
-            seed: config.seed,
-            split_alpha: config.rule_alpha,
-        },
+        &SubgroupOptions::default().with(|c| {
+            c.depth = config.rule_depth;
+            c.min_leaf = config.rule_min_leaf;
+            c.holdout_fraction = 0.5;
+            c.seed = config.seed;
+            c.split_alpha = config.rule_alpha;
+        }),
     );
     let ate = average_treatment_effect(&effects, TargetSample::All)?;
     debug_assert_eq!(n, tau.len());

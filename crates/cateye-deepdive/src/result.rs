@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 /// The deep dive of a scan: which pairs, and each pair's analysis.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DeepDiveReport {
     /// Which pairs the scan flagged and which were analysed.
     pub selection: SelectionSummary,
@@ -24,6 +25,7 @@ pub struct DeepDiveReport {
 
 /// A selected pair whose analysis failed (too few units, a constant outcome, ...).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FailedPair {
     /// Experiment id.
     pub experiment: String,
@@ -37,6 +39,7 @@ pub struct FailedPair {
 
 /// The analysis of one (experiment, metric, treatment arm) pair.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DeepDive {
     /// Experiment id.
     pub experiment: String,
@@ -70,6 +73,7 @@ pub struct DeepDive {
 
 /// The units analysed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct PairData {
     /// Units analysed (treated, control).
     pub units: [usize; 2],
@@ -85,6 +89,7 @@ pub struct PairData {
 
 /// A forest covariate and how it was encoded.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct FeatureInfo {
     /// Column name.
     pub name: String,
@@ -97,6 +102,7 @@ pub struct FeatureInfo {
 
 /// The forest's settings.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ForestSettings {
     /// Number of trees.
     pub trees: usize,
@@ -112,6 +118,7 @@ pub struct ForestSettings {
 
 /// Is the effect heterogeneous?
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Detect {
     /// grf's calibration test on the out-of-bag predictions; the differential coefficient's
     /// one-sided p-value tests for heterogeneity the forest captures.
@@ -132,6 +139,7 @@ pub struct Detect {
 
 /// AUTOC and Qini with bootstrap SEs and the one-sided p-value of AUTOC > 0.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RateSummary {
     /// AUTOC: the area under the targeting operator characteristic (TOC), in outcome units.
     pub autoc: f64,
@@ -147,6 +155,7 @@ pub struct RateSummary {
 
 /// Which dimensions explain the effect variation.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Surface {
     /// Ranked by `share_of_cate_variance`, largest first.
     pub dimensions: Vec<DimensionEvidence>,
@@ -163,6 +172,7 @@ pub struct Surface {
 
 /// One dimension's evidence.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DimensionEvidence {
     /// Dimension name.
     pub dimension: String,
@@ -187,6 +197,7 @@ pub struct DimensionEvidence {
 
 /// Who gains and who loses.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Characterize {
     /// Distribution of the out-of-bag effect estimates over all units.
     pub overall: EffectDistribution,
@@ -202,6 +213,7 @@ pub struct Characterize {
 
 /// Wall-clock seconds of the stages.
 #[derive(Clone, Copy, Debug, Default, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Timings {
     /// Seconds for the features, the outcome model and the causal forest.
     pub forest: f64,

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// A pair chosen for a deep dive and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SelectedPair {
     /// Experiment id.
     pub experiment: String,
@@ -26,6 +27,7 @@ pub struct SelectedPair {
 
 /// What the selection did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SelectionSummary {
     /// The selection setting: `all`, `none` or the cap N.
     pub setting: String,

@@ -9,36 +9,37 @@ use common::{deep_dive_file, scan_file};
 fn selection_takes_the_strongest_flagged_pairs_and_the_requested_ones() {
     let (dir, path, demo_config) = common::demo("dd-select", 5);
     let (_, result) = scan_file(&path, &demo_config).unwrap();
-    let all = select_pairs(&result, &DeepDiveConfig { pairs: Selection::All, ..Default::default() }, 0.05).unwrap();
+    let all = select_pairs(&result, &DeepDiveConfig::default().with(|c| c.pairs = Selection::All), 0.05).unwrap();
     assert!(all.flagged >= 4, "the demo plants heterogeneity in at least 4 pairs");
     assert!(all.selected.windows(2).all(|w| w[0].evidence_q <= w[1].evidence_q), "strongest evidence first");
     assert!(all.selected.iter().all(|p| !p.flagged_by.is_empty() && p.evidence_q <= 0.05));
-    let two = select_pairs(&result, &DeepDiveConfig { pairs: Selection::Top(2), ..Default::default() }, 0.05).unwrap();
+    let two = select_pairs(&result, &DeepDiveConfig::default().with(|c| c.pairs = Selection::Top(2)), 0.05).unwrap();
     assert_eq!(two.selected, all.selected[..2].to_vec());
     assert_eq!(two.not_selected.len(), all.flagged - 2);
     // A flagged pair beyond the cap that is requested is analysed as flagged, once.
     let third = &all.selected[2];
-    let config = DeepDiveConfig {
-        pairs: Selection::Top(2),
-        requested: vec![format!("{}:{}:{}", third.experiment, third.metric, third.arm)],
-        ..Default::default()
-    };
+    let config = DeepDiveConfig::default().with(|c| {
+        c.pairs = Selection::Top(2);
+        c.requested = vec![format!("{}:{}:{}", third.experiment, third.metric, third.arm)];
+    });
     let capped = select_pairs(&result, &config, 0.05).unwrap();
     assert_eq!(capped.selected.len(), 3);
     assert_eq!(capped.selected[2].reason, "flagged");
     assert_eq!(capped.not_selected.len(), all.flagged - 3);
     // A requested pair that is not flagged is added; an unknown one is an error naming it.
-    let config =
-        DeepDiveConfig { pairs: Selection::None, requested: vec!["dark_mode:revenue".into()], ..Default::default() };
+    let config = DeepDiveConfig::default().with(|c| {
+        c.pairs = Selection::None;
+        c.requested = vec!["dark_mode:revenue".into()];
+    });
     let requested = select_pairs(&result, &config, 0.05).unwrap();
     assert_eq!(requested.selected.len(), 1);
     assert_eq!(
         (requested.selected[0].experiment.as_str(), requested.selected[0].reason.as_str()),
         ("dark_mode", "requested")
     );
-    let config = DeepDiveConfig { requested: vec!["dark_mode:clicks".into()], ..Default::default() };
+    let config = DeepDiveConfig::default().with(|c| c.requested = vec!["dark_mode:clicks".into()]);
     assert!(select_pairs(&result, &config, 0.05).unwrap_err().to_string().contains("'dark_mode:clicks'"));
-    let config = DeepDiveConfig { requested: vec!["dark_mode".into()], ..Default::default() };
+    let config = DeepDiveConfig::default().with(|c| c.requested = vec!["dark_mode".into()]);
     assert!(select_pairs(&result, &config, 0.05).unwrap_err().to_string().contains("experiment:metric"));
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -46,7 +47,10 @@ fn selection_takes_the_strongest_flagged_pairs_and_the_requested_ones() {
 #[test]
 fn a_missing_covariate_column_is_an_error_naming_it() {
     let (dir, path, config) = common::demo("dd-covariate", 5);
-    let dd = DeepDiveConfig { pairs: Selection::Top(1), covariates: vec!["age".into()], ..Default::default() };
+    let dd = DeepDiveConfig::default().with(|c| {
+        c.pairs = Selection::Top(1);
+        c.covariates = vec!["age".into()];
+    });
     let (stats, result) = scan_file(&path, &config).unwrap();
     let e = deep_dive_file(&path, &config, &dd, &stats, &result).unwrap_err().to_string();
     assert!(e.contains("'age'") && e.contains("deep-dive covariate"), "{e}");
@@ -56,13 +60,12 @@ fn a_missing_covariate_column_is_an_error_naming_it() {
 #[test]
 fn the_deep_dive_does_not_depend_on_the_thread_count() {
     let (dir, path, config) = common::demo("dd-determinism", 5);
-    let dd = DeepDiveConfig {
-        pairs: Selection::Top(2),
-        requested: vec!["free_shipping:converted:threshold_50".into()],
-        trees: 200,
-        permutations: 200,
-        ..Default::default()
-    };
+    let dd = DeepDiveConfig::default().with(|c| {
+        c.pairs = Selection::Top(2);
+        c.requested = vec!["free_shipping:converted:threshold_50".into()];
+        c.trees = 200;
+        c.permutations = 200;
+    });
     let (stats, result) = scan_file(&path, &config).unwrap();
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();

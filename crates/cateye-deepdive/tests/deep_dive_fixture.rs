@@ -14,11 +14,10 @@ const METRICS: [&str; 3] = ["m0", "m1", "m2"];
 const DIMS: [&str; 4] = ["country", "platform", "tenure", "region"];
 
 fn config() -> ScanConfig {
-    ScanConfig {
-        metrics: Some(METRICS.iter().map(|s| s.to_string()).collect()),
-        dimensions: Some(DIMS.iter().map(|s| s.to_string()).collect()),
-        ..ScanConfig::default()
-    }
+    ScanConfig::default().with(|c| {
+        c.metrics = Some(METRICS.iter().map(|s| s.to_string()).collect());
+        c.dimensions = Some(DIMS.iter().map(|s| s.to_string()).collect());
+    })
 }
 
 /// `P(X ≥ k)` for `X ~ Binomial(n, p)`.
@@ -40,7 +39,11 @@ fn deep_dive_explains_the_planted_heterogeneity() {
             .unwrap();
     // Every pair of every experiment, so that the constant-effect pairs are analysed too.
     let requested: Vec<String> = (0..12).flat_map(|e| METRICS.iter().map(move |m| format!("exp{e:04}:{m}"))).collect();
-    let dd = DeepDiveConfig { pairs: Selection::All, requested, trees: 1000, ..DeepDiveConfig::default() };
+    let dd = DeepDiveConfig::default().with(|c| {
+        c.pairs = Selection::All;
+        c.requested = requested;
+        c.trees = 1000;
+    });
     let cfg = config();
     let (stats, result) = scan_file(&path, &cfg).unwrap();
     let report: DeepDiveReport = deep_dive_file(&path, &cfg, &dd, &stats, &result).unwrap();

@@ -37,6 +37,7 @@ const PURPOSE_CAUSAL: u64 = 13;
 
 /// Conditional average treatment effects with their variances (NaN where not estimable).
 #[derive(Clone, Debug, Default)]
+#[non_exhaustive]
 pub struct CateEstimates {
     /// Estimated CATE `τ̂(x)` per row, in outcome units per unit of treatment.
     pub tau: Vec<f64>,
@@ -258,6 +259,7 @@ pub struct CausalInput<'a> {
 
 /// Wall-clock seconds of the stages of a fit.
 #[derive(Clone, Copy, Debug, Default, Serialize)]
+#[non_exhaustive]
 pub struct FitTimings {
     /// Seconds spent on the nuisance estimates `m̂` and `ê`.
     pub nuisance: f64,

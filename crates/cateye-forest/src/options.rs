@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// How trees are grown and how predictions are formed. The defaults are grf's.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ForestOptions {
     /// Number of trees (a multiple of `ci_group_size` is used: it is rounded up).
     pub num_trees: usize,
@@ -103,3 +104,5 @@ impl ForestOptions {
         Ok(())
     }
 }
+
+cateye_stats::settings_with!(ForestOptions);

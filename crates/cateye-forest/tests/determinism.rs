@@ -11,8 +11,15 @@ fn fit_with_threads(threads: usize, seed: u64) -> (Vec<f64>, Vec<f64>, Vec<f64>,
         let sim = nie_wager(Setup::A, 1500, 6, 1.0, 5);
         let data = common::data_of(&sim);
         let input = common::input_of(&sim, Propensity::Estimate);
-        let fit = fit_causal_forest(&data, input, &ForestOptions { num_trees: 300, seed, ..ForestOptions::default() })
-            .unwrap();
+        let fit = fit_causal_forest(
+            &data,
+            input,
+            &ForestOptions::default().with(|c| {
+                c.num_trees = 300;
+                c.seed = seed;
+            }),
+        )
+        .unwrap();
         let new_rows = data.bin_new_rows(&sim.columns()).unwrap();
         let predicted = fit.forest.predict(&new_rows, sim.x.len());
         (fit.oob.tau, fit.oob.variance, fit.y_hat, predicted.tau)

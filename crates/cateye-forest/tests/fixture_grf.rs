@@ -59,7 +59,7 @@ fn check_against_grf(name: &str) {
     let runs: Vec<Figures> = SEEDS
         .iter()
         .map(|&seed| {
-            let fit = fit(&fx.x, &fx.names, &fx.y, &fx.w, &ForestOptions { seed, ..ForestOptions::default() }, 256);
+            let fit = fit(&fx.x, &fx.names, &fx.y, &fx.w, &ForestOptions::default().with(|c| c.seed = seed), 256);
             figures(&fx, &fit)
         })
         .collect();
@@ -113,7 +113,7 @@ fn binning_costs_no_accuracy() {
         let Some(fx) = load(name) else { return };
         let rmse = |bins: usize| {
             mean(SEEDS.iter().map(|&seed| {
-                let options = ForestOptions { seed, ..ForestOptions::default() };
+                let options = ForestOptions::default().with(|c| c.seed = seed);
                 accuracy(&fit(&fx.x, &fx.names, &fx.y, &fx.w, &options, bins), &fx.tau).0
             }))
         };

@@ -21,7 +21,10 @@ fn calibration_repairs_a_mis_scaled_predictor() {
     for (setup, seed) in [(Setup::A, 1), (Setup::B, 2)] {
         let sim = nie_wager(setup, 4000, 6, 1.0, seed);
         let data = common::data_of(&sim);
-        let options = ForestOptions { num_trees: 500, seed, ..ForestOptions::default() };
+        let options = ForestOptions::default().with(|c| {
+            c.num_trees = 500;
+            c.seed = seed;
+        });
         let fit = fit_causal_forest(&data, common::input_of(&sim, Propensity::Estimate), &options).unwrap();
         let scores = doubly_robust_scores(&fit.effects()).unwrap().scores;
         // Calibrate on the even rows, evaluate on the odd ones.

@@ -12,7 +12,10 @@ fn fit_trial(n: usize, ate: f64, slope: f64, seed: u64, trees: usize) -> CausalF
     let sim = randomized_trial(n, 5, ate, slope, 1.0, seed);
     let data = common::data_of(&sim);
     let input = common::input_of(&sim, Propensity::Known(0.5));
-    let options = ForestOptions { num_trees: trees, seed, ..ForestOptions::default() };
+    let options = ForestOptions::default().with(|c| {
+        c.num_trees = trees;
+        c.seed = seed;
+    });
     fit_causal_forest(&data, input, &options).unwrap()
 }
 
@@ -111,7 +114,10 @@ fn cluster_robust_ate_covers_under_cluster_randomization() {
                 propensity: Propensity::Known(0.5),
                 y_hat: None,
             };
-            let options = ForestOptions { num_trees: 100, seed: r, ..ForestOptions::default() };
+            let options = ForestOptions::default().with(|c| {
+                c.num_trees = 100;
+                c.seed = r;
+            });
             let fit = fit_causal_forest(&data, input, &options).unwrap();
             let a = average_treatment_effect(&fit.effects(), TargetSample::All).unwrap();
             a.ci_lower <= 1.0 && 1.0 <= a.ci_upper
@@ -132,7 +138,10 @@ fn uniform_sample_weights_change_nothing() {
     // Weight 2 scales every weighted sum exactly, so every split decision is the same.
     let weighted = data.clone().with_weights(vec![2.0; 800], "w2").unwrap();
     let input = common::input_of(&sim, Propensity::Known(0.5));
-    let options = ForestOptions { num_trees: 100, seed: 5, ..ForestOptions::default() };
+    let options = ForestOptions::default().with(|c| {
+        c.num_trees = 100;
+        c.seed = 5;
+    });
     let plain = fit_causal_forest(&data, input, &options).unwrap();
     let scaled = fit_causal_forest(&weighted, input, &options).unwrap();
     for (a, b) in plain.oob.tau.iter().zip(&scaled.oob.tau) {

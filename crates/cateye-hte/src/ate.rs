@@ -31,6 +31,7 @@ impl TargetSample {
 /// An average treatment effect on one target sample, with its standard error and normal 95%
 /// interval.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct AteEstimate {
     /// Whose average effect.
     pub target: TargetSample,

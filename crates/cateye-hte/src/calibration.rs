@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 /// The two coefficients of the best linear predictor, named as in grf's `test_calibration`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CalibrationTest {
     /// Coefficient of `(W − Ŵ) τ̄`: 1 when the average prediction is correct.
     pub mean_forest_prediction: Coefficient,

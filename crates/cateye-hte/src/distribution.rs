@@ -28,6 +28,7 @@ const PURPOSE_BAND: u64 = 0x5EA_0001;
 /// A histogram on fixed edges: `counts[k]` units in `[edges[k], edges[k + 1])` (the last bin
 /// closed).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Histogram {
     /// Bin edges, ascending (one more than the bins).
     pub edges: Vec<f64>,
@@ -81,6 +82,7 @@ impl Histogram {
 
 /// Summary of a set of estimated effects.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EffectDistribution {
     /// Number of estimates.
     pub units: usize,
@@ -102,6 +104,7 @@ pub struct EffectDistribution {
 
 /// The linear calibration of forest estimates against doubly robust scores (module doc).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ScoreCalibration {
     /// Mean forest estimate `τ̄`.
     pub center: f64,
@@ -247,6 +250,7 @@ pub fn effect_distribution(tau: &[f64], edges: &[f64], calibration: &ScoreCalibr
 
 /// One level's part of the overall distribution.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct MixtureComponent {
     /// Label of the level.
     pub level: String,
@@ -259,6 +263,7 @@ pub struct MixtureComponent {
 /// The overall distribution as `Σ_l weight_l · component_l`, on the overall histogram's edges,
 /// and how well the mixture reproduces the overall quantiles.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Mixture {
     /// Name of the dimension.
     pub dimension: String,

@@ -19,6 +19,7 @@ pub enum Vcov<'a> {
 
 /// One regression coefficient with its robust standard error and t test (df: n − k, or G − 1 with clusters).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Coefficient {
     /// Name of the regressor.
     pub term: String,

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 /// Settings of [`rank_average_treatment_effect`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct RateOptions {
     /// Bootstrap replicates (grf: 200).
     pub bootstrap: usize,
@@ -35,6 +36,7 @@ impl Default for RateOptions {
 
 /// A RATE with its half-sample bootstrap standard error.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RateEstimate {
     /// Point estimate on all units, in the outcome's units.
     pub estimate: f64,
@@ -44,6 +46,7 @@ pub struct RateEstimate {
 
 /// One point of the targeting operator characteristic curve.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TocPoint {
     /// Share `q` of units treated, highest priority first.
     pub q: f64,
@@ -55,6 +58,7 @@ pub struct TocPoint {
 
 /// Rank-weighted average treatment effects of one priority ranking.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Rate {
     /// Area under the TOC curve, `Σ_j ω_j TOC(j) / Σω`.
     pub autoc: RateEstimate,
@@ -187,3 +191,5 @@ mod tests {
         assert!(tied.iter().all(|v| v.abs() < 1e-12), "{tied:?}");
     }
 }
+
+cateye_stats::settings_with!(RateOptions);

@@ -21,6 +21,7 @@ pub const PROPENSITY_FLOOR: f64 = 1e-3;
 
 /// Scores with a record of the propensities that were clipped.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct DoublyRobustScores {
     /// AIPW score `Γ_i` of each unit.
     pub scores: Vec<f64>,

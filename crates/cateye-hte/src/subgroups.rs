@@ -73,6 +73,7 @@ pub struct RuleFeature<'a> {
 
 /// Options of [`subgroup_rules`].
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct SubgroupOptions {
     /// Maximum depth of the tree: 1 or 2.
     pub depth: usize,
@@ -96,6 +97,7 @@ impl Default for SubgroupOptions {
 
 /// A unit satisfies the condition when its level of `feature` is one of `levels`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Condition {
     /// Feature name.
     pub feature: String,
@@ -105,6 +107,7 @@ pub struct Condition {
 
 /// One leaf of the subgroup tree with its search-half and held-out estimates.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Subgroup {
     /// Conditions that all hold in the leaf (empty = everyone); one per feature.
     pub conditions: Vec<Condition>,
@@ -130,6 +133,7 @@ pub struct Subgroup {
 
 /// The subgroup tree of [`subgroup_rules`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SubgroupRules {
     /// Maximum depth searched (the tree may be shallower where no split reduces the loss).
     pub depth: usize,
@@ -1148,3 +1152,5 @@ mod tests {
         }
     }
 }
+
+cateye_stats::settings_with!(SubgroupOptions);

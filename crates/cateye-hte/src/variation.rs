@@ -48,6 +48,7 @@ pub fn explained_share(tau: &[f64], codes: &[u32], levels: usize) -> f64 {
 
 /// The systematic / idiosyncratic split of the effect variance (module doc).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct VariationDecomposition {
     /// Debiased variance of the effect's projection on the dimensions.
     pub systematic: f64,

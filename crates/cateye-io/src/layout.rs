@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 /// dimensions means: infer them (every float column without another role is a metric; every
 /// string or boolean column without another role is a dimension).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ColumnRoles {
     /// Experiment id column.
     pub experiment: String,
@@ -27,6 +28,23 @@ pub struct ColumnRoles {
     pub ignore: Vec<String>,
     /// Randomization cluster column.
     pub cluster: Option<String>,
+}
+
+impl Default for ColumnRoles {
+    /// The default roles: columns `experiment` and `variant`, pre-period columns `pre_<metric>`,
+    /// metrics and dimensions inferred.
+    fn default() -> Self {
+        ColumnRoles {
+            experiment: "experiment".into(),
+            unit: None,
+            variant: "variant".into(),
+            metrics: None,
+            pre_prefix: "pre_".into(),
+            dimensions: None,
+            ignore: Vec::new(),
+            cluster: None,
+        }
+    }
 }
 
 /// How a dimension's values become levels.
@@ -236,3 +254,5 @@ impl Layout {
         })
     }
 }
+
+cateye_stats::settings_with!(ColumnRoles);

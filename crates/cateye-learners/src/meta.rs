@@ -240,7 +240,11 @@ pub fn causal_forest_cate(
         PairPropensity::Estimate { .. } => cateye_forest::Propensity::Estimate,
     };
     let input = CausalInput { y: &y, w: &w, outcome: "outcome", treatment: "treatment", propensity, y_hat: None };
-    let options = ForestOptions { num_trees: trees, ci_group_size: 1, seed: ctx.seed, ..ForestOptions::default() };
+    let options = ForestOptions::default().with(|c| {
+        c.num_trees = trees;
+        c.ci_group_size = 1;
+        c.seed = ctx.seed;
+    });
     let fit = fit_causal_forest(&subset, input, &options)?;
     let mut out = vec![f64::NAN; ctx.data.num_rows()];
     for (&i, &t) in rows.iter().zip(&fit.oob.tau) {

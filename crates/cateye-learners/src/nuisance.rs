@@ -216,6 +216,7 @@ pub enum PairPropensity<'a> {
 
 /// Summary of the propensities used.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct PropensitySummary {
     /// Where the propensities came from, e.g. `known: 0.5` or `estimated (forest), clipped to [0.05, 0.95]`.
     pub source: String,

@@ -22,6 +22,7 @@ pub const PURPOSE_FOLDS: u64 = 0xF01D;
 
 /// What to estimate.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CateConfig {
     /// The learner whose estimates are reported (unless `select` picks another).
     pub method: Learner,
@@ -77,6 +78,7 @@ impl Default for CateConfig {
 
 /// One candidate's out-of-fold estimates for every row.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub struct CandidateEstimates {
     /// Display name, e.g. `DR-learner/forest + calibration`.
     pub candidate: String,
@@ -92,6 +94,7 @@ pub struct CandidateEstimates {
 
 /// Wall-clock seconds of a stage.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct StageTime {
     /// The stage, e.g. `nuisances/forest` or a candidate's label.
     pub stage: String,
@@ -101,6 +104,7 @@ pub struct StageTime {
 
 /// The result for one arm against control.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct ArmReport {
     /// Treatment value of the arm.
     pub arm: f64,
@@ -145,6 +149,7 @@ pub struct ArmReport {
 
 /// All arms.
 #[derive(Clone, Debug, Serialize)]
+#[non_exhaustive]
 pub struct CateReport {
     /// Rows of the data.
     pub rows: usize,
@@ -445,3 +450,5 @@ fn refit_kept(
     let (_, estimator) = fit_candidate(meta, ctx, nuisances, propensity, config, true)?;
     Ok(estimator.expect("kept"))
 }
+
+cateye_stats::settings_with!(CateConfig);

@@ -34,6 +34,7 @@ impl std::str::FromStr for SelectionLoss {
 
 /// One candidate's held-out losses (mean and standard error over the pair's rows).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SelectionRow {
     /// e.g. "DR-learner/forest", "DR-learner/forest + calibration".
     pub candidate: String,

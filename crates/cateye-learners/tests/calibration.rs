@@ -10,7 +10,11 @@ use cateye_sim::{nie_wager, Setup};
 /// Doubly robust scores of every row from cross-fitted forest nuisances (T-learner run).
 fn scores(setup: Setup, seed: u64) -> (cateye_sim::Simulated, Vec<f64>) {
     let sim = nie_wager(setup, 2000, 6, 1.0, seed);
-    let config = CateConfig { method: Learner::T, trees: 300, seed, ..CateConfig::default() };
+    let config = CateConfig::default().with(|c| {
+        c.method = Learner::T;
+        c.trees = 300;
+        c.seed = seed;
+    });
     let report =
         estimate_cate(sim.x.clone(), &sim.names(), &sim.y, &sim.w, "y", "w", Propensity::Estimate, &config).unwrap();
     let scores = report.arms[0].dr_scores.clone();

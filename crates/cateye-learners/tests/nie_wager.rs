@@ -65,16 +65,15 @@ impl Rep {
 
 fn run(setup: Setup, seed: u64) -> Rep {
     let sim = nie_wager(setup, 2000, 6, 1.0, seed);
-    let config = CateConfig {
-        method: Learner::Dr,
-        bases: vec![BaseKind::Forest, BaseKind::Boost, BaseKind::Linear],
-        calibrate: true,
-        select: true,
-        loss: SelectionLoss::R,
-        trees: 300,
-        seed,
-        ..CateConfig::default()
-    };
+    let config = CateConfig::default().with(|c| {
+        c.method = Learner::Dr;
+        c.bases = vec![BaseKind::Forest, BaseKind::Boost, BaseKind::Linear];
+        c.calibrate = true;
+        c.select = true;
+        c.loss = SelectionLoss::R;
+        c.trees = 300;
+        c.seed = seed;
+    });
     let report = estimate_cate(sim.x.clone(), &sim.names(), &sim.y, &sim.w, "y", "w", Propensity::Estimate, &config)
         .expect("fit");
     let arm = &report.arms[0];

@@ -24,7 +24,10 @@ fn names() -> Vec<String> {
 #[test]
 fn every_arm_is_estimated_against_control() {
     let (x, y, w) = three_arms(6000);
-    let config = CateConfig { method: Learner::Dr, bases: vec![BaseKind::Linear], ..CateConfig::default() };
+    let config = CateConfig::default().with(|c| {
+        c.method = Learner::Dr;
+        c.bases = vec![BaseKind::Linear];
+    });
     let report = estimate_cate(x.clone(), &names(), &y, &w, "y", "w", Propensity::Design, &config).unwrap();
     assert_eq!(report.arms.len(), 2);
     for arm in &report.arms {
@@ -45,14 +48,13 @@ fn every_arm_is_estimated_against_control() {
 #[test]
 fn results_do_not_depend_on_the_number_of_threads() {
     let (x, y, w) = three_arms(1200);
-    let config = CateConfig {
-        method: Learner::X,
-        bases: vec![BaseKind::Boost, BaseKind::Forest],
-        select: true,
-        calibrate: true,
-        trees: 50,
-        ..CateConfig::default()
-    };
+    let config = CateConfig::default().with(|c| {
+        c.method = Learner::X;
+        c.bases = vec![BaseKind::Boost, BaseKind::Forest];
+        c.select = true;
+        c.calibrate = true;
+        c.trees = 50;
+    });
     let run = |threads: usize| {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
@@ -71,14 +73,14 @@ fn results_do_not_depend_on_the_number_of_threads() {
 #[test]
 fn bad_input_is_named() {
     let (x, mut y, w) = three_arms(600);
-    let config = CateConfig { bases: vec![BaseKind::Linear], ..CateConfig::default() };
+    let config = CateConfig::default().with(|c| c.bases = vec![BaseKind::Linear]);
     y[17] = f64::NAN;
     let err = estimate_cate(x.clone(), &names(), &y, &w, "revenue", "arm", Propensity::Design, &config)
         .unwrap_err()
         .to_string();
     assert!(err.contains("revenue") && err.contains("row 17"), "{err}");
     y[17] = 0.0;
-    let control = CateConfig { control: Some(7.0), ..config.clone() };
+    let control = config.clone().with(|c| c.control = Some(7.0));
     let err =
         estimate_cate(x.clone(), &names(), &y, &w, "y", "arm", Propensity::Design, &control).unwrap_err().to_string();
     assert!(err.contains("arm") && err.contains("control value 7"), "{err}");

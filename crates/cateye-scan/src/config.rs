@@ -30,6 +30,7 @@ use std::collections::BTreeMap;
 /// Everything the scan needs to know besides the data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
 pub struct ScanConfig {
     /// Experiment id column.
     pub experiment: String,
@@ -104,16 +105,16 @@ impl Default for ScanConfig {
 impl ScanConfig {
     /// The column roles, as the readers take them.
     pub fn roles(&self) -> ColumnRoles {
-        ColumnRoles {
-            experiment: self.experiment.clone(),
-            unit: self.unit.clone(),
-            variant: self.variant.clone(),
-            metrics: self.metrics.clone(),
-            pre_prefix: self.pre_prefix.clone(),
-            dimensions: self.dimensions.clone(),
-            ignore: self.ignore.clone(),
-            cluster: self.cluster.clone(),
-        }
+        ColumnRoles::default().with(|c| {
+            c.experiment = self.experiment.clone();
+            c.unit = self.unit.clone();
+            c.variant = self.variant.clone();
+            c.metrics = self.metrics.clone();
+            c.pre_prefix = self.pre_prefix.clone();
+            c.dimensions = self.dimensions.clone();
+            c.ignore = self.ignore.clone();
+            c.cluster = self.cluster.clone();
+        })
     }
 
     /// Check the numeric options; `origin` (a file name, or "command line") names where they
@@ -152,3 +153,5 @@ impl ScanConfig {
         self.experiment_split.contains_key(experiment) || !self.split.is_empty()
     }
 }
+
+cateye_stats::settings_with!(ScanConfig);

@@ -12,6 +12,7 @@ pub const SCHEMA_VERSION: u32 = 1;
 
 /// Everything a scan computes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct ScanResult {
     /// [`SCHEMA_VERSION`] of the document.
     pub schema_version: u32,
@@ -33,6 +34,7 @@ pub struct ScanResult {
 
 /// What was read.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct InputSummary {
     /// Label of the input scanned, when the caller names one.
     pub source: Option<String>,
@@ -52,6 +54,7 @@ pub struct InputSummary {
 
 /// A dimension as analysed.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DimensionSummary {
     /// Name of the dimension column.
     pub name: String,
@@ -65,6 +68,7 @@ pub struct DimensionSummary {
 
 /// The statistical settings of the run.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Settings {
     /// Significance level of findings, applied to q-values (after correction).
     pub alpha: f64,
@@ -88,6 +92,7 @@ impl Settings {
 
 /// Sample ratio mismatch test of one experiment.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SrmRow {
     /// Experiment id.
     pub experiment: String,
@@ -107,6 +112,7 @@ pub struct SrmRow {
 
 /// CUPED-adjusted effect.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct CupedEffect {
     /// Covariate column.
     pub covariate: String,
@@ -124,6 +130,7 @@ pub struct CupedEffect {
 
 /// Average effect of one arm on one metric.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct EffectRow {
     /// Experiment id.
     pub experiment: String,
@@ -158,6 +165,7 @@ pub struct EffectRow {
 
 /// Variance-ratio detection of effect variation for one arm and metric.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DetectionRow {
     /// Experiment id.
     pub experiment: String,
@@ -178,6 +186,7 @@ pub struct DetectionRow {
 
 /// The effect in one level (or the pooled `other` level) of a dimension.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LevelEffectRow {
     /// Level label, or `other`.
     pub level: String,
@@ -193,6 +202,7 @@ pub struct LevelEffectRow {
 
 /// Heterogeneity of one arm's effect on one metric across the levels of one dimension.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct DimensionRow {
     /// Experiment id.
     pub experiment: String,
@@ -225,6 +235,7 @@ pub struct DimensionRow {
 
 /// A level whose effect departs from the dimension's average effect.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct LevelDeviation {
     /// Level label.
     pub level: String,
@@ -238,6 +249,7 @@ pub struct LevelDeviation {
 
 /// A significant finding.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Finding {
     /// `dimension`: a dimension explains heterogeneity; `unexplained`: the variance-ratio test
     /// detects heterogeneity but no dimension is flagged.

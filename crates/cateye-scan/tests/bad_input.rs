@@ -35,7 +35,7 @@ fn assert_names(err: ScanError, parts: &[&str]) {
 #[test]
 fn the_good_file_scans() {
     let dir = common::temp_dir("good");
-    run(&csv(&dir, "good.csv", GOOD), ScanConfig { min_units_per_arm: 1, ..ScanConfig::default() }).unwrap();
+    run(&csv(&dir, "good.csv", GOOD), ScanConfig::default().with(|c| c.min_units_per_arm = 1)).unwrap();
 }
 
 #[test]
@@ -44,9 +44,9 @@ fn missing_column() {
     let p = csv(&dir, "nov.csv", &GOOD.replace("variant", "arm"));
     assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["nov.csv", "'variant'", "arm"]);
     let p = csv(&dir, "good.csv", GOOD);
-    let cfg = ScanConfig { metrics: Some(vec!["clicks".into()]), ..ScanConfig::default() };
+    let cfg = ScanConfig::default().with(|c| c.metrics = Some(vec!["clicks".into()]));
     assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'clicks'", "metric"]);
-    let cfg = ScanConfig { dimensions: Some(vec!["os".into()]), ..ScanConfig::default() };
+    let cfg = ScanConfig::default().with(|c| c.dimensions = Some(vec!["os".into()]));
     assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'os'", "dimension"]);
 }
 
@@ -54,7 +54,7 @@ fn missing_column() {
 fn metric_that_is_not_numeric() {
     let dir = common::temp_dir("nonnumeric");
     let p = csv(&dir, "good.csv", GOOD);
-    let cfg = ScanConfig { metrics: Some(vec!["country".into()]), ..ScanConfig::default() };
+    let cfg = ScanConfig::default().with(|c| c.metrics = Some(vec!["country".into()]));
     assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'country'", "metric", "numeric"]);
     let p = csv(&dir, "badpre.csv", &GOOD.replace(",0.5\n", ",n/a\n"));
     assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["badpre.csv", "'pre_revenue'"]);
@@ -71,7 +71,7 @@ fn experiment_with_one_arm() {
 fn experiment_without_control_and_unknown_control_label() {
     let dir = common::temp_dir("control");
     let p = csv(&dir, "good.csv", GOOD);
-    let cfg = ScanConfig { control: "baseline".into(), ..ScanConfig::default() };
+    let cfg = ScanConfig::default().with(|c| c.control = "baseline".into());
     assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'baseline'", "'variant'", "control, treatment"]);
     let p = csv(&dir, "nocontrol.csv", &format!("{GOOD}e2,a,US,1.0,0.3\ne2,b,DE,1.2,0.3\n"));
     assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["nocontrol.csv", "'e2'", "'control'"]);
@@ -111,7 +111,7 @@ fn unsupported_and_corrupt_files() {
 fn missing_metric_values_are_excluded_and_counted() {
     let dir = common::temp_dir("missingvalues");
     let p = csv(&dir, "m.csv", &format!("{GOOD}e1,control,US,,0.5\ne1,treatment,US,NaN,0.5\ne1,treatment,DE,1.0,\n"));
-    let (_, r) = scan_file(&p, &ScanConfig { min_units_per_arm: 1, ..ScanConfig::default() }, &|_, _| {}).unwrap();
+    let (_, r) = scan_file(&p, &ScanConfig::default().with(|c| c.min_units_per_arm = 1), &|_, _| {}).unwrap();
     let e = &r.effects[0];
     assert_eq!(e.missing, [1.0, 1.0]);
     assert_eq!(e.n, [4.0, 3.0]);
@@ -172,7 +172,7 @@ proptest! {
             w.write(&batch).unwrap();
             p
         };
-        let cfg = ScanConfig { min_units_per_arm: min_units, ..ScanConfig::default() };
+        let cfg = ScanConfig::default().with(|c| c.min_units_per_arm = min_units);
         if let Ok((_, result)) = scan_file(&path, &cfg, &|_, _| {}) {
             // Whatever was computed must serialise.
             serde_json::to_string(&result).unwrap();
@@ -185,7 +185,7 @@ proptest! {
 fn arrow_ipc_file_and_stream_scan_like_csv() {
     let dir = common::temp_dir("ipc");
     let csv_path = csv(&dir, "good.csv", GOOD);
-    let cfg = ScanConfig { min_units_per_arm: 1, ..ScanConfig::default() };
+    let cfg = ScanConfig::default().with(|c| c.min_units_per_arm = 1);
     let (_, want) = scan_file(&csv_path, &cfg, &|_, _| {}).unwrap();
     let source = cateye_io::Source::open(&csv_path).unwrap();
     let batches: Vec<RecordBatch> = source.batches(&[0, 1, 2, 3, 4], 1024).unwrap().map(|b| b.unwrap()).collect();
@@ -213,7 +213,7 @@ fn arrow_ipc_file_and_stream_scan_like_csv() {
 fn planned_split_must_cover_every_arm() {
     let dir = common::temp_dir("split");
     let p = csv(&dir, "good.csv", GOOD);
-    let mut cfg = ScanConfig { min_units_per_arm: 1, ..ScanConfig::default() };
+    let mut cfg = ScanConfig::default().with(|c| c.min_units_per_arm = 1);
     cfg.split.insert("control".into(), 0.5);
     assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'e1'", "'treatment'"]);
 }

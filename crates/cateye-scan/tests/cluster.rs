@@ -60,7 +60,10 @@ fn sim_cluster_robust_intervals_cover_and_naive_ones_do_not() {
     let dir = common::temp_dir("cluster");
     let path = dir.join("clustered.parquet");
     write_table(&path);
-    let base = ScanConfig { metrics: Some(vec!["y".into()]), dimensions: Some(vec![]), ..ScanConfig::default() };
+    let base = ScanConfig::default().with(|c| {
+        c.metrics = Some(vec!["y".into()]);
+        c.dimensions = Some(vec![]);
+    });
     let coverage = |config: &ScanConfig| {
         let (_, r) = scan_file(&path, config, &|_, _| {}).unwrap();
         let n = r.effects.len() as f64;
@@ -75,7 +78,7 @@ fn sim_cluster_robust_intervals_cover_and_naive_ones_do_not() {
         (raw, cuped, r)
     };
     let (naive, naive_cuped, _) = coverage(&base);
-    let (robust, robust_cuped, r) = coverage(&ScanConfig { cluster: Some("household".into()), ..base.clone() });
+    let (robust, robust_cuped, r) = coverage(&base.clone().with(|c| c.cluster = Some("household".into())));
     eprintln!(
         "coverage: naive {naive:.3} (CUPED {naive_cuped:.3}), cluster-robust {robust:.3} (CUPED {robust_cuped:.3})"
     );
@@ -113,12 +116,11 @@ fn cluster_robust_se_equals_the_direct_formula() {
         text.push_str(&format!("e,{v},{c},{y:.1}\n"));
     }
     std::fs::write(&path, text).unwrap();
-    let config = ScanConfig {
-        cluster: Some("hh".into()),
-        metrics: Some(vec!["y".into()]),
-        min_units_per_arm: 1,
-        ..ScanConfig::default()
-    };
+    let config = ScanConfig::default().with(|c| {
+        c.cluster = Some("hh".into());
+        c.metrics = Some(vec!["y".into()]);
+        c.min_units_per_arm = 1;
+    });
     let (_, r) = scan_file(&path, &config, &|_, _| {}).unwrap();
     let cr1 = |arm: &str| {
         let ys: Vec<(&str, f64)> = rows.iter().filter(|r| r.0 == arm).map(|r| (r.1, r.2)).collect();

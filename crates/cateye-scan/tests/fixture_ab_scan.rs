@@ -15,11 +15,10 @@ const METRICS: [&str; 3] = ["m0", "m1", "m2"];
 const DIMS: [&str; 4] = ["country", "platform", "tenure", "region"];
 
 fn config() -> ScanConfig {
-    ScanConfig {
-        metrics: Some(METRICS.iter().map(|s| s.to_string()).collect()),
-        dimensions: Some(DIMS.iter().map(|s| s.to_string()).collect()),
-        ..ScanConfig::default()
-    }
+    ScanConfig::default().with(|c| {
+        c.metrics = Some(METRICS.iter().map(|s| s.to_string()).collect());
+        c.dimensions = Some(DIMS.iter().map(|s| s.to_string()).collect());
+    })
 }
 
 #[test]

@@ -91,7 +91,7 @@ fn random_partitions_merged_in_any_order_equal_the_whole() {
     spec.batch_rows = 1000;
     let batches = spec.batches();
     let all = concat_batches(&spec.schema(), &batches).unwrap();
-    let config = ScanConfig { batch_rows: 700, ..ScanConfig::default() };
+    let config = ScanConfig::default().with(|c| c.batch_rows = 700);
     let whole_path = dir.join("whole.parquet");
     common::write_parquet(&whole_path, &all);
     let whole = stats_of(&whole_path, &config);
@@ -132,7 +132,7 @@ fn merging_statistics_of_different_layouts_is_an_error() {
     let p = dir.join("a.parquet");
     common::write_spec(&spec, &p).unwrap();
     let a = stats_of(&p, &ScanConfig::default());
-    let b = stats_of(&p, &ScanConfig { metrics: Some(vec!["m0".into()]), ..ScanConfig::default() });
+    let b = stats_of(&p, &ScanConfig::default().with(|c| c.metrics = Some(vec!["m0".into()])));
     let mut c = a.clone();
     assert!(c.merge(&b).is_err());
     let _ = std::fs::remove_dir_all(&dir);

@@ -49,7 +49,7 @@ fn two_valued_metrics_are_uninformative_for_detection() {
     let two = |a: usize, _l: usize, i: usize| Some(if i % 10 < 3 + 3 * a { 5.0 } else { 0.0 });
     std::fs::write(&p, table(&["control", "t"], &[("US", 400), ("DE", 400)], two)).unwrap();
     // Integer-valued in the CSV, so not a metric by default: name it.
-    let cfg = ScanConfig { metrics: Some(vec!["y".into()]), ..ScanConfig::default() };
+    let cfg = ScanConfig::default().with(|c| c.metrics = Some(vec!["y".into()]));
     let (_, r) = scan_file(&p, &cfg, &|_, _| {}).unwrap();
     assert_eq!(r.detection[0].status, "uninformative_two_valued");
     assert!(r.detection[0].test.is_none());

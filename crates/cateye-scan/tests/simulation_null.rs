@@ -25,11 +25,10 @@ fn sim_global_null_fdr_coverage_and_size() {
         let spec = synthetic_spec(50, 1000, 4, 10, 3, 1000 + rep);
         let path = dir.join(format!("null_{rep}.parquet"));
         common::write_spec(&spec, &path).unwrap();
-        let config = ScanConfig {
-            metrics: Some((0..4).map(|m| format!("m{m}")).collect()),
-            dimensions: Some((0..10).map(|d| format!("d{d}")).collect()),
-            ..ScanConfig::default()
-        };
+        let config = ScanConfig::default().with(|c| {
+            c.metrics = Some((0..4).map(|m| format!("m{m}")).collect());
+            c.dimensions = Some((0..10).map(|d| format!("d{d}")).collect());
+        });
         let (_, result) = scan_file(&path, &config, &|_, _| {}).unwrap();
         let p: Vec<f64> = result.dimensions.iter().map(|r| r.test.map_or(f64::NAN, |t| t.p_value)).collect();
         tests_per_replicate = p.iter().filter(|p| !p.is_nan()).count();

@@ -11,11 +11,10 @@ use cateye_scan::{scan_source, ScanConfig, ScanResult, SuffStats};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 fn config() -> ScanConfig {
-    ScanConfig {
-        metrics: Some(["m0", "m1", "m2"].iter().map(|s| s.to_string()).collect()),
-        dimensions: Some(["country", "platform", "tenure", "region"].iter().map(|s| s.to_string()).collect()),
-        ..ScanConfig::default()
-    }
+    ScanConfig::default().with(|c| {
+        c.metrics = Some(["m0", "m1", "m2"].iter().map(|s| s.to_string()).collect());
+        c.dimensions = Some(["country", "platform", "tenure", "region"].iter().map(|s| s.to_string()).collect());
+    })
 }
 
 fn scan(source: &Source) -> (SuffStats, ScanResult) {

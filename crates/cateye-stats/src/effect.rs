@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 /// A point estimate with its standard error, confidence interval and two-sided p-value
 /// against zero.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Estimate {
     /// Point estimate.
     pub estimate: f64,

@@ -26,6 +26,7 @@ pub struct LevelEffect {
 
 /// Heterogeneity across the levels of a dimension.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Heterogeneity {
     /// Number of levels that entered the test.
     pub levels: usize,

@@ -46,6 +46,22 @@ pub use rng::stream;
 pub use srm::{srm_test, SrmTest};
 pub use variance_ratio::{variance_ratio_test, ArmSpread, VarianceRatioTest};
 
+/// Gives settings types (`#[non_exhaustive]`, so that fields can be added without breaking
+/// callers) a chained way to change some fields of their defaults:
+/// `ScanConfig::default().with(|c| c.alpha = 0.01)`.
+#[macro_export]
+macro_rules! settings_with {
+    ($($t:ty),* $(,)?) => {$(
+        impl $t {
+            /// These settings with `edit` applied: `Self::default().with(|c| c.field = value)`.
+            pub fn with(mut self, edit: impl FnOnce(&mut Self)) -> Self {
+                edit(&mut self);
+                self
+            }
+        }
+    )*};
+}
+
 /// A word that names none of the choices of an option (a correction, a learner, ...).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown {what} '{value}': expected {expected}")]

@@ -40,6 +40,7 @@ const WORD: usize = 64;
 
 /// Settings of [`randomization_test`].
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct RandomizationOptions {
     /// Number `B` of re-randomisations (complete randomisation: permutations of the assignment).
     pub permutations: usize,
@@ -61,6 +62,7 @@ impl Default for RandomizationOptions {
 
 /// Result of the randomization test of a constant treatment effect.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct RandomizationTest {
     /// Observed SKS statistic at the point estimate `τ̂`.
     pub statistic: f64,
@@ -768,3 +770,5 @@ mod tests {
         assert!(err(&y, &w, &[&x, &twice], &ok).contains("singular"));
     }
 }
+
+crate::settings_with!(RandomizationOptions);

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Result of the SRM test of one experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct SrmTest {
     /// Pearson's statistic `Σ (O − E)² / E` over the arms.
     pub chi2: f64,

@@ -28,6 +28,7 @@ pub struct ArmSpread {
 
 /// Result of the variance-ratio test of one arm against control.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct VarianceRatioTest {
     /// `s²_t / s²_c`
     pub ratio: f64,

@@ -30,7 +30,11 @@ fn rejection_rate(reps: u64, sd_tau: f64, beta: f64, adjust: bool, permutations:
     let rejected = (0..reps)
         .filter(|&rep| {
             let (y, w, x) = simulate(4000, sd_tau, beta, 1000 + rep);
-            let options = RandomizationOptions { permutations, grid: 11, seed: rep, ..Default::default() };
+            let options = RandomizationOptions::default().with(|c| {
+                c.permutations = permutations;
+                c.grid = 11;
+                c.seed = rep;
+            });
             let covariates: Vec<&[f64]> = if adjust { vec![&x] } else { vec![] };
             randomization_test(&y, &w, &covariates, &options).unwrap().p_value <= 0.05
         })

@@ -13,7 +13,7 @@ fn main() -> cateye::Result<()> {
     let spec = ForestSpec::new("y", "w")
         .covariates(train.names())
         .propensity(PropensitySpec::Known(0.5))
-        .options(ForestOptions { num_trees: 500, ..ForestOptions::default() });
+        .options(ForestOptions::default().with(|c| c.num_trees = 500));
     let run = fit_forest(&Source::from_batches(vec![trial_table(&train)])?, &spec)?;
     println!("AIPW average effect: {:.3}", run.summary.average_treatment_effect[0].estimate);
 

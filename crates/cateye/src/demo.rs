@@ -9,11 +9,10 @@ pub use cateye_sim::{demo_spec, synthetic_spec, TableSpec};
 
 /// The column roles of a generated table: its metrics and dimensions, named.
 pub fn scan_config(spec: &TableSpec) -> ScanConfig {
-    ScanConfig {
-        metrics: Some(spec.metric_columns()),
-        dimensions: Some(spec.dimension_columns()),
-        ..ScanConfig::default()
-    }
+    ScanConfig::default().with(|c| {
+        c.metrics = Some(spec.metric_columns());
+        c.dimensions = Some(spec.dimension_columns());
+    })
 }
 
 /// Writes the table of `spec` to `path` (Parquet, or CSV by extension), four experiments at a

@@ -245,7 +245,7 @@ pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(analysis)?;
     let calibration = test_calibration(&effects).map_err(analysis)?;
-    let rate_options = RateOptions { seed: spec.options.seed, ..RateOptions::default() };
+    let rate_options = RateOptions::default().with(|c| c.seed = spec.options.seed);
     let rate = rank_average_treatment_effect(&effects, &fit.oob.tau, &rate_options).map_err(analysis)?;
     let scores = doubly_robust_scores(&effects).map_err(analysis)?;
     let importance = variable_importance(fit.forest.trees(), covariates.len(), 2.0, 4);

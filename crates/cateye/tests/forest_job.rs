@@ -57,7 +57,11 @@ fn job(file: PathBuf, dir: &Path) -> ForestJob {
     let spec = ForestSpec::new("y", "w")
         .covariates(vec!["x1".into(), "x2".into(), "x3".into()])
         .propensity(PropensitySpec::Known(0.5))
-        .options(ForestOptions { num_trees: 100, seed: 3, max_bins: 256, ..ForestOptions::default() });
+        .options(ForestOptions::default().with(|c| {
+            c.num_trees = 100;
+            c.seed = 3;
+            c.max_bins = 256;
+        }));
     ForestJob { file, spec, output: dir.join("cate.csv"), summary: dir.join("forest.json") }
 }
 

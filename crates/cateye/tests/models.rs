@@ -45,11 +45,10 @@ fn assert_same(a: &cateye::UnitTable, b: &cateye::UnitTable) {
 #[cfg_attr(debug_assertions, ignore = "statistical test: run with --release")]
 fn a_saved_forest_predicts_bit_for_bit_and_new_rows_as_well_as_out_of_bag() {
     let train = nie_wager(Setup::A, 4000, 6, 1.0, 21);
-    let spec = ForestSpec::new("y", "w").covariates(train.names()).options(ForestOptions {
-        num_trees: 1000,
-        seed: 5,
-        ..ForestOptions::default()
-    });
+    let spec = ForestSpec::new("y", "w").covariates(train.names()).options(ForestOptions::default().with(|c| {
+        c.num_trees = 1000;
+        c.seed = 5;
+    }));
     let run = fit_forest(&source(&train), &spec).unwrap();
     let oob = rmse(run.units.column("cate").unwrap(), &train.tau);
 
@@ -135,7 +134,7 @@ fn a_selected_model_is_the_chosen_candidate() {
 #[test]
 fn damaged_and_foreign_model_files_are_refused_by_name() {
     let train = nie_wager(Setup::A, 400, 5, 1.0, 6);
-    let spec = ForestSpec::new("y", "w").options(ForestOptions { num_trees: 20, ..ForestOptions::default() });
+    let spec = ForestSpec::new("y", "w").options(ForestOptions::default().with(|c| c.num_trees = 20));
     let run = fit_forest(&source(&train), &spec).unwrap();
     let bytes = Model::CausalForest(run.model).to_bytes().unwrap();
     let err = |b: &[u8]| Model::from_bytes(b, "my.model").unwrap_err().to_string();

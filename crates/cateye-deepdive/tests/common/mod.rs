@@ -31,10 +31,9 @@ pub fn demo(test: &str, seed: u64) -> (std::path::PathBuf, std::path::PathBuf, S
     let path = dir.join("demo.parquet");
     let spec: TableSpec = cateye_sim::demo_spec(seed);
     cateye_io::write_batches(&path, spec.schema(), spec.batches()).unwrap();
-    let config = ScanConfig {
-        metrics: Some(spec.metric_columns()),
-        dimensions: Some(spec.dimension_columns()),
-        ..ScanConfig::default()
-    };
+    let config = ScanConfig::default().with(|c| {
+        c.metrics = Some(spec.metric_columns());
+        c.dimensions = Some(spec.dimension_columns());
+    });
     (dir, path, config)
 }

@@ -22,7 +22,12 @@ impl ForestLearner {
     /// with 5-unit leaves fit the noise of doubly robust pseudo-outcomes, and the DR-learner's
     /// PEHE in Nie & Wager's setup A went from 0.25 to 0.89 without it (n = 2,000).
     pub fn with_trees(trees: usize) -> Self {
-        ForestLearner { options: ForestOptions { num_trees: trees, ci_group_size: 1, ..ForestOptions::default() } }
+        ForestLearner {
+            options: ForestOptions::default().with(|c| {
+                c.num_trees = trees;
+                c.ci_group_size = 1;
+            }),
+        }
     }
 
     /// The nuisance forest (μ₀, μ₁, m and the propensity): as [`Self::with_trees`] but adaptive,
@@ -101,7 +106,7 @@ impl BaseLearner for ForestLearner {
     ) -> Result<Box<dyn Fitted>> {
         check_fit_input(rows, target, weights, task)?;
         let subset = data.binned().subset(rows, weights.map(|w| (w, "weights")))?;
-        let options = ForestOptions { seed, ..self.options.clone() };
+        let options = self.options.clone().with(|c| c.seed = seed);
         let forest = RegressionForest::fit(&subset, target, "target", &options)?;
         let (sw, swy) = (0..rows.len()).fold((0.0, 0.0), |(a, b), j| {
             let w = weights.map_or(1.0, |w| w[j]);
