@@ -25,12 +25,27 @@ pub use args::{BenchArgs, Which};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum BenchError {
-    /// A cateye call failed.
+    /// A pipeline of the facade failed.
     #[error(transparent)]
     Cateye(#[from] cateye::Error),
+    /// Reading or writing a table.
+    #[error(transparent)]
+    Io(#[from] cateye_io::IoError),
+    /// The tier-1 scan.
+    #[error(transparent)]
+    Scan(#[from] cateye_scan::ScanError),
+    /// The deep dive.
+    #[error(transparent)]
+    DeepDive(#[from] cateye_deepdive::DeepDiveError),
+    /// A forest.
+    #[error(transparent)]
+    Forest(#[from] cateye_forest::ForestError),
+    /// The CATE learners.
+    #[error(transparent)]
+    Learner(#[from] cateye_learners::LearnerError),
     /// Writing or reading the benchmark's files, or starting a child process.
     #[error("{what}: {source}")]
-    Io {
+    System {
         /// What was being done.
         what: String,
         /// The failure.
@@ -41,42 +56,12 @@ pub enum BenchError {
     Failed(String),
 }
 
-impl From<cateye_io::IoError> for BenchError {
-    fn from(e: cateye_io::IoError) -> Self {
-        BenchError::Cateye(e.into())
-    }
-}
-
-impl From<cateye_scan::ScanError> for BenchError {
-    fn from(e: cateye_scan::ScanError) -> Self {
-        BenchError::Cateye(e.into())
-    }
-}
-
-impl From<cateye_forest::ForestError> for BenchError {
-    fn from(e: cateye_forest::ForestError) -> Self {
-        BenchError::Cateye(e.into())
-    }
-}
-
-impl From<cateye_learners::LearnerError> for BenchError {
-    fn from(e: cateye_learners::LearnerError) -> Self {
-        BenchError::Cateye(e.into())
-    }
-}
-
-impl From<cateye_deepdive::DeepDiveError> for BenchError {
-    fn from(e: cateye_deepdive::DeepDiveError) -> Self {
-        BenchError::Cateye(e.into())
-    }
-}
-
 /// Result of a benchmark.
 pub type Result<T> = std::result::Result<T, BenchError>;
 
 pub(crate) fn io_error(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> BenchError {
     let what = what.to_string();
-    move |source| BenchError::Io { what, source }
+    move |source| BenchError::System { what, source }
 }
 
 /// Peak resident memory of this process in bytes (Linux), if known.

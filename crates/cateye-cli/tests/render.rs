@@ -1,5 +1,5 @@
-//! Any table, however degenerate, scans to a result or an error, and any result renders to the
-//! terminal: never a panic.
+//! Any table, however degenerate, read from Parquet or CSV, scans to a result or an error (never
+//! a panic), and any result serialises and renders to the terminal.
 
 use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
@@ -35,7 +35,8 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_tables_scan_and_render_without_panic((exp, var, dim, y, x) in table_strategy(), min_units in 0usize..5) {
+    fn random_tables_scan_and_render_without_panic((exp, var, dim, y, x) in table_strategy(), min_units in 0usize..5, parquet in any::<bool>()) {
+        let dir = cateye_testkit::temp_dir("prop");
         let schema = Arc::new(Schema::new(vec![
             Field::new("experiment", DataType::Utf8, true),
             Field::new("variant", DataType::Utf8, true),
@@ -50,8 +51,14 @@ proptest! {
             Arc::new(Float64Array::from(y)),
             Arc::new(Float64Array::from(x)),
         ];
-        let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
-        let Ok(source) = Source::from_batches_with_schema(schema, vec![batch]) else { return Ok(()) };
+        let batch = RecordBatch::try_new(schema, cols).unwrap();
+        let path = dir.join(if parquet { "t.parquet" } else { "t.csv" });
+        if parquet {
+            cateye_testkit::write_parquet(&path, &batch);
+        } else {
+            arrow::csv::Writer::new(std::fs::File::create(&path).unwrap()).write(&batch).unwrap();
+        }
+        let Ok(source) = Source::open(&path) else { return Ok(()) };
         let mut config = Config::default();
         config.scan = ScanConfig::default().with(|c| c.min_units_per_arm = min_units);
         config.deep_dive.pairs = Selection::None;
@@ -60,5 +67,6 @@ proptest! {
             serde_json::to_string(&report).unwrap();
             scan_summary(&report);
         }
+        let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -10,8 +10,7 @@ use cateye_scan::ScanConfig;
 use common::{deep_dive_file, scan_file};
 use serde_json::Value;
 
-const METRICS: [&str; 3] = ["m0", "m1", "m2"];
-const DIMS: [&str; 4] = ["country", "platform", "tenure", "region"];
+use cateye_testkit::{AB_DIMENSIONS as DIMS, AB_METRICS as METRICS};
 
 fn config() -> ScanConfig {
     ScanConfig::default().with(|c| {

@@ -3,11 +3,10 @@
 
 mod common;
 
-use arrow::array::{ArrayRef, Float64Array, RecordBatch, StringArray};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema};
 use cateye_scan::{ScanConfig, ScanError};
 use common::scan_file;
-use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -116,69 +115,6 @@ fn missing_metric_values_are_excluded_and_counted() {
     assert_eq!(e.missing, [1.0, 1.0]);
     assert_eq!(e.n, [4.0, 3.0]);
     assert_eq!(e.cuped.as_ref().unwrap().pre_imputed, [1.0, 0.0]);
-}
-
-/// Columns of a random table: experiment, variant, dimension, metric, pre-period metric.
-type Table = (Vec<Option<String>>, Vec<Option<String>>, Vec<Option<String>>, Vec<Option<f64>>, Vec<Option<f64>>);
-
-fn table_strategy() -> impl Strategy<Value = Table> {
-    (0usize..120).prop_flat_map(|n| {
-        let label = |choices: &'static [&'static str]| {
-            proptest::option::weighted(0.95, proptest::sample::select(choices).prop_map(String::from))
-        };
-        let value = proptest::option::weighted(
-            0.9,
-            prop_oneof![any::<f64>(), -1e12f64..1e12, Just(f64::NAN), Just(f64::INFINITY), Just(0.0), Just(1.0)],
-        );
-        (
-            proptest::collection::vec(label(&["a", "b", "c"]), n),
-            proptest::collection::vec(label(&["control", "treatment", "t2"]), n),
-            proptest::collection::vec(label(&["x", "y", "z", ""]), n),
-            proptest::collection::vec(value.clone(), n),
-            proptest::collection::vec(value, n),
-        )
-    })
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
-
-    /// Any table, however degenerate, gives a result or an error: never a panic.
-    #[test]
-    fn random_tables_never_panic((exp, var, dim, y, x) in table_strategy(), min_units in 0usize..5, parquet in any::<bool>()) {
-        let dir = common::temp_dir("prop");
-        let schema = Arc::new(Schema::new(vec![
-            Field::new("experiment", DataType::Utf8, true),
-            Field::new("variant", DataType::Utf8, true),
-            Field::new("dim", DataType::Utf8, true),
-            Field::new("y", DataType::Float64, true),
-            Field::new("pre_y", DataType::Float64, true),
-        ]));
-        let cols: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from(exp)),
-            Arc::new(StringArray::from(var)),
-            Arc::new(StringArray::from(dim)),
-            Arc::new(Float64Array::from(y)),
-            Arc::new(Float64Array::from(x)),
-        ];
-        let batch = RecordBatch::try_new(schema.clone(), cols).unwrap();
-        let path = if parquet {
-            let p = dir.join("t.parquet");
-            common::write_parquet(&p, &batch);
-            p
-        } else {
-            let p = dir.join("t.csv");
-            let mut w = arrow::csv::Writer::new(std::fs::File::create(&p).unwrap());
-            w.write(&batch).unwrap();
-            p
-        };
-        let cfg = ScanConfig::default().with(|c| c.min_units_per_arm = min_units);
-        if let Ok((_, result)) = scan_file(&path, &cfg, &|_, _| {}) {
-            // Whatever was computed must serialise.
-            serde_json::to_string(&result).unwrap();
-        }
-        let _ = std::fs::remove_dir_all(&dir);
-    }
 }
 
 #[test]

@@ -11,8 +11,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-const METRICS: [&str; 3] = ["m0", "m1", "m2"];
-const DIMS: [&str; 4] = ["country", "platform", "tenure", "region"];
+use cateye_testkit::{AB_DIMENSIONS as DIMS, AB_METRICS as METRICS};
 
 fn config() -> ScanConfig {
     ScanConfig::default().with(|c| {

@@ -28,6 +28,12 @@ pub fn fixture(name: &str) -> Option<PathBuf> {
     None
 }
 
+/// The metric columns of the shared A/B fixture `ab_scan_12x8000.parquet`.
+pub const AB_METRICS: [&str; 3] = ["m0", "m1", "m2"];
+
+/// The dimension columns of the shared A/B fixture.
+pub const AB_DIMENSIONS: [&str; 4] = ["country", "platform", "tenure", "region"];
+
 /// A fresh temporary folder for one test.
 pub fn temp_dir(test: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("cateye-test-{}-{test}", std::process::id()));

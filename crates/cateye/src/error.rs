@@ -14,15 +14,6 @@ pub enum Error {
     /// The deep dive.
     #[error(transparent)]
     DeepDive(#[from] cateye_deepdive::DeepDiveError),
-    /// Fitting or using a forest.
-    #[error(transparent)]
-    Forest(#[from] cateye_forest::ForestError),
-    /// The CATE learners.
-    #[error(transparent)]
-    Learner(#[from] cateye_learners::LearnerError),
-    /// An estimator's input or option (the analysis tools).
-    #[error(transparent)]
-    Input(#[from] cateye_stats::InputError),
     /// A setting in a config file or an argument.
     #[error("{origin}: {message}")]
     Config {
