@@ -142,7 +142,7 @@ fn forest_and_cate_save_models_that_predict() {
 
 #[test]
 fn bench_runs_small() {
-    let out = ok(&["bench", "forest", "--rows", "1000", "--trees", "20"]);
+    let out = ok(&["bench", "forest", "--rows", "1000", "--trees", "100"]);
     assert!(out.contains("RMSE"), "{out}");
 }
 
