@@ -4,7 +4,8 @@
 mod common;
 
 use arrow::compute::concat_batches;
-use cateye_scan::stats_table;
+use cateye_io::Source;
+use cateye_scan::{scan_source, scan_stats_source, stats_table};
 use cateye_scan::{ScanConfig, ScanResult};
 use cateye_sim::synthetic_spec;
 use common::write_stats_table;
@@ -52,6 +53,21 @@ fn exported_statistics_scan_like_the_rows() {
         let (_, from_table) = scan_stats_file(&p, &config).unwrap();
         assert_same_scan(&direct, &from_table, 1e-9);
     }
+}
+
+#[test]
+fn statistics_tables_go_to_and_from_record_batches() {
+    // Partition → statistics as a record batch → read back from memory: no file in between, as
+    // a Spark job hands the batches over.
+    let spec = synthetic_spec(3, 3000, 2, 2, 3, 8);
+    let config = ScanConfig::default();
+    let rows = Source::from_batches(spec.batches()).unwrap();
+    let (stats, direct) = scan_source(&rows, &config, &|_, _| {}).unwrap();
+    let table = Source::from_batches(vec![stats_table(&stats)]).unwrap();
+    let (read, from_table) = scan_stats_source(&table, &config).unwrap();
+    assert_same_scan(&direct, &from_table, 1e-9);
+    assert_eq!(read.experiments.len(), stats.experiments.len());
+    assert_eq!(stats_table(&read).num_rows(), stats_table(&stats).num_rows());
 }
 
 #[test]
