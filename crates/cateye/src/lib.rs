@@ -17,7 +17,7 @@
 //! | [`demo`] | data with known truth and the roles that scan it |
 //!
 //! ```
-//! use cateye::scan::{scan, ScanConfig};
+//! use cateye::scan::scan;
 //! use cateye::{Config, Source};
 //!
 //! // Two hundred units of one experiment, in memory.

@@ -5,6 +5,22 @@
 //! `keep_model`: every arm's CATE against control). Both save to one versioned file format
 //! (`cateye_io`'s model container) and load back to predict bit-identically; [`Model::to_bytes`]
 //! and [`Model::from_bytes`] give the same bytes without a file (Python's pickling uses them).
+//!
+//! ```
+//! use cateye::demo::{nie_wager, trial_table, Setup};
+//! use cateye::forest::{fit_forest, ForestOptions, ForestSpec};
+//! use cateye::model::Model;
+//! use cateye::Source;
+//!
+//! let trial = Source::from_batches(vec![trial_table(&nie_wager(Setup::A, 800, 5, 1.0, 1))])?;
+//! let spec = ForestSpec::new("y", "w")
+//!     .covariates((1..=5).map(|j| format!("x{j}")).collect())
+//!     .options(ForestOptions::default().with(|o| o.num_trees = 100));
+//! let model = Model::CausalForest(fit_forest(&trial, &spec)?.model);
+//! let loaded = Model::from_bytes(&model.to_bytes()?, "in memory")?;
+//! assert_eq!(loaded.predict(&trial)?, model.predict(&trial)?);
+//! # Ok::<(), cateye::Error>(())
+//! ```
 
 use crate::error::{Error, Result};
 use crate::units::UnitTable;
