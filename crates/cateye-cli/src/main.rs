@@ -15,7 +15,15 @@ use std::time::Instant;
 
 fn main() {
     let cli = Cli::parse();
-    if let Some(n) = cli.threads {
+    if let Some(asked) = cli.threads {
+        // More workers than cores buys nothing, and a huge number exhausts memory for stacks.
+        let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+        let n = if asked > cores {
+            eprintln!("warning: --threads {asked} is more than this machine's {cores} cores: using {cores}");
+            cores
+        } else {
+            asked
+        };
         if let Err(e) = rayon::ThreadPoolBuilder::new().num_threads(n).build_global() {
             eprintln!("error: --threads {n}: {e}");
             std::process::exit(2);

@@ -165,3 +165,12 @@ fn bad_input_is_named_never_a_panic() {
     let e = fails(&["cate", path(&trial), "--outcome", "y", "--treatment", "w", "--method", "z"], 2);
     assert!(e.contains("'z'"), "{e}");
 }
+
+#[test]
+fn a_thread_count_beyond_the_machine_is_capped_with_a_warning() {
+    let o = cateye(&["--threads", "100000", "bench", "forest", "--rows", "1000", "--trees", "100"]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("--threads 100000") && err.contains("using"), "{err}");
+    assert!(out.contains("threads="), "{out}");
+}

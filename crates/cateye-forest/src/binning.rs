@@ -305,6 +305,6 @@ mod tests {
     #[test]
     fn non_finite_values_are_named() {
         let err = BinnedFeatures::new(&[&[1.0, f64::NAN]], &["age".into()], 256).unwrap_err();
-        assert!(err.to_string().contains("age") && err.to_string().contains("row 1"), "{err}");
+        assert!(err.to_string().contains("age") && err.to_string().contains("row 2 (1-based)"), "{err}");
     }
 }

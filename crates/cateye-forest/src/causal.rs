@@ -292,6 +292,9 @@ pub struct CausalForestFit {
     pub clusters: Option<Vec<u32>>,
     /// Wall-clock seconds of the fit's stages.
     pub timings: FitTimings,
+    /// Caveats about the data the fit could not settle (e.g. a stated propensity that
+    /// contradicts the treated share).
+    pub warnings: Vec<String>,
 }
 
 impl CausalForestFit {
@@ -318,6 +321,32 @@ pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &Forest
     }
     check_enough_rows(n, options)?;
     let binary_treatment = input.w.iter().all(|&w| w == 0.0 || w == 1.0);
+    let mut warnings = Vec::new();
+    if binary_treatment {
+        let treated = input.w.iter().filter(|&&w| w == 1.0).count();
+        let needed = min_units_per_arm(options);
+        for (arm, units) in [("treated", treated), ("control", n - treated)] {
+            if units < needed {
+                return Err(ForestError::TooFewInArm { arm, units, needed, column: input.treatment.to_string() });
+            }
+        }
+        let share = treated as f64 / n as f64;
+        let stated = match input.propensity {
+            Propensity::Known(e) => Some(e),
+            Propensity::PerUnit { values, .. } if values.len() == n => Some(values.iter().sum::<f64>() / n as f64),
+            _ => None,
+        };
+        if let Some(e) = stated.filter(|e| *e > 0.0 && *e < 1.0) {
+            // Under the stated design the treated share is e ± 4 binomial SEs (plus a margin).
+            let tolerance = 4.0 * (e * (1.0 - e) / n as f64).sqrt() + 0.02;
+            if (share - e).abs() > tolerance {
+                warnings.push(format!(
+                    "the propensity given ({e:.3} on average) contradicts the treated share of the rows ({share:.3}, {treated} of {n}): \
+                     check the design, or estimate the propensity"
+                ));
+            }
+        }
+    }
 
     let start = Instant::now();
     let nuisance_options =
@@ -345,7 +374,10 @@ pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &Forest
             check_finite(column, e, n)?;
             if binary_treatment {
                 if let Some(row) = e.iter().position(|&e| !(e > 0.0 && e < 1.0)) {
-                    return Err(column_error(column, format!("row {row} is {}, not a propensity in (0, 1)", e[row])));
+                    return Err(column_error(
+                        column,
+                        format!("row {} (1-based) is {}, not a propensity in (0, 1)", row + 1, e[row]),
+                    ));
                 }
             }
             e.to_vec()
@@ -376,7 +408,15 @@ pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &Forest
         weights: data.weights().map(<[f64]>::to_vec),
         clusters: data.clusters().map(|c| (0..n).map(|i| c.cluster_of(i) as u32).collect()),
         timings: FitTimings { nuisance, forest: forest_seconds, oob_predictions },
+        warnings,
     })
+}
+
+/// The fewest treated and the fewest control units a causal forest accepts for a 0/1 treatment:
+/// `max(10, 2 · min_node_size)`. Below it no tree can place a split with `min_node_size` units of
+/// each arm on both sides, and the AIPW effect rests on a handful of inverse weights.
+pub fn min_units_per_arm(options: &ForestOptions) -> usize {
+    (2 * options.min_node_size).max(10)
 }
 
 /// Out-of-bag regression forest predictions of `target`, or an error naming it if some row has none.

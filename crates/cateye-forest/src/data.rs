@@ -52,7 +52,10 @@ impl ForestData {
     pub fn with_weights(mut self, weights: Vec<f64>, column: &str) -> Result<Self> {
         check_finite(column, &weights, self.num_rows())?;
         if let Some(row) = weights.iter().position(|&w| w < 0.0) {
-            return Err(column_error(column, format!("row {row} is {}: weights must be >= 0", weights[row])));
+            return Err(column_error(
+                column,
+                format!("row {} (1-based) is {}: weights must be >= 0", row + 1, weights[row]),
+            ));
         }
         if weights.iter().all(|&w| w == 0.0) {
             return Err(column_error(column, "all weights are zero"));

@@ -11,7 +11,7 @@ pub enum ForestError {
     Input(#[from] InputError),
     /// Some training row was held in bag by every tree.
     #[error(
-        "row {row} has no out-of-bag estimate: with {trees} trees some rows are in bag in every tree; use more trees"
+        "row {} (1-based) has no out-of-bag estimate: with {trees} trees some rows are in bag in every tree; use more trees", .row + 1
     )]
     NoOutOfBag {
         /// The first such row (0-based).
@@ -20,7 +20,7 @@ pub enum ForestError {
         trees: usize,
     },
     /// Some training row was held in bag by every tree of a nuisance forest.
-    #[error("row {row} has no out-of-bag prediction of {target}: use more trees ({trees} nuisance trees were grown)")]
+    #[error("row {} (1-based) has no out-of-bag prediction of {target}: use more trees ({trees} nuisance trees were grown)", .row + 1)]
     NoOutOfBagNuisance {
         /// The first such row (0-based).
         row: usize,
@@ -41,6 +41,21 @@ pub enum ForestError {
         per_tree: usize,
         /// Rows a causal split needs.
         needed: usize,
+    },
+    /// Too few treated or control units.
+    #[error(
+        "column '{column}': {arm} units: {units}; a causal forest needs at least {needed} treated and {needed} control \
+         units (max(10, 2 × min_node_size))"
+    )]
+    TooFewInArm {
+        /// `treated` or `control`.
+        arm: &'static str,
+        /// Units of that arm.
+        units: usize,
+        /// Units needed.
+        needed: usize,
+        /// The treatment column.
+        column: String,
     },
     /// Out-of-bag predictions were asked of a forest that no longer knows its trees' samples
     /// (a model loaded from a file keeps the trees, not the in-bag sets).

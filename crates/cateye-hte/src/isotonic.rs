@@ -41,7 +41,8 @@ pub fn isotonic_regression(x: &[f64], y: &[f64], weights: Option<&[f64]>) -> Res
     let weight = |i: usize| weights.map_or(1.0, |w| w[i]);
     if let Some(i) = (0..n).find(|&i| !(x[i].is_finite() && y[i].is_finite() && weight(i) > 0.0)) {
         return Err(InputError::Data(format!(
-            "isotonic regression: row {i} has x = {}, y = {}, weight = {}; expected finite values and a positive weight",
+            "isotonic regression: row {} (1-based) has x = {}, y = {}, weight = {}; expected finite values and a positive weight",
+            i + 1,
             x[i],
             y[i],
             weight(i)
@@ -220,7 +221,10 @@ mod tests {
         assert_eq!((fit.predict(0.0), fit.predict(2.5), fit.predict(9.0)), (10.0, 20.0, 30.0));
         let fit = isotonic_regression(&[1.0, 2.0], &[5.0, 1.0], None).unwrap();
         assert_eq!(fit.values, vec![3.0]);
-        assert!(isotonic_regression(&[1.0, f64::NAN], &[1.0, 2.0], None).unwrap_err().to_string().contains("row 1"));
+        assert!(isotonic_regression(&[1.0, f64::NAN], &[1.0, 2.0], None)
+            .unwrap_err()
+            .to_string()
+            .contains("row 2 (1-based)"));
         assert!(isotonic_regression(&[1.0], &[1.0, 2.0], None).is_err());
         assert!(isotonic_regression(&[1.0, 2.0], &[1.0, 2.0], Some(&[1.0, 0.0])).is_err());
     }

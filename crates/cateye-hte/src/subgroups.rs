@@ -184,8 +184,12 @@ pub fn subgroup_rules(
             return Err(column_error(feature.name, "has no level labels"));
         }
         if let Some(row) = feature.codes.iter().position(|&c| c as usize >= feature.labels.len()) {
-            let message =
-                format!("row {row} has level code {}, but only {} labels", feature.codes[row], feature.labels.len());
+            let message = format!(
+                "row {} (1-based) has level code {}, but only {} labels",
+                row + 1,
+                feature.codes[row],
+                feature.labels.len()
+            );
             return Err(column_error(feature.name, message));
         }
     }
@@ -1110,11 +1114,11 @@ mod tests {
             let options = SubgroupOptions { split_alpha: fraction, ..defaults() };
             assert!(run(&scores, feature, options).contains("split_alpha"));
         }
-        assert!(run(&[1.0, f64::NAN, 3.0, 4.0], feature, defaults()).contains("row 1"));
+        assert!(run(&[1.0, f64::NAN, 3.0, 4.0], feature, defaults()).contains("row 2 (1-based)"));
         assert!(run(&scores[..3], feature, defaults()).contains("'f'"));
         let bad = [0u32, 1, 2, 0];
         let message = run(&scores, RuleFeature { codes: &bad, ..feature }, defaults());
-        assert!(message.contains("'f'") && message.contains("row 2"), "{message}");
+        assert!(message.contains("'f'") && message.contains("row 3 (1-based)"), "{message}");
         assert!(run(&scores[..1], RuleFeature { codes: &codes[..1], ..feature }, defaults()).contains("at least 2"));
         // Too small for any split: the single leaf of everyone.
         let rules = subgroup_rules(&scores, &[feature], &defaults()).unwrap();

@@ -16,6 +16,11 @@ use rustc_hash::FxHashMap;
 /// Code of a row whose experiment or variant is null: the row is skipped (and counted).
 pub const NULL_CODE: u32 = u32::MAX;
 
+/// The largest magnitude of a metric or pre-period value: the scan sums fourth powers of
+/// deviations, and beyond this a sum over a billion rows could overflow (`(2·10⁷⁰)⁴·10⁹` is far
+/// below `f64::MAX` ≈ 1.8·10³⁰⁸; `(10⁸⁰)⁴` is not). Values beyond it are an error naming them.
+pub const MAX_METRIC_MAGNITUDE: f64 = 1e70;
+
 /// Label of the level of rows whose dimension value is null.
 pub const NULL_LEVEL: &str = "(null)";
 
@@ -162,6 +167,8 @@ pub struct Encoder {
     pub max_levels: usize,
     /// Cluster labels.
     pub clusters: Dictionary,
+    /// Rows encoded so far (to name rows of later batches, 1-based, in errors).
+    pub rows_seen: u64,
 }
 
 impl Encoder {
@@ -183,6 +190,7 @@ impl Encoder {
             levels,
             max_levels,
             clusters: Dictionary::default(),
+            rows_seen: 0,
         }
     }
 
@@ -243,12 +251,34 @@ impl Encoder {
             out.cluster = Some(codes);
         }
         for m in &l.metrics {
-            out.metrics.push(as_f64(col(&m.name).as_ref()).map_err(|e| err(&m.name, e))?);
+            let values = as_f64(col(&m.name).as_ref()).map_err(|e| err(&m.name, e))?;
+            self.check_range(&values, &m.name, "metric", input)?;
+            out.metrics.push(values);
             out.pre.push(match &m.pre {
-                Some(p) => Some(as_f64(col(p).as_ref()).map_err(|e| err(p, e))?),
+                Some(p) => {
+                    let values = as_f64(col(p).as_ref()).map_err(|e| err(p, e))?;
+                    self.check_range(&values, p, "pre-period covariate", input)?;
+                    Some(values)
+                }
                 None => None,
             });
         }
+        self.rows_seen += batch.num_rows() as u64;
         Ok(out)
+    }
+
+    /// Refuses a finite value beyond [`MAX_METRIC_MAGNITUDE`] (infinite ones are missing values).
+    fn check_range(&self, values: &[f64], column: &str, role: &'static str, input: &str) -> Result<()> {
+        match values.iter().position(|v| v.is_finite() && v.abs() > MAX_METRIC_MAGNITUDE) {
+            None => Ok(()),
+            Some(i) => Err(IoError::OutOfRange {
+                input: input.to_string(),
+                column: column.to_string(),
+                role,
+                row: self.rows_seen + i as u64 + 1,
+                value: values[i],
+                limit: MAX_METRIC_MAGNITUDE,
+            }),
+        }
     }
 }

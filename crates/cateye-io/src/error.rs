@@ -52,6 +52,37 @@ pub enum IoError {
         /// The input's label.
         input: String,
     },
+    /// Two columns with one name: every use of the second would read the first.
+    #[error("{input}: column name '{column}' is used twice (columns {first} and {second}, counting from 1); every column needs its own name")]
+    DuplicateColumn {
+        /// The input's label.
+        input: String,
+        /// The repeated name.
+        column: String,
+        /// Position of the first column of that name (1-based).
+        first: usize,
+        /// Position of the second (1-based).
+        second: usize,
+    },
+    /// A value whose powers overflow the moments computed from it.
+    #[error(
+        "{input}: column '{column}' ({role}): row {row} (1-based) is {value:e}; cateye computes fourth moments of \
+         this column, and values beyond ±{limit:e} overflow them: rescale the column (e.g. to thousands or millions)"
+    )]
+    OutOfRange {
+        /// The input's label.
+        input: String,
+        /// The column.
+        column: String,
+        /// Its role (metric, pre-period covariate).
+        role: &'static str,
+        /// The row (1-based).
+        row: u64,
+        /// The value.
+        value: f64,
+        /// The largest magnitude accepted.
+        limit: f64,
+    },
     /// A column named by the user (or a default role) that the input does not have.
     #[error("{input}: column '{column}' ({role}) not found; the table has columns: {available}")]
     MissingColumn {

@@ -25,7 +25,7 @@ mod write;
 
 pub use binning::{as_f64, bin_labels, bin_of, edges_of, quantile_edges, BinEdges, SAMPLE_SIZE};
 pub use columns::{column_index, is_numeric, numeric_column_index, pick_covariates, read_ids, read_numeric};
-pub use encode::{Dictionary, EncodedBatch, Encoder, NULL_CODE, NULL_LEVEL};
+pub use encode::{Dictionary, EncodedBatch, Encoder, MAX_METRIC_MAGNITUDE, NULL_CODE, NULL_LEVEL};
 pub use error::{Cause, IoError, Result};
 pub use layout::{ColumnRoles, DimensionColumn, DimensionKind, Layout, MetricColumn};
 pub use model_file::{decode_model, encode_model, read_header, read_model_bytes, save_model, ModelHeader, MAGIC};

@@ -127,6 +127,7 @@ impl Source {
         if schema.fields().is_empty() {
             return Err(IoError::Empty { input: label });
         }
+        check_unique_names(&schema, &label)?;
         Ok(Self { label, schema, num_rows, origin: Origin::File { path: path.into(), format } })
     }
 
@@ -146,6 +147,7 @@ impl Source {
         if schema.fields().is_empty() {
             return Err(IoError::Empty { input: label });
         }
+        check_unique_names(&schema, &label)?;
         if let Some(k) = batches.iter().position(|b| b.schema().fields() != schema.fields()) {
             return Err(IoError::invalid(
                 &label,
@@ -167,6 +169,7 @@ impl Source {
         if schema.fields().is_empty() {
             return Err(IoError::Empty { input: label });
         }
+        check_unique_names(&schema, &label)?;
         let tee = Tee { kept: Vec::new(), rest: Some(reader) };
         Ok(Self { label, schema, num_rows: None, origin: Origin::Stream(Arc::new(Mutex::new(tee))) })
     }
@@ -227,6 +230,22 @@ impl Source {
         let read = move |e: ArrowError| IoError::read(&label, e);
         Ok(Box::new(Rechunk::new(raw, projected, batch_rows.max(1)).map(move |b| b.map_err(&read))))
     }
+}
+
+/// Refuses a schema in which two columns share a name.
+fn check_unique_names(schema: &Schema, label: &str) -> Result<()> {
+    let fields = schema.fields();
+    for (j, f) in fields.iter().enumerate() {
+        if let Some(i) = fields[..j].iter().position(|g| g.name() == f.name()) {
+            return Err(IoError::DuplicateColumn {
+                input: label.to_string(),
+                column: f.name().clone(),
+                first: i + 1,
+                second: j + 1,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn field_list(schema: &Schema) -> String {
@@ -474,6 +493,19 @@ mod tests {
         let partial: Vec<_> = source.batches(&[0], 100).unwrap().take(1).collect();
         assert_eq!(partial.len(), 1);
         assert_eq!(read_all(&source, &[0], 100).iter().map(|b| b.num_rows()).sum::<usize>(), 300);
+    }
+
+    #[test]
+    fn duplicated_column_names_are_refused_naming_both_positions() {
+        let a = table(4);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("y", DataType::Int64, false),
+            Field::new("label", DataType::Utf8, false),
+            Field::new("y", DataType::Float64, false),
+        ]));
+        let b = RecordBatch::try_new(schema, a.columns().to_vec()).unwrap();
+        let err = Source::from_batches(vec![b]).unwrap_err().to_string();
+        assert!(err.contains("'y'") && err.contains("columns 1 and 3"), "{err}");
     }
 
     #[test]

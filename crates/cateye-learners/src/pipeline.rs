@@ -278,7 +278,7 @@ fn estimate_arm(
             if let Some(row) = values.iter().position(|&e| !(e > 0.0 && e < 1.0)) {
                 return Err(column_error(
                     name,
-                    format!("row {row} is {}: a propensity must be in (0, 1)", values[row]),
+                    format!("row {} (1-based) is {}: a propensity must be in (0, 1)", row + 1, values[row]),
                 ));
             }
             PairPropensity::PerUnit(values)

@@ -78,7 +78,7 @@ fn bad_input_is_named() {
     let err = estimate_cate(x.clone(), &names(), &y, &w, "revenue", "arm", Propensity::Design, &config)
         .unwrap_err()
         .to_string();
-    assert!(err.contains("revenue") && err.contains("row 17"), "{err}");
+    assert!(err.contains("revenue") && err.contains("row 18 (1-based)"), "{err}");
     y[17] = 0.0;
     let control = config.clone().with(|c| c.control = Some(7.0));
     let err =

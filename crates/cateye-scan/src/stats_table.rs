@@ -39,6 +39,8 @@ const MIXED: [&str; 7] = ["sum_yx2", "sum_yx3", "sum_y2x", "sum_y2x2", "sum_y3x"
 
 /// One row of the table, parsed.
 struct Row {
+    /// Position in the table (1-based), for messages.
+    row: u64,
     labels: [String; 5],
     covariate: Option<String>,
     units: f64,
@@ -84,7 +86,7 @@ pub fn read_stats_table(source: &Source, control: &str) -> Result<SuffStats> {
     projection.sort_unstable();
     let mut rows = Vec::new();
     for batch in source.batches(&projection, 65_536)? {
-        parse_batch(&batch?, input, &mut rows)?;
+        parse_batch(&batch?, input, rows.len() as u64, &mut rows)?;
     }
     if rows.is_empty() {
         return Err(IoError::Empty { input: input.to_string() }.into());
@@ -92,7 +94,14 @@ pub fn read_stats_table(source: &Source, control: &str) -> Result<SuffStats> {
     build(rows, control, input)
 }
 
-fn parse_batch(batch: &RecordBatch, input: &str, out: &mut Vec<Row>) -> Result<()> {
+/// Whether `v` is a count: a whole number, not negative.
+fn is_count(v: f64) -> bool {
+    v >= 0.0 && v.fract() == 0.0
+}
+
+/// Parses the rows of one batch, the first being row `first + 1` of the table (1-based), and
+/// checks each: labels present, required sums non-null and finite, counts whole and consistent.
+fn parse_batch(batch: &RecordBatch, input: &str, first: u64, out: &mut Vec<Row>) -> Result<()> {
     let text = |name: &str| -> Result<Option<Vec<Option<String>>>> {
         let Some(col) = batch.column_by_name(name) else { return Ok(None) };
         let s = cast(col, &DataType::Utf8).map_err(|e| IoError::column(input, name, e))?;
@@ -100,7 +109,8 @@ fn parse_batch(batch: &RecordBatch, input: &str, out: &mut Vec<Row>) -> Result<(
     };
     let num = |name: &str| -> Result<Option<Vec<f64>>> {
         let Some(col) = batch.column_by_name(name) else { return Ok(None) };
-        as_f64(col.as_ref()).map(Some).map_err(|_| {
+        let numeric = cateye_io::is_numeric(col.data_type()) || matches!(col.data_type(), DataType::Null);
+        as_f64(col.as_ref()).ok().filter(|_| numeric).map(Some).ok_or_else(|| {
             ScanError::from(IoError::WrongType {
                 input: input.to_string(),
                 column: name.into(),
@@ -116,26 +126,70 @@ fn parse_batch(batch: &RecordBatch, input: &str, out: &mut Vec<Row>) -> Result<(
     let (shift_y, shift_x) = (num("shift_y")?, num("shift_x")?);
     let covariate = text("covariate")?;
     for i in 0..batch.num_rows() {
+        let row = first + i as u64 + 1;
         let label = |k: usize| labels[k].as_ref().and_then(|v| v[i].clone()).unwrap_or_default();
         let labels = [label(0), label(1), label(2), label(3), label(4)];
         for (k, name) in ["experiment", "metric", "variant"].iter().enumerate() {
             if labels[[0, 1, 4][k]].is_empty() {
-                return Err(bad(input, format!("row {i} of a batch: column '{name}' is empty")));
+                return Err(bad(input, format!("row {row} (1-based): column '{name}' is empty")));
+            }
+        }
+        if labels[2].is_empty() != labels[3].is_empty() {
+            return Err(bad(
+                input,
+                format!("row {row} (1-based): 'dimension' and 'level' must both be set (a level's row) or both be empty (a whole arm's row)"),
+            ));
+        }
+        // A required sum must be a number: a warehouse SUM over no rows returns NULL, which is
+        // not zero here but an error (write 0 for empty cells).
+        for (k, name) in SUMS[..9].iter().enumerate() {
+            let v = sums[k].as_ref().expect("required column")[i];
+            if !v.is_finite() {
+                return Err(bad(
+                    input,
+                    format!(
+                        "row {row} (1-based): column '{name}' is {}; every sum must be a finite number (0 for an empty cell)",
+                        if v.is_nan() { "null".to_string() } else { v.to_string() }
+                    ),
+                ));
+            }
+        }
+        // Optional columns may be null (absent for this row), but not infinite.
+        let optional = [(&sums[9], "pre_imputed"), (&shift_y, "shift_y"), (&shift_x, "shift_x")];
+        for (v, name) in optional.into_iter().chain(mixed.iter().zip(MIXED)) {
+            if let Some(v) = v.as_ref().map(|v| v[i]).filter(|v| v.is_infinite()) {
+                return Err(bad(
+                    input,
+                    format!("row {row} (1-based): column '{name}' is {v}; expected a finite number or null"),
+                ));
             }
         }
         let get = |v: &Option<Vec<f64>>| v.as_ref().map_or(0.0, |v| if v[i].is_nan() { 0.0 } else { v[i] });
         let sums_row: PowerSums = std::array::from_fn(|k| get(&sums[k + 1]));
-        if !(sums_row[0] >= 0.0 && sums_row.iter().all(|v| v.is_finite())) {
+        let (units, n, imputed) = (get(&sums[0]), sums_row[0], get(&sums[9]));
+        for (value, name) in [(units, "units"), (n, "n"), (imputed, "pre_imputed")] {
+            if !is_count(value) {
+                return Err(bad(
+                    input,
+                    format!("row {row} (1-based): column '{name}' is {value}; expected a count (a whole number ≥ 0)"),
+                ));
+            }
+        }
+        if n > units || imputed > units {
             return Err(bad(
                 input,
-                format!("{}/{}/{}: the sums must be finite and n ≥ 0", labels[0], labels[1], labels[4]),
+                format!("row {row} (1-based): n = {n} and pre_imputed = {imputed} cannot exceed units = {units} (units count every unit of the cell, n those with a value)"),
             ));
+        }
+        if sums_row[2] < 0.0 || sums_row[4] < 0.0 || sums_row[6] < 0.0 {
+            return Err(bad(input, format!("row {row} (1-based): a sum of squares or fourth powers is negative")));
         }
         let has_mixed = mixed.iter().all(|v| v.as_ref().is_some_and(|v| !v[i].is_nan()));
         out.push(Row {
+            row,
             covariate: covariate.as_ref().map(|c| c[i].clone().unwrap_or_default()),
-            units: get(&sums[0]),
-            pre_imputed: get(&sums[9]),
+            units,
+            pre_imputed: imputed,
             sums: sums_row,
             mixed: has_mixed.then(|| {
                 let mut m = [0.0; 8];
@@ -156,6 +210,49 @@ fn position(v: &mut Vec<String>, s: &str) -> usize {
         v.push(s.to_string());
         v.len() - 1
     })
+}
+
+/// Every level's row needs its arm's whole-arm row (same experiment, metric and variant), and
+/// the units of a dimension's levels cannot add up to more than the arm's.
+fn check_levels_within_arms(
+    rows: &[Row],
+    units: &std::collections::BTreeMap<(usize, usize, usize), f64>,
+    exps: &[String],
+    metrics: &[String],
+    dims: &[String],
+    arms: &[Vec<String>],
+    input: &str,
+) -> Result<()> {
+    let index = |v: &[String], s: &str| v.iter().position(|x| x == s).expect("indexed");
+    let mut level_totals: std::collections::BTreeMap<(usize, usize, usize, usize), (f64, u64)> = Default::default();
+    for r in rows.iter().filter(|r| !r.labels[2].is_empty()) {
+        let [e, m, d, _, v] = &r.labels;
+        let (ei, mi, di) = (index(exps, e), index(metrics, m), index(dims, d));
+        let ai = index(&arms[ei], v);
+        if !units.contains_key(&(ei, mi, ai)) {
+            return Err(bad(
+                input,
+                format!(
+                    "row {} (1-based): {e} / {m} / {v} has rows for levels of '{d}' but no whole-arm row (dimension and level empty); every arm needs one",
+                    r.row
+                ),
+            ));
+        }
+        level_totals.entry((ei, mi, di, ai)).or_insert((0.0, r.row)).0 += r.units;
+    }
+    for (&(ei, mi, di, ai), &(sum, first)) in &level_totals {
+        let arm = units[&(ei, mi, ai)];
+        if sum > arm {
+            return Err(bad(
+                input,
+                format!(
+                    "rows from {first} (1-based): the levels of '{}' hold {sum} units of {} / {} / {}, more than the arm's {arm}",
+                    dims[di], exps[ei], metrics[mi], arms[ei][ai]
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn build(rows: Vec<Row>, control: &str, input: &str) -> Result<SuffStats> {
@@ -256,6 +353,7 @@ fn build(rows: Vec<Row>, control: &str, input: &str) -> Result<SuffStats> {
             ms.levels[di][li][ai].merge(&Moments::from_power_sums(&r.sums, sy, sx));
         }
     }
+    check_levels_within_arms(&rows, &units, &exps, &metrics, &dims, &arms, input)?;
     for (&(ei, _, ai), &u) in &units {
         let slot = &mut experiments[ei].units[ai];
         *slot = slot.max(u);

@@ -153,3 +153,22 @@ fn planned_split_must_cover_every_arm() {
     cfg.split.insert("control".into(), 0.5);
     assert_names(run(&p, cfg).unwrap_err(), &["good.csv", "'e1'", "'treatment'"]);
 }
+
+#[test]
+fn duplicated_column_names_are_an_error_naming_both_positions() {
+    let dir = common::temp_dir("duplicated");
+    let p = csv(&dir, "dup.csv", &GOOD.replacen("pre_revenue", "revenue", 1));
+    assert_names(run(&p, ScanConfig::default()).unwrap_err(), &["dup.csv", "'revenue'", "columns 4 and 5"]);
+}
+
+#[test]
+fn values_whose_fourth_powers_overflow_are_an_error_naming_row_and_value() {
+    let dir = common::temp_dir("overflow");
+    let cfg = ScanConfig::default().with(|c| c.min_units_per_arm = 1);
+    // A value near the largest double in a metric, and one of 1e80 in a pre-period column: their
+    // fourth powers overflow (the kurtosis behind detection), so they are refused, not scanned.
+    let p = csv(&dir, "big.csv", &GOOD.replacen("2.0,0.7", "1.7e308,0.7", 1));
+    assert_names(run(&p, cfg.clone()).unwrap_err(), &["big.csv", "'revenue'", "row 2 (1-based)", "1.7e308", "rescale"]);
+    let p = csv(&dir, "pre.csv", &GOOD.replacen("1.5,0.2", "1.5,1e80", 1));
+    assert_names(run(&p, cfg).unwrap_err(), &["pre.csv", "'pre_revenue'", "row 3 (1-based)", "1e80"]);
+}

@@ -101,3 +101,117 @@ fn a_table_without_required_columns_is_refused_by_name() {
     let err = scan_stats_file(&p, &ScanConfig::default()).unwrap_err().to_string();
     assert!(err.contains("s.csv") && err.contains("'sum_y2'"), "{err}");
 }
+
+/// A two-arm statistics table (CSV text) whose cells are edited by `edit(row, fields)`; the
+/// whole-arm rows come first, then the levels of dimension `d`.
+fn table_csv(edit: impl Fn(usize, &mut Vec<String>)) -> String {
+    let header = "experiment,metric,dimension,level,variant,units,n,sum_y,sum_y2,sum_y3,sum_y4,sum_x,sum_x2,sum_xy";
+    let rows = [
+        "e,m,,,control,10,10,5,9,3,20,0,0,0",
+        "e,m,,,treatment,10,9,6,10,4,22,0,0,0",
+        "e,m,d,a,control,6,6,3,5,1,10,0,0,0",
+        "e,m,d,b,control,4,4,2,4,2,10,0,0,0",
+        "e,m,d,a,treatment,5,5,3,5,2,11,0,0,0",
+        "e,m,d,b,treatment,5,4,3,5,2,11,0,0,0",
+    ];
+    let mut out = format!("{header}\n");
+    for (i, r) in rows.iter().enumerate() {
+        let mut fields: Vec<String> = r.split(',').map(str::to_string).collect();
+        edit(i, &mut fields);
+        out.push_str(&fields.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn malformed_statistics_tables_are_refused_naming_the_row() {
+    let dir = common::temp_dir("stats-malformed");
+    let p = dir.join("stats.csv");
+    let error = |text: String| {
+        std::fs::write(&p, text).unwrap();
+        scan_stats_file(&p, &ScanConfig::default()).err().map(|e| e.to_string())
+    };
+    assert_eq!(error(table_csv(|_, _| {})), None, "the well-formed table scans");
+    // Column 7 is sum_y, 5 units, 6 n.
+    let cases: Vec<(&str, Box<dyn Fn(usize, &mut Vec<String>)>, &[&str])> = vec![
+        (
+            "a null sum (a warehouse SUM over no rows)",
+            Box::new(|i, f| {
+                if i == 1 {
+                    f[7] = String::new()
+                }
+            }),
+            &["row 2 (1-based)", "'sum_y'", "null"],
+        ),
+        (
+            "a text sum",
+            Box::new(|i, f| {
+                if i == 2 {
+                    f[8] = "lots".into()
+                }
+            }),
+            &["'sum_y2'", "numeric"],
+        ),
+        (
+            "a negative count",
+            Box::new(|i, f| {
+                if i == 3 {
+                    f[6] = "-4".into()
+                }
+            }),
+            &["row 4 (1-based)", "'n'", "count"],
+        ),
+        (
+            "n above units",
+            Box::new(|i, f| {
+                if i == 0 {
+                    f[6] = "12".into()
+                }
+            }),
+            &["row 1 (1-based)", "cannot exceed units"],
+        ),
+        (
+            "a fractional count",
+            Box::new(|i, f| {
+                if i == 4 {
+                    f[5] = "4.5".into()
+                }
+            }),
+            &["row 5 (1-based)", "'units'", "whole number"],
+        ),
+        (
+            "a missing whole-arm row",
+            Box::new(|i, f| {
+                if i == 1 {
+                    f[4] = "t2".into()
+                }
+            }),
+            &["row 5 (1-based)", "treatment", "no whole-arm row"],
+        ),
+        (
+            "levels holding more units than the arm",
+            Box::new(|i, f| {
+                if i == 3 {
+                    f[5] = "40".into()
+                }
+            }),
+            &["levels of 'd'", "more than the arm's 10"],
+        ),
+        (
+            "a level without a dimension",
+            Box::new(|i, f| {
+                if i == 2 {
+                    f[2] = String::new()
+                }
+            }),
+            &["row 3 (1-based)", "'dimension' and 'level'"],
+        ),
+    ];
+    for (what, edit, parts) in cases {
+        let message = error(table_csv(edit)).unwrap_or_else(|| panic!("{what}: accepted"));
+        for part in parts {
+            assert!(message.contains(part) && message.contains("stats.csv"), "{what}: '{message}' lacks '{part}'");
+        }
+    }
+}

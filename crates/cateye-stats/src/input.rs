@@ -45,7 +45,7 @@ pub fn check_finite(column: &str, values: &[f64], n: usize) -> Result<(), InputE
     if let Some(row) = values.iter().position(|v| !v.is_finite()) {
         return Err(column_error(
             column,
-            format!("row {row} is {} (missing or non-finite values are not allowed here)", values[row]),
+            format!("row {} (1-based) is {} (missing or non-finite values are not allowed here)", row + 1, values[row]),
         ));
     }
     Ok(())

@@ -133,7 +133,7 @@ impl fmt::Display for RandomizationError {
             Self::TooFewUnits { treated, control } => {
                 write!(f, "each arm needs at least 2 units: {treated} treated, {control} control")
             }
-            Self::NonFinite { input, row } => write!(f, "non-finite value in {input} at row {row}"),
+            Self::NonFinite { input, row } => write!(f, "non-finite value in {input} at row {} (1-based)", row + 1),
             Self::TooManyUnits(n) => write!(f, "too many units ({n}): at most {} are supported", u32::MAX),
             Self::NoPermutations => write!(f, "the number of permutations must be at least 1"),
             Self::InvalidGamma(g) => write!(f, "gamma must lie in (0, 0.5), got {g}"),

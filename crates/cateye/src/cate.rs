@@ -107,6 +107,7 @@ impl CateRun {
 pub fn fit_cate(source: &Source, spec: &CateSpec) -> Result<CateRun> {
     let start = Instant::now();
     let input = source.label();
+    crate::forest::check_distinct_roles(input, &spec.outcome, &spec.treatment)?;
     let mut roles: Vec<(&str, &'static str)> = vec![(&spec.outcome, "outcome"), (&spec.treatment, "treatment")];
     if let Some(c) = spec.propensity.column() {
         roles.push((c, "propensity"));

@@ -146,6 +146,8 @@ pub struct ForestSummary {
     pub share_ci_above_zero: f64,
     /// Share of units whose 95% CI lies below zero.
     pub share_ci_below_zero: f64,
+    /// Caveats the user must know about (a stated propensity that contradicts the data, ...).
+    pub warnings: Vec<String>,
     /// Seconds per stage.
     pub timings: JobTimings,
     /// Files written.
@@ -177,11 +179,23 @@ impl ForestRun {
     }
 }
 
+/// The outcome and the treatment must be different columns.
+pub(crate) fn check_distinct_roles(input: &str, outcome: &str, treatment: &str) -> Result<()> {
+    if outcome == treatment {
+        return Err(Error::invalid(
+            input,
+            format!("column '{outcome}' is both the outcome and the treatment: name two different columns"),
+        ));
+    }
+    Ok(())
+}
+
 /// Fits the causal forest of `spec` to the rows of `source` and runs its analyses.
 pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
     let start = Instant::now();
     let mut timings = JobTimings::default();
     let input = source.label();
+    check_distinct_roles(input, &spec.outcome, &spec.treatment)?;
 
     let mut roles: Vec<(&str, &'static str)> = vec![(&spec.outcome, "outcome"), (&spec.treatment, "treatment")];
     if let Some(c) = spec.propensity.column() {
@@ -213,7 +227,12 @@ pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
     if let Some(row) = w.iter().position(|&v| v != 0.0 && v != 1.0) {
         return Err(Error::invalid(
             input,
-            format!("column '{}' (treatment): row {row} is {}; expected 0/1 (control/treated)", spec.treatment, w[row]),
+            format!(
+                "column '{}' (treatment): row {} (1-based) is {}; expected 0/1 (control/treated)",
+                spec.treatment,
+                row + 1,
+                w[row]
+            ),
         ));
     }
 
@@ -289,6 +308,7 @@ pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
         cate_sd: moments.y_sd(),
         share_ci_above_zero: above,
         share_ci_below_zero: below,
+        warnings: fit.warnings.clone(),
         timings,
         outputs: Vec::new(),
     };

@@ -102,7 +102,10 @@ fn bad_inputs_are_named() {
         }
     });
     let e = error_of(&job(non_binary, &dir));
-    assert!(e.contains("nonbinary.csv") && e.contains("'w'") && e.contains("row 17") && e.contains("0/1"), "{e}");
+    assert!(
+        e.contains("nonbinary.csv") && e.contains("'w'") && e.contains("row 18 (1-based)") && e.contains("0/1"),
+        "{e}"
+    );
 
     let constant = trial_csv(&dir, "constant.csv", 300, |_, f| f[3] = "1".into());
     let e = error_of(&job(constant, &dir));
@@ -114,7 +117,7 @@ fn bad_inputs_are_named() {
         }
     });
     let e = error_of(&job(missing, &dir));
-    assert!(e.contains("'x2'") && e.contains("row 5") && e.contains("missing"), "{e}");
+    assert!(e.contains("'x2'") && e.contains("row 6 (1-based)") && e.contains("missing"), "{e}");
 
     let few = trial_csv(&dir, "few.csv", 30, |_, _| {});
     let e = error_of(&job(few, &dir));
@@ -134,4 +137,38 @@ fn bad_inputs_are_named() {
     j.propensity = PropensitySpec::Known(1.5);
     let e = error_of(&j);
     assert!(e.contains("propensity") && e.contains("1.5"), "{e}");
+}
+
+#[test]
+fn an_arm_too_small_or_one_column_in_two_roles_is_refused() {
+    let dir = temp_dir("forest-arms");
+    // One treated unit of 2,000 (the rest control).
+    let one = trial_csv(&dir, "one_treated.csv", 2000, |i, f| f[3] = if i == 7 { "1".into() } else { "0".into() });
+    let e = error_of(&job(one, &dir));
+    assert!(e.contains("one_treated.csv") && e.contains("treated units: 1;") && e.contains("at least 10"), "{e}");
+    let ok = trial_csv(&dir, "roles.csv", 300, |_, _| {});
+    let mut j = job(ok.clone(), &dir);
+    j.outcome = "w".into();
+    let e = error_of(&j);
+    assert!(e.contains("'w'") && e.contains("both the outcome and the treatment"), "{e}");
+    let mut cate = cateye::cate::CateSpec::new("w", "w");
+    cate.config.bases = vec![cateye::cate::BaseKind::Linear];
+    let e = cateye::cate::fit_cate(&Source::open(&ok).unwrap(), &cate).unwrap_err().to_string();
+    assert!(e.contains("both the outcome and the treatment"), "{e}");
+}
+
+#[test]
+fn a_stated_propensity_that_contradicts_the_data_is_a_warning() {
+    let dir = temp_dir("forest-propensity");
+    let file = trial_csv(&dir, "trial.csv", 800, |_, _| {});
+    let mut j = job(file, &dir);
+    j.propensity = PropensitySpec::Known(0.9);
+    let summary = run_forest_job(&j).unwrap();
+    assert!(
+        summary.warnings.iter().any(|w| w.contains("0.900") && w.contains("contradicts")),
+        "{:?}",
+        summary.warnings
+    );
+    j.propensity = PropensitySpec::Known(0.5);
+    assert!(run_forest_job(&j).unwrap().warnings.is_empty());
 }

@@ -15,6 +15,9 @@ pub fn forest_summary(s: &cateye::forest::ForestSummary) -> String {
         s.propensity_max,
         if s.propensity_clipped > 0 { format!(", {} clipped", s.propensity_clipped) } else { String::new() }
     );
+    for w in &s.warnings {
+        let _ = writeln!(out, "  warning: {w}");
+    }
     let _ = writeln!(out, "\nAverage treatment effect (AIPW):");
     for a in &s.average_treatment_effect {
         let _ = writeln!(

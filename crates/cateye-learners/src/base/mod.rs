@@ -170,13 +170,18 @@ pub(crate) fn check_fit_input(rows: &[usize], target: &[f64], weights: Option<&[
         )));
     }
     if let Some(j) = target.iter().position(|t| !t.is_finite()) {
-        return Err(data_error(format!("target of row {} is {}: expected a finite value", rows[j], target[j])));
+        return Err(data_error(format!(
+            "target of row {} (1-based) is {}: expected a finite value",
+            rows[j] + 1,
+            target[j]
+        )));
     }
     if task == Task::Classification {
         if let Some(j) = target.iter().position(|&t| t != 0.0 && t != 1.0) {
             return Err(data_error(format!(
-                "classification target of row {} is {}: expected 0 or 1",
-                rows[j], target[j]
+                "classification target of row {} (1-based) is {}: expected 0 or 1",
+                rows[j] + 1,
+                target[j]
             )));
         }
     }
