@@ -134,7 +134,8 @@ fn malformed_statistics_tables_are_refused_naming_the_row() {
     };
     assert_eq!(error(table_csv(|_, _| {})), None, "the well-formed table scans");
     // Column 7 is sum_y, 5 units, 6 n.
-    let cases: Vec<(&str, Box<dyn Fn(usize, &mut Vec<String>)>, &[&str])> = vec![
+    type Edit = Box<dyn Fn(usize, &mut Vec<String>)>;
+    let cases: Vec<(&str, Edit, &[&str])> = vec![
         (
             "a null sum (a warehouse SUM over no rows)",
             Box::new(|i, f| {
