@@ -3,4 +3,5 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod progress;
 pub mod render;

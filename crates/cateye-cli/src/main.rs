@@ -3,13 +3,12 @@
 
 use anyhow::{Context, Result};
 use cateye::model::Model;
-use cateye::scan::{DeepDiveEvent, ScanEvent};
-use cateye::{Config, Source};
+use cateye::scan::{DeepDiveEvent, ScanEvent, ScanOutputs};
+use cateye::{Config, OutputDir, Source};
 use cateye_cli::args::{CateArgs, Cli, Command, ForestArgs, PredictArgs, ScanArgs};
+use cateye_cli::progress::{self, Reporter};
 use cateye_cli::render;
 use clap::Parser;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Instant;
 
@@ -43,32 +42,55 @@ fn main() {
     }
 }
 
-fn progress_bar(quiet: bool) -> ProgressBar {
-    let pb = ProgressBar::new(0);
-    if quiet || !std::io::stderr().is_terminal() {
-        pb.set_draw_target(ProgressDrawTarget::hidden());
-    }
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {human_pos}/{human_len} rows ({per_sec})")
-            .expect("valid template")
-            .progress_chars("=> "),
-    );
-    pb.set_message("scanning");
-    pb
+/// The command line as given, for the manifest of the outputs.
+fn command_line() -> Vec<String> {
+    std::env::args().collect()
 }
 
-/// One line per deep-dived pair on stderr.
-fn deep_dive_progress(event: &DeepDiveEvent<'_>) {
+/// The files a run reads, for the manifest: the data file and any other named.
+fn inputs(files: &[Option<&Path>]) -> Vec<String> {
+    files.iter().flatten().map(|p| p.display().to_string()).collect()
+}
+
+/// Reports the deep dive's events as lines and its stages on the bar.
+fn deep_dive_progress(reporter: &Reporter, event: &DeepDiveEvent<'_>, started: &std::sync::Mutex<Vec<f64>>) {
     match event {
         DeepDiveEvent::Loading { experiments } => {
-            eprintln!("deep dive: reading the rows of {experiments} experiments")
+            reporter.line(&format!("deep dive: reading the rows of {}", plural(*experiments, "experiment")))
         }
         DeepDiveEvent::Started { index, total, pair } => {
-            eprint!("deep dive {}/{total}: {} / {} / {} ... ", index + 1, pair.experiment, pair.metric, pair.arm)
+            reporter.line(&format!(
+                "deep dive {}/{total}: {} / {} / {} ...",
+                index + 1,
+                pair.experiment,
+                pair.metric,
+                pair.arm
+            ));
+            reporter.set_prefix(format!("pair {}/{total}: ", index + 1));
         }
-        DeepDiveEvent::Finished { seconds, ok, .. } => {
-            eprintln!("{} in {seconds:.1} s", if *ok { "done" } else { "failed" })
+        DeepDiveEvent::Progress { stage, done, total } => reporter.stage(stage, *done, *total),
+        DeepDiveEvent::Finished { index, total, seconds, ok, .. } => {
+            let mut times = started.lock().unwrap_or_else(|e| e.into_inner());
+            times.push(*seconds);
+            let left = total - index - 1;
+            let mean = times.iter().sum::<f64>() / times.len() as f64;
+            let eta = if left > 0 { format!("; {}", progress::eta(mean * left as f64)) } else { String::new() };
+            reporter.line(&format!(
+                "deep dive {}/{total}: {} in {seconds:.1} s{eta}",
+                index + 1,
+                if *ok { "done" } else { "failed" }
+            ));
         }
+        _ => {}
+    }
+}
+
+/// "1 experiment", "3 experiments".
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -77,6 +99,7 @@ fn deep_dive_progress(event: &DeepDiveEvent<'_>) {
 struct ScanIo<'a> {
     stats_input: bool,
     export_stats: Option<&'a Path>,
+    config_file: Option<&'a Path>,
     quiet: bool,
     timings: bool,
 }
@@ -86,45 +109,45 @@ fn scan(args: &ScanArgs) -> Result<()> {
     let io = ScanIo {
         stats_input: args.stats,
         export_stats: args.export_stats.as_deref(),
+        config_file: args.config.as_deref(),
         quiet: args.quiet,
         timings: args.timings,
     };
-    run_scan(&args.file, &config, &args.out, io)
+    run_scan(&args.file, &config, &args.out, command_line(), io)
 }
 
-fn run_scan(file: &Path, config: &Config, out: &Path, io: ScanIo<'_>) -> Result<()> {
+fn run_scan(file: &Path, config: &Config, out: &Path, command: Vec<String>, io: ScanIo<'_>) -> Result<()> {
     let (quiet, timings) = (io.quiet, io.timings);
     let start = Instant::now();
+    // Every output is checked for writing before any computing.
+    let mut outputs = ScanOutputs::prepare(out, command, &inputs(&[Some(file), io.config_file]))?;
+    if let Some(path) = io.export_stats {
+        cateye::check_writable(path)?;
+    }
     let source = Source::open(file)?;
-    let pb = progress_bar(quiet);
+    let reporter = Reporter::new(quiet);
+    let pair_times = std::sync::Mutex::new(Vec::new());
     let events = |event: ScanEvent<'_>| match event {
-        ScanEvent::Rows { read, total } => {
-            if let Some(t) = total {
-                pb.set_length(t);
-            }
-            pb.set_position(read);
-        }
-        ScanEvent::DeepDive(e) => {
-            pb.finish_and_clear();
-            if !quiet {
-                deep_dive_progress(&e)
-            }
-        }
+        ScanEvent::Rows { read, total } => reporter.stage("reading rows", read, total.unwrap_or(0)),
+        ScanEvent::DeepDive(e) => deep_dive_progress(&reporter, &e, &pair_times),
         _ => {}
     };
     let (stats, report) = if io.stats_input {
-        cateye::scan::scan_stats(&source, config)?
+        let (stats, report) = cateye::scan::scan_stats(&source, config)?;
+        outputs.write(&report)?;
+        (stats, report)
     } else {
-        cateye::scan::scan(&source, config, &events)?
+        cateye::scan::scan_into(&source, config, &events, &mut outputs)?
     };
-    pb.finish_and_clear();
+    reporter.finish();
     if let Some(path) = io.export_stats {
         cateye::scan::write_stats_table(&stats, path)?;
     }
-    let files = cateye::write_scan_outputs(&report, out)?;
     if !quiet {
         print!("{}", render::scan_summary(&report));
-        println!("\nResults: {}", files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+        let files: Vec<String> =
+            outputs.manifest().files.iter().map(|f| out.join(&f.file).display().to_string()).collect();
+        println!("\nResults: {}", files.join(", "));
     }
     if timings {
         println!(
@@ -137,9 +160,15 @@ fn run_scan(file: &Path, config: &Config, out: &Path, io: ScanIo<'_>) -> Result<
 }
 
 fn forest(args: &ForestArgs) -> Result<()> {
+    let mut out = OutputDir::prepare(&args.out, command_line(), &inputs(&[Some(&args.file)]))?;
+    if let Some(path) = &args.save_model {
+        cateye::check_writable(path)?;
+    }
     let source = Source::open(&args.file)?;
-    let mut run = cateye::forest::fit_forest(&source, &args.spec())?;
-    run.write(&args.out.join(format!("cate.{}", args.format.extension())), &args.out.join("forest.json"))?;
+    let reporter = Reporter::new(args.quiet);
+    let mut run = cateye::forest::fit_forest_reporting(&source, &args.spec(), &|s, d, t| reporter.stage(s, d, t))?;
+    reporter.finish();
+    run.write(&mut out, &format!("cate.{}", args.format.extension()))?;
     if let Some(path) = &args.save_model {
         Model::CausalForest(run.model).save(path)?;
     }
@@ -150,9 +179,15 @@ fn forest(args: &ForestArgs) -> Result<()> {
 }
 
 fn cate(args: &CateArgs) -> Result<()> {
+    let mut out = OutputDir::prepare(&args.out, command_line(), &inputs(&[Some(&args.file)]))?;
+    if let Some(path) = &args.save_model {
+        cateye::check_writable(path)?;
+    }
     let source = Source::open(&args.file)?;
-    let mut run = cateye::cate::fit_cate(&source, &args.spec())?;
-    run.write(&args.out.join(format!("cate.{}", args.format.extension())), &args.out.join("cate.json"))?;
+    let reporter = Reporter::new(args.quiet);
+    let mut run = cateye::cate::fit_cate_reporting(&source, &args.spec(), &|s, d, t| reporter.stage(s, d, t))?;
+    reporter.finish();
+    run.write(&mut out, &format!("cate.{}", args.format.extension()))?;
     if let (Some(path), Some(model)) = (&args.save_model, run.model.take()) {
         Model::Cate(model).save(path)?;
     }
@@ -164,11 +199,15 @@ fn cate(args: &CateArgs) -> Result<()> {
 }
 
 fn predict(args: &PredictArgs) -> Result<()> {
+    let mut out = OutputDir::prepare(&args.out, command_line(), &inputs(&[Some(&args.model), Some(&args.file)]))?;
     let model = Model::load(&args.model)?;
     let source = Source::open(&args.file)?;
-    let predictions = model.predict(&source)?;
-    let path = args.out.join(format!("predictions.{}", args.format.extension()));
-    predictions.write(&path)?;
+    let reporter = Reporter::new(args.quiet);
+    let predictions = model.predict_reporting(&source, &|s, d, t| reporter.stage(s, d, t))?;
+    reporter.finish();
+    let name = format!("predictions.{}", args.format.extension());
+    predictions.stage(&mut out, &name)?;
+    out.commit()?;
     if !args.quiet {
         println!(
             "Predicted {} rows of {} with the {} model of {} (covariates {}): {}",
@@ -177,29 +216,58 @@ fn predict(args: &PredictArgs) -> Result<()> {
             model.kind(),
             args.model.display(),
             model.covariates().join(", "),
-            path.display()
+            args.out.join(&name).display()
         );
     }
     Ok(())
 }
 
+/// A command line as a person would type it: arguments with spaces or shell characters quoted.
+fn shell_words(words: &[String]) -> String {
+    let safe = |w: &str| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=,:+@%".contains(c));
+    words
+        .iter()
+        .map(|w| if safe(w) { w.clone() } else { format!("'{}'", w.replace('\'', r"'\''")) })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn demo(out: &Path, seed: u64) -> Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("{}: cannot write", out.display()))?;
+    cateye::check_writable(&out.join("demo.parquet"))?;
     let data = out.join("demo.parquet");
     let spec = cateye::demo::demo_spec(seed);
     cateye::demo::write_table(&spec, &data)?;
-    println!("Demo data: {} experiments written to {}\n", spec.experiments.len(), data.display());
+    println!("Demo data: {} written to {}\n", plural(spec.experiments.len(), "experiment"), data.display());
     let config = Config::new(cateye::demo::scan_config(&spec), Default::default());
-    run_scan(&data, &config, &out.join("results"), ScanIo { timings: true, ..ScanIo::default() })?;
+    let results = out.join("results");
+    // The scan that the demo runs, as a command: the demo's columns named, everything else default.
+    let command: Vec<String> = [
+        "cateye".to_string(),
+        "scan".into(),
+        data.display().to_string(),
+        "--metrics".into(),
+        spec.metric_columns().join(","),
+        "--dimensions".into(),
+        spec.dimension_columns().join(","),
+        "--out".into(),
+        results.display().to_string(),
+    ]
+    .into();
+    run_scan(&data, &config, &results, command.clone(), ScanIo { timings: true, ..ScanIo::default() })?;
     println!("\nPlanted in the demo data (effect shifts in units of the metric's noise scale; every other effect is constant):");
     for line in spec.truth() {
         println!("  {line}");
     }
+    println!(
+        "\nThe same scan from the command line (`cargo run --release --` in place of `cateye` in the source tree):"
+    );
+    println!("  {}", shell_words(&command));
     // One trial with known effects for `cateye forest` and `cateye cate` (README's examples).
     let trial = out.join("trial.parquet");
     let sim = cateye::demo::nie_wager(cateye::demo::Setup::A, 4000, 6, 1.0, seed);
     let table = cateye::demo::trial_table(&sim);
-    cateye::write_batches(&trial, table.schema(), [table])?;
+    cateye::write_atomically(&trial, |tmp| cateye::write_batches(tmp, table.schema(), [table]))?;
     println!(
         "\nTrial data: {} rows of one experiment (covariates x1..x6, treatment w, outcome y; true effect tau and \
          propensity e beside them) written to {}",

@@ -112,6 +112,11 @@ pub struct DeepDiveConfig {
     pub rule_alpha: f64,
     /// Bootstrap replicates of RATE.
     pub rate_bootstrap: usize,
+    /// Most units a pair is analysed on: a larger pair is deep-dived on a seeded random
+    /// subsample of this many units, stratified by arm (and the report says so). At 2.5 million
+    /// units a forest, the randomization test and the subgroup search take minutes; 200,000 units
+    /// already resolve the dimension-level structure a deep dive is after.
+    pub max_units: usize,
     /// Seed of every random step: outcome-model folds, forest, bootstraps, permutations, subgroup halves.
     pub seed: u64,
 }
@@ -134,6 +139,7 @@ impl Default for DeepDiveConfig {
             rule_min_leaf: 200,
             rule_alpha: 0.05,
             rate_bootstrap: 200,
+            max_units: 200_000,
             seed: 0,
         }
     }
@@ -172,6 +178,12 @@ impl DeepDiveConfig {
         }
         if !(1..=2).contains(&self.rule_depth) {
             return Some(format!("deep_dive.rule_depth = {}: expected 1 or 2", self.rule_depth));
+        }
+        if self.max_units < 1000 {
+            return Some(format!(
+                "deep_dive.max_units = {} (--deep-dive-max-units): expected at least 1000",
+                self.max_units
+            ));
         }
         if self.histogram_bins < 2 || self.rate_bootstrap < 2 || self.rule_min_leaf == 0 {
             return Some(

@@ -47,6 +47,7 @@ pub type DeepDiveProgress<'a> = &'a (dyn Fn(DeepDiveEvent) + Sync);
 
 /// What the progress callback hears.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum DeepDiveEvent<'a> {
     /// Reading the rows of `experiments` experiments.
     Loading {
@@ -61,6 +62,16 @@ pub enum DeepDiveEvent<'a> {
         total: usize,
         /// The pair being analysed.
         pair: &'a SelectedPair,
+    },
+    /// Progress inside the pair being analysed: a stage ("causal forest" trees,
+    /// "permutations") with the work done and the work in all.
+    Progress {
+        /// The stage.
+        stage: &'a str,
+        /// Work done in it.
+        done: u64,
+        /// Work in all.
+        total: u64,
     },
     /// The analysis of a pair ended, successfully or not.
     Finished {
@@ -77,22 +88,38 @@ pub enum DeepDiveEvent<'a> {
     },
 }
 
-/// Run the deep dive of the unit-level rows of `source` (already scanned into `stats` and
-/// `result` under `config`) with the settings `dd`.
-pub fn run_deep_dive(
-    source: &Source,
+/// What the deep dive will do: the selected pairs with the report's warnings (no pair
+/// analysed yet), and the experiments and metrics whose rows it needs.
+#[derive(Clone, Debug)]
+pub struct DeepDivePlan {
+    /// The report so far: the selection and the warnings; pairs are added as they finish.
+    pub report: DeepDiveReport,
+    /// Experiments and the metrics needed from each, in selection order.
+    wanted: Vec<(String, Vec<usize>)>,
+}
+
+impl DeepDivePlan {
+    /// Number of experiments whose rows are read.
+    pub fn experiments(&self) -> usize {
+        self.wanted.len()
+    }
+}
+
+/// The unit-level rows the deep dive reads once for all its pairs.
+pub use rows::LoadedRows;
+
+/// Chooses the pairs (see [`select_pairs`]) and the rows they need; no data is read.
+pub fn plan_deep_dive(
     config: &ScanConfig,
     dd: &DeepDiveConfig,
     stats: &SuffStats,
     result: &ScanResult,
-    progress: DeepDiveProgress<'_>,
-) -> Result<DeepDiveReport> {
+) -> Result<DeepDivePlan> {
     dd.validate()?;
     let selection = select_pairs(result, dd, config.alpha)?;
-    let mut report = DeepDiveReport { selection, pairs: Vec::new(), failed: Vec::new(), warnings: Vec::new() };
-    if report.selection.selected.is_empty() {
-        return Ok(report);
-    }
+    let remaining = selection.selected.len();
+    let mut report =
+        DeepDiveReport { selection, pairs: Vec::new(), failed: Vec::new(), warnings: Vec::new(), remaining };
     for srm in result.srm.iter().filter(|r| r.mismatch) {
         if report.selection.selected.iter().any(|p| p.experiment == srm.experiment) {
             report.warnings.push(format!(
@@ -102,13 +129,12 @@ pub fn run_deep_dive(
             ));
         }
     }
-    if config.cluster.is_some() {
+    if config.cluster.is_some() && !report.selection.selected.is_empty() {
         report.warnings.push(
             "the deep dive treats units as independently randomized: its forest and tests ignore the cluster column"
                 .into(),
         );
     }
-    // Experiments and the metrics needed from each, in selection order.
     let mut wanted: Vec<(String, Vec<usize>)> = Vec::new();
     for p in &report.selection.selected {
         let m = stats.metrics.iter().position(|m| m.name == p.metric).expect("metric of the scan");
@@ -118,37 +144,107 @@ pub fn run_deep_dive(
             None => wanted.push((p.experiment.clone(), vec![m])),
         }
     }
-    progress(DeepDiveEvent::Loading { experiments: wanted.len() });
-    let loaded = rows::load_rows(source, config, stats, &wanted, &dd.covariates)?;
+    Ok(DeepDivePlan { report, wanted })
+}
+
+/// Reads the rows the plan's pairs need from `source` (one pass).
+pub fn load_pairs(
+    source: &Source,
+    config: &ScanConfig,
+    dd: &DeepDiveConfig,
+    stats: &SuffStats,
+    plan: &DeepDivePlan,
+) -> Result<LoadedRows> {
+    rows::load_rows(source, config, stats, &plan.wanted, &dd.covariates)
+}
+
+/// Runs the deep dive of pair `index` of the plan on the loaded rows and records the outcome
+/// (the pair's results, or why it failed) in `plan.report`. `progress` hears the stages inside
+/// the pair ("causal forest" trees, "permutations").
+pub fn run_pair(
+    plan: &mut DeepDivePlan,
+    index: usize,
+    loaded: &LoadedRows,
+    config: &ScanConfig,
+    dd: &DeepDiveConfig,
+    result: &ScanResult,
+    progress: cateye_stats::Progress<'_>,
+) -> bool {
+    plan.report.remaining = plan.report.remaining.saturating_sub(1);
+    let pair = &plan.report.selection.selected[index];
     let control_code = loaded.arms.iter().position(|a| *a == config.control);
-    let total = report.selection.selected.len();
-    for (index, pair) in report.selection.selected.iter().enumerate() {
-        progress(DeepDiveEvent::Started { index, total, pair });
-        let start = std::time::Instant::now();
-        let outcome = analyze(&loaded, config, dd, result, pair, control_code);
-        let ok = outcome.is_ok();
-        match outcome {
-            Ok(d) => report.pairs.push(d),
-            Err(error) => report.failed.push(FailedPair {
+    match analyze(loaded, config, dd, result, pair, control_code, progress) {
+        Ok(d) => {
+            plan.report.pairs.push(d);
+            true
+        }
+        Err(error) => {
+            plan.report.failed.push(FailedPair {
                 experiment: pair.experiment.clone(),
                 metric: pair.metric.clone(),
                 arm: pair.arm.clone(),
                 error: error.to_string(),
-            }),
+            });
+            false
         }
-        progress(DeepDiveEvent::Finished { index, total, pair, seconds: start.elapsed().as_secs_f64(), ok });
     }
-    Ok(report)
+}
+
+/// Run the deep dive of the unit-level rows of `source` (already scanned into `stats` and
+/// `result` under `config`) with the settings `dd`: [`plan_deep_dive`], [`load_pairs`] and
+/// [`run_pair`] for every selected pair.
+pub fn run_deep_dive(
+    source: &Source,
+    config: &ScanConfig,
+    dd: &DeepDiveConfig,
+    stats: &SuffStats,
+    result: &ScanResult,
+    progress: DeepDiveProgress<'_>,
+) -> Result<DeepDiveReport> {
+    run_deep_dive_saving(source, config, dd, stats, result, progress, |_| Ok(()))
+}
+
+/// [`run_deep_dive`], handing the report to `save` once the pairs are chosen (before any row is
+/// read) and again after every pair, so that an interrupted run keeps what was finished. An
+/// error of `save` stops the deep dive.
+pub fn run_deep_dive_saving<E: From<DeepDiveError>>(
+    source: &Source,
+    config: &ScanConfig,
+    dd: &DeepDiveConfig,
+    stats: &SuffStats,
+    result: &ScanResult,
+    progress: DeepDiveProgress<'_>,
+    mut save: impl FnMut(&DeepDiveReport) -> std::result::Result<(), E>,
+) -> std::result::Result<DeepDiveReport, E> {
+    let mut plan = plan_deep_dive(config, dd, stats, result)?;
+    save(&plan.report)?;
+    if plan.report.selection.selected.is_empty() {
+        return Ok(plan.report);
+    }
+    progress(DeepDiveEvent::Loading { experiments: plan.experiments() });
+    let loaded = load_pairs(source, config, dd, stats, &plan)?;
+    let total = plan.report.selection.selected.len();
+    for index in 0..total {
+        let pair = plan.report.selection.selected[index].clone();
+        progress(DeepDiveEvent::Started { index, total, pair: &pair });
+        let start = std::time::Instant::now();
+        let stage = |stage: &str, done: u64, all: u64| progress(DeepDiveEvent::Progress { stage, done, total: all });
+        let ok = run_pair(&mut plan, index, &loaded, config, dd, result, &stage);
+        progress(DeepDiveEvent::Finished { index, total, pair: &pair, seconds: start.elapsed().as_secs_f64(), ok });
+        save(&plan.report)?;
+    }
+    Ok(plan.report)
 }
 
 /// The deep dive of one selected pair, or why it could not be done.
 fn analyze(
-    loaded: &rows::LoadedRows,
+    loaded: &LoadedRows,
     config: &ScanConfig,
     dd: &DeepDiveConfig,
     result: &ScanResult,
     pair: &SelectedPair,
     control_code: Option<usize>,
+    progress: cateye_stats::Progress<'_>,
 ) -> std::result::Result<DeepDive, PairError> {
     let rows =
         loaded.experiments.iter().find(|e| e.name == pair.experiment).ok_or(PairError::NotLoaded("experiment"))?;
@@ -156,7 +252,7 @@ fn analyze(
         loaded.layout.metrics.iter().position(|m| m.name == pair.metric).ok_or(PairError::NotLoaded("metric"))?;
     let arm = loaded.arms.iter().position(|a| *a == pair.arm).ok_or(PairError::NotLoaded("arm"))?;
     let control = control_code.ok_or(PairError::NotLoaded("control arm"))?;
-    let pair_rows = pair::pair_rows(loaded, rows, metric, arm as u32, control as u32)?;
+    let pair_rows = pair::pair_rows(loaded, rows, metric, arm as u32, control as u32, pair, dd)?;
     let propensity = match (
         config.planned_weight(&pair.experiment, &pair.arm),
         config.planned_weight(&pair.experiment, &config.control),
@@ -164,5 +260,5 @@ fn analyze(
         (Some(t), Some(c)) => t / (t + c),
         _ => 0.5,
     };
-    pair::analyze_pair(pair, &config.control, &pair_rows, propensity, result, dd, config.alpha)
+    pair::analyze_pair(pair, &config.control, &pair_rows, propensity, result, dd, config.alpha, progress)
 }

@@ -8,7 +8,9 @@ use crate::error::PairError;
 use crate::result::*;
 use crate::rows::{ExperimentRows, LoadedRows};
 use crate::select::SelectedPair;
-use cateye_forest::{fit_causal_forest, variable_importance, CausalInput, ForestData, ForestOptions, Propensity};
+use cateye_forest::{
+    fit_causal_forest_reporting, variable_importance, CausalInput, ForestData, ForestOptions, Propensity,
+};
 use cateye_hte::{
     average_treatment_effect, best_linear_projection_on_levels, decompose_variation, doubly_robust_scores,
     explained_share, rank_average_treatment_effect, test_calibration, LevelColumn, RateOptions, TargetSample,
@@ -21,7 +23,7 @@ use cateye_io::DimensionKind;
 use cateye_scan::ScanResult;
 use cateye_stats::normal_sf;
 use cateye_stats::{adjust, Correction};
-use cateye_stats::{randomization_test, RandomizationOptions};
+use cateye_stats::{randomization_test_reporting, RandomizationOptions};
 use std::time::Instant;
 
 /// Folds of the cross-fitted outcome model.
@@ -45,15 +47,62 @@ pub(crate) struct PairRows {
     pub covariates: Vec<(String, Vec<f64>, &'static str)>,
     pub missing_outcome: [usize; 2],
     pub imputed: Vec<(String, usize)>,
+    /// Units with a value before subsampling (treated, control), when the pair was subsampled.
+    pub subsampled_from: Option<[usize; 2]>,
 }
 
-/// Extract the pair's units: treated arm `arm` and control `control` with a value of `metric`.
+/// Random-stream purpose of the subsample of a large pair.
+const PURPOSE_SUBSAMPLE: u64 = 0x5_0B5A_4D1E;
+
+/// A stable number for a pair's names (FNV-1a), so that its subsample does not depend on where
+/// it stands in the selection.
+fn pair_key(pair: &SelectedPair) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in pair.experiment.bytes().chain([0]).chain(pair.metric.bytes()).chain([0]).chain(pair.arm.bytes()) {
+        h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// Keeps at most `max` of the rows `keep` (ascending), the same share of each arm (treated rows
+/// are those `is_treated` says), drawn at random with the pair's own stream; the rows stay in
+/// their order. Returns the rows per arm before subsampling when it subsampled.
+fn subsample(
+    keep: &mut Vec<usize>,
+    is_treated: impl Fn(usize) -> bool,
+    max: usize,
+    seed: u64,
+    pair: &SelectedPair,
+) -> Option<[usize; 2]> {
+    use rand::seq::SliceRandom;
+    if keep.len() <= max {
+        return None;
+    }
+    let (mut treated, mut control): (Vec<usize>, Vec<usize>) = keep.iter().partition(|&&i| is_treated(i));
+    let before = [treated.len(), control.len()];
+    let share = max as f64 / keep.len() as f64;
+    let mut rng = cateye_stats::stream(seed, PURPOSE_SUBSAMPLE, pair_key(pair));
+    let mut kept = Vec::with_capacity(max);
+    for arm in [&mut treated, &mut control] {
+        let k = ((arm.len() as f64 * share).round() as usize).min(arm.len());
+        arm.shuffle(&mut rng);
+        kept.extend_from_slice(&arm[..k]);
+    }
+    kept.sort_unstable();
+    *keep = kept;
+    Some(before)
+}
+
+/// Extract the pair's units: treated arm `arm` and control `control` with a value of `metric`,
+/// at most `dd.max_units` of them (see [`DeepDiveConfig::max_units`]).
 pub(crate) fn pair_rows(
     loaded: &LoadedRows,
     rows: &ExperimentRows,
     metric: usize,
     arm: u32,
     control: u32,
+    pair: &SelectedPair,
+    dd: &DeepDiveConfig,
 ) -> Result<PairRows, PairError> {
     let values = rows.metrics[metric].as_ref().ok_or(PairError::NotLoaded("metric"))?;
     let mut keep = Vec::with_capacity(values.len());
@@ -68,6 +117,7 @@ pub(crate) fn pair_rows(
             missing_outcome[(a == control) as usize] += 1;
         }
     }
+    let subsampled_from = subsample(&mut keep, |i| rows.arm[i] == arm, dd.max_units, dd.seed, pair);
     let y: Vec<f64> = keep.iter().map(|&i| values[i]).collect();
     let treated: Vec<bool> = keep.iter().map(|&i| rows.arm[i] == arm).collect();
     let w: Vec<f64> = treated.iter().map(|&t| t as u8 as f64).collect();
@@ -116,7 +166,7 @@ pub(crate) fn pair_rows(
     for (name, column) in loaded.covariates.iter().zip(&rows.covariates) {
         add(name, column, "covariate");
     }
-    Ok(PairRows { y, w, treated, dims, covariates, missing_outcome, imputed })
+    Ok(PairRows { y, w, treated, dims, covariates, missing_outcome, imputed, subsampled_from })
 }
 
 /// Feature values of a dimension: categorical levels ranked by the pair's mean outcome over
@@ -174,6 +224,7 @@ pub(crate) fn analyze_pair(
     scan: &ScanResult,
     config: &DeepDiveConfig,
     alpha: f64,
+    progress: cateye_stats::Progress<'_>,
 ) -> Result<DeepDive, PairError> {
     let start = Instant::now();
     let n = rows.y.len();
@@ -223,7 +274,7 @@ pub(crate) fn analyze_pair(
         propensity: Propensity::Known(propensity),
         y_hat: Some(&y_hat),
     };
-    let fit = fit_causal_forest(&data, input, &options)?;
+    let fit = fit_causal_forest_reporting(&data, input, &options, progress)?;
     let forest_seconds = start.elapsed().as_secs_f64();
 
     // Detect.
@@ -245,7 +296,7 @@ pub(crate) fn analyze_pair(
     let randomization = if two_valued {
         None
     } else {
-        Some(randomization_test(
+        Some(randomization_test_reporting(
             &rows.y,
             &rows.treated,
             &numeric,
@@ -255,6 +306,7 @@ pub(crate) fn analyze_pair(
                 c.grid = config.grid;
                 c.seed = config.seed;
             }),
+            progress,
         )?)
     };
     let tests_seconds = start.elapsed().as_secs_f64();
@@ -373,6 +425,7 @@ pub(crate) fn analyze_pair(
         data: PairData {
             units,
             missing_outcome: rows.missing_outcome,
+            subsampled_from: rows.subsampled_from,
             propensity,
             features: info,
             imputed: rows.imputed.clone(),

@@ -21,6 +21,14 @@ pub struct DeepDiveReport {
     pub failed: Vec<FailedPair>,
     /// Caveats (also printed in the terminal summary).
     pub warnings: Vec<String>,
+    /// Selected pairs not analysed yet: positive only in a `scan.json` written while the deep
+    /// dive was running (a run interrupted then keeps its tier-1 results and finished pairs).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub remaining: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// A selected pair whose analysis failed (too few units, a constant outcome, ...).
@@ -79,6 +87,11 @@ pub struct PairData {
     pub units: [usize; 2],
     /// Units excluded because the metric is missing (treated, control).
     pub missing_outcome: [usize; 2],
+    /// When the pair had more units than `max_units`: its units with a value (treated,
+    /// control), of which a seeded random subsample (`units`, the same share of each arm) was
+    /// analysed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subsampled_from: Option<[usize; 2]>,
     /// Assignment probability used as the known propensity (planned split; equal by default).
     pub propensity: f64,
     /// The forest's covariates and their encodings, in column order.

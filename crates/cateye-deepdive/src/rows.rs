@@ -22,15 +22,16 @@ pub struct ExperimentRows {
     pub covariates: Vec<Vec<f64>>,
 }
 
-/// Rows of several experiments with the labels their codes refer to.
+/// Rows of several experiments with the labels their codes refer to: what
+/// [`load_pairs`](crate::load_pairs) reads once for all pairs of a deep dive.
 #[derive(Clone, Debug)]
 pub struct LoadedRows {
-    pub layout: Layout,
-    pub arms: Vec<String>,
+    pub(crate) layout: Layout,
+    pub(crate) arms: Vec<String>,
     /// Level labels per dimension.
-    pub levels: Vec<Vec<String>>,
-    pub covariates: Vec<String>,
-    pub experiments: Vec<ExperimentRows>,
+    pub(crate) levels: Vec<Vec<String>>,
+    pub(crate) covariates: Vec<String>,
+    pub(crate) experiments: Vec<ExperimentRows>,
 }
 
 /// Read the rows of `wanted` experiments (name, metric indices needed) from `source`.

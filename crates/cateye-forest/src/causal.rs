@@ -20,6 +20,7 @@ use crate::options::ForestOptions;
 use crate::regression::RegressionForest;
 use cateye_hte::CateFit;
 use cateye_stats::normal_sf;
+use cateye_stats::{silent, Progress, Ticker};
 use serde::{Deserialize, Serialize};
 use std::time::Instant;
 
@@ -54,14 +55,31 @@ pub struct CausalForest {
 impl CausalForest {
     /// Grows the trees on centered outcome `y_centered` and treatment `w_centered`.
     pub fn grow(data: &ForestData, y_centered: &[f64], w_centered: &[f64], options: &ForestOptions) -> Result<Self> {
+        Self::grow_reporting(data, y_centered, w_centered, options, &Ticker::new(&silent, "causal forest", 0))
+    }
+
+    /// [`Self::grow`], reporting every little bag grown to `ticker`.
+    pub fn grow_reporting(
+        data: &ForestData,
+        y_centered: &[f64],
+        w_centered: &[f64],
+        options: &ForestOptions,
+        ticker: &Ticker<'_>,
+    ) -> Result<Self> {
         options.validate()?;
         let rule = SplitRule::new(Kind::Causal, options, data.num_features());
         let om = &data.weights;
         let (y, z) = (y_centered, w_centered);
         let targets = Targets { y, z, weight: om };
-        let trees = grow_trees(data, targets, rule, options, PURPOSE_CAUSAL, |u| {
-            [om[u], om[u] * y[u], om[u] * z[u], om[u] * z[u] * y[u], om[u] * z[u] * z[u]]
-        });
+        let trees = grow_trees(
+            data,
+            targets,
+            rule,
+            options,
+            PURPOSE_CAUSAL,
+            |u| [om[u], om[u] * y[u], om[u] * z[u], om[u] * z[u] * y[u], om[u] * z[u] * z[u]],
+            ticker,
+        );
         Ok(CausalForest { trees })
     }
 
@@ -311,6 +329,17 @@ impl CausalForestFit {
 /// Fits the nuisance models (unless given), the causal forest and its out-of-bag estimates.
 /// Nuisance forests use `max(50, num_trees / 4)` trees and otherwise the same options, as grf does.
 pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &ForestOptions) -> Result<CausalForestFit> {
+    fit_causal_forest_reporting(data, input, options, &silent)
+}
+
+/// [`fit_causal_forest`], reporting the trees grown to `progress`: stages "outcome forest"
+/// and "propensity forest" (the nuisance forests that are fitted) and "causal forest".
+pub fn fit_causal_forest_reporting(
+    data: &ForestData,
+    input: CausalInput,
+    options: &ForestOptions,
+    progress: Progress<'_>,
+) -> Result<CausalForestFit> {
     options.validate()?;
     let n = data.num_rows();
     check_finite(input.outcome, input.y, n)?;
@@ -356,10 +385,20 @@ pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &Forest
             check_finite("y_hat", y_hat, n)?;
             y_hat.to_vec()
         }
-        None => oob_nuisance(data, input.y, input.outcome, &nuisance_options, PURPOSE_Y_HAT)?,
+        None => {
+            oob_nuisance(data, input.y, input.outcome, &nuisance_options, PURPOSE_Y_HAT, "outcome forest", progress)?
+        }
     };
     let w_hat = match input.propensity {
-        Propensity::Estimate => oob_nuisance(data, input.w, input.treatment, &nuisance_options, PURPOSE_W_HAT)?,
+        Propensity::Estimate => oob_nuisance(
+            data,
+            input.w,
+            input.treatment,
+            &nuisance_options,
+            PURPOSE_W_HAT,
+            "propensity forest",
+            progress,
+        )?,
         Propensity::Design => {
             let share = input.w.iter().sum::<f64>() / n as f64;
             vec![share; n]
@@ -388,7 +427,8 @@ pub fn fit_causal_forest(data: &ForestData, input: CausalInput, options: &Forest
     let start = Instant::now();
     let y_centered: Vec<f64> = input.y.iter().zip(&y_hat).map(|(y, m)| y - m).collect();
     let w_centered: Vec<f64> = input.w.iter().zip(&w_hat).map(|(w, e)| w - e).collect();
-    let forest = CausalForest::grow(data, &y_centered, &w_centered, options)?;
+    let ticker = Ticker::new(progress, "causal forest", options.trees_grown() as u64);
+    let forest = CausalForest::grow_reporting(data, &y_centered, &w_centered, options, &ticker)?;
     let forest_seconds = start.elapsed().as_secs_f64();
 
     let start = Instant::now();
@@ -426,8 +466,11 @@ fn oob_nuisance(
     name: &str,
     options: &ForestOptions,
     purpose: u64,
+    stage: &str,
+    progress: Progress<'_>,
 ) -> Result<Vec<f64>> {
-    let forest = RegressionForest::fit_with_purpose(data, target, name, options, purpose)?;
+    let ticker = Ticker::new(progress, stage, options.trees_grown() as u64);
+    let forest = RegressionForest::fit_with_purpose(data, target, name, options, purpose, &ticker)?;
     let predictions = forest.predict_oob(data)?;
     if let Some(row) = predictions.iter().position(|p| p.is_nan()) {
         return Err(ForestError::NoOutOfBagNuisance { row, target: name.to_string(), trees: options.trees_grown() });

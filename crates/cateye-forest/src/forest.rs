@@ -8,6 +8,7 @@ use crate::grow::{grow, Causal, Kind, Objective, Regression, SplitRule, Targets,
 use crate::options::ForestOptions;
 use crate::sampling::{little_bag, stream, BitSet};
 use crate::tree::Tree;
+use cateye_stats::Ticker;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -25,7 +26,8 @@ pub struct Trees<const K: usize> {
     pub(crate) group_size: usize,
 }
 
-/// Grows `options.trees_grown()` trees. `stat(unit)` gives the K leaf statistics of a unit.
+/// Grows `options.trees_grown()` trees. `stat(unit)` gives the K leaf statistics of a unit;
+/// `ticker` hears every little bag grown (its trees).
 pub(crate) fn grow_trees<const K: usize>(
     data: &ForestData,
     targets: Targets,
@@ -33,10 +35,11 @@ pub(crate) fn grow_trees<const K: usize>(
     options: &ForestOptions,
     purpose: u64,
     stat: impl Fn(usize) -> [f64; K] + Sync,
+    ticker: &Ticker<'_>,
 ) -> Trees<K> {
     match rule.kind {
-        Kind::Regression => grow_with::<Regression, K>(data, targets, rule, options, purpose, stat),
-        Kind::Causal => grow_with::<Causal, K>(data, targets, rule, options, purpose, stat),
+        Kind::Regression => grow_with::<Regression, K>(data, targets, rule, options, purpose, stat, ticker),
+        Kind::Causal => grow_with::<Causal, K>(data, targets, rule, options, purpose, stat, ticker),
     }
 }
 
@@ -47,6 +50,7 @@ fn grow_with<O: Objective, const K: usize>(
     options: &ForestOptions,
     purpose: u64,
     stat: impl Fn(usize) -> [f64; K] + Sync,
+    ticker: &Ticker<'_>,
 ) -> Trees<K> {
     let group_size = options.ci_group_size;
     let groups = options.trees_grown() / group_size;
@@ -68,8 +72,9 @@ fn grow_with<O: Objective, const K: usize>(
                     );
                     (tree, sample.in_bag)
                 })
-                .collect()
+                .collect::<Vec<_>>()
         })
+        .inspect(|bag| ticker.add(bag.len() as u64))
         .collect();
     let (trees, in_bag) = bags.into_iter().flatten().unzip();
     Trees { trees, in_bag, group_size }

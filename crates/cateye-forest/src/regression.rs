@@ -8,6 +8,7 @@ use crate::error::{check_finite, ForestError, Result};
 use crate::forest::{grow_trees, Trees, NO_LEAF};
 use crate::grow::{Kind, SplitRule, Targets};
 use crate::options::ForestOptions;
+use cateye_stats::{silent, Ticker};
 use serde::{Deserialize, Serialize};
 
 /// A fitted regression forest.
@@ -21,7 +22,8 @@ const PURPOSE_REGRESSION: u64 = 1;
 impl RegressionForest {
     /// Fits on outcome `y` (named `outcome` in errors); `options.ci_group_size` is ignored (1).
     pub fn fit(data: &ForestData, y: &[f64], outcome: &str, options: &ForestOptions) -> Result<Self> {
-        Self::fit_with_purpose(data, y, outcome, options, PURPOSE_REGRESSION)
+        let ticker = Ticker::new(&silent, "regression forest", options.num_trees as u64);
+        Self::fit_with_purpose(data, y, outcome, options, PURPOSE_REGRESSION, &ticker)
     }
 
     pub(crate) fn fit_with_purpose(
@@ -30,6 +32,7 @@ impl RegressionForest {
         outcome: &str,
         options: &ForestOptions,
         purpose: u64,
+        ticker: &Ticker<'_>,
     ) -> Result<Self> {
         let options = ForestOptions { ci_group_size: 1, ..options.clone() };
         options.validate()?;
@@ -37,7 +40,7 @@ impl RegressionForest {
         let rule = SplitRule::new(Kind::Regression, &options, data.num_features());
         let weights = &data.weights;
         let targets = Targets { y, z: &[], weight: weights };
-        let trees = grow_trees(data, targets, rule, &options, purpose, |u| [weights[u], weights[u] * y[u]]);
+        let trees = grow_trees(data, targets, rule, &options, purpose, |u| [weights[u], weights[u] * y[u]], ticker);
         Ok(RegressionForest { trees })
     }
 

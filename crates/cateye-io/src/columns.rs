@@ -65,11 +65,26 @@ pub fn pick_covariates(source: &Source, given: Option<&[String]>, taken: &[&str]
 
 /// Reads the named numeric (or boolean: 0/1) columns; nulls become NaN.
 pub fn read_numeric(source: &Source, columns: &[(&str, &'static str)]) -> Result<Vec<Vec<f64>>> {
+    read_numeric_reporting(source, columns, &cateye_stats::silent)
+}
+
+/// [`read_numeric`], reporting the rows read to `progress` (stage "reading"; the total is 0
+/// when the source does not know its row count in advance).
+pub fn read_numeric_reporting(
+    source: &Source,
+    columns: &[(&str, &'static str)],
+    progress: cateye_stats::Progress<'_>,
+) -> Result<Vec<Vec<f64>>> {
     let projection =
         columns.iter().map(|&(name, role)| numeric_column_index(source, name, role)).collect::<Result<Vec<_>>>()?;
-    let mut out = vec![Vec::with_capacity(source.num_rows().unwrap_or(0) as usize); columns.len()];
+    let total = source.num_rows().unwrap_or(0);
+    let mut out = vec![Vec::with_capacity(total as usize); columns.len()];
+    let mut read = 0u64;
+    progress("reading", 0, total);
     for batch in source.batches(&projection, 65_536)? {
         let batch = batch?;
+        read += batch.num_rows() as u64;
+        progress("reading", read, total.max(read));
         for (k, &(name, _)) in columns.iter().enumerate() {
             let array = batch.column_by_name(name).expect("projected column");
             let floats = cast(array, &DataType::Float64).map_err(|e| IoError::column(source.label(), name, e))?;

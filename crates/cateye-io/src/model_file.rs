@@ -85,7 +85,7 @@ pub fn save_model<T: Serialize>(path: &Path, kind: &str, version: u32, model: &T
         IoError::Write { cause, .. } => IoError::write(path, cause),
         other => other,
     })?;
-    std::fs::write(path, bytes).map_err(|e| IoError::write(path, e))
+    crate::write_atomically(path, |tmp| std::fs::write(tmp, &bytes).map_err(|e| IoError::write(path, e)))
 }
 
 /// Reads the bytes of a model file.

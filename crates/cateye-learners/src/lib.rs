@@ -38,7 +38,10 @@ pub use nuisance::{
     cross_fit, cross_fit_nuisance, CrossFitted, NuisanceNeeds, Nuisances, Pair, PairPropensity, PropensityOrigin,
     PropensitySummary,
 };
-pub use pipeline::{estimate_cate, ArmReport, CandidateEstimates, CateConfig, CateReport, StageTime, PURPOSE_FOLDS};
+pub use pipeline::{
+    estimate_cate, estimate_cate_reporting, ArmReport, CandidateEstimates, CateConfig, CateReport, StageTime,
+    PURPOSE_FOLDS,
+};
 pub use select::{dr_loss_terms, r_loss_terms, rank, SelectionLoss, SelectionRow};
 
 /// Root mean squared error of estimated against true effects (PEHE: precision in estimating

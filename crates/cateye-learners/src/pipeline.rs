@@ -12,8 +12,8 @@ use crate::nuisance::{NuisanceNeeds, Nuisances, Pair, PairPropensity, Propensity
 use crate::select::{dr_loss_terms, r_loss_terms, rank, SelectionLoss, SelectionRow};
 use cateye_forest::Propensity;
 use cateye_hte::IsotonicFit;
-use cateye_stats::Folds;
 use cateye_stats::Moments;
+use cateye_stats::{Folds, Progress};
 use serde::Serialize;
 use std::time::Instant;
 
@@ -177,6 +177,23 @@ pub fn estimate_cate(
     propensity: Propensity,
     config: &CateConfig,
 ) -> Result<CateReport> {
+    estimate_cate_reporting(columns, names, y, w, outcome, treatment, propensity, config, &cateye_stats::silent)
+}
+
+/// [`estimate_cate`], telling `progress` which stage (a base's cross-fitted nuisances, a
+/// candidate learner, the chosen candidate's model) starts, with the stages done and in all.
+#[allow(clippy::too_many_arguments)]
+pub fn estimate_cate_reporting(
+    columns: Vec<Vec<f64>>,
+    names: &[String],
+    y: &[f64],
+    w: &[f64],
+    outcome: &str,
+    treatment: &str,
+    propensity: Propensity,
+    config: &CateConfig,
+    progress: Progress<'_>,
+) -> Result<CateReport> {
     let n = y.len();
     check_finite(outcome, y, n)?;
     check_finite(treatment, w, n)?;
@@ -208,15 +225,49 @@ pub fn estimate_cate(
     }
     let data = LearnerData::new(columns, names, config.max_bins)?;
     let folds = Folds::stratified(w, config.folds, config.seed, PURPOSE_FOLDS)?;
+    let mut stages = Stages { progress, done: 0, total: (arms.len() * stages_per_arm(config)) as u64 };
     let mut arms = arms
         .into_iter()
-        .map(|arm| estimate_arm(&data, y, w, treatment, arm, control, propensity, &folds, config))
+        .map(|arm| estimate_arm(&data, y, w, treatment, arm, control, propensity, &folds, config, &mut stages))
         .collect::<Result<Vec<_>>>()?;
+    progress("done", stages.total, stages.total);
     let model = config.keep_model.then(|| {
         let models = arms.iter_mut().map(|a| a.model.take().expect("kept with keep_model")).collect();
         CateModel::new(data.binning().clone(), config.max_bins, control, models)
     });
     Ok(CateReport { rows: n, covariates: names.to_vec(), folds: config.folds, arms, model })
+}
+
+/// Counts the stages of [`estimate_cate_reporting`] for its progress.
+struct Stages<'a> {
+    progress: Progress<'a>,
+    done: u64,
+    total: u64,
+}
+
+impl Stages<'_> {
+    /// Stage `label` starts.
+    fn start(&mut self, label: &str) {
+        (self.progress)(label, self.done.min(self.total), self.total);
+        self.done += 1;
+    }
+}
+
+/// The bases whose nuisances are fitted: the first (it scores the candidates) and any other a
+/// candidate uses.
+fn bases_in_use(config: &CateConfig, wanted: &[MetaLearner]) -> Vec<BaseKind> {
+    config
+        .bases
+        .iter()
+        .copied()
+        .filter(|&base| base == config.bases[0] || wanted.iter().any(|c| c.base == Some(base)))
+        .collect()
+}
+
+/// Stages per arm: nuisances per base in use, each candidate, and the refit of the chosen one.
+fn stages_per_arm(config: &CateConfig) -> usize {
+    let wanted = candidates(config);
+    bases_in_use(config, &wanted).len() + wanted.len() + usize::from(config.keep_model && config.select)
 }
 
 /// The candidates to run: every learner with every base plus the causal forest when selecting,
@@ -247,6 +298,7 @@ fn estimate_arm(
     propensity: Propensity,
     folds: &Folds,
     config: &CateConfig,
+    stages: &mut Stages<'_>,
 ) -> Result<ArmReport> {
     let n = y.len();
     let member: Vec<bool> = w_all.iter().map(|&v| v == arm || v == control).collect();
@@ -294,10 +346,8 @@ fn estimate_arm(
     // Cross-fitted nuisances for every base in use; the first base's score the candidates.
     let wanted = candidates(config);
     let mut nuisances: Vec<(BaseKind, Nuisances)> = Vec::new();
-    for &base in &config.bases {
-        if base != config.bases[0] && !wanted.iter().any(|c| c.base == Some(base)) {
-            continue;
-        }
+    for base in bases_in_use(config, &wanted) {
+        stages.start(&format!("nuisances/{}", base.name()));
         let start = Instant::now();
         let learner = base.nuisance_learner(config.trees);
         // m(x) is needed by the R-learner and, for the first base, by the R-loss of the table.
@@ -320,6 +370,7 @@ fn estimate_arm(
     let mut table: Vec<SelectionRow> = Vec::new();
     let mut estimator = None;
     for meta in wanted {
+        stages.start(&meta.label());
         let start = Instant::now();
         let (cate, fitted) = fit_candidate(meta, &ctx, &nuisances, pair_propensity, config, keep_now)?;
         if fitted.is_some() {
@@ -364,6 +415,9 @@ fn estimate_arm(
     let cate = reported.cate.clone();
     let cate_moments = Moments::of(rows.iter().map(|&i| cate[i]));
     let model = if config.keep_model {
+        if config.select {
+            stages.start("model of the chosen candidate");
+        }
         let start = Instant::now();
         let estimator = match estimator {
             Some(e) => e,

@@ -15,6 +15,7 @@
 //! | `randomization` | Fisher randomization test of effect variation (Ding, Feller & Miratrix 2016) |
 //! | `rng` | seeded random streams, one per work item (deterministic whatever the threads) |
 //! | `input` | the error of an estimator's inputs, and the finiteness check behind it |
+//! | `progress` | progress reports of long computations from worker threads |
 //! | `folds` | seeded, optionally stratified K-fold assignment for cross-fitting |
 #![deny(missing_docs)]
 
@@ -26,6 +27,7 @@ mod heterogeneity;
 mod input;
 mod moments;
 mod multiple;
+mod progress;
 mod randomization;
 mod rng;
 mod srm;
@@ -41,7 +43,10 @@ pub use heterogeneity::{heterogeneity, Heterogeneity, LevelEffect};
 pub use input::{check_finite, column_error, option_error, InputError};
 pub use moments::{joint_power_table, mixed_row, power_row, ps, JointMoments, MixedPowerSums, Moments, PowerSums};
 pub use multiple::{adjust, bonferroni_level, Correction};
-pub use randomization::{randomization_test, RandomizationError, RandomizationOptions, RandomizationTest};
+pub use progress::{silent, Progress, Ticker};
+pub use randomization::{
+    randomization_test, randomization_test_reporting, RandomizationError, RandomizationOptions, RandomizationTest,
+};
 pub use rng::stream;
 pub use srm::{srm_test, SrmTest};
 pub use variance_ratio::{variance_ratio_test, ArmSpread, VarianceRatioTest};

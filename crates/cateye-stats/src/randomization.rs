@@ -165,7 +165,20 @@ pub fn randomization_test(
     covariates: &[&[f64]],
     options: &RandomizationOptions,
 ) -> Result<RandomizationTest, RandomizationError> {
+    randomization_test_reporting(y, treated, covariates, options, &crate::silent)
+}
+
+/// [`randomization_test`], reporting the re-randomisations done to `progress` (stage
+/// "permutations").
+pub fn randomization_test_reporting(
+    y: &[f64],
+    treated: &[bool],
+    covariates: &[&[f64]],
+    options: &RandomizationOptions,
+    progress: crate::Progress<'_>,
+) -> Result<RandomizationTest, RandomizationError> {
     validate(y, treated, covariates, options)?;
+    let ticker = crate::Ticker::new(progress, "permutations", options.permutations as u64);
     let design = design(y, treated, covariates)?;
     let half = normal_quantile(1.0 - options.gamma / 2.0) * design.se;
     if !design.tau_hat.is_finite() || !half.is_finite() {
@@ -214,6 +227,7 @@ pub fn randomization_test(
                     let need = observed[k];
                     count[k] += u64::from(sks(r, &s, arms.shift(sums, taus[k]), arms.nt, arms.nc, Some(need)) >= need);
                 }
+                ticker.add(1);
                 (s, count)
             },
         )

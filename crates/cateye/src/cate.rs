@@ -7,9 +7,10 @@ use crate::error::{Error, Result};
 use crate::model::LearnerModel;
 use crate::propensity::PropensitySpec;
 use crate::units::UnitTable;
-use cateye_io::{pick_covariates, read_numeric, IoError, Source};
+use cateye_io::{pick_covariates, read_numeric_reporting, IoError, OutputDir, Source};
+use cateye_stats::Progress;
 use serde::Serialize;
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Instant;
 
 pub use cateye_learners::{ArmReport, BaseKind, CateConfig, CateReport, Learner};
@@ -94,17 +95,26 @@ pub struct CateRun {
 }
 
 impl CateRun {
-    /// Writes the per-unit estimates to `units` (Parquet, or CSV by extension) and the summary
-    /// to `summary` (JSON), recording both in the summary's outputs.
-    pub fn write(&mut self, units: &Path, summary: &Path) -> Result<()> {
-        self.units.write(units)?;
-        self.summary.outputs = vec![units.display().to_string(), summary.display().to_string()];
-        Ok(cateye_io::write_json(summary, &self.summary)?)
+    /// Writes the per-unit estimates as `units_file` (Parquet, or CSV by its extension) and the
+    /// summary as `cate.json` into `out`, replacing an earlier run's files there all together
+    /// (see [`OutputDir`]); records both in the summary's outputs.
+    pub fn write(&mut self, out: &mut OutputDir, units_file: &str) -> Result<Vec<PathBuf>> {
+        self.units.stage(out, units_file)?;
+        self.summary.outputs = [units_file, "cate.json"].map(|f| out.dir().join(f).display().to_string()).to_vec();
+        let summary = out.stage("cate.json", crate::JOB_SCHEMA_VERSION)?;
+        cateye_io::write_json(&summary, &self.summary)?;
+        Ok(out.commit()?)
     }
 }
 
 /// Runs the learners of `spec` on the rows of `source`.
 pub fn fit_cate(source: &Source, spec: &CateSpec) -> Result<CateRun> {
+    fit_cate_reporting(source, spec, &cateye_stats::silent)
+}
+
+/// [`fit_cate`], reporting its stages to `progress`: "reading" (rows), then each base's
+/// nuisances and each candidate learner (counted in stages).
+pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'_>) -> Result<CateRun> {
     let start = Instant::now();
     let input = source.label();
     crate::forest::check_distinct_roles(input, &spec.outcome, &spec.treatment)?;
@@ -116,7 +126,7 @@ pub fn fit_cate(source: &Source, spec: &CateSpec) -> Result<CateRun> {
     let covariates = pick_covariates(source, spec.covariates.as_deref(), &taken)?;
     let mut wanted = roles.clone();
     wanted.extend(covariates.iter().map(|c| (c.as_str(), "covariate")));
-    let mut columns = read_numeric(source, &wanted)?;
+    let mut columns = read_numeric_reporting(source, &wanted, progress)?;
     let x = columns.split_off(roles.len());
     let mut columns = columns.into_iter();
     let (y, w) = (columns.next().expect("outcome"), columns.next().expect("treatment"));
@@ -129,7 +139,7 @@ pub fn fit_cate(source: &Source, spec: &CateSpec) -> Result<CateRun> {
     let t = Instant::now();
     let propensity = spec.propensity.resolve(propensity_column.as_deref());
     // Missing values in any column are refused by cateye_learners, naming column and row.
-    let mut report = cateye_learners::estimate_cate(
+    let mut report = cateye_learners::estimate_cate_reporting(
         x,
         &covariates,
         &y,
@@ -138,6 +148,7 @@ pub fn fit_cate(source: &Source, spec: &CateSpec) -> Result<CateRun> {
         &spec.treatment,
         propensity,
         &spec.config,
+        progress,
     )
     .map_err(|e| Error::fit(input, e))?;
     let model = report.model.take().map(|learner| LearnerModel {

@@ -20,7 +20,7 @@ pub fn scan_config(spec: &TableSpec) -> ScanConfig {
 pub fn write_table(spec: &TableSpec, path: &Path) -> Result<()> {
     let n = spec.experiments.len();
     let batches = (0..n).step_by(4).flat_map(|start| spec.batches_of(start..(start + 4).min(n)));
-    Ok(cateye_io::write_batches(path, spec.schema(), batches)?)
+    Ok(cateye_io::write_atomically(path, |tmp| cateye_io::write_batches(tmp, spec.schema(), batches))?)
 }
 
 pub use cateye_sim::{nie_wager, Setup, Simulated};

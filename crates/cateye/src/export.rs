@@ -1,13 +1,81 @@
-//! Writing a [`ScanReport`]: the JSON document and the CSV tables.
+//! Writing a [`ScanReport`]: the JSON document and the CSV tables, replaced all together in
+//! their folder (see [`cateye_io::OutputDir`]).
 
 use crate::error::Result;
-use crate::scan::{CupedEffect, ScanReport};
-use cateye_io::IoError;
+use crate::scan::{CupedEffect, DeepDiveReport, ScanReport, ScanResult};
+use cateye_io::{IoError, Manifest, OutputDir};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
 
 /// Files written by [`write_scan_outputs`].
 pub const OUTPUT_FILES: [&str; 6] =
     ["scan.json", "srm.csv", "effects.csv", "detection.csv", "dimensions.csv", "levels.csv"];
+
+/// Version of the CSV tables' columns (recorded in the manifest).
+pub const CSV_VERSION: u32 = 1;
+
+/// A scan report by reference, serialized exactly as [`ScanReport`] (`scan.json`).
+#[derive(Serialize)]
+pub(crate) struct ReportRef<'a> {
+    #[serde(flatten)]
+    pub result: &'a ScanResult,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deep_dive: Option<&'a DeepDiveReport>,
+}
+
+impl<'a> From<&'a ScanReport> for ReportRef<'a> {
+    fn from(report: &'a ScanReport) -> Self {
+        ReportRef { result: &report.result, deep_dive: report.deep_dive.as_ref() }
+    }
+}
+
+/// The output folder of a scan. Checked for writing when prepared, before any computing; the
+/// tier-1 results are written as soon as they exist ([`Self::write`]) and `scan.json` again
+/// after every deep-dived pair ([`Self::update_report`]); every write replaces the files all
+/// together and records them in `manifest.json`.
+#[derive(Debug)]
+pub struct ScanOutputs {
+    dir: OutputDir,
+}
+
+impl ScanOutputs {
+    /// Prepares `dir` (created if needed); `command` and `inputs` (file paths or sources'
+    /// labels) are recorded in the manifest.
+    pub fn prepare(dir: &Path, command: Vec<String>, inputs: &[String]) -> Result<Self> {
+        Ok(ScanOutputs { dir: OutputDir::prepare(dir, command, inputs)? })
+    }
+
+    /// Writes `scan.json` and the CSV tables of `report`. Returns the paths.
+    pub fn write(&mut self, report: &ScanReport) -> Result<Vec<PathBuf>> {
+        self.write_ref(report.into())
+    }
+
+    pub(crate) fn write_ref(&mut self, report: ReportRef<'_>) -> Result<Vec<PathBuf>> {
+        let json = self.dir.stage("scan.json", cateye_scan::SCHEMA_VERSION)?;
+        cateye_io::write_json(&json, &report)?;
+        write_tables(report.result, |name| self.dir.stage(name, CSV_VERSION).map_err(Into::into))?;
+        Ok(self.dir.commit()?)
+    }
+
+    /// Rewrites `scan.json` alone (the deep dive adds to it pair by pair; the CSV tables hold
+    /// tier 1 only).
+    pub(crate) fn update_report(&mut self, report: ReportRef<'_>) -> Result<()> {
+        let json = self.dir.stage("scan.json", cateye_scan::SCHEMA_VERSION)?;
+        cateye_io::write_json(&json, &report)?;
+        self.dir.commit()?;
+        Ok(())
+    }
+
+    /// What has been written so far.
+    pub fn manifest(&self) -> &Manifest {
+        self.dir.manifest()
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        self.dir.dir()
+    }
+}
 
 fn io(path: &Path, e: impl Into<cateye_io::Cause>) -> crate::Error {
     IoError::write(path, e).into()
@@ -19,6 +87,16 @@ fn num(v: f64) -> String {
         String::new()
     } else {
         format!("{v}")
+    }
+}
+
+/// Format a p- or q-value for CSV: scientific notation (`3.2e-12`), so that small values keep
+/// their digits in a spreadsheet; empty for NaN.
+fn pnum(v: f64) -> String {
+    if v.is_nan() {
+        String::new()
+    } else {
+        format!("{v:e}")
     }
 }
 
@@ -35,15 +113,18 @@ fn write_rows(path: &Path, header: &[&str], rows: impl Iterator<Item = Vec<Strin
     w.flush().map_err(|e| io(path, e))
 }
 
-/// Write `scan.json` and the CSV tables into `dir` (created if needed). Returns the paths.
+/// Write `scan.json` and the CSV tables into `dir` (created if needed), replacing an earlier
+/// run's files all together (see [`ScanOutputs`]). Returns the paths.
 pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
-    let p = |name: &str| dir.join(name);
-    cateye_io::write_json(&p("scan.json"), report)?;
-    let result = &report.result;
+    ScanOutputs::prepare(dir, vec!["cateye::write_scan_outputs".into()], &[])?.write(report)
+}
+
+/// Writes the CSV tables of `result`, each at the path `path` gives for its name.
+fn write_tables(result: &ScanResult, mut path: impl FnMut(&str) -> Result<PathBuf>) -> Result<()> {
+    let mut p = |name: &str| path(name);
 
     write_rows(
-        &p("srm.csv"),
+        &p("srm.csv")?,
         &["experiment", "arms", "units", "planned", "chi2", "p_value", "q_value", "mismatch"],
         result.srm.iter().map(|r| {
             let join = |v: &[f64]| v.iter().map(|x| num(*x)).collect::<Vec<_>>().join(";");
@@ -53,14 +134,14 @@ pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf
                 join(&r.units),
                 join(&r.planned),
                 num(r.test.as_ref().map_or(f64::NAN, |t| t.chi2)),
-                num(r.test.as_ref().map_or(f64::NAN, |t| t.p_value)),
-                num(r.q_value),
+                pnum(r.test.as_ref().map_or(f64::NAN, |t| t.p_value)),
+                pnum(r.q_value),
                 r.mismatch.to_string(),
             ]
         }),
     )?;
     write_rows(
-        &p("effects.csv"),
+        &p("effects.csv")?,
         &[
             "experiment",
             "metric",
@@ -110,7 +191,7 @@ pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf
                 num(r.ate.se),
                 num(r.ate.ci_low),
                 num(r.ate.ci_high),
-                num(r.ate.p_value),
+                pnum(r.ate.p_value),
                 num(r.lift.estimate),
                 num(r.lift.ci_low),
                 num(r.lift.ci_high),
@@ -119,15 +200,15 @@ pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf
                 cf(|c| c.ate.se),
                 cf(|c| c.ate.ci_low),
                 cf(|c| c.ate.ci_high),
-                cf(|c| c.ate.p_value),
+                pnum(c.map_or(f64::NAN, |c| c.ate.p_value)),
                 cf(|c| c.lift.estimate),
                 cf(|c| c.variance_reduction),
-                num(r.q_value),
+                pnum(r.q_value),
             ]
         }),
     )?;
     write_rows(
-        &p("detection.csv"),
+        &p("detection.csv")?,
         &[
             "experiment",
             "metric",
@@ -151,13 +232,13 @@ pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf
                 t(|t| t.ratio),
                 t(|t| t.se),
                 t(|t| t.kurtosis),
-                t(|t| t.p_value),
-                num(r.q_value),
+                pnum(r.test.as_ref().map_or(f64::NAN, |t| t.p_value)),
+                pnum(r.q_value),
             ]
         }),
     )?;
     write_rows(
-        &p("dimensions.csv"),
+        &p("dimensions.csv")?,
         &[
             "experiment",
             "metric",
@@ -189,8 +270,8 @@ pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf
                 r.excluded.join(";"),
                 t(|t| t.q),
                 t(|t| t.df),
-                t(|t| t.p_value),
-                num(r.q_value),
+                pnum(r.test.as_ref().map_or(f64::NAN, |t| t.p_value)),
+                pnum(r.q_value),
                 t(|t| t.explained_variance),
                 num(r.explained_sd),
                 r.rank.to_string(),
@@ -199,7 +280,7 @@ pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf
         }),
     )?;
     write_rows(
-        &p("levels.csv"),
+        &p("levels.csv")?,
         &[
             "experiment",
             "metric",
@@ -229,5 +310,5 @@ pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf
             })
         }),
     )?;
-    Ok(OUTPUT_FILES.iter().map(|f| p(f)).collect())
+    Ok(())
 }

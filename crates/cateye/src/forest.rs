@@ -7,16 +7,16 @@ use crate::error::{Error, Result};
 use crate::model::ForestModel;
 use crate::propensity::PropensitySpec;
 use crate::units::UnitTable;
-use cateye_forest::{fit_causal_forest, variable_importance, CausalForestModel, CausalInput, ForestData};
+use cateye_forest::{fit_causal_forest_reporting, variable_importance, CausalForestModel, CausalInput, ForestData};
 use cateye_hte::{
     average_treatment_effect, doubly_robust_scores, rank_average_treatment_effect, test_calibration, AteEstimate,
     CalibrationTest, Rate, RateOptions, TargetSample,
 };
-use cateye_io::{pick_covariates, read_ids, read_numeric, IoError, Source};
-use cateye_stats::Moments;
+use cateye_io::{pick_covariates, read_ids, read_numeric_reporting, IoError, OutputDir, Source};
 use cateye_stats::Z_975;
+use cateye_stats::{Moments, Progress};
 use serde::{Deserialize, Serialize};
-use std::path::Path;
+use std::path::PathBuf;
 use std::time::Instant;
 
 pub use cateye_forest::{ForestOptions, DEFAULT_MAX_BINS};
@@ -167,15 +167,18 @@ pub struct ForestRun {
 }
 
 impl ForestRun {
-    /// Writes the per-unit estimates to `units` (Parquet, or CSV by extension) and the summary
-    /// to `summary` (JSON), recording both in the summary's outputs and the time taken.
-    pub fn write(&mut self, units: &Path, summary: &Path) -> Result<()> {
+    /// Writes the per-unit estimates as `units_file` (Parquet, or CSV by its extension) and the
+    /// summary as `forest.json` into `out`, replacing an earlier run's files there all together
+    /// (see [`OutputDir`]); records both in the summary's outputs and the time taken.
+    pub fn write(&mut self, out: &mut OutputDir, units_file: &str) -> Result<Vec<PathBuf>> {
         let t = Instant::now();
-        self.units.write(units)?;
-        self.summary.outputs = vec![units.display().to_string(), summary.display().to_string()];
+        self.units.stage(out, units_file)?;
+        self.summary.outputs = [units_file, "forest.json"].map(|f| out.dir().join(f).display().to_string()).to_vec();
         self.summary.timings.write = t.elapsed().as_secs_f64();
         self.summary.timings.total += self.summary.timings.write;
-        Ok(cateye_io::write_json(summary, &self.summary)?)
+        let summary = out.stage("forest.json", crate::JOB_SCHEMA_VERSION)?;
+        cateye_io::write_json(&summary, &self.summary)?;
+        Ok(out.commit()?)
     }
 }
 
@@ -192,6 +195,12 @@ pub(crate) fn check_distinct_roles(input: &str, outcome: &str, treatment: &str) 
 
 /// Fits the causal forest of `spec` to the rows of `source` and runs its analyses.
 pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
+    fit_forest_reporting(source, spec, &cateye_stats::silent)
+}
+
+/// [`fit_forest`], reporting its stages to `progress`: "reading" (rows), "outcome forest",
+/// "propensity forest" and "causal forest" (trees), then "analyses" (no count).
+pub fn fit_forest_reporting(source: &Source, spec: &ForestSpec, progress: Progress<'_>) -> Result<ForestRun> {
     let start = Instant::now();
     let mut timings = JobTimings::default();
     let input = source.label();
@@ -208,7 +217,7 @@ pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
     let covariates = pick_covariates(source, spec.covariates.as_deref(), &taken)?;
     let mut wanted = roles.clone();
     wanted.extend(covariates.iter().map(|c| (c.as_str(), "covariate")));
-    let mut columns = read_numeric(source, &wanted)?;
+    let mut columns = read_numeric_reporting(source, &wanted, progress)?;
     let x: Vec<Vec<f64>> = columns.split_off(roles.len());
     let mut named = roles.iter().map(|(n, _)| n.to_string()).zip(columns);
     let (_, y) = named.next().expect("outcome");
@@ -250,7 +259,8 @@ pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
     let propensity = spec.propensity.resolve(spec.propensity.column().map(find));
     let causal =
         CausalInput { y: &y, w: &w, outcome: &spec.outcome, treatment: &spec.treatment, propensity, y_hat: None };
-    let fit = fit_causal_forest(&data, causal, &spec.options).map_err(fail)?;
+    let fit = fit_causal_forest_reporting(&data, causal, &spec.options, progress).map_err(fail)?;
+    progress("analyses", 0, 0);
     timings.nuisance = fit.timings.nuisance;
     timings.forest = fit.timings.forest;
     timings.oob_predictions = fit.timings.oob_predictions;

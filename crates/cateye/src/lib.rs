@@ -43,12 +43,22 @@ mod propensity;
 pub mod scan;
 mod units;
 
-pub use cateye_io::{write_batches, write_json, Format, IoError, Source};
+pub use cateye_io::{
+    check_writable, write_atomically, write_batches, write_json, Format, IoError, Manifest, OutputDir, Source,
+};
 pub use config::Config;
 pub use error::{Error, FitError, Result};
-pub use export::{write_scan_outputs, OUTPUT_FILES};
+pub use export::{write_scan_outputs, CSV_VERSION, OUTPUT_FILES};
+
+/// Version of the `forest.json` and `cate.json` summaries and the per-unit tables (recorded in
+/// an output folder's manifest).
+pub const JOB_SCHEMA_VERSION: u32 = 1;
 pub use propensity::PropensitySpec;
 pub use units::UnitTable;
+
+/// A receiver of progress reports `(stage, done, total)` of the `*_reporting` functions, and
+/// one that ignores them.
+pub use cateye_stats::{silent, Progress};
 
 /// The 0.975 quantile of the standard normal: a 95% interval is an estimate ± `Z_975` standard
 /// errors.

@@ -24,7 +24,7 @@
 
 use crate::error::{Error, Result};
 use crate::units::UnitTable;
-use cateye_io::{read_numeric, Source};
+use cateye_io::{read_numeric_reporting, Source};
 use cateye_stats::Z_975;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -117,8 +117,9 @@ impl Model {
     /// Writes the model to `path`.
     pub fn save(&self, path: &Path) -> Result<()> {
         let bytes = self.to_bytes()?;
-        std::fs::write(path, bytes).map_err(|e| cateye_io::IoError::write(path, e))?;
-        Ok(())
+        Ok(cateye_io::write_atomically(path, |tmp| {
+            std::fs::write(tmp, &bytes).map_err(|e| cateye_io::IoError::write(path, e))
+        })?)
     }
 
     /// Reads a model file.
@@ -163,8 +164,15 @@ impl Model {
 
     /// Predictions for the rows of `source`, whose covariate columns are found by name.
     pub fn predict(&self, source: &Source) -> Result<UnitTable> {
+        self.predict_reporting(source, &cateye_stats::silent)
+    }
+
+    /// [`Self::predict`], reporting "reading" (rows) and then "predicting" (no count) to
+    /// `progress`.
+    pub fn predict_reporting(&self, source: &Source, progress: cateye_stats::Progress<'_>) -> Result<UnitTable> {
         let wanted: Vec<(&str, &'static str)> = self.covariates().iter().map(|c| (c.as_str(), "covariate")).collect();
-        let columns = read_numeric(source, &wanted)?;
+        let columns = read_numeric_reporting(source, &wanted, progress)?;
+        progress("predicting", 0, 0);
         self.predict_columns(columns, source.label())
     }
 }

@@ -4,6 +4,8 @@
 
 use crate::config::Config;
 use crate::error::Result;
+use crate::export::ReportRef;
+pub use crate::export::ScanOutputs;
 use cateye_io::Source;
 use serde::{Deserialize, Serialize};
 
@@ -65,11 +67,50 @@ pub fn scan_suff_stats(stats: &SuffStats, config: &ScanConfig, label: &str) -> R
 /// The whole scan of the unit-level rows of `source`: tier 1, then the deep dive of the
 /// flagged pairs (as `config.deep_dive` selects them) on the same rows.
 pub fn scan(source: &Source, config: &Config, events: ScanEvents<'_>) -> Result<(SuffStats, ScanReport)> {
+    run(source, config, events, None)
+}
+
+/// [`scan`], writing the results into `out` as they come: the tier-1 results (`scan.json`
+/// and the CSV tables) as soon as tier 1 is done, then `scan.json` again after every
+/// deep-dived pair (with `deep_dive.remaining` counting the pairs still to come). A run
+/// interrupted during the deep dive leaves complete tier-1 results and every finished pair.
+pub fn scan_into(
+    source: &Source,
+    config: &Config,
+    events: ScanEvents<'_>,
+    out: &mut ScanOutputs,
+) -> Result<(SuffStats, ScanReport)> {
+    run(source, config, events, Some(out))
+}
+
+fn run(
+    source: &Source,
+    config: &Config,
+    events: ScanEvents<'_>,
+    mut out: Option<&mut ScanOutputs>,
+) -> Result<(SuffStats, ScanReport)> {
     let rows = |read: u64, total: Option<u64>| events(ScanEvent::Rows { read, total });
     let (stats, result) = cateye_scan::scan_source(source, &config.scan, &rows)?;
-    let deep_dive = cateye_deepdive::run_deep_dive(source, &config.scan, &config.deep_dive, &stats, &result, &|e| {
-        events(ScanEvent::DeepDive(e))
-    })?;
+    let mut tier1_written = false;
+    let save = |deep_dive: &DeepDiveReport| -> Result<()> {
+        let Some(out) = out.as_deref_mut() else { return Ok(()) };
+        let report = ReportRef { result: &result, deep_dive: Some(deep_dive) };
+        if tier1_written {
+            out.update_report(report)
+        } else {
+            tier1_written = true;
+            out.write_ref(report).map(drop)
+        }
+    };
+    let deep_dive = cateye_deepdive::run_deep_dive_saving(
+        source,
+        &config.scan,
+        &config.deep_dive,
+        &stats,
+        &result,
+        &|e| events(ScanEvent::DeepDive(e)),
+        save,
+    )?;
     Ok((stats, ScanReport { result, deep_dive: Some(deep_dive) }))
 }
 
@@ -88,5 +129,5 @@ pub fn scan_stats(source: &Source, config: &Config) -> Result<(SuffStats, ScanRe
 /// [`scan_stats`] reads back.
 pub fn write_stats_table(stats: &SuffStats, path: &std::path::Path) -> Result<()> {
     let batch = stats_table(stats);
-    Ok(cateye_io::write_batches(path, batch.schema(), [batch])?)
+    Ok(cateye_io::write_atomically(path, |tmp| cateye_io::write_batches(tmp, batch.schema(), [batch]))?)
 }

@@ -1,7 +1,8 @@
 //! Per-unit results (one value per input row and quantity) as the jobs return them.
 
 use crate::error::Result;
-use std::path::Path;
+use cateye_io::OutputDir;
+use std::path::{Path, PathBuf};
 
 /// Named per-unit columns of equal length, in input row order (NaN where a quantity does not
 /// apply to a row).
@@ -32,8 +33,17 @@ impl UnitTable {
         self.columns.first().map_or(0, |c| c.1.len())
     }
 
-    /// Writes a `row` index and the columns to `path` (Parquet, or CSV by extension).
+    /// Writes a `row` index and the columns to `path` (Parquet, or CSV by extension); an
+    /// existing file is replaced only once the new one is complete.
     pub fn write(&self, path: &Path) -> Result<()> {
-        Ok(cateye_io::write_unit_table(path, self.columns.clone())?)
+        Ok(cateye_io::write_atomically(path, |tmp| cateye_io::write_unit_table(tmp, self.columns.clone()))?)
+    }
+
+    /// Writes the table as `name` (Parquet, or CSV by its extension) into `out`'s staging area;
+    /// it moves into place at the next [`OutputDir::commit`].
+    pub fn stage(&self, out: &mut OutputDir, name: &str) -> Result<PathBuf> {
+        let path = out.stage(name, crate::JOB_SCHEMA_VERSION)?;
+        cateye_io::write_unit_table(&path, self.columns.clone())?;
+        Ok(path)
     }
 }

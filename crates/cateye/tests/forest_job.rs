@@ -31,7 +31,10 @@ impl std::ops::DerefMut for ForestJob {
 /// Reads the file, fits, writes the outputs; returns the summary.
 fn run_forest_job(job: &ForestJob) -> cateye::Result<ForestSummary> {
     let mut run = fit_forest(&Source::open(&job.file)?, &job.spec)?;
-    run.write(&job.output, &job.summary)?;
+    let dir = job.output.parent().expect("a folder");
+    assert_eq!(job.summary.parent(), Some(dir), "the summary is written beside the per-unit table");
+    let mut out = cateye::OutputDir::prepare(dir, vec!["forest_job test".into()], &[])?;
+    run.write(&mut out, &job.output.file_name().expect("a file name").to_string_lossy())?;
     Ok(run.summary)
 }
 
