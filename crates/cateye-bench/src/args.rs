@@ -33,36 +33,39 @@ pub enum Which {
 /// The arguments of `cateye bench`.
 #[derive(Args)]
 pub struct BenchArgs {
+    /// The benchmark.
     #[arg(value_enum, default_value = "scan")]
     pub(crate) which: Which,
-    /// Rows to generate (default: 2,000,000 for scan, 10,000,000 for memory).
+    /// Rows to generate [default: scan 2,000,000; memory 10,000,000; forest 20,000; cate
+    /// 100,000; cate-select 20,000; deep-dive and deep-dive-scan 100,000 per experiment].
     #[arg(long)]
     pub(crate) rows: Option<usize>,
-    /// Metrics (each with a pre-period column).
+    /// Metrics, each with a pre-period column [default: scan 10; memory 5; deep-dive-scan 10].
     #[arg(long)]
     pub(crate) metrics: Option<usize>,
-    /// Categorical dimensions.
+    /// Categorical dimensions [default: scan 10; memory 5; deep-dive and deep-dive-scan 20].
     #[arg(long)]
     pub(crate) dimensions: Option<usize>,
     /// Levels per dimension.
     #[arg(long, default_value_t = 8)]
     pub(crate) levels: usize,
-    /// Experiments the rows are spread over (default 20; deep-dive-scan: 100 of --rows each).
+    /// Experiments the rows are spread over [default: 20; deep-dive-scan: 100 of --rows each].
     #[arg(long)]
     pub(crate) experiments: Option<usize>,
     /// Repetitions of the timed aggregation (best and median are reported).
     #[arg(long, default_value_t = 10)]
     pub(crate) repeat: usize,
-    /// Folder for the generated file (default: a temporary folder, removed afterwards).
+    /// Folder for the generated file [default: a temporary folder, removed afterwards].
     #[arg(long)]
     pub(crate) dir: Option<PathBuf>,
     /// Forest benchmarks: covariates.
     #[arg(long, default_value_t = 10)]
     pub(crate) covariates: usize,
-    /// Forest benchmarks: trees of the causal forest (default 2,000; cate: 500 per forest).
+    /// Forest benchmarks: trees of the causal forest [default: 2000; cate: 500 per forest].
     #[arg(long)]
     pub(crate) trees: Option<usize>,
-    /// cate, cate-select: also write the generated data as CSV here (for the EconML comparison).
+    /// cate, cate-select: also write the generated data as CSV here, for the EconML comparison
+    /// [default: none].
     #[arg(long)]
     pub(crate) write_csv: Option<PathBuf>,
 }

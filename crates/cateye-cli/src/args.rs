@@ -12,7 +12,7 @@ use std::path::PathBuf;
 #[derive(Parser)]
 #[command(name = "cateye", version, about = "Find who an online experiment helps and who it hurts")]
 pub struct Cli {
-    /// Worker threads (default: all cores).
+    /// Worker threads; more than the machine's cores are capped to them [default: all cores].
     #[arg(long, global = true)]
     pub threads: Option<usize>,
     /// The subcommand to run.
@@ -63,7 +63,7 @@ pub struct CateArgs {
     #[arg(long, default_value = "dr")]
     pub method: Learner,
     /// Base learners, comma separated (forest, linear, boost); the first also fits the
-    /// nuisances that score the selection table. Default: forest (with --select: forest,linear,boost).
+    /// nuisances that score the selection table [default: forest; with --select: forest,linear,boost].
     #[arg(long, value_delimiter = ',')]
     pub base: Option<Vec<BaseKind>>,
     /// Calibrate the estimates (causal isotonic cross-calibration).
@@ -76,7 +76,7 @@ pub struct CateArgs {
     /// Loss that ranks the selection table: r (R-loss) or dr (doubly robust pseudo-outcome loss).
     #[arg(long, default_value = "r")]
     pub loss: SelectionLoss,
-    /// Covariate columns, comma separated (default: every other numeric column).
+    /// Covariate columns, comma separated [default: every other numeric column].
     #[arg(long, value_delimiter = ',')]
     pub covariates: Option<Vec<String>>,
     /// Propensity: "design" (each arm's share, for randomised experiments), "estimate"
@@ -86,7 +86,7 @@ pub struct CateArgs {
     /// Estimated propensities are clipped to [clip, 1 - clip].
     #[arg(long, default_value_t = 0.05)]
     pub clip: f64,
-    /// The control value of the treatment column (default: its smallest value).
+    /// The control value of the treatment column [default: its smallest value].
     #[arg(long)]
     pub control: Option<f64>,
     /// Cross-fitting folds.
@@ -99,16 +99,16 @@ pub struct CateArgs {
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
     /// Also save the fitted learner (the reported candidate of every arm) to this file, for
-    /// `cateye predict`.
+    /// `cateye predict` [default: none].
     #[arg(long)]
     pub save_model: Option<PathBuf>,
-    /// Output folder: cate.parquet (or .csv with --format csv) and cate.json.
+    /// Output folder: cate.parquet (or .csv with --format csv), cate.json and manifest.json.
     #[arg(long, default_value = "cateye-cate-out")]
     pub out: PathBuf,
     /// Per-unit output format.
     #[arg(long, value_enum, default_value_t = UnitFormat::Parquet)]
     pub format: UnitFormat,
-    /// Print nothing but errors.
+    /// Print nothing but errors (no summary, no progress).
     #[arg(long)]
     pub quiet: bool,
 }
@@ -124,17 +124,18 @@ pub struct ForestArgs {
     /// Treatment column (0/1 or boolean).
     #[arg(long)]
     pub treatment: String,
-    /// Covariate columns, comma separated (default: every other numeric column).
+    /// Covariate columns, comma separated [default: every other numeric column].
     #[arg(long, value_delimiter = ',')]
     pub covariates: Option<Vec<String>>,
     /// Known assignment probability (a number, e.g. 0.5) or a column of per-unit propensities
-    /// (default: estimated by a regression forest).
+    /// [default: estimated by a regression forest].
     #[arg(long)]
     pub propensity: Option<String>,
-    /// Sample-weight column.
+    /// Sample-weight column [default: none, every unit weighs 1].
     #[arg(long)]
     pub weights: Option<String>,
-    /// Sampling-cluster column: trees sample whole clusters, SEs become cluster-robust.
+    /// Sampling-cluster column: trees sample whole clusters, SEs become cluster-robust
+    /// [default: none].
     #[arg(long)]
     pub cluster: Option<String>,
     /// Trees of the causal forest (its nuisance forests grow a quarter as many, at least 50).
@@ -149,16 +150,16 @@ pub struct ForestArgs {
     /// Quantile bins per covariate for the split search.
     #[arg(long, default_value_t = DEFAULT_MAX_BINS)]
     pub max_bins: usize,
-    /// Also save the fitted forest to this file, for `cateye predict`.
+    /// Also save the fitted forest to this file, for `cateye predict` [default: none].
     #[arg(long)]
     pub save_model: Option<PathBuf>,
-    /// Folder for the outputs.
+    /// Output folder: cate.parquet (or .csv with --format csv), forest.json and manifest.json.
     #[arg(long, default_value = "cateye-forest-out")]
     pub out: PathBuf,
     /// Per-unit output format.
     #[arg(long, value_enum, default_value = "parquet")]
     pub format: UnitFormat,
-    /// Print nothing but errors.
+    /// Print nothing but errors (no summary, no progress).
     #[arg(long)]
     pub quiet: bool,
 }
@@ -170,13 +171,13 @@ pub struct PredictArgs {
     pub model: PathBuf,
     /// Parquet, CSV or Arrow IPC file with the model's covariate columns (by name), one row per unit.
     pub file: PathBuf,
-    /// Output folder: predictions.parquet (or .csv with --format csv).
+    /// Output folder: predictions.parquet (or .csv with --format csv) and manifest.json.
     #[arg(long, default_value = "cateye-predict-out")]
     pub out: PathBuf,
     /// Per-unit output format.
     #[arg(long, value_enum, default_value = "parquet")]
     pub format: UnitFormat,
-    /// Print nothing but errors.
+    /// Print nothing but errors (no summary, no progress).
     #[arg(long)]
     pub quiet: bool,
 }
@@ -190,90 +191,98 @@ pub enum UnitFormat {
     Csv,
 }
 
-/// Arguments of `cateye scan`.
+/// Arguments of `cateye scan`. Options without a clap default take theirs from the config
+/// file (`--config`) or, without one, from the library's defaults, stated as `[default: X]` in
+/// the help (a test checks them against the library).
 #[derive(Args)]
 pub struct ScanArgs {
     /// Parquet, CSV or Arrow IPC file, one row per (experiment, unit).
     pub file: PathBuf,
-    /// TOML config with column roles and settings (flags override it).
+    /// TOML config with column roles and settings; the flags given override it [default: none].
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Folder for scan.json and the CSV tables.
+    /// Folder for scan.json, the CSV tables and manifest.json.
     #[arg(long, default_value = "cateye-out")]
     pub out: PathBuf,
-    /// Experiment id column (default: experiment).
+    /// Experiment id column [default: experiment].
     #[arg(long)]
     pub experiment: Option<String>,
-    /// Arm label column (default: variant).
+    /// Arm label column [default: variant].
     #[arg(long)]
     pub variant: Option<String>,
-    /// Label of the control arm.
+    /// Label of the control arm [default: control].
     #[arg(long)]
     pub control: Option<String>,
-    /// Metric columns, comma separated (default: float columns without another role).
+    /// Metric columns, comma separated [default: every float column without another role].
     #[arg(long, value_delimiter = ',')]
     pub metrics: Option<Vec<String>>,
-    /// Dimension columns, comma separated (default: string/boolean/integer columns).
+    /// Dimension columns, comma separated; integer and float columns are dimensions only when
+    /// named here [default: every string or boolean column without another role].
     #[arg(long, value_delimiter = ',')]
     pub dimensions: Option<Vec<String>>,
-    /// Randomization cluster column: ATE standard errors become cluster-robust (CR1).
+    /// Randomization cluster column: ATE standard errors become cluster-robust (CR1)
+    /// [default: none].
     #[arg(long)]
     pub cluster: Option<String>,
-    /// Columns to ignore, comma separated.
+    /// Columns to ignore, comma separated [default: none].
     #[arg(long, value_delimiter = ',')]
     pub ignore: Option<Vec<String>>,
-    /// Prefix of pre-period (CUPED) columns.
+    /// Prefix of the pre-period (CUPED) column of a metric [default: pre_].
     #[arg(long)]
     pub pre_prefix: Option<String>,
-    /// Quantile bins of float dimensions.
+    /// Quantile bins of a float dimension [default: 5].
     #[arg(long)]
     pub bins: Option<usize>,
-    /// Most levels a categorical dimension may have (default 1000).
+    /// Most levels a categorical dimension may have; more is an error [default: 1000].
     #[arg(long)]
     pub max_levels: Option<usize>,
-    /// Levels with fewer units per arm are pooled into 'other'.
+    /// Levels with fewer units than this in some arm are pooled into 'other' [default: 100].
     #[arg(long)]
     pub min_units: Option<usize>,
-    /// Significance level of the findings, after correction (default 0.05).
+    /// Significance level of the findings, after the correction [default: 0.05].
     #[arg(long)]
     pub alpha: Option<f64>,
-    /// bh (default), by, holm or bonferroni.
+    /// Multiple-testing correction: bh, by, holm or bonferroni [default: bh].
     #[arg(long)]
     pub correction: Option<Correction>,
-    /// p-value below which a sample ratio mismatch is flagged (default 0.05).
+    /// p-value below which a sample ratio mismatch is flagged [default: 0.05].
     #[arg(long)]
     pub srm_alpha: Option<f64>,
-    /// Planned split, e.g. control=0.5,treatment=0.5 (default: equal).
+    /// Planned split, e.g. control=0.5,treatment=0.5 [default: equal].
     #[arg(long, value_delimiter = ',')]
     pub split: Option<Vec<String>>,
     /// FILE is a table of sufficient statistics (from a warehouse, Spark or --export-stats)
     /// instead of unit-level rows.
     #[arg(long)]
     pub stats: bool,
-    /// Also write the sufficient statistics to this file (.parquet or .csv).
+    /// Also write the sufficient statistics to this file (.parquet or .csv) [default: none].
     #[arg(long)]
     pub export_stats: Option<PathBuf>,
     /// Deep dive (causal forest, tests, subgroups) of flagged pairs: all, none or the N with
-    /// the strongest evidence (default 20).
+    /// the strongest evidence [default: 20].
     #[arg(long, value_name = "all|none|N")]
     pub deep_dive: Option<Selection>,
     /// Pairs to deep-dive whether flagged or not: experiment:metric or experiment:metric:arm, comma
-    /// separated.
+    /// separated [default: none].
     #[arg(long, value_delimiter = ',')]
     pub deep_dive_pair: Option<Vec<String>>,
-    /// Numeric columns added as deep-dive forest covariates, comma separated.
+    /// Numeric columns added as deep-dive forest covariates, comma separated [default: none].
     #[arg(long, value_delimiter = ',')]
     pub deep_dive_covariates: Option<Vec<String>>,
-    /// Trees of the deep-dive forests (default 2000).
+    /// Trees of the deep-dive forests [default: 2000].
     #[arg(long)]
     pub deep_dive_trees: Option<usize>,
-    /// Permutations of the deep dive's randomization test (default 1000).
+    /// Permutations of the deep dive's randomization test [default: 1000].
     #[arg(long)]
     pub deep_dive_permutations: Option<usize>,
-    /// Seed of the deep dive (forests, permutations, subgroup halves).
+    /// Most units a pair is deep-dived on: a larger pair is analysed on a seeded random
+    /// subsample of this many, stratified by arm, and the report says so [default: 200000].
+    #[arg(long)]
+    pub deep_dive_max_units: Option<usize>,
+    /// Seed of the deep dive (forests, permutations, subsamples, subgroup halves) [default: 0].
     #[arg(long)]
     pub deep_dive_seed: Option<u64>,
-    /// Print nothing but errors.
+    /// Print nothing but errors (no summary, no progress).
     #[arg(long)]
     pub quiet: bool,
     /// Print elapsed time and peak memory at the end.
@@ -322,6 +331,9 @@ impl ScanArgs {
         }
         if let Some(v) = self.deep_dive_seed {
             dd.seed = v;
+        }
+        if let Some(v) = self.deep_dive_max_units {
+            dd.max_units = v;
         }
         let c = &mut config.scan;
         if let Some(split) = &self.split {
@@ -392,5 +404,71 @@ impl CateArgs {
             c.keep_model = self.save_model.is_some();
         });
         spec
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::options;
+
+    /// The `[default: X]` that `scan --help` states for a setting taken from the config is the
+    /// library's default.
+    #[test]
+    fn scan_defaults_in_the_help_are_the_library_defaults() {
+        let c = Config::default();
+        let (s, d) = (&c.scan, &c.deep_dive);
+        let expected: [(&str, String); 15] = [
+            ("--experiment", s.experiment.clone()),
+            ("--variant", s.variant.clone()),
+            ("--control", s.control.clone()),
+            ("--pre-prefix", s.pre_prefix.clone()),
+            ("--bins", s.bins.to_string()),
+            ("--max-levels", s.max_levels.to_string()),
+            ("--min-units", s.min_units_per_arm.to_string()),
+            ("--alpha", s.alpha.to_string()),
+            ("--correction", s.correction.to_string()),
+            ("--srm-alpha", s.srm_alpha.to_string()),
+            ("--deep-dive", d.pairs.to_string()),
+            ("--deep-dive-trees", d.trees.to_string()),
+            ("--deep-dive-permutations", d.permutations.to_string()),
+            ("--deep-dive-max-units", d.max_units.to_string()),
+            ("--deep-dive-seed", d.seed.to_string()),
+        ];
+        let docs = options("scan");
+        for (flag, value) in expected {
+            let doc = docs.iter().find(|o| o.name == flag).unwrap_or_else(|| panic!("scan has {flag}"));
+            assert_eq!(doc.default.as_deref(), Some(value.as_str()), "scan {flag}");
+        }
+        for (flag, empty) in [("--metrics", s.metrics.is_none()), ("--dimensions", s.dimensions.is_none())] {
+            assert!(empty, "{flag}: the library default picks columns by type, as the help says");
+        }
+    }
+
+    /// Every scan flag reaches the setting it names.
+    #[test]
+    fn scan_flags_set_their_settings() {
+        let cli = Cli::try_parse_from([
+            "cateye",
+            "scan",
+            "rows.parquet",
+            "--bins",
+            "7",
+            "--max-levels",
+            "50",
+            "--min-units",
+            "3",
+            "--deep-dive",
+            "none",
+            "--deep-dive-max-units",
+            "5000",
+            "--deep-dive-seed",
+            "9",
+        ])
+        .unwrap();
+        let Command::Scan(args) = cli.command else { panic!("scan") };
+        let c = args.config().unwrap();
+        assert_eq!((c.scan.bins, c.scan.max_levels, c.scan.min_units_per_arm), (7, 50, 3));
+        assert_eq!((c.deep_dive.pairs, c.deep_dive.max_units, c.deep_dive.seed), (Selection::None, 5000, 9));
     }
 }

@@ -7,7 +7,7 @@ use cateye::scan::{DeepDiveEvent, ScanEvent, ScanOutputs};
 use cateye::{Config, OutputDir, Source};
 use cateye_cli::args::{CateArgs, Cli, Command, ForestArgs, PredictArgs, ScanArgs};
 use cateye_cli::progress::{self, Reporter};
-use cateye_cli::render;
+use cateye_cli::render::{self, plural};
 use clap::Parser;
 use std::path::Path;
 use std::time::Instant;
@@ -82,15 +82,6 @@ fn deep_dive_progress(reporter: &Reporter, event: &DeepDiveEvent<'_>, started: &
             ));
         }
         _ => {}
-    }
-}
-
-/// "1 experiment", "3 experiments".
-fn plural(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
     }
 }
 

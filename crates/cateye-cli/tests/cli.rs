@@ -31,16 +31,59 @@ fn fails(args: &[&str], code: i32) -> String {
     err
 }
 
-/// The demo's folder, made once for all tests (`cateye demo`, deep dive of 2 pairs only).
-fn demo() -> &'static Path {
-    static DEMO: OnceLock<PathBuf> = OnceLock::new();
+/// The demo's folder and what it printed, made once for all tests (`cateye demo`).
+fn demo_run() -> &'static (PathBuf, String) {
+    static DEMO: OnceLock<(PathBuf, String)> = OnceLock::new();
     DEMO.get_or_init(|| {
         let dir = cateye_testkit::temp_dir("cli-demo");
         let out = ok(&["demo", "--out", dir.to_str().unwrap()]);
         assert!(out.contains("Sample ratio mismatch: 1 of 8"), "{out}");
         assert!(out.contains("Trial data: 4000 rows"), "{out}");
-        dir
+        (dir, out)
     })
+}
+
+fn demo() -> &'static Path {
+    &demo_run().0
+}
+
+fn json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: not valid JSON: {e}", path.display()))
+}
+
+/// The bytes of every file in `dir`, by name.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), std::fs::read(e.path()).unwrap_or_default()))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Runs `cateye args` with files limited to `kib` KiB and SIGXFSZ ignored, so that a write
+/// beyond the limit fails (EFBIG) as on a full disk.
+fn cateye_on_a_full_disk(kib: u64, args: &[&str]) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("trap '' XFSZ; ulimit -f {kib}; exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_cateye"))
+        .args(args)
+        .output()
+        .expect("sh runs")
+}
+
+/// The scan that `cateye demo` runs, as it prints it.
+fn demo_scan_command() -> Vec<String> {
+    let printed = &demo_run().1;
+    let line = printed
+        .lines()
+        .find(|l| l.trim_start().starts_with("cateye scan "))
+        .unwrap_or_else(|| panic!("the demo prints its scan command:\n{printed}"));
+    assert!(!line.contains('\''), "a temporary folder without spaces needs no quoting: {line}");
+    line.split_whitespace().skip(1).map(str::to_string).collect()
 }
 
 fn path(p: &Path) -> &str {
@@ -164,6 +207,182 @@ fn bad_input_is_named_never_a_panic() {
     assert!(e.contains("fisher"), "{e}");
     let e = fails(&["cate", path(&trial), "--outcome", "y", "--treatment", "w", "--method", "z"], 2);
     assert!(e.contains("'z'"), "{e}");
+}
+
+#[test]
+fn the_demo_prints_the_scan_that_reproduces_it() {
+    let dir = demo();
+    let mut args = demo_scan_command();
+    let out = args.iter().position(|a| a == "--out").expect("the command names its --out");
+    assert_eq!(Path::new(&args[out + 1]), dir.join("results"));
+    let again = dir.join("demo-again");
+    args[out + 1] = path(&again).to_string();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&args);
+    let (demo, rerun) = (json(&dir.join("results/scan.json")), json(&again.join("scan.json")));
+    assert!(!demo["findings"].as_array().unwrap().is_empty());
+    for key in ["findings", "srm", "effects", "dimensions"] {
+        assert_eq!(demo[key], rerun[key], "{key} of the demo and of its printed command");
+    }
+    let pairs = |v: &serde_json::Value| v["deep_dive"]["pairs"].as_array().unwrap().clone();
+    assert_eq!(pairs(&demo).len(), pairs(&rerun).len());
+    for (a, b) in pairs(&demo).iter().zip(pairs(&rerun).iter()) {
+        assert_eq!((&a["experiment"], &a["metric"], &a["ate"]), (&b["experiment"], &b["metric"], &b["ate"]));
+    }
+}
+
+#[test]
+fn a_failed_write_leaves_the_previous_results_byte_identical() {
+    let dir = demo();
+    let data = dir.join("demo.parquet");
+    let out = dir.join("full-disk-scan");
+    let scan = |extra: &[&str]| -> Vec<String> {
+        let mut args: Vec<String> = demo_scan_command();
+        let at = args.iter().position(|a| a == "--out").unwrap();
+        args[at + 1] = path(&out).to_string();
+        args[1] = path(&data).to_string();
+        args.extend(["--deep-dive", "none", "--quiet"].map(String::from));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    };
+    let first = scan(&[]);
+    ok(&first.iter().map(String::as_str).collect::<Vec<_>>());
+    let before = snapshot(&out);
+    assert!(
+        before.iter().any(|(f, _)| f == "manifest.json") && before.len() == 7,
+        "{:?}",
+        before.iter().map(|f| &f.0).collect::<Vec<_>>()
+    );
+    // scan.json (hundreds of KiB) cannot be written within 64 blocks.
+    let second = scan(&["--alpha", "0.1"]);
+    let o = cateye_on_a_full_disk(64, &second.iter().map(String::as_str).collect::<Vec<_>>());
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write") && !err.contains("panicked"), "{err}");
+    assert_eq!(snapshot(&out), before, "the previous scan's files are untouched, and nothing else is left");
+
+    // forest: a Parquet run, then a CSV run that fails, then one that succeeds.
+    let trial = dir.join("trial.parquet");
+    let out = dir.join("full-disk-forest");
+    let forest = |format: &str| -> Vec<String> {
+        [
+            "forest",
+            path(&trial),
+            "--outcome",
+            "y",
+            "--treatment",
+            "w",
+            "--trees",
+            "100",
+            "--quiet",
+            "--format",
+            format,
+            "--out",
+            path(&out),
+        ]
+        .map(String::from)
+        .to_vec()
+    };
+    ok(&forest("parquet").iter().map(String::as_str).collect::<Vec<_>>());
+    let before = snapshot(&out);
+    let o = cateye_on_a_full_disk(64, &forest("csv").iter().map(String::as_str).collect::<Vec<_>>());
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(err.contains("cannot write"), "{err}");
+    assert_eq!(snapshot(&out), before);
+    // The CSV run that succeeds replaces the Parquet file it owns.
+    ok(&forest("csv").iter().map(String::as_str).collect::<Vec<_>>());
+    let names: Vec<String> = snapshot(&out).into_iter().map(|f| f.0).collect();
+    assert_eq!(names, ["cate.csv", "forest.json", "manifest.json"]);
+    let manifest = json(&out.join("manifest.json"));
+    let files: Vec<&str> = manifest["files"].as_array().unwrap().iter().map(|f| f["file"].as_str().unwrap()).collect();
+    assert_eq!(files, ["cate.csv", "forest.json"]);
+    assert_eq!(manifest["inputs"][0]["bytes"].as_u64(), Some(std::fs::metadata(&trial).unwrap().len()));
+    assert_eq!(manifest["command"][1], "forest");
+}
+
+#[test]
+fn an_unwritable_output_is_refused_before_any_work() {
+    let dir = demo();
+    let not_a_folder = dir.join("a-file");
+    std::fs::write(&not_a_folder, "x").unwrap();
+    // The input does not even exist: the output is checked first.
+    let e = fails(&["scan", "/nonexistent/rows.parquet", "--out", path(&not_a_folder)], 1);
+    assert!(e.contains("cannot write") && e.contains("a-file"), "{e}");
+    let trial = dir.join("trial.parquet");
+    let model = not_a_folder.join("forest.model");
+    let e = fails(
+        &[
+            "forest",
+            path(&trial),
+            "--outcome",
+            "y",
+            "--treatment",
+            "w",
+            "--save-model",
+            path(&model),
+            "--out",
+            path(&dir.join("f")),
+        ],
+        1,
+    );
+    assert!(e.contains("cannot write") && e.contains("forest.model"), "{e}");
+    assert!(!dir.join("f").exists(), "a folder made for a run that wrote nothing is removed");
+}
+
+#[test]
+fn a_scan_interrupted_in_its_deep_dive_keeps_tier_one_and_the_finished_pairs() {
+    use std::io::BufRead;
+    let dir = demo();
+    let out = dir.join("interrupted");
+    let mut args = demo_scan_command();
+    let at = args.iter().position(|a| a == "--out").unwrap();
+    args[at + 1] = path(&out).to_string();
+    args.extend(["--deep-dive", "all"].map(String::from));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_cateye"))
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = Vec::new();
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        seen.push(line.clone());
+        if line.starts_with("deep dive 1/") && line.contains(" in ") {
+            let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+            assert!(kill.success());
+            break;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the scan was interrupted: {seen:?}");
+    let report = json(&out.join("scan.json"));
+    assert!(!report["findings"].as_array().unwrap().is_empty(), "tier 1 is complete");
+    let dd = &report["deep_dive"];
+    let finished = dd["pairs"].as_array().unwrap().len() + dd["failed"].as_array().unwrap().len();
+    let selected = dd["selection"]["selected"].as_array().unwrap().len();
+    assert!(finished >= 1, "the finished pair is saved");
+    assert!(selected >= 3 && finished < selected, "interrupted before the end ({finished} of {selected})");
+    assert_eq!(dd["remaining"].as_u64(), Some((selected - finished) as u64));
+    for table in ["srm.csv", "effects.csv", "detection.csv", "dimensions.csv", "levels.csv"] {
+        let csv = std::fs::read_to_string(out.join(table)).unwrap();
+        assert!(csv.lines().count() > 1, "{table} is complete");
+    }
+    let manifest = json(&out.join("manifest.json"));
+    for f in manifest["files"].as_array().unwrap() {
+        let size = std::fs::metadata(out.join(f["file"].as_str().unwrap())).unwrap().len();
+        assert_eq!(f["bytes"].as_u64(), Some(size), "{f}");
+    }
+    // The next run into the folder clears what the killed one left half-staged.
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut quick = args[..args.len() - 2].to_vec();
+    quick.extend(["--deep-dive", "none", "--quiet"]);
+    ok(&quick);
+    let leftovers: Vec<String> = snapshot(&out).into_iter().map(|f| f.0).filter(|f| f.starts_with('.')).collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert!(json(&out.join("scan.json"))["deep_dive"]["remaining"].is_null());
 }
 
 #[test]

@@ -162,7 +162,10 @@ impl DeepDiveConfig {
 
     fn problem(&self) -> Option<String> {
         if self.trees < 2 {
-            return Some(format!("deep_dive.trees = {}: expected at least 2", self.trees));
+            return Some(format!(
+                "--deep-dive-trees {} (deep_dive.trees in a config file): expected at least 2",
+                self.trees
+            ));
         }
         if let Some(f) = self.sample_fraction.filter(|f| !(*f > 0.0 && *f <= 0.5)) {
             return Some(format!("deep_dive.sample_fraction = {f}: expected a number in (0, 0.5]"));
@@ -170,8 +173,14 @@ impl DeepDiveConfig {
         if self.min_node_size == Some(0) {
             return Some("deep_dive.min_node_size = 0: expected a positive number".into());
         }
-        if self.permutations == 0 || self.grid == 0 {
-            return Some("deep_dive.permutations and deep_dive.grid must be positive".into());
+        if self.permutations == 0 {
+            return Some(
+                "--deep-dive-permutations 0 (deep_dive.permutations in a config file): expected a positive number"
+                    .into(),
+            );
+        }
+        if self.grid == 0 {
+            return Some("deep_dive.grid = 0: expected a positive number".into());
         }
         if !(self.gamma > 0.0 && self.gamma < 0.5) {
             return Some(format!("deep_dive.gamma = {}: expected a number in (0, 0.5)", self.gamma));
@@ -181,7 +190,7 @@ impl DeepDiveConfig {
         }
         if self.max_units < 1000 {
             return Some(format!(
-                "deep_dive.max_units = {} (--deep-dive-max-units): expected at least 1000",
+                "--deep-dive-max-units {} (deep_dive.max_units in a config file): expected at least 1000",
                 self.max_units
             ));
         }

@@ -230,8 +230,9 @@ pub fn run_deep_dive_saving<E: From<DeepDiveError>>(
         let start = std::time::Instant::now();
         let stage = |stage: &str, done: u64, all: u64| progress(DeepDiveEvent::Progress { stage, done, total: all });
         let ok = run_pair(&mut plan, index, &loaded, config, dd, result, &stage);
-        progress(DeepDiveEvent::Finished { index, total, pair: &pair, seconds: start.elapsed().as_secs_f64(), ok });
+        // Saved before it is announced: a pair reported finished is on disk.
         save(&plan.report)?;
+        progress(DeepDiveEvent::Finished { index, total, pair: &pair, seconds: start.elapsed().as_secs_f64(), ok });
     }
     Ok(plan.report)
 }

@@ -80,3 +80,41 @@ fn the_deep_dive_does_not_depend_on_the_thread_count() {
     assert!(one == run(2), "2 threads differ from 1");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+#[cfg_attr(debug_assertions, ignore = "statistical test: run with --release")]
+fn a_pair_above_the_cap_is_analysed_on_a_seeded_stratified_subsample() {
+    let (dir, path, config) = common::demo("dd-subsample", 3);
+    let run = |max_units: usize, seed: u64| {
+        let dd = DeepDiveConfig::default().with(|c| {
+            c.pairs = Selection::None;
+            c.requested = vec!["checkout_redesign:revenue".into()];
+            c.trees = 500;
+            c.max_units = max_units;
+            c.seed = seed;
+        });
+        let (stats, result) = scan_file(&path, &config).unwrap();
+        let mut report = deep_dive_file(&path, &config, &dd, &stats, &result).unwrap();
+        assert!(report.failed.is_empty(), "{:?}", report.failed);
+        let mut pair = report.pairs.remove(0);
+        pair.seconds = Default::default();
+        pair
+    };
+    let whole = run(200_000, 0);
+    assert_eq!(whole.data.subsampled_from, None, "20,000 units are below the default cap");
+    let sub = run(5000, 0);
+    let [t, c] = sub.data.subsampled_from.expect("subsampled");
+    assert_eq!([t, c], whole.data.units, "the counts before subsampling are the pair's units");
+    let [ts, cs] = sub.data.units;
+    assert!(ts + cs >= 4999 && ts + cs <= 5001, "{ts} + {cs}");
+    let share = |k: usize, n: usize| k as f64 / n as f64;
+    assert!((share(ts, t) - share(cs, c)).abs() < 1.0 / 2000.0, "the same share of each arm");
+    // Seeded: the same subsample and results again, another one with another seed.
+    let json = |d: &cateye_deepdive::DeepDive| serde_json::to_string(d).unwrap();
+    assert_eq!(json(&sub), json(&run(5000, 0)));
+    assert_ne!(sub.ate.estimate, run(5000, 1).ate.estimate);
+    // The subsample still finds the planted dimension, and an average effect within its error.
+    assert_eq!(sub.surface.dimensions[0].dimension, "platform");
+    assert!((sub.ate.estimate - whole.ate.estimate).abs() < 3.0 * sub.ate.se, "{:?} vs {:?}", sub.ate, whole.ate);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -221,7 +221,7 @@ impl Encoder {
                             input: input.to_string(),
                             message: format!(
                                 "dimension '{}' has more than {} levels (is it an id?): name the dimensions with \
-                                 --dimensions, or raise max_levels",
+                                 --dimensions, or raise --max-levels (max_levels in a config file)",
                                 dim.name, self.max_levels
                             ),
                         });

@@ -71,6 +71,10 @@ pub struct OutputDir {
     staged: Vec<(String, u32)>,
     manifest: Manifest,
     previous: Option<Manifest>,
+    /// The folder did not exist before [`OutputDir::prepare`]: a run that commits nothing
+    /// removes it again (a mistyped input leaves no empty folder behind).
+    created: bool,
+    committed: bool,
 }
 
 fn write_error(path: &Path, e: impl Into<crate::error::Cause>) -> IoError {
@@ -105,6 +109,7 @@ impl OutputDir {
     /// computing; removes staging folders left by killed runs. `command` and `inputs` (files or
     /// sources' labels) go into the manifest.
     pub fn prepare(dir: &Path, command: Vec<String>, inputs: &[String]) -> Result<Self> {
+        let created = !dir.exists();
         std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
         let pid = std::process::id();
         let probe = dir.join(format!(".cateye-write-check-{pid}"));
@@ -143,7 +148,15 @@ impl OutputDir {
             inputs,
             files: Vec::new(),
         };
-        Ok(OutputDir { dir: dir.to_path_buf(), staging, staged: Vec::new(), manifest, previous })
+        Ok(OutputDir {
+            dir: dir.to_path_buf(),
+            staging,
+            staged: Vec::new(),
+            manifest,
+            previous,
+            created,
+            committed: false,
+        })
     }
 
     /// The folder.
@@ -173,8 +186,10 @@ impl OutputDir {
         let manifest_tmp = self.staging.join(MANIFEST);
         let mut manifest = self.manifest.clone();
         for entry in entries {
-            manifest.files.retain(|f| f.file != entry.file);
-            manifest.files.push(entry);
+            match manifest.files.iter_mut().find(|f| f.file == entry.file) {
+                Some(written) => *written = entry,
+                None => manifest.files.push(entry),
+            }
         }
         std::fs::create_dir_all(&self.staging).map_err(|e| write_error(&self.staging, e))?;
         let json = serde_json::to_string_pretty(&manifest).map_err(|e| write_error(&manifest_tmp, e))?;
@@ -194,6 +209,7 @@ impl OutputDir {
             }
         }
         self.manifest = manifest;
+        self.committed = true;
         let _ = std::fs::remove_dir(&self.staging);
         Ok(paths)
     }
@@ -207,6 +223,9 @@ impl OutputDir {
 impl Drop for OutputDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.staging);
+        if self.created && !self.committed {
+            let _ = std::fs::remove_dir(&self.dir);
+        }
     }
 }
 
@@ -297,6 +316,16 @@ mod tests {
         let err = OutputDir::prepare(&dir, Vec::new(), &[]).unwrap_err().to_string();
         assert!(err.contains("cannot write"), "{err}");
         let _ = std::fs::remove_file(&dir);
+    }
+
+    #[test]
+    fn a_folder_made_for_a_run_that_wrote_nothing_is_removed() {
+        let dir = folder("unused");
+        drop(OutputDir::prepare(&dir, Vec::new(), &[]).unwrap());
+        assert!(!dir.exists());
+        run(&dir, &[("a.json", "a")]).unwrap();
+        drop(OutputDir::prepare(&dir, Vec::new(), &[]).unwrap());
+        assert!(dir.join("a.json").exists(), "a folder that was there stays");
     }
 
     #[test]

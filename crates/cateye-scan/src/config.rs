@@ -122,13 +122,16 @@ impl ScanConfig {
     pub fn validate(&self, origin: &str) -> Result<()> {
         let bad = |message: String| Err(ScanError::Config { origin: origin.to_string(), message });
         if self.bins < 2 {
-            return bad(format!("bins = {}: expected at least 2", self.bins));
+            return bad(format!("--bins {} (bins in a config file): expected at least 2", self.bins));
         }
         if !(self.alpha > 0.0 && self.alpha < 1.0) {
-            return bad(format!("alpha = {}: expected a number in (0, 1)", self.alpha));
+            return bad(format!("--alpha {} (alpha in a config file): expected a number in (0, 1)", self.alpha));
         }
         if !(self.srm_alpha > 0.0 && self.srm_alpha < 1.0) {
-            return bad(format!("srm_alpha = {}: expected a number in (0, 1)", self.srm_alpha));
+            return bad(format!(
+                "--srm-alpha {} (srm_alpha in a config file): expected a number in (0, 1)",
+                self.srm_alpha
+            ));
         }
         if !(self.confidence > 0.0 && self.confidence < 1.0) {
             return bad(format!("confidence = {}: expected a number in (0, 1)", self.confidence));

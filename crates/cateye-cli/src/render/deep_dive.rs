@@ -46,14 +46,17 @@ fn pair_section(s: &mut String, d: &DeepDive) {
     let det = &d.detect;
     let _ = writeln!(
         s,
-        "  {} / {} / {} ({}{}), {} + {} units",
+        "  {} / {} / {} ({}{}), {} + {} units{}",
         d.experiment,
         d.metric,
         d.arm,
         d.reason,
         if d.flagged_by.is_empty() { String::new() } else { format!(" by {}", d.flagged_by.join(", ")) },
         d.data.units[0],
-        d.data.units[1]
+        d.data.units[1],
+        d.data.subsampled_from.map_or(String::new(), |[t, c]| format!(
+            " (a seeded random subsample of {t} + {c}: --deep-dive-max-units)"
+        ))
     );
     let _ = writeln!(
         s,

@@ -10,6 +10,15 @@ pub use deep_dive::deep_dive_summary;
 pub use forest::forest_summary;
 pub use scan::scan_summary;
 
+/// "1 metric", "3 metrics": a count with its noun.
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Significant digits for the terminal.
 pub fn sig(v: f64) -> String {
     if !v.is_finite() {

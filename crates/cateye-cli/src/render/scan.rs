@@ -1,7 +1,7 @@
 //! The terminal summary of a scan: input, SRM alerts, then the findings ranked by evidence,
 //! then the deep dive's section.
 
-use super::sig;
+use super::{plural, sig};
 use cateye::scan::{ScanReport, SrmRow};
 use std::fmt::Write as _;
 
@@ -13,12 +13,12 @@ pub fn scan_summary(report: &ScanReport) -> String {
     let tests = result.dimensions.iter().filter(|d| d.test.is_some()).count();
     let _ = writeln!(
         s,
-        "cateye scan: {} rows, {} experiments, {} metrics, {} dimensions; {} dimension tests ({} correction, alpha {})",
-        i.rows,
-        i.experiments,
-        i.metrics.len(),
-        i.dimensions.len(),
-        tests,
+        "cateye scan: {}, {}, {}, {}; {} ({} correction, alpha {})",
+        plural(i.rows as usize, "row"),
+        plural(i.experiments, "experiment"),
+        plural(i.metrics.len(), "metric"),
+        plural(i.dimensions.len(), "dimension"),
+        plural(tests, "dimension test"),
         result.settings.correction,
         result.settings.alpha
     );
@@ -36,7 +36,7 @@ pub fn scan_summary(report: &ScanReport) -> String {
         let _ = writeln!(s, "  warning: {w}");
     }
     if i.rows_skipped > 0 {
-        let _ = writeln!(s, "  {} rows skipped: null experiment or variant", i.rows_skipped);
+        let _ = writeln!(s, "  {} skipped: null experiment or variant", plural(i.rows_skipped as usize, "row"));
     }
     let pooled: usize = result.dimensions.iter().filter(|d| !d.pooled.is_empty()).count();
     if pooled > 0 {
@@ -49,7 +49,7 @@ pub fn scan_summary(report: &ScanReport) -> String {
         );
     }
     let alerts: Vec<&SrmRow> = result.srm.iter().filter(|r| r.mismatch).collect();
-    let _ = writeln!(s, "\nSample ratio mismatch: {} of {} experiments", alerts.len(), result.srm.len());
+    let _ = writeln!(s, "\nSample ratio mismatch: {} of {}", alerts.len(), plural(result.srm.len(), "experiment"));
     for r in alerts {
         let counts: Vec<String> = r.arms.iter().zip(&r.units).map(|(a, n)| format!("{a} {n}")).collect();
         let _ = writeln!(
