@@ -261,5 +261,5 @@ fn analyze(
         (Some(t), Some(c)) => t / (t + c),
         _ => 0.5,
     };
-    pair::analyze_pair(pair, &config.control, &pair_rows, propensity, result, dd, config.alpha, progress)
+    pair::analyze_pair(pair, &pair_rows, propensity, result, config, dd, progress)
 }

@@ -20,7 +20,7 @@ use cateye_hte::{
     ScoreCalibration, SubgroupOptions,
 };
 use cateye_io::DimensionKind;
-use cateye_scan::ScanResult;
+use cateye_scan::{ScanConfig, ScanResult};
 use cateye_stats::normal_sf;
 use cateye_stats::{adjust, Correction};
 use cateye_stats::{randomization_test_reporting, RandomizationOptions};
@@ -215,17 +215,17 @@ fn most_common_level(dim: &PairDimension) -> usize {
     (0..count.len()).max_by_key(|&l| (count[l], usize::MAX - l)).unwrap_or(0)
 }
 
-/// Everything about one pair.
+/// Everything about one pair; `scan_config` gives the control arm's label and the level `alpha`.
 pub(crate) fn analyze_pair(
     pair: &SelectedPair,
-    control: &str,
     rows: &PairRows,
     propensity: f64,
     scan: &ScanResult,
+    scan_config: &ScanConfig,
     config: &DeepDiveConfig,
-    alpha: f64,
     progress: cateye_stats::Progress<'_>,
 ) -> Result<DeepDive, PairError> {
+    let (control, alpha) = (scan_config.control.as_str(), scan_config.alpha);
     let start = Instant::now();
     let n = rows.y.len();
     let units = [rows.treated.iter().filter(|&&t| t).count(), rows.treated.iter().filter(|&&t| !t).count()];

@@ -30,9 +30,9 @@ impl<'a> From<&'a ScanReport> for ReportRef<'a> {
 }
 
 /// The output folder of a scan. Checked for writing when prepared, before any computing; the
-/// tier-1 results are written as soon as they exist ([`Self::write`]) and `scan.json` again
-/// after every deep-dived pair ([`Self::update_report`]); every write replaces the files all
-/// together and records them in `manifest.json`.
+/// tier-1 results are written as soon as they exist ([`Self::write`]) and, by
+/// [`scan_into`](crate::scan::scan_into), `scan.json` again after every deep-dived pair; every
+/// write replaces the files all together and records them in `manifest.json`.
 #[derive(Debug)]
 pub struct ScanOutputs {
     dir: OutputDir,
