@@ -769,10 +769,10 @@ mod tests {
         assert!(err(&y, &w, &[&x[..5]], &ok).contains("covariate 0 has 5"));
         let mut bad = y.clone();
         bad[7] = f64::NAN;
-        assert!(err(&bad, &w, &[], &ok).contains("y at row 7"));
+        assert!(err(&bad, &w, &[], &ok).contains("y at row 8 (1-based)"));
         let mut bad = x.clone();
         bad[3] = f64::INFINITY;
-        assert!(err(&y, &w, &[&bad], &ok).contains("covariate 0 at row 3"));
+        assert!(err(&y, &w, &[&bad], &ok).contains("covariate 0 at row 4 (1-based)"));
         let one: Vec<bool> = (0..20).map(|i| i == 0).collect();
         assert!(err(&y, &one, &[], &ok).contains("1 treated"));
         assert!(err(&y, &w, &[], &RandomizationOptions { permutations: 0, ..ok }).contains("permutations"));
