@@ -110,11 +110,8 @@ impl OutputDir {
     /// sources' labels) go into the manifest.
     pub fn prepare(dir: &Path, command: Vec<String>, inputs: &[String]) -> Result<Self> {
         let created = !dir.exists();
-        std::fs::create_dir_all(dir).map_err(|e| write_error(dir, e))?;
+        probe_folder(dir, dir)?;
         let pid = std::process::id();
-        let probe = dir.join(format!(".cateye-write-check-{pid}"));
-        std::fs::write(&probe, b"").map_err(|e| write_error(dir, e))?;
-        let _ = std::fs::remove_file(&probe);
         if let Ok(entries) = std::fs::read_dir(dir) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
@@ -233,9 +230,15 @@ impl Drop for OutputDir {
 /// and accepts a file.
 pub fn check_writable(path: &Path) -> Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(|e| write_error(path, e))?;
+    probe_folder(dir, path)
+}
+
+/// Creates `dir` if needed and writes (then removes) an empty file in it; a failure is a
+/// "cannot write" error naming `target`.
+fn probe_folder(dir: &Path, target: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| write_error(target, e))?;
     let probe = dir.join(format!(".cateye-write-check-{}", std::process::id()));
-    std::fs::write(&probe, b"").map_err(|e| write_error(path, e))?;
+    std::fs::write(&probe, b"").map_err(|e| write_error(target, e))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
 }

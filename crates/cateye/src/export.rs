@@ -51,8 +51,7 @@ impl ScanOutputs {
     }
 
     pub(crate) fn write_ref(&mut self, report: ReportRef<'_>) -> Result<Vec<PathBuf>> {
-        let json = self.dir.stage("scan.json", cateye_scan::SCHEMA_VERSION)?;
-        cateye_io::write_json(&json, &report)?;
+        self.stage_json(&report)?;
         write_tables(report.result, |name| self.dir.stage(name, CSV_VERSION).map_err(Into::into))?;
         Ok(self.dir.commit()?)
     }
@@ -60,10 +59,14 @@ impl ScanOutputs {
     /// Rewrites `scan.json` alone (the deep dive adds to it pair by pair; the CSV tables hold
     /// tier 1 only).
     pub(crate) fn update_report(&mut self, report: ReportRef<'_>) -> Result<()> {
-        let json = self.dir.stage("scan.json", cateye_scan::SCHEMA_VERSION)?;
-        cateye_io::write_json(&json, &report)?;
+        self.stage_json(&report)?;
         self.dir.commit()?;
         Ok(())
+    }
+
+    fn stage_json(&mut self, report: &ReportRef<'_>) -> Result<()> {
+        let json = self.dir.stage("scan.json", cateye_scan::SCHEMA_VERSION)?;
+        Ok(cateye_io::write_json(&json, report)?)
     }
 
     /// What has been written so far.
