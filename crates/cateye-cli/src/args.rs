@@ -245,9 +245,14 @@ pub struct ScanArgs {
     /// Multiple-testing correction: bh, by, holm or bonferroni [default: bh].
     #[arg(long)]
     pub correction: Option<Correction>,
-    /// p-value below which a sample ratio mismatch is flagged [default: 0.05].
+    /// p-value at or below which a sample ratio mismatch is an alert: the experiment's effects
+    /// are not trustworthy [default: 0.001].
     #[arg(long)]
     pub srm_alpha: Option<f64>,
+    /// p-value at or below which (above --srm-alpha) a sample ratio mismatch is a warning
+    /// [default: 0.05].
+    #[arg(long)]
+    pub srm_warning: Option<f64>,
     /// Planned split, e.g. control=0.5,treatment=0.5 [default: equal].
     #[arg(long, value_delimiter = ',')]
     pub split: Option<Vec<String>>,
@@ -303,7 +308,7 @@ impl ScanArgs {
         }
         set!(experiment => experiment, variant => variant, control => control, pre_prefix => pre_prefix,
              bins => bins, max_levels => max_levels, min_units => min_units_per_arm, alpha => alpha, correction => correction,
-             srm_alpha => srm_alpha, ignore => ignore);
+             srm_alpha => srm_alpha, srm_warning => srm_warning, ignore => ignore);
         if self.cluster.is_some() {
             c.cluster = self.cluster.clone();
         }
@@ -418,7 +423,7 @@ mod tests {
     fn scan_defaults_in_the_help_are_the_library_defaults() {
         let c = Config::default();
         let (s, d) = (&c.scan, &c.deep_dive);
-        let expected: [(&str, String); 15] = [
+        let expected: [(&str, String); 16] = [
             ("--experiment", s.experiment.clone()),
             ("--variant", s.variant.clone()),
             ("--control", s.control.clone()),
@@ -429,6 +434,7 @@ mod tests {
             ("--alpha", s.alpha.to_string()),
             ("--correction", s.correction.to_string()),
             ("--srm-alpha", s.srm_alpha.to_string()),
+            ("--srm-warning", s.srm_warning.to_string()),
             ("--deep-dive", d.pairs.to_string()),
             ("--deep-dive-trees", d.trees.to_string()),
             ("--deep-dive-permutations", d.permutations.to_string()),

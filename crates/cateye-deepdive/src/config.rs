@@ -112,6 +112,8 @@ pub struct DeepDiveConfig {
     pub rule_alpha: f64,
     /// Bootstrap replicates of RATE.
     pub rate_bootstrap: usize,
+    /// Bootstrap replicates behind the intervals of the variance decomposition.
+    pub variance_bootstrap: usize,
     /// Most units a pair is analysed on: a larger pair is deep-dived on a seeded random
     /// subsample of this many units, stratified by arm (and the report says so). At 2.5 million
     /// units a forest, the randomization test and the subgroup search take minutes; 200,000 units
@@ -139,6 +141,7 @@ impl Default for DeepDiveConfig {
             rule_min_leaf: 200,
             rule_alpha: 0.05,
             rate_bootstrap: 200,
+            variance_bootstrap: 200,
             max_units: 200_000,
             seed: 0,
         }
@@ -194,9 +197,12 @@ impl DeepDiveConfig {
                 self.max_units
             ));
         }
-        if self.histogram_bins < 2 || self.rate_bootstrap < 2 || self.rule_min_leaf == 0 {
+        if self.histogram_bins < 2 || self.rate_bootstrap < 2 || self.variance_bootstrap < 2 || self.rule_min_leaf == 0
+        {
             return Some(
-                "deep_dive.histogram_bins and rate_bootstrap must be at least 2, rule_min_leaf positive".into(),
+                "deep_dive.histogram_bins, rate_bootstrap and variance_bootstrap must be at least 2, rule_min_leaf \
+                 positive"
+                    .into(),
             );
         }
         None

@@ -13,7 +13,8 @@ use cateye_forest::{
 };
 use cateye_hte::{
     average_treatment_effect, best_linear_projection_on_levels, decompose_variation, doubly_robust_scores,
-    explained_share, rank_average_treatment_effect, test_calibration, LevelColumn, RateOptions, TargetSample,
+    explained_share, idiosyncratic_variation_test, rank_average_treatment_effect, test_calibration,
+    DecompositionOptions, LevelColumn, RateOptions, TargetSample,
 };
 use cateye_hte::{
     cross_fitted_predictions, effect_distribution, mixture_by_level, subgroup_rules, Histogram, RuleFeature,
@@ -293,36 +294,39 @@ pub(crate) fn analyze_pair(
     // A constant additive effect is impossible on a two-valued (e.g. binary) metric unless it
     // is zero, so the null of the randomization test is uninformative there.
     let two_valued = at_most_two_values(&rows.y);
+    let randomization_options = RandomizationOptions::default().with(|c| {
+        c.permutations = config.permutations;
+        c.gamma = config.gamma;
+        c.grid = config.grid;
+        c.seed = config.seed;
+    });
     let randomization = if two_valued {
         None
     } else {
-        Some(randomization_test_reporting(
-            &rows.y,
-            &rows.treated,
-            &numeric,
-            &RandomizationOptions::default().with(|c| {
-                c.permutations = config.permutations;
-                c.gamma = config.gamma;
-                c.grid = config.grid;
-                c.seed = config.seed;
-            }),
-            progress,
-        )?)
+        Some(randomization_test_reporting(&rows.y, &rows.treated, &numeric, &randomization_options, progress)?)
     };
     let tests_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
     let autoc_p = if rate.autoc.se > 0.0 { normal_sf(rate.autoc.estimate / rate.autoc.se) } else { 1.0 };
-    let p_values = [
-        ("calibration", calibration.differential_forest_prediction.p_value_greater),
-        ("rate", autoc_p),
-        ("randomization", randomization.as_ref().map_or(f64::NAN, |r| r.p_value)),
-    ];
-    // "Heterogeneous" when any test rejects after a Bonferroni correction over the tests run.
-    let adjusted = adjust(&p_values.map(|(_, p)| p), Correction::Bonferroni);
+    let mut p_values =
+        vec![("calibration", calibration.differential_forest_prediction.p_value_greater), ("rate", autoc_p)];
+    if let Some(r) = &randomization {
+        p_values.push(("randomization", r.p_value));
+    }
+    // "Heterogeneous" when any test rejects after Holm's correction over the tests run.
+    let adjusted = adjust(&p_values.iter().map(|(_, p)| *p).collect::<Vec<_>>(), Correction::Holm);
+    let tests: Vec<VerdictTest> = p_values
+        .iter()
+        .zip(&adjusted)
+        .map(|((test, p), &q)| VerdictTest { test: test.to_string(), p_value: *p, adjusted_p_value: q })
+        .collect();
+    let verdict_p = adjusted.iter().copied().fold(1.0, f64::min);
     let detect = Detect {
-        heterogeneous: adjusted.iter().any(|&q| q <= alpha),
+        heterogeneous: verdict_p <= alpha,
+        p_value: verdict_p,
+        significant: tests.iter().filter(|t| t.adjusted_p_value <= alpha).map(|t| t.test.clone()).collect(),
+        tests,
         randomization_status: if two_valued { "uninformative_two_valued" } else { "tested" }.into(),
-        significant: p_values.iter().filter(|(_, p)| *p <= alpha).map(|(t, _)| t.to_string()).collect(),
         calibration,
         rate: RateSummary {
             autoc: rate.autoc.estimate,
@@ -374,7 +378,32 @@ pub(crate) fn analyze_pair(
         .collect();
     let covariate_terms: Vec<(&str, &[f64])> =
         rows.covariates.iter().map(|(n, v, _)| (n.as_str(), v.as_slice())).collect();
-    let decomposition = decompose_variation(&rows.y, &rows.treated, &level_columns, &covariate_terms);
+    let decomposition = decompose_variation(
+        &rows.y,
+        &rows.treated,
+        &level_columns,
+        &covariate_terms,
+        &DecompositionOptions::default().with(|c| {
+            c.bootstrap = config.variance_bootstrap;
+            c.confidence = 1.0 - alpha;
+            c.seed = config.seed;
+        }),
+    )
+    .and_then(|mut d| {
+        // The test that nothing varies beyond the dimensions; uninformative on a two-valued
+        // metric, as the constant-effect test is.
+        if !two_valued {
+            d.idiosyncratic_test = Some(idiosyncratic_variation_test(
+                &rows.y,
+                &rows.treated,
+                &level_columns,
+                &covariate_terms,
+                &randomization_options,
+                progress,
+            )?);
+        }
+        Ok(d)
+    });
     let scan_top = scan_rows.iter().filter(|r| r.test.is_some()).min_by_key(|r| r.rank).map(|r| r.dimension.clone());
     let top_agrees_with_scan = scan_top.zip(dimensions.first()).map(|(s, d)| s == d.dimension);
 
@@ -410,8 +439,10 @@ pub(crate) fn analyze_pair(
             c.holdout_fraction = 0.5;
             c.seed = config.seed;
             c.split_alpha = config.rule_alpha;
+            c.holdout_alpha = alpha;
         }),
     );
+    let rules_hold_out = detect.heterogeneous && subgroups.as_ref().is_ok_and(|r| r.supported);
     let ate = average_treatment_effect(&effects, TargetSample::All)?;
     debug_assert_eq!(n, tau.len());
     Ok(DeepDive {
@@ -454,6 +485,7 @@ pub(crate) fn analyze_pair(
             by_dimension,
             subgroups_error: subgroups.as_ref().err().map(|e| e.to_string()),
             subgroups: subgroups.ok(),
+            rules_hold_out,
         },
         seconds: Timings { forest: forest_seconds, tests: tests_seconds, rest: start.elapsed().as_secs_f64() },
     })

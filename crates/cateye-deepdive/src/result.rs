@@ -144,10 +144,30 @@ pub struct Detect {
     /// `tested`, or `uninformative_two_valued`: on a metric with two values (binary) a nonzero
     /// average effect cannot be constant across units, so the test's null says nothing.
     pub randomization_status: String,
-    /// `min(p) · k ≤ alpha` over the `k` tests run (Bonferroni within the pair).
+    /// The verdict: some test rejects after Holm's correction over the tests run (calibration,
+    /// RATE, and the randomization test when it is informative), i.e. `p_value ≤ alpha`. Holm
+    /// controls the family-wise error over the tests whatever their dependence, so under a
+    /// constant effect the pair is called heterogeneous with probability at most `alpha`.
     pub heterogeneous: bool,
-    /// The tests with `p ≤ alpha`, e.g. `calibration`, `rate`, `randomization`.
+    /// The verdict's p-value: the smallest Holm-adjusted p-value of `tests`.
+    pub p_value: f64,
+    /// The tests behind the verdict, each with its own and its Holm-adjusted p-value.
+    pub tests: Vec<VerdictTest>,
+    /// The tests whose Holm-adjusted p-value is at most `alpha`, e.g. `calibration`, `rate`,
+    /// `randomization`.
     pub significant: Vec<String>,
+}
+
+/// One test behind the verdict.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct VerdictTest {
+    /// `calibration`, `rate` or `randomization`.
+    pub test: String,
+    /// The test's own p-value.
+    pub p_value: f64,
+    /// Holm-adjusted over the tests run.
+    pub adjusted_p_value: f64,
 }
 
 /// AUTOC and Qini with bootstrap SEs and the one-sided p-value of AUTOC > 0.
@@ -220,6 +240,13 @@ pub struct Characterize {
     pub by_dimension: Vec<Mixture>,
     /// Absent when the search failed (`subgroups_error` says why, e.g. too many levels).
     pub subgroups: Option<SubgroupRules>,
+    /// Whether the rules say more than the average effect: the pair is heterogeneous (the
+    /// verdict) and the held-out test of the rules rejects at `alpha`. The verdict gates the
+    /// rules (a fixed-sequence procedure: describe only what was detected), so under a constant
+    /// effect rules are shown with probability at most `alpha`; the held-out test keeps rules
+    /// that merely fit noise off a heterogeneous pair. Reports show the rules only when true.
+    #[serde(default)]
+    pub rules_hold_out: bool,
     /// Why `subgroups` is absent, if it is.
     pub subgroups_error: Option<String>,
 }

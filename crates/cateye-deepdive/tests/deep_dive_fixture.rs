@@ -66,14 +66,15 @@ fn deep_dive_explains_the_planted_heterogeneity() {
             d.detect.randomization.as_ref().unwrap().p_value,
             d.surface.dimensions[0].dimension,
             d.surface.dimensions[0].share_of_cate_variance,
-            d.surface.decomposition.as_ref().unwrap().systematic,
-            d.surface.decomposition.as_ref().unwrap().share_explained,
+            d.surface.decomposition.as_ref().unwrap().systematic.estimate,
+            d.surface.decomposition.as_ref().unwrap().share_explained.estimate,
             d.characterize.subgroups.as_ref().unwrap().leaves.iter().map(|l| l.rule.clone()).collect::<Vec<_>>().join(" | ")
         );
         if p[0] == "dim" {
             let dim = p[3].as_str().unwrap();
             assert_eq!(d.surface.dimensions[0].dimension, dim, "{e}/{m}: planted dimension ranks first");
             assert!(d.detect.heterogeneous, "{e}/{m}: detected");
+            assert!(d.characterize.rules_hold_out, "{e}/{m}: the rules hold out");
             for level in p[4].as_object().unwrap().keys() {
                 let in_rules = d
                     .characterize
@@ -85,13 +86,14 @@ fn deep_dive_explains_the_planted_heterogeneity() {
                     .any(|l| l.conditions.iter().any(|c| c.feature == dim && c.levels.iter().any(|x| x == level)));
                 assert!(in_rules, "{e}/{m}: planted level {dim} = {level} in the subgroup rules");
             }
-            assert!(d.surface.decomposition.as_ref().unwrap().systematic > 0.0, "{e}/{m}: systematic variation found");
+            let v = d.surface.decomposition.as_ref().unwrap();
+            assert!(v.systematic.ci_lower > 0.0, "{e}/{m}: systematic variation found: {:?}", v.systematic);
         } else {
             let detected = d.detect.calibration.differential_forest_prediction.p_value_greater <= 0.05
                 || d.detect.randomization.as_ref().unwrap().p_value <= 0.05;
             assert!(detected, "{e}/{m}: idiosyncratic heterogeneity detected");
             assert!(
-                d.surface.decomposition.as_ref().unwrap().share_explained < 0.25,
+                d.surface.decomposition.as_ref().unwrap().share_explained.estimate < 0.25,
                 "{e}/{m}: dimensions explain < 25%"
             );
         }
@@ -105,11 +107,18 @@ fn deep_dive_explains_the_planted_heterogeneity() {
         constant.iter().filter(|d| d.detect.calibration.differential_forest_prediction.p_value_greater <= 0.05).count()
             as u64;
     let randomization = constant.iter().filter(|d| d.detect.randomization.as_ref().unwrap().p_value <= 0.05).count();
-    eprintln!("constant pairs: calibration rejects {rejections} of 32, randomization {randomization} of 32");
-    assert!(
-        binomial_upper_tail(32, 0.05, rejections) > 0.01,
-        "calibration rejects {rejections} of 32 constant pairs: more than chance allows"
+    let verdicts = constant.iter().filter(|d| d.detect.heterogeneous).count() as u64;
+    let rules = constant.iter().filter(|d| d.characterize.rules_hold_out).count() as u64;
+    eprintln!(
+        "constant pairs: calibration rejects {rejections} of 32, randomization {randomization} of 32; \
+         heterogeneous {verdicts}, rules shown {rules}"
     );
+    for (what, count) in [("calibration rejects", rejections), ("heterogeneous", verdicts), ("rules shown", rules)] {
+        assert!(
+            binomial_upper_tail(32, 0.05, count) > 0.01,
+            "{what} on {count} of 32 constant pairs: more than chance allows"
+        );
+    }
 
     // The mixture of each top dimension's levels reproduces the overall quantiles.
     for d in &report.pairs {

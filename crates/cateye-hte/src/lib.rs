@@ -44,8 +44,11 @@ pub use linear::{cross_fitted_predictions, LevelColumn};
 pub use ols::{weighted_ols, Coefficient, Vcov};
 pub use rate::{rank_average_treatment_effect, Rate, RateEstimate, RateOptions, TocPoint};
 pub use scores::{aipw_score, doubly_robust_scores, DoublyRobustScores, PROPENSITY_FLOOR};
-pub use subgroups::{subgroup_rules, Condition, RuleFeature, Subgroup, SubgroupOptions, SubgroupRules};
-pub use variation::{decompose_variation, explained_share, VariationDecomposition};
+pub use subgroups::{subgroup_rules, Condition, HoldoutTest, RuleFeature, Subgroup, SubgroupOptions, SubgroupRules};
+pub use variation::{
+    decompose_variation, explained_share, idiosyncratic_variation_test, Component, DecompositionOptions,
+    VariationDecomposition,
+};
 
 pub use cateye_stats::InputError;
 

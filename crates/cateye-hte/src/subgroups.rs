@@ -36,6 +36,15 @@
 //! does not depend on n.
 //! Honesty: the tree is searched on a random part of the units and every leaf is re-estimated
 //! on the held-out rest (mean score, SE `sd/√n`, and a Welch test against the other leaves).
+//!
+//! Whether the rules hold out: one Wald test of equal held-out means across the leaves,
+//! `Q = Σ_j (m_j − m̄)² n_j / s²_j` with `m̄` the precision-weighted mean, against `χ²` with
+//! `leaves − 1` df (Cochran's Q on the leaves' held-out means). The search tried many rules, but
+//! on other units: given the tree, the held-out scores are independent of its choice, so this
+//! one test per tree is valid at its level whatever was tried (the sample-splitting argument of
+//! Athey & Imbens 2016, "Recursive partitioning for heterogeneous causal effects", PNAS 113).
+//! The rules are [`SubgroupRules::supported`] only when it rejects at `holdout_alpha`; otherwise
+//! no rule beats the average effect, and reports say so instead of listing the leaves.
 
 use crate::Result;
 use cateye_stats::bonferroni_level;
@@ -87,12 +96,34 @@ pub struct SubgroupOptions {
     /// `σ̂²_child` times the `1 − split_alpha/p` quantile of `χ²_{L−1}` (L levels of the split
     /// feature in the child, p features); see the module documentation.
     pub split_alpha: f64,
+    /// Level of the held-out test of the tree (module doc): the rules are supported when it
+    /// rejects, in (0, 1).
+    pub holdout_alpha: f64,
 }
 
 impl Default for SubgroupOptions {
     fn default() -> Self {
-        SubgroupOptions { depth: 2, min_leaf: 100, holdout_fraction: 0.5, seed: 0, split_alpha: 0.05 }
+        SubgroupOptions {
+            depth: 2,
+            min_leaf: 100,
+            holdout_fraction: 0.5,
+            seed: 0,
+            split_alpha: 0.05,
+            holdout_alpha: 0.05,
+        }
     }
+}
+
+/// The held-out Wald test that the leaves' average effects are equal (module doc).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct HoldoutTest {
+    /// `Q = Σ_j (m_j − m̄)² n_j / s²_j` over the leaves with at least 2 held-out units.
+    pub statistic: f64,
+    /// Leaves tested minus one.
+    pub df: usize,
+    /// Upper `χ²_df` tail of `statistic`.
+    pub p_value: f64,
 }
 
 /// A unit satisfies the condition when its level of `feature` is one of `levels`.
@@ -149,6 +180,13 @@ pub struct SubgroupRules {
     pub n_search: usize,
     /// Units held out for re-estimation.
     pub n_holdout: usize,
+    /// The held-out test of equal leaf effects; `None` for a single leaf.
+    pub holdout_test: Option<HoldoutTest>,
+    /// Level of `holdout_test`.
+    pub holdout_alpha: f64,
+    /// Whether the leaves' held-out effects differ at `holdout_alpha`: only then do the rules say
+    /// more than the average effect.
+    pub supported: bool,
 }
 
 /// Subgroup rules of depth ≤ `options.depth` on doubly robust scores (one per unit), searched
@@ -173,6 +211,10 @@ pub fn subgroup_rules(
     let alpha = options.split_alpha;
     if !(alpha > 0.0 && alpha < 1.0) {
         return Err(option_error("split_alpha", format!("must be in (0, 1), got {alpha}")));
+    }
+    let holdout_alpha = options.holdout_alpha;
+    if !(holdout_alpha > 0.0 && holdout_alpha < 1.0) {
+        return Err(option_error("holdout_alpha", format!("must be in (0, 1), got {holdout_alpha}")));
     }
     check_finite("scores", scores, n)?;
     for feature in features {
@@ -282,9 +324,14 @@ pub fn subgroup_rules(
             }
         })
         .collect();
+    let holdout_test = holdout_test(&out);
+    let supported = holdout_test.as_ref().is_some_and(|t| t.p_value <= holdout_alpha);
     let key = |s: &Subgroup| if s.effect_holdout.is_nan() { f64::NEG_INFINITY } else { s.effect_holdout };
     out.sort_by(|a, b| key(b).total_cmp(&key(a)));
     Ok(SubgroupRules {
+        holdout_test,
+        holdout_alpha,
+        supported,
         depth: options.depth,
         min_leaf: options.min_leaf,
         split_alpha: alpha,
@@ -293,6 +340,24 @@ pub fn subgroup_rules(
         n_search,
         n_holdout,
     })
+}
+
+/// Cochran's Q of the leaves' held-out means (module doc); `None` with fewer than two leaves
+/// that have a positive held-out variance.
+fn holdout_test(leaves: &[Subgroup]) -> Option<HoldoutTest> {
+    let tested: Vec<(f64, f64)> = leaves
+        .iter()
+        .filter(|l| l.se_holdout.is_finite() && l.se_holdout > 0.0)
+        .map(|l| (l.effect_holdout, 1.0 / (l.se_holdout * l.se_holdout)))
+        .collect();
+    if tested.len() < 2 {
+        return None;
+    }
+    let weight: f64 = tested.iter().map(|(_, w)| w).sum();
+    let mean = tested.iter().map(|(m, w)| m * w).sum::<f64>() / weight;
+    let statistic: f64 = tested.iter().map(|(m, w)| w * (m - mean).powi(2)).sum();
+    let df = tested.len() - 1;
+    Some(HoldoutTest { statistic, df, p_value: cateye_stats::chi2_sf(statistic, df as f64) })
 }
 
 /// The condition "level of `feature` ∈ levels of `mask`".

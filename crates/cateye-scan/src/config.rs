@@ -12,7 +12,8 @@
 //! min_units_per_arm = 100       # smaller levels are pooled into "other"
 //! alpha = 0.05
 //! correction = "bh"             # bh | by | holm | bonferroni
-//! srm_alpha = 0.05            # per-experiment SRM threshold (uncorrected)
+//! srm_alpha = 0.001            # SRM alert below this p-value (uncorrected, per experiment)
+//! srm_warning = 0.05           # SRM warning below this one
 //! [split]                       # planned allocation, default equal
 //! control = 0.5
 //! treatment = 0.5
@@ -64,10 +65,15 @@ pub struct ScanConfig {
     pub confidence: f64,
     /// Multiple-testing correction across each family.
     pub correction: Correction,
-    /// p-value below which a sample ratio mismatch is flagged. SRM is a per-experiment
-    /// validity check where a miss costs far more than a false alarm, so it is not corrected
-    /// for the number of experiments; the q-value across experiments is reported beside it.
+    /// p-value at or below which a sample ratio mismatch is an alert (the experiment's effects
+    /// are not trustworthy). 0.001 is the convention of large experimentation platforms
+    /// (Fabijan et al. 2019): SRM is checked once per experiment, and at thousands of
+    /// experiments a threshold of 0.05 would flag 5% of healthy ones. The q-value across
+    /// experiments is reported beside it.
     pub srm_alpha: f64,
+    /// p-value at or below which (and above `srm_alpha`) a mismatch is reported as a warning: worth
+    /// a look, not a verdict.
+    pub srm_warning: f64,
     /// Planned allocation by arm label; empty = equal split.
     pub split: BTreeMap<String, f64>,
     /// Per-experiment planned allocation.
@@ -94,7 +100,8 @@ impl Default for ScanConfig {
             alpha: 0.05,
             confidence: 0.95,
             correction: Correction::Bh,
-            srm_alpha: 0.05,
+            srm_alpha: 0.001,
+            srm_warning: 0.05,
             split: BTreeMap::new(),
             experiment_split: BTreeMap::new(),
             batch_rows: 65_536,
@@ -131,6 +138,12 @@ impl ScanConfig {
             return bad(format!(
                 "--srm-alpha {} (srm_alpha in a config file): expected a number in (0, 1)",
                 self.srm_alpha
+            ));
+        }
+        if !(self.srm_warning > 0.0 && self.srm_warning < 1.0) || self.srm_warning < self.srm_alpha {
+            return bad(format!(
+                "--srm-warning {} (srm_warning in a config file): expected a number in (0, 1), at least --srm-alpha ({})",
+                self.srm_warning, self.srm_alpha
             ));
         }
         if !(self.confidence > 0.0 && self.confidence < 1.0) {

@@ -8,7 +8,7 @@ use cateye_stats::{Correction, Estimate};
 use serde::{Deserialize, Serialize};
 
 /// Version of the JSON schema; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Everything a scan computes.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -76,10 +76,17 @@ pub struct Settings {
     pub confidence: f64,
     /// Multiple-testing correction applied within each family of tests.
     pub correction: Correction,
-    /// Uncorrected p-value threshold of the per-experiment SRM check.
+    /// Uncorrected p-value at or below which an experiment's SRM is an alert.
     pub srm_alpha: f64,
+    /// Uncorrected p-value at or below which (above `srm_alpha`) it is a warning.
+    #[serde(default = "default_srm_warning")]
+    pub srm_warning: f64,
     /// Levels with fewer valued units than this in either compared arm are pooled into `other`.
     pub min_units_per_arm: usize,
+}
+
+fn default_srm_warning() -> f64 {
+    0.05
 }
 
 impl Settings {
@@ -106,8 +113,12 @@ pub struct SrmRow {
     pub test: Option<SrmTest>,
     /// Adjusted across experiments (for triage when many experiments are scanned).
     pub q_value: f64,
-    /// `p_value ≤ srm_alpha` (uncorrected: a per-experiment validity check).
+    /// Alert: `p_value ≤ srm_alpha` (uncorrected: a per-experiment validity check); the
+    /// experiment's effects are not trustworthy.
     pub mismatch: bool,
+    /// Warning: `srm_alpha < p_value ≤ srm_warning`; worth a look, not a verdict.
+    #[serde(default)]
+    pub warning: bool,
 }
 
 /// CUPED-adjusted effect.

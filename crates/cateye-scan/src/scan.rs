@@ -49,7 +49,9 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> R
     let q = adjust(&srm.iter().map(|r| r.test.as_ref().map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
     for (r, q) in srm.iter_mut().zip(q) {
         r.q_value = q;
-        r.mismatch = r.test.as_ref().is_some_and(|t| t.p_value <= config.srm_alpha);
+        let p = r.test.as_ref().map_or(f64::NAN, |t| t.p_value);
+        r.mismatch = p <= config.srm_alpha;
+        r.warning = !r.mismatch && p <= config.srm_warning;
     }
     let q = adjust(
         &effects.iter().map(|r| r.cuped.as_ref().map_or(r.ate.p_value, |c| c.ate.p_value)).collect::<Vec<_>>(),
@@ -104,6 +106,7 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> R
             confidence: config.confidence,
             correction: config.correction,
             srm_alpha: config.srm_alpha,
+            srm_warning: config.srm_warning,
             min_units_per_arm: config.min_units_per_arm,
         },
         srm,
@@ -168,6 +171,7 @@ fn scan_experiment(stats: &SuffStats, e: &ExperimentStats, config: &ScanConfig) 
         planned,
         q_value: f64::NAN,
         mismatch: false,
+        warning: false,
     });
     let Some(ci) = e.control_index(&stats.control) else { return rows };
     for (mi, metric) in stats.metrics.iter().enumerate() {

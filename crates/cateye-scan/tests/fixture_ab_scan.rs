@@ -61,9 +61,16 @@ fn planted_heterogeneity_and_srm_are_found_within_the_fdr() {
     }
 
     let srm: Vec<&str> = truth["srm"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    // The planted mismatch is mild (p ≈ 0.02): a warning at the default thresholds (alert at
+    // p ≤ 0.001, warning at p ≤ 0.05), as platforms report it; no experiment alerts.
     for r in &result.srm {
-        assert_eq!(r.mismatch, srm.contains(&r.experiment.as_str()), "SRM of {}: p = {:?}", r.experiment, r.test);
+        assert!(!r.mismatch, "SRM alert for {}: p = {:?}", r.experiment, r.test);
+        if srm.contains(&r.experiment.as_str()) {
+            assert!(r.warning, "SRM warning for {}: p = {:?}", r.experiment, r.test);
+        }
     }
+    let warned: Vec<&str> = result.srm.iter().filter(|r| r.warning).map(|r| r.experiment.as_str()).collect();
+    assert_eq!(warned, srm, "only the planted mismatch warns");
 
     let discoveries = result.dimensions.iter().filter(|r| r.flagged).count();
     let false_discoveries = result

@@ -84,3 +84,34 @@ fn pooling_uses_valued_units_of_the_compared_arms() {
     assert_eq!(row("b").pooled, ["FR"], "arm b's small FR does not pool FR for arm a");
     assert_eq!(r.effects.iter().find(|e| e.arm == "a").unwrap().missing, [130.0, 0.0]);
 }
+
+/// An experiment of 20,000 units split `control`/`treatment` units, planned 50/50.
+fn srm_of(control: usize, treatment: usize) -> cateye_scan::SrmRow {
+    let dir = common::temp_dir(&format!("rules-srm-{control}"));
+    let p = dir.join("t.csv");
+    let mut s = String::from("experiment,variant,country,y\n");
+    for (arm, n) in [("control", control), ("treatment", treatment)] {
+        for i in 0..n {
+            writeln!(s, "e,{arm},{},{}", if i % 2 == 0 { "US" } else { "DE" }, noise(0, 0, i)).unwrap();
+        }
+    }
+    std::fs::write(&p, s).unwrap();
+    let (_, r) = scan_file(&p, &ScanConfig::default(), &|_, _| {}).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    r.srm[0].clone()
+}
+
+#[test]
+fn srm_alerts_at_platform_strength_and_warns_below_it() {
+    // 52% / 48%: χ² = 32, p ≈ 1.5e-8: an alert.
+    let r = srm_of(10_400, 9_600);
+    assert!(r.mismatch && !r.warning, "{r:?}");
+    // 51% / 49%: χ² = 8, p ≈ 0.0047: a warning, not an alert.
+    let r = srm_of(10_200, 9_800);
+    let p = r.test.as_ref().unwrap().p_value;
+    assert!((p - 0.004677735).abs() < 1e-8, "p = {p}");
+    assert!(!r.mismatch && r.warning, "{r:?}");
+    // 50.2% / 49.8%: p ≈ 0.57: neither.
+    let r = srm_of(10_040, 9_960);
+    assert!(!r.mismatch && !r.warning, "{r:?}");
+}

@@ -1,5 +1,6 @@
 //! Simulation under a global null (constant effects everywhere): false discovery rate of BH,
-//! coverage of the ATE intervals, size of the variance-ratio test.
+//! coverage of the ATE intervals, size of the variance-ratio test, SRM alerts and warnings under
+//! correct randomization.
 //!
 //! Statistical simulation: run in release mode (`cargo test --release`); it generates
 //! 100 replicates × 50 experiments × 1,000 units with 4 metrics and 10 dimensions, i.e. 2,000
@@ -20,6 +21,7 @@ fn sim_global_null_fdr_coverage_and_size() {
     let dir = common::temp_dir("sim-null");
     let (mut fdp, mut covered, mut covered_cuped, mut intervals) = (0.0, 0usize, 0usize, 0usize);
     let (mut vr_reject, mut vr_tests) = (0usize, 0usize);
+    let (mut srm_alerts, mut srm_warnings, mut experiments) = (0u64, 0u64, 0u64);
     let mut tests_per_replicate = 0;
     for rep in 0..REPLICATES {
         let spec = synthetic_spec(50, 1000, 4, 10, 3, 1000 + rep);
@@ -45,6 +47,11 @@ fn sim_global_null_fdr_coverage_and_size() {
             vr_tests += 1;
             vr_reject += usize::from(d.p_value <= 0.05);
         }
+        for r in &result.srm {
+            experiments += 1;
+            srm_alerts += u64::from(r.mismatch);
+            srm_warnings += u64::from(r.warning);
+        }
         let _ = std::fs::remove_file(&path);
     }
     assert!(tests_per_replicate >= 2000, "{tests_per_replicate} tests per replicate");
@@ -63,6 +70,13 @@ fn sim_global_null_fdr_coverage_and_size() {
     assert!((0.93..=0.97).contains(&coverage), "ATE coverage {coverage}");
     assert!((0.93..=0.97).contains(&coverage_cuped), "CUPED ATE coverage {coverage_cuped}");
     assert!(size <= 0.07, "variance-ratio size {size}");
+    // SRM under correct randomization: alerts at p ≤ 0.001 in at most 0.1% of experiments (up to
+    // Monte Carlo error), warnings (0.001 < p ≤ 0.05) in about 5%.
+    eprintln!("SRM over {experiments} experiments: {srm_alerts} alerts, {srm_warnings} warnings");
+    let tail = binomial_upper_tail(experiments, 0.001, srm_alerts);
+    assert!(tail > 0.01, "{srm_alerts} SRM alerts of {experiments}: P(X >= k | 0.1%) = {tail}");
+    let warning_rate = srm_warnings as f64 / experiments as f64;
+    assert!((0.035..=0.065).contains(&warning_rate), "SRM warnings in {warning_rate} of experiments");
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -12,7 +12,7 @@ pub const OUTPUT_FILES: [&str; 6] =
     ["scan.json", "srm.csv", "effects.csv", "detection.csv", "dimensions.csv", "levels.csv"];
 
 /// Version of the CSV tables' columns (recorded in the manifest).
-pub const CSV_VERSION: u32 = 1;
+pub const CSV_VERSION: u32 = 2;
 
 /// A scan report by reference, serialized exactly as [`ScanReport`] (`scan.json`).
 #[derive(Serialize)]
@@ -128,7 +128,7 @@ fn write_tables(result: &ScanResult, mut path: impl FnMut(&str) -> Result<PathBu
 
     write_rows(
         &p("srm.csv")?,
-        &["experiment", "arms", "units", "planned", "chi2", "p_value", "q_value", "mismatch"],
+        &["experiment", "arms", "units", "planned", "chi2", "p_value", "q_value", "mismatch", "warning"],
         result.srm.iter().map(|r| {
             let join = |v: &[f64]| v.iter().map(|x| num(*x)).collect::<Vec<_>>().join(";");
             vec![
@@ -140,6 +140,7 @@ fn write_tables(result: &ScanResult, mut path: impl FnMut(&str) -> Result<PathBu
                 pnum(r.test.as_ref().map_or(f64::NAN, |t| t.p_value)),
                 pnum(r.q_value),
                 r.mismatch.to_string(),
+                r.warning.to_string(),
             ]
         }),
     )?;

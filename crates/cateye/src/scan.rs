@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub use cateye_deepdive::{
     DeepDive, DeepDiveConfig, DeepDiveEvent, DeepDiveReport, FailedPair, SelectedPair, Selection, SelectionSummary,
 };
+pub use cateye_hte::{Component, VariationDecomposition};
 pub use cateye_scan::{
     read_stats_table, stats_table, CupedEffect, DetectionRow, DimensionRow, DimensionSummary, EffectRow, Finding,
     InputSummary, LevelDeviation, LevelEffectRow, MergeError, ScanConfig, ScanResult, Settings, SrmRow, SuffStats,

@@ -2,7 +2,7 @@
 //! which dimensions explain it and how much, who gains and who loses.
 
 use super::sig;
-use cateye::scan::{DeepDive, DeepDiveReport};
+use cateye::scan::{Component, DeepDive, DeepDiveReport, VariationDecomposition};
 use cateye::Z_975;
 use std::fmt::Write;
 
@@ -60,8 +60,9 @@ fn pair_section(s: &mut String, d: &DeepDive) {
     );
     let _ = writeln!(
         s,
-        "    heterogeneous: {} (calibration p = {}, RATE AUTOC {} ± {} p = {}, randomization p = {})",
+        "    heterogeneous: {} (Holm-adjusted p = {}; calibration p = {}, RATE AUTOC {} ± {} p = {}, randomization p = {})",
         if det.heterogeneous { "yes" } else { "no" },
+        sig(det.p_value),
         sig(det.calibration.differential_forest_prediction.p_value_greater),
         sig(det.rate.autoc),
         sig(det.rate.autoc_se),
@@ -84,17 +85,7 @@ fn pair_section(s: &mut String, d: &DeepDive) {
         .collect();
     let _ = writeln!(s, "    share of estimated-effect variance by dimension: {}", dims.join(", "));
     match (&d.surface.decomposition, &d.surface.decomposition_error) {
-        (Some(v), _) => {
-            let _ = writeln!(
-                s,
-                "    effect variance {}: systematic (dimensions) {}, covariates {}, idiosyncratic {} → dimensions explain {}",
-                sig(v.total),
-                sig(v.systematic),
-                sig(v.covariates),
-                sig(v.idiosyncratic),
-                pct(v.share_explained)
-            );
-        }
+        (Some(v), _) => decomposition_lines(s, v),
         (None, error) => {
             let _ = writeln!(s, "    effect variance: not decomposed ({})", error.as_deref().unwrap_or("unknown"));
         }
@@ -112,6 +103,14 @@ fn pair_section(s: &mut String, d: &DeepDive) {
         pct(o.share_negative_band[1])
     );
     match (&d.characterize.subgroups, &d.characterize.subgroups_error) {
+        (Some(rules), _) if !d.characterize.rules_hold_out => {
+            let test = rules
+                .holdout_test
+                .as_ref()
+                .map_or("a single leaf".into(), |t| format!("held-out test p = {}", sig(t.p_value)));
+            let why = if det.heterogeneous { test } else { format!("the effect is not shown to vary; {test}") };
+            let _ = writeln!(s, "    who gains and who loses: no rule beats the average effect ({why})");
+        }
         (Some(rules), _) => {
             let leaves: Vec<String> = rules
                 .leaves
@@ -120,10 +119,61 @@ fn pair_section(s: &mut String, d: &DeepDive) {
                     format!("{}: {} ± {} (n {})", l.rule, sig(l.effect_holdout), sig(Z_975 * l.se_holdout), l.n_holdout)
                 })
                 .collect();
-            let _ = writeln!(s, "    who gains and who loses (held-out effects): {}", leaves.join(" | "));
+            let _ = writeln!(
+                s,
+                "    who gains and who loses (held-out effects, test p = {}): {}",
+                sig(rules.holdout_test.as_ref().map_or(f64::NAN, |t| t.p_value)),
+                leaves.join(" | ")
+            );
         }
         (None, error) => {
             let _ = writeln!(s, "    subgroups: not searched ({})", error.as_deref().unwrap_or("unknown"));
         }
     }
+}
+
+/// `estimate (lo–hi)` of a variance component.
+fn with_interval(c: &Component) -> String {
+    format!("{} ({}–{})", sig(c.estimate), sig(c.ci_lower), sig(c.ci_upper))
+}
+
+/// The variance decomposition: components with intervals, the share explained, and what the
+/// intervals allow one to conclude about variation beyond the dimensions.
+fn decomposition_lines(s: &mut String, v: &VariationDecomposition) {
+    let level = format!("{:.0}%", 100.0 * v.confidence);
+    let test = v.idiosyncratic_test.as_ref().map(|t| t.p_value);
+    let _ = writeln!(
+        s,
+        "    effect variance {} ({} CI {}–{}; assumes idiosyncratic effects uncorrelated with the control outcome; \
+         bounds without that assumption {}–{})",
+        sig(v.total.estimate),
+        level,
+        sig(v.total.ci_lower),
+        sig(v.total.ci_upper),
+        sig(v.total_bounds[0]),
+        sig(v.total_bounds[1])
+    );
+    let _ = writeln!(
+        s,
+        "      systematic (dimensions) {}, covariates {}, idiosyncratic {}{}",
+        with_interval(&v.systematic),
+        with_interval(&v.covariates),
+        with_interval(&v.idiosyncratic),
+        test.map_or(String::new(), |p| format!(", test of zero p = {}", sig(p)))
+    );
+    let share = &v.share_explained;
+    let beyond_by_test = test.is_some_and(|p| p <= 1.0 - v.confidence);
+    let conclusion = match (share.ci_lower > 0.0, v.dimensions_may_explain_all() && !beyond_by_test) {
+        (true, true) => "no evidence of variation beyond them",
+        (true, false) => "there is variation beyond them",
+        (false, true) => "the data cannot tell how much they explain",
+        (false, false) => "no evidence that they explain any of it; there is variation beyond them",
+    };
+    let _ = writeln!(
+        s,
+        "      dimensions explain {} ({level} CI {}–{}); {conclusion}",
+        pct(share.estimate),
+        pct(share.ci_lower),
+        pct(share.ci_upper)
+    );
 }

@@ -2,7 +2,7 @@
 //! then the deep dive's section.
 
 use super::{plural, sig};
-use cateye::scan::{ScanReport, SrmRow};
+use cateye::scan::ScanReport;
 use std::fmt::Write as _;
 
 /// The terminal summary: input, SRM alerts, then the findings ranked by evidence.
@@ -48,13 +48,28 @@ pub fn scan_summary(report: &ScanReport) -> String {
             result.dimensions.len()
         );
     }
-    let alerts: Vec<&SrmRow> = result.srm.iter().filter(|r| r.mismatch).collect();
-    let _ = writeln!(s, "\nSample ratio mismatch: {} of {}", alerts.len(), plural(result.srm.len(), "experiment"));
-    for r in alerts {
+    let settings = &result.settings;
+    let alerts = result.srm.iter().filter(|r| r.mismatch).count();
+    let warnings = result.srm.iter().filter(|r| r.warning).count();
+    let _ = writeln!(
+        s,
+        "\nSample ratio mismatch: {} of {} (p ≤ {}), {} (p ≤ {})",
+        alerts,
+        plural(result.srm.len(), "experiment"),
+        settings.srm_alpha,
+        plural(warnings, "warning"),
+        settings.srm_warning
+    );
+    for r in result.srm.iter().filter(|r| r.mismatch || r.warning) {
         let counts: Vec<String> = r.arms.iter().zip(&r.units).map(|(a, n)| format!("{a} {n}")).collect();
+        let (mark, verdict) = if r.mismatch {
+            ("!!", "its effects are not trustworthy")
+        } else {
+            ("? ", "a warning: check the assignment before trusting its effects")
+        };
         let _ = writeln!(
             s,
-            "  !! {}: {} (planned {}), p = {}, q = {} — its effects are not trustworthy",
+            "  {mark} {}: {} (planned {}), p = {}, q = {} — {verdict}",
             r.experiment,
             counts.join(" / "),
             r.planned.iter().map(|p| format!("{:.0}%", p * 100.0)).collect::<Vec<_>>().join("/"),
