@@ -123,6 +123,47 @@ fn demo_and_scan_of_its_data() {
     assert_eq!(again["findings"].as_array().unwrap().len(), json["findings"].as_array().unwrap().len());
 }
 
+/// The lines of the demo's deep dive about `pair` (`experiment / metric / arm`), up to the next pair.
+fn deep_dive_lines(pair: &str) -> String {
+    let printed = &demo_run().1;
+    let mut lines = printed.lines().skip_while(|l| !l.starts_with(&format!("  {pair} (")));
+    let first = lines.next().unwrap_or_else(|| panic!("no deep dive of {pair}: {printed}"));
+    let body: Vec<&str> = lines.take_while(|l| l.starts_with("    ")).collect();
+    format!("{first}\n{}", body.join("\n"))
+}
+
+#[test]
+fn the_deep_dive_words_its_conclusions_by_their_intervals() {
+    // The platform effect: dimensions explain all of it as far as the data can tell.
+    let platform = deep_dive_lines("checkout_redesign / revenue / treatment");
+    assert!(platform.contains("heterogeneous: yes (Holm-adjusted p = "), "{platform}");
+    assert!(
+        platform.contains("% (95% CI ") && platform.contains("–100%); no evidence of variation beyond them"),
+        "{platform}"
+    );
+    assert!(platform.contains("who gains and who loses (held-out effects, test p = "), "{platform}");
+    assert!(platform.contains("bounds without that assumption"), "{platform}");
+    // Variation along no dimension: none explained, no rule shown.
+    let unobserved = deep_dive_lines("ranking_model / revenue / treatment");
+    assert!(
+        unobserved.contains("no evidence that they explain any of it; there is variation beyond them"),
+        "{unobserved}"
+    );
+    assert!(unobserved.contains("no rule beats the average effect"), "{unobserved}");
+    // scan.json carries every component with its interval and the verdict's adjusted p-value.
+    let json = json(&demo().join("results/scan.json"));
+    let pair = &json["deep_dive"]["pairs"][0];
+    for component in ["systematic", "covariates", "idiosyncratic", "total", "share_explained"] {
+        let c = &pair["surface"]["decomposition"][component];
+        for key in ["estimate", "se", "ci_lower", "ci_upper"] {
+            assert!(c.get(key).is_some(), "{component}.{key} in {c}");
+        }
+    }
+    assert!(pair["detect"]["p_value"].as_f64().is_some());
+    assert!(pair["detect"]["tests"][0]["adjusted_p_value"].as_f64().is_some());
+    assert!(pair["characterize"]["rules_hold_out"].is_boolean());
+}
+
 #[test]
 fn forest_and_cate_save_models_that_predict() {
     let dir = demo();

@@ -389,20 +389,23 @@ pub(crate) fn analyze_pair(
             c.seed = config.seed;
         }),
     )
-    .and_then(|mut d| {
+    .map(|mut d| {
         // The test that nothing varies beyond the dimensions; uninformative on a two-valued
-        // metric, as the constant-effect test is.
+        // metric, as the constant-effect test is. A failure leaves the decomposition standing.
         if !two_valued {
-            d.idiosyncratic_test = Some(idiosyncratic_variation_test(
+            match idiosyncratic_variation_test(
                 &rows.y,
                 &rows.treated,
                 &level_columns,
                 &covariate_terms,
                 &randomization_options,
                 progress,
-            )?);
+            ) {
+                Ok(test) => d.idiosyncratic_test = Some(test),
+                Err(e) => d.idiosyncratic_test_error = Some(e.to_string()),
+            }
         }
-        Ok(d)
+        d
     });
     let scan_top = scan_rows.iter().filter(|r| r.test.is_some()).min_by_key(|r| r.rank).map(|r| r.dimension.clone());
     let top_agrees_with_scan = scan_top.zip(dimensions.first()).map(|(s, d)| s == d.dimension);

@@ -85,7 +85,7 @@ fn pair_section(s: &mut String, d: &DeepDive) {
         .collect();
     let _ = writeln!(s, "    share of estimated-effect variance by dimension: {}", dims.join(", "));
     match (&d.surface.decomposition, &d.surface.decomposition_error) {
-        (Some(v), _) => decomposition_lines(s, v),
+        (Some(v), _) => decomposition_lines(s, v, det.randomization_status == "uninformative_two_valued"),
         (None, error) => {
             let _ = writeln!(s, "    effect variance: not decomposed ({})", error.as_deref().unwrap_or("unknown"));
         }
@@ -139,7 +139,7 @@ fn with_interval(c: &Component) -> String {
 
 /// The variance decomposition: components with intervals, the share explained, and what the
 /// intervals allow one to conclude about variation beyond the dimensions.
-fn decomposition_lines(s: &mut String, v: &VariationDecomposition) {
+fn decomposition_lines(s: &mut String, v: &VariationDecomposition, two_valued: bool) {
     let level = format!("{:.0}%", 100.0 * v.confidence);
     let test = v.idiosyncratic_test.as_ref().map(|t| t.p_value);
     let _ = writeln!(
@@ -164,6 +164,15 @@ fn decomposition_lines(s: &mut String, v: &VariationDecomposition) {
     let share = &v.share_explained;
     let beyond_by_test = test.is_some_and(|p| p <= 1.0 - v.confidence);
     let conclusion = match (share.ci_lower > 0.0, v.dimensions_may_explain_all() && !beyond_by_test) {
+        // Individual effects on a two-valued metric are 0 or ±(the difference of its values):
+        // they vary whenever the average effect is not 0, so the rest says nothing new.
+        (true, _) if two_valued => {
+            "on a two-valued metric individual effects vary whenever the average does not vanish"
+        }
+        (false, _) if two_valued => {
+            "no evidence that they explain any of it (on a two-valued metric individual effects vary whenever the \
+             average does not vanish)"
+        }
         (true, true) => "no evidence of variation beyond them",
         (true, false) => "there is variation beyond them",
         (false, true) => "the data cannot tell how much they explain",
