@@ -28,6 +28,10 @@ pub enum Which {
     /// The selection table (5 learners × forest and boost bases, plus the causal forest, each
     /// also calibrated) on setup A with --rows (default 20,000).
     CateSelect,
+    /// The paradigm's shape: `cateye scan --deep-dive none` end to end on --experiments
+    /// (default 40) experiments of --rows units (default 1,000 each), --metrics (default 100)
+    /// and --dimensions (default 100) of --levels levels, with 36 planted triples.
+    Wide,
 }
 
 /// The arguments of `cateye bench`.
@@ -37,19 +41,23 @@ pub struct BenchArgs {
     #[arg(value_enum, default_value = "scan")]
     pub(crate) which: Which,
     /// Rows to generate [default: scan 2,000,000; memory 10,000,000; forest 20,000; cate
-    /// 100,000; cate-select 20,000; deep-dive and deep-dive-scan 100,000 per experiment].
+    /// 100,000; cate-select 20,000; deep-dive and deep-dive-scan 100,000 per experiment; wide
+    /// 1,000 per experiment].
     #[arg(long)]
     pub(crate) rows: Option<usize>,
-    /// Metrics, each with a pre-period column [default: scan 10; memory 5; deep-dive-scan 10].
+    /// Metrics, each with a pre-period column [default: scan 10; memory 5; deep-dive-scan 10;
+    /// wide 100].
     #[arg(long)]
     pub(crate) metrics: Option<usize>,
-    /// Categorical dimensions [default: scan 10; memory 5; deep-dive and deep-dive-scan 20].
+    /// Categorical dimensions [default: scan 10; memory 5; deep-dive and deep-dive-scan 20;
+    /// wide 100].
     #[arg(long)]
     pub(crate) dimensions: Option<usize>,
-    /// Levels per dimension.
-    #[arg(long, default_value_t = 8)]
-    pub(crate) levels: usize,
-    /// Experiments the rows are spread over [default: 20; deep-dive-scan: 100 of --rows each].
+    /// Levels per dimension [default: 8; wide 10].
+    #[arg(long)]
+    pub(crate) levels: Option<usize>,
+    /// Experiments the rows are spread over [default: 20; deep-dive-scan: 100 of --rows each;
+    /// wide 40 of --rows each].
     #[arg(long)]
     pub(crate) experiments: Option<usize>,
     /// Repetitions of the timed aggregation (best and median are reported).
@@ -68,6 +76,11 @@ pub struct BenchArgs {
     /// [default: none].
     #[arg(long)]
     pub(crate) write_csv: Option<PathBuf>,
+}
+
+/// Levels per dimension of every benchmark but `wide`.
+pub(crate) fn levels(args: &BenchArgs) -> usize {
+    args.levels.unwrap_or(8)
 }
 
 pub(crate) fn causal_trees(args: &BenchArgs) -> usize {
@@ -97,9 +110,30 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
             return crate::cate::run(&options);
         }
         Which::DeepDive | Which::DeepDiveScan => return deep_dive(args),
+        Which::Wide => return wide(args),
         Which::Scan | Which::Memory => {}
     }
     crate::scan::run(args)
+}
+
+fn wide(args: &BenchArgs) -> Result<()> {
+    let dir = args
+        .dir
+        .clone()
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("cateye-bench-wide-{}", std::process::id())));
+    std::fs::create_dir_all(&dir).map_err(io_error(dir.display()))?;
+    let outcome = crate::wide::run(
+        &dir,
+        args.experiments.unwrap_or(40),
+        args.rows.unwrap_or(1000),
+        args.metrics.unwrap_or(100),
+        args.dimensions.unwrap_or(100),
+        args.levels.unwrap_or(10),
+    );
+    if args.dir.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    outcome
 }
 
 fn deep_dive(args: &BenchArgs) -> Result<()> {
@@ -110,14 +144,14 @@ fn deep_dive(args: &BenchArgs) -> Result<()> {
     std::fs::create_dir_all(&dir).map_err(io_error(dir.display()))?;
     let (units, dims) = (args.rows.unwrap_or(100_000), args.dimensions.unwrap_or(20));
     let outcome = match args.which {
-        Which::DeepDive => crate::deep_dive::pair(&dir, units, dims, args.levels, causal_trees(args)),
+        Which::DeepDive => crate::deep_dive::pair(&dir, units, dims, levels(args), causal_trees(args)),
         _ => crate::deep_dive::scan(
             &dir,
             args.experiments.unwrap_or(100),
             units,
             args.metrics.unwrap_or(10),
             dims,
-            args.levels,
+            levels(args),
             causal_trees(args),
             20,
         ),

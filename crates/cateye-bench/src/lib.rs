@@ -18,6 +18,7 @@ mod cate;
 mod deep_dive;
 mod forest;
 mod scan;
+mod wide;
 
 pub use args::{BenchArgs, Which};
 

@@ -23,7 +23,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         rows.div_ceil(args.experiments.unwrap_or(20)),
         metrics,
         dims,
-        args.levels,
+        crate::args::levels(args),
         1,
     );
     let t = Instant::now();
@@ -32,7 +32,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     println!(
         "generated {} rows x {metrics} metrics (+ pre-period) x {dims} dimensions ({} levels) in {:.1} s: {} ({:.0} MB)",
         spec.experiments.iter().map(|e| e.units).sum::<usize>(),
-        args.levels,
+        crate::args::levels(args),
         t.elapsed().as_secs_f64(),
         file.display(),
         size as f64 / 1e6

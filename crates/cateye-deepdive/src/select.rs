@@ -4,8 +4,9 @@
 
 use crate::config::{DeepDiveConfig, Selection};
 use crate::error::DeepDiveError;
-use cateye_scan::ScanResult;
+use cateye_scan::{DimensionRow, ScanResult};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// A pair chosen for a deep dive and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -39,8 +40,13 @@ pub struct SelectionSummary {
     pub not_selected: Vec<SelectedPair>,
 }
 
-/// Every pair of the scan with its evidence, flagged ones first by q-value.
+/// Every pair of the scan with its evidence, flagged ones first by q-value. Linear in the number
+/// of tests: the dimension rows are grouped by pair once.
 fn candidates(result: &ScanResult, alpha: f64) -> Vec<SelectedPair> {
+    let mut by_pair: HashMap<(&str, &str, &str), Vec<&DimensionRow>> = HashMap::new();
+    for r in &result.dimensions {
+        by_pair.entry((r.experiment.as_str(), r.metric.as_str(), r.arm.as_str())).or_default().push(r);
+    }
     let mut pairs: Vec<SelectedPair> = result
         .detection
         .iter()
@@ -56,11 +62,8 @@ fn candidates(result: &ScanResult, alpha: f64) -> Vec<SelectedPair> {
             if d.test.is_some() && d.q_value <= alpha {
                 pair.flagged_by.push("detection".into());
             }
-            for r in result
-                .dimensions
-                .iter()
-                .filter(|r| r.experiment == d.experiment && r.metric == d.metric && r.arm == d.arm)
-            {
+            let key = (d.experiment.as_str(), d.metric.as_str(), d.arm.as_str());
+            for r in by_pair.get(&key).map_or(&[][..], Vec::as_slice) {
                 if r.test.is_some() {
                     pair.evidence_q = pair.evidence_q.min(r.q_value);
                 }

@@ -69,8 +69,11 @@ pub fn write_unit_table(path: &Path, columns: Vec<(String, Vec<f64>)>) -> Result
     }
 }
 
-/// Writes `value` as pretty-printed JSON.
+/// Writes `value` as pretty-printed JSON, streamed to the file as it is serialized (a sweep's
+/// `scan.json` runs to gigabytes: it is never held in memory as one string).
 pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
-    let json = serde_json::to_string_pretty(value).map_err(|e| IoError::write(path, e))?;
-    std::fs::write(path, json).map_err(|e| IoError::write(path, e))
+    use std::io::Write;
+    let mut writer = std::io::BufWriter::with_capacity(1 << 20, create(path)?);
+    serde_json::to_writer_pretty(&mut writer, value).map_err(|e| IoError::write(path, e))?;
+    writer.flush().map_err(|e| IoError::write(path, e))
 }

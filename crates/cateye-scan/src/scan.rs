@@ -334,7 +334,12 @@ fn dimension_row(
             excluded.push(label);
             continue;
         }
-        inputs.push(LevelEffect { estimate: est.estimate, variance: est.se * est.se, share: (t.n + c.n) / total_n });
+        inputs.push(LevelEffect {
+            estimate: est.estimate,
+            variance: est.se * est.se,
+            df: est.df,
+            share: (t.n + c.n) / total_n,
+        });
         levels.push(LevelEffectRow {
             level: label,
             pooled_from: members,
@@ -405,11 +410,14 @@ fn findings(dimensions: &[DimensionRow], detection: &[DetectionRow], alpha: f64)
             levels,
         });
     }
+    // Pairs with a flagged dimension, looked up by key (linear in the number of tests).
+    let explained: std::collections::HashSet<(&str, &str, &str)> = dimensions
+        .iter()
+        .filter(|d| d.flagged)
+        .map(|d| (d.experiment.as_str(), d.metric.as_str(), d.arm.as_str()))
+        .collect();
     for r in detection.iter().filter(|r| r.q_value <= alpha) {
-        let explained = dimensions
-            .iter()
-            .any(|d| d.flagged && d.experiment == r.experiment && d.metric == r.metric && d.arm == r.arm);
-        if explained {
+        if explained.contains(&(r.experiment.as_str(), r.metric.as_str(), r.arm.as_str())) {
             continue;
         }
         let t = r.test.expect("tested rows have a test");

@@ -35,7 +35,7 @@ mod variance_ratio;
 
 pub use cluster::ClusterMoments;
 pub use dist::{
-    chi2_sf, normal_quantile, normal_sf, normal_two_sided_p, t_quantile, t_two_sided_p, T_ASYMPTOTIC_DF, Z_975,
+    chi2_sf, f_sf, normal_quantile, normal_sf, normal_two_sided_p, t_quantile, t_two_sided_p, T_ASYMPTOTIC_DF, Z_975,
 };
 pub use effect::{cuped_theta, difference, relative_lift, welch_df, with_mean_variances, Estimate};
 pub use folds::{Folds, FoldsError};
