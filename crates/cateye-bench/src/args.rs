@@ -116,37 +116,39 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
     crate::scan::run(args)
 }
 
-fn wide(args: &BenchArgs) -> Result<()> {
+/// Runs `bench` in `--dir`, or in a temporary folder removed afterwards (named with `tag`).
+fn in_work_dir(args: &BenchArgs, tag: &str, bench: impl FnOnce(&std::path::Path) -> Result<()>) -> Result<()> {
     let dir = args
         .dir
         .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("cateye-bench-wide-{}", std::process::id())));
+        .unwrap_or_else(|| std::env::temp_dir().join(format!("cateye-bench-{tag}-{}", std::process::id())));
     std::fs::create_dir_all(&dir).map_err(io_error(dir.display()))?;
-    let outcome = crate::wide::run(
-        &dir,
-        args.experiments.unwrap_or(40),
-        args.rows.unwrap_or(1000),
-        args.metrics.unwrap_or(100),
-        args.dimensions.unwrap_or(100),
-        args.levels.unwrap_or(10),
-    );
+    let outcome = bench(&dir);
     if args.dir.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
     outcome
 }
 
+fn wide(args: &BenchArgs) -> Result<()> {
+    in_work_dir(args, "wide", |dir| {
+        crate::wide::run(
+            dir,
+            args.experiments.unwrap_or(40),
+            args.rows.unwrap_or(1000),
+            args.metrics.unwrap_or(100),
+            args.dimensions.unwrap_or(100),
+            args.levels.unwrap_or(10),
+        )
+    })
+}
+
 fn deep_dive(args: &BenchArgs) -> Result<()> {
-    let dir = args
-        .dir
-        .clone()
-        .unwrap_or_else(|| std::env::temp_dir().join(format!("cateye-bench-dd-{}", std::process::id())));
-    std::fs::create_dir_all(&dir).map_err(io_error(dir.display()))?;
     let (units, dims) = (args.rows.unwrap_or(100_000), args.dimensions.unwrap_or(20));
-    let outcome = match args.which {
-        Which::DeepDive => crate::deep_dive::pair(&dir, units, dims, levels(args), causal_trees(args)),
+    in_work_dir(args, "dd", |dir| match args.which {
+        Which::DeepDive => crate::deep_dive::pair(dir, units, dims, levels(args), causal_trees(args)),
         _ => crate::deep_dive::scan(
-            &dir,
+            dir,
             args.experiments.unwrap_or(100),
             units,
             args.metrics.unwrap_or(10),
@@ -155,9 +157,5 @@ fn deep_dive(args: &BenchArgs) -> Result<()> {
             causal_trees(args),
             20,
         ),
-    };
-    if args.dir.is_none() {
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    outcome
+    })
 }

@@ -69,11 +69,24 @@ pub fn write_unit_table(path: &Path, columns: Vec<(String, Vec<f64>)>) -> Result
     }
 }
 
-/// Writes `value` as pretty-printed JSON, streamed to the file as it is serialized (a sweep's
-/// `scan.json` runs to gigabytes: it is never held in memory as one string).
+/// Writes `value` as pretty-printed JSON, streamed to the file as it is serialized.
 pub fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    stream_json(path, |w| serde_json::to_writer_pretty(w, value))
+}
+
+/// Writes `value` as compact JSON (no indentation), streamed to the file as it is serialized:
+/// a sweep's `scan.json` runs to gigabytes, half of them indentation when pretty-printed, and
+/// is never held in memory as one string.
+pub fn write_json_compact<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
+    stream_json(path, |w| serde_json::to_writer(w, value))
+}
+
+fn stream_json(
+    path: &Path,
+    serialize: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> serde_json::Result<()>,
+) -> Result<()> {
     use std::io::Write;
     let mut writer = std::io::BufWriter::with_capacity(1 << 20, create(path)?);
-    serde_json::to_writer_pretty(&mut writer, value).map_err(|e| IoError::write(path, e))?;
+    serialize(&mut writer).map_err(|e| IoError::write(path, e))?;
     writer.flush().map_err(|e| IoError::write(path, e))
 }

@@ -8,10 +8,10 @@ use crate::results::*;
 use crate::suffstats::{ExperimentStats, SuffStats};
 use cateye_stats::adjust;
 use cateye_stats::srm_test;
-use cateye_stats::{cuped_theta, difference, relative_lift, with_mean_variances};
+use cateye_stats::{cuped_theta, difference, mean_difference, relative_lift, with_mean_variances};
 use cateye_stats::{heterogeneity, LevelEffect};
 use cateye_stats::{variance_ratio_test, ArmSpread};
-use cateye_stats::{Estimate, JointMoments, Moments};
+use cateye_stats::{JointMoments, Moments};
 use rayon::prelude::*;
 
 /// Label of the level small levels are pooled into.
@@ -328,25 +328,14 @@ fn dimension_row(
             excluded.push(label);
             continue;
         }
-        let est: Estimate = difference(&t, &c, theta, config.confidence);
-        if !est.is_valid() {
+        let (effect, se, df) = mean_difference(&t, &c, theta);
+        if !(effect.is_finite() && se.is_finite() && se > 0.0) {
             // No variation in the level (e.g. a metric constant there): no test information.
             excluded.push(label);
             continue;
         }
-        inputs.push(LevelEffect {
-            estimate: est.estimate,
-            variance: est.se * est.se,
-            df: est.df,
-            share: (t.n + c.n) / total_n,
-        });
-        levels.push(LevelEffectRow {
-            level: label,
-            pooled_from: members,
-            n: [t.n, c.n],
-            effect: est.estimate,
-            se: est.se,
-        });
+        inputs.push(LevelEffect { estimate: effect, variance: se * se, df, share: (t.n + c.n) / total_n });
+        levels.push(LevelEffectRow { level: label, pooled_from: members, n: [t.n, c.n], effect, se });
     }
     let test = heterogeneity(&inputs);
     DimensionRow {

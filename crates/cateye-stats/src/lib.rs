@@ -37,7 +37,7 @@ pub use cluster::ClusterMoments;
 pub use dist::{
     chi2_sf, f_sf, normal_quantile, normal_sf, normal_two_sided_p, t_quantile, t_two_sided_p, T_ASYMPTOTIC_DF, Z_975,
 };
-pub use effect::{cuped_theta, difference, relative_lift, welch_df, with_mean_variances, Estimate};
+pub use effect::{cuped_theta, difference, mean_difference, relative_lift, welch_df, with_mean_variances, Estimate};
 pub use folds::{Folds, FoldsError};
 pub use heterogeneity::{heterogeneity, Heterogeneity, LevelEffect};
 pub use input::{check_finite, column_error, option_error, InputError};

@@ -66,7 +66,7 @@ impl ScanOutputs {
 
     fn stage_json(&mut self, report: &ReportRef<'_>) -> Result<()> {
         let json = self.dir.stage("scan.json", cateye_scan::SCHEMA_VERSION)?;
-        Ok(cateye_io::write_json(&json, report)?)
+        Ok(cateye_io::write_json_compact(&json, report)?)
     }
 
     /// What has been written so far.
