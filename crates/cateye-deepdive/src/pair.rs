@@ -12,9 +12,9 @@ use cateye_forest::{
     fit_causal_forest_reporting, variable_importance, CausalInput, ForestData, ForestOptions, Propensity,
 };
 use cateye_hte::{
-    average_treatment_effect, best_linear_projection_on_levels, decompose_variation, doubly_robust_scores,
-    explained_share, idiosyncratic_variation_test, rank_average_treatment_effect, test_calibration,
-    DecompositionOptions, LevelColumn, RateOptions, TargetSample,
+    average_treatment_effect, best_linear_projection_on_levels, doubly_robust_scores, explained_share,
+    rank_average_treatment_effect, test_calibration, DecompositionOptions, LevelColumn, RateOptions, TargetSample,
+    VariationFit,
 };
 use cateye_hte::{
     cross_fitted_predictions, effect_distribution, mixture_by_level, subgroup_rules, Histogram, RuleFeature,
@@ -378,34 +378,21 @@ pub(crate) fn analyze_pair(
         .collect();
     let covariate_terms: Vec<(&str, &[f64])> =
         rows.covariates.iter().map(|(n, v, _)| (n.as_str(), v.as_slice())).collect();
-    let decomposition = decompose_variation(
-        &rows.y,
-        &rows.treated,
-        &level_columns,
-        &covariate_terms,
-        &DecompositionOptions::default().with(|c| {
+    let decomposition = VariationFit::new(&rows.y, &rows.treated, &level_columns, &covariate_terms).and_then(|fit| {
+        let mut d = fit.decompose(&DecompositionOptions::default().with(|c| {
             c.bootstrap = config.variance_bootstrap;
             c.confidence = 1.0 - alpha;
             c.seed = config.seed;
-        }),
-    )
-    .map(|mut d| {
+        }))?;
         // The test that nothing varies beyond the dimensions; uninformative on a two-valued
         // metric, as the constant-effect test is. A failure leaves the decomposition standing.
         if !two_valued {
-            match idiosyncratic_variation_test(
-                &rows.y,
-                &rows.treated,
-                &level_columns,
-                &covariate_terms,
-                &randomization_options,
-                progress,
-            ) {
+            match fit.idiosyncratic_test(&randomization_options, progress) {
                 Ok(test) => d.idiosyncratic_test = Some(test),
                 Err(e) => d.idiosyncratic_test_error = Some(e.to_string()),
             }
         }
-        d
+        Ok(d)
     });
     let scan_top = scan_rows.iter().filter(|r| r.test.is_some()).min_by_key(|r| r.rank).map(|r| r.dimension.clone());
     let top_agrees_with_scan = scan_top.zip(dimensions.first()).map(|(s, d)| s == d.dimension);

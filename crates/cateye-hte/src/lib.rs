@@ -47,7 +47,7 @@ pub use scores::{aipw_score, doubly_robust_scores, DoublyRobustScores, PROPENSIT
 pub use subgroups::{subgroup_rules, Condition, HoldoutTest, RuleFeature, Subgroup, SubgroupOptions, SubgroupRules};
 pub use variation::{
     decompose_variation, explained_share, idiosyncratic_variation_test, Component, DecompositionOptions,
-    VariationDecomposition,
+    VariationDecomposition, VariationFit,
 };
 
 pub use cateye_stats::InputError;

@@ -143,7 +143,8 @@ pub struct VariationDecomposition {
     /// `σ²_1 − σ²_0` as estimated (may be negative by chance).
     pub idiosyncratic_raw: f64,
     /// DFM's randomization test that the idiosyncratic variance is zero (effects vary with the
-    /// dimensions and covariates only), when the caller ran it ([`idiosyncratic_variation_test`]).
+    /// dimensions and covariates only), when the caller ran it
+    /// ([`VariationFit::idiosyncratic_test`]).
     #[serde(default)]
     pub idiosyncratic_test: Option<RandomizationTest>,
     /// Why the caller's run of that test failed, if it did (the decomposition stands).
@@ -414,9 +415,143 @@ fn problem<'a>(
     Ok((Problem { y, dims, cov, design, sigma }, rows))
 }
 
+/// The per-arm regressions of a decomposition, fitted once: [`VariationFit::decompose`] and
+/// [`VariationFit::idiosyncratic_test`] share them.
+pub struct VariationFit<'a> {
+    problem: Problem<'a>,
+    treated: &'a [bool],
+    rows: [Vec<usize>; 2],
+    /// `[control, treated]`.
+    fits: [ArmFit; 2],
+    raw: Raw,
+}
+
+impl<'a> VariationFit<'a> {
+    /// Fits outcome `y` (arms `treated`) on the dimensions `dims` and the numeric `covariates`
+    /// within each arm (module doc). Needs more units in each arm than design columns.
+    pub fn new(
+        y: &'a [f64],
+        treated: &'a [bool],
+        dims: &'a [LevelColumn<'a>],
+        covariates: &[(&str, &[f64])],
+    ) -> Result<Self> {
+        let (problem, rows) = problem(y, treated, dims, covariates)?;
+        let (fits, raw) = problem.components([&rows[0], &rows[1]])?;
+        Ok(Self { problem, treated, rows, fits, raw })
+    }
+
+    /// The decomposition with bootstrap standard errors and intervals (module doc).
+    /// Deterministic for a given seed.
+    pub fn decompose(&self, options: &DecompositionOptions) -> Result<VariationDecomposition> {
+        let confidence = options.confidence;
+        if !(confidence > 0.0 && confidence < 1.0) {
+            return Err(cateye_stats::option_error("confidence", format!("must be in (0, 1), got {confidence}")));
+        }
+        if options.bootstrap == 1 {
+            return Err(cateye_stats::option_error("bootstrap", "must be 0 (no intervals) or at least 2"));
+        }
+        let ([control, treat], raw) = (&self.fits, self.raw);
+        let [lower, upper] = frechet_bounds(treat.residuals.clone(), control.residuals.clone());
+
+        let delta = &treat.beta - &control.beta;
+        let v = &treat.covariance + &control.covariance;
+        let replicates: Vec<Raw> = (0..options.bootstrap as u64)
+            .into_par_iter()
+            .map(|b| {
+                let mut rng = stream(options.seed, PURPOSE_BOOTSTRAP, b);
+                let (step_c, sigma2_c) = self.problem.replicate(control, &self.rows[0], &mut rng);
+                let (step_t, sigma2_t) = self.problem.replicate(treat, &self.rows[1], &mut rng);
+                self.problem.raw(&(&delta + step_t - step_c), &v, sigma2_t - sigma2_c)
+            })
+            .collect();
+        let se = |f: fn(&Raw) -> f64| sd(replicates.iter().map(f));
+        let z = normal_quantile(0.5 + confidence / 2.0);
+        let systematic = Component::variance(raw.systematic, se(|r| r.systematic), z);
+        let covariates_part = Component::variance(raw.covariates, se(|r| r.covariates), z);
+        let idiosyncratic = Component::variance(raw.idiosyncratic, se(|r| r.idiosyncratic), z);
+        // The total's estimate is the sum of the reported parts (each cut at 0), its interval normal
+        // around the raw sum (which is unbiased), widened to hold the estimate in the rare case it
+        // does not.
+        let parts = systematic.estimate + covariates_part.estimate + idiosyncratic.estimate;
+        let total = Component::variance(raw.total(), se(Raw::total), z);
+        let total = Component {
+            estimate: parts,
+            ci_lower: total.ci_lower.min(parts),
+            ci_upper: total.ci_upper.max(parts),
+            ..total
+        };
+
+        // The share: the image of the rectangle of the (Bonferroni-level) intervals of S and U.
+        let z_half = normal_quantile(1.0 - (1.0 - confidence) / 4.0);
+        let s = Component::variance(raw.systematic, systematic.se, z_half);
+        let u = Component::variance(raw.unexplained(), se(Raw::unexplained), z_half);
+        let ratio = |s: f64, u: f64, empty: f64| if s + u > 0.0 { s / (s + u) } else { empty };
+        let unexplained = covariates_part.estimate + idiosyncratic.estimate;
+        let share_explained = Component {
+            estimate: ratio(systematic.estimate, unexplained, 0.0),
+            se: f64::NAN,
+            ci_lower: if options.bootstrap == 0 { f64::NAN } else { ratio(s.ci_lower, u.ci_upper, 0.0) },
+            ci_upper: if options.bootstrap == 0 { f64::NAN } else { ratio(s.ci_upper, u.ci_lower, 1.0) },
+        };
+        let explained = raw.explained();
+        Ok(VariationDecomposition {
+            systematic,
+            covariates: covariates_part,
+            idiosyncratic,
+            idiosyncratic_raw: raw.idiosyncratic,
+            idiosyncratic_test: None,
+            idiosyncratic_test_error: None,
+            total,
+            total_bounds: [(explained + lower).max(0.0), (explained + upper).max(0.0)],
+            assumption: "the idiosyncratic effect is uncorrelated with the control outcome's residual (Ding, Feller & \
+                         Miratrix 2019); total_bounds hold without it"
+                .into(),
+            share_explained,
+            confidence,
+            bootstrap: options.bootstrap,
+            columns: self.problem.design.indicators - 1,
+            method: format!(
+                "Ding, Feller & Miratrix (2019): per-arm OLS on level indicators and covariates; covariates = debiased \
+                 variance of the effect's projection on the covariates alone, systematic = debiased variance of the \
+                 projection on dimensions and covariates minus that; idiosyncratic = difference of the arms' residual \
+                 variances; standard errors from {} bootstrap replicates stratified by arm; the share's interval is the \
+                 image of the Bonferroni rectangle of the systematic and unexplained intervals",
+                options.bootstrap
+            ),
+        })
+    }
+
+    /// DFM's randomization test (Ding, Feller & Miratrix 2016) of the null that the effects vary
+    /// with the dimensions and covariates only, `τ_i = τ + x_i'Δ` (no idiosyncratic variation):
+    /// the effect's systematic part `x_i'Δ̂` (per-arm OLS, as in [`decompose_variation`]) is taken
+    /// out of the treated outcomes, which leaves a constant effect under the null, and the
+    /// constant-effect test runs on what remains, adjusted for the numeric covariates. Plugging
+    /// in `Δ̂` for `Δ` makes the test asymptotically, not exactly, valid (DFM 2016 discuss this
+    /// plug-in for variation beyond covariates): `Δ̂ − Δ` is `O(n^{-1/2})`, which moves the
+    /// outcomes' spread by `O(1/n)`, below what the KS statistic resolves.
+    pub fn idiosyncratic_test(
+        &self,
+        options: &RandomizationOptions,
+        progress: Progress<'_>,
+    ) -> Result<RandomizationTest> {
+        let problem = &self.problem;
+        let delta = &self.fits[1].beta - &self.fits[0].beta;
+        let mut active = Vec::with_capacity(problem.dims.len() + 1);
+        let adjusted: Vec<f64> = (0..problem.y.len())
+            .map(|i| if self.treated[i] { problem.y[i] - problem.fitted(&delta, i, &mut active) } else { problem.y[i] })
+            .collect();
+        // The numeric covariates adjust the outcomes, as in the constant-effect test. The level
+        // indicators need not: validity needs only a constant effect under the null, which taking
+        // out `x'Δ̂` gives; as dense adjustment columns they would cost `O(n · levels)` memory.
+        let columns: Vec<&[f64]> = problem.cov.iter().map(Vec::as_slice).collect();
+        randomization_test_reporting(&adjusted, self.treated, &columns, options, progress)
+            .map_err(|e| InputError::Data(format!("the test of idiosyncratic variation failed: {e}")))
+    }
+}
+
 /// Decompose the effect variation of outcome `y` (arms `treated`) by the dimensions `dims` and
-/// the numeric `covariates`, with bootstrap standard errors and intervals (module doc). Needs
-/// more units in each arm than design columns. Deterministic for a given seed.
+/// the numeric `covariates`, with bootstrap standard errors and intervals (module doc):
+/// [`VariationFit::new`] then [`VariationFit::decompose`].
 pub fn decompose_variation(
     y: &[f64],
     treated: &[bool],
@@ -424,92 +559,10 @@ pub fn decompose_variation(
     covariates: &[(&str, &[f64])],
     options: &DecompositionOptions,
 ) -> Result<VariationDecomposition> {
-    let confidence = options.confidence;
-    if !(confidence > 0.0 && confidence < 1.0) {
-        return Err(cateye_stats::option_error("confidence", format!("must be in (0, 1), got {confidence}")));
-    }
-    if options.bootstrap == 1 {
-        return Err(cateye_stats::option_error("bootstrap", "must be 0 (no intervals) or at least 2"));
-    }
-    let (problem, rows) = problem(y, treated, dims, covariates)?;
-    let ([control, treat], raw) = problem.components([&rows[0], &rows[1]])?;
-    let [lower, upper] = frechet_bounds(treat.residuals.clone(), control.residuals.clone());
-
-    let delta = &treat.beta - &control.beta;
-    let v = &treat.covariance + &control.covariance;
-    let replicates: Vec<Raw> = (0..options.bootstrap as u64)
-        .into_par_iter()
-        .map(|b| {
-            let mut rng = stream(options.seed, PURPOSE_BOOTSTRAP, b);
-            let (step_c, sigma2_c) = problem.replicate(&control, &rows[0], &mut rng);
-            let (step_t, sigma2_t) = problem.replicate(&treat, &rows[1], &mut rng);
-            problem.raw(&(&delta + step_t - step_c), &v, sigma2_t - sigma2_c)
-        })
-        .collect();
-    let se = |f: fn(&Raw) -> f64| sd(replicates.iter().map(f));
-    let z = normal_quantile(0.5 + confidence / 2.0);
-    let systematic = Component::variance(raw.systematic, se(|r| r.systematic), z);
-    let covariates_part = Component::variance(raw.covariates, se(|r| r.covariates), z);
-    let idiosyncratic = Component::variance(raw.idiosyncratic, se(|r| r.idiosyncratic), z);
-    // The total's estimate is the sum of the reported parts (each cut at 0), its interval normal
-    // around the raw sum (which is unbiased), widened to hold the estimate in the rare case it
-    // does not.
-    let parts = systematic.estimate + covariates_part.estimate + idiosyncratic.estimate;
-    let total = Component::variance(raw.total(), se(Raw::total), z);
-    let total = Component {
-        estimate: parts,
-        ci_lower: total.ci_lower.min(parts),
-        ci_upper: total.ci_upper.max(parts),
-        ..total
-    };
-
-    // The share: the image of the rectangle of the (Bonferroni-level) intervals of S and U.
-    let z_half = normal_quantile(1.0 - (1.0 - confidence) / 4.0);
-    let s = Component::variance(raw.systematic, systematic.se, z_half);
-    let u = Component::variance(raw.unexplained(), se(Raw::unexplained), z_half);
-    let ratio = |s: f64, u: f64, empty: f64| if s + u > 0.0 { s / (s + u) } else { empty };
-    let unexplained = covariates_part.estimate + idiosyncratic.estimate;
-    let share_explained = Component {
-        estimate: ratio(systematic.estimate, unexplained, 0.0),
-        se: f64::NAN,
-        ci_lower: if options.bootstrap == 0 { f64::NAN } else { ratio(s.ci_lower, u.ci_upper, 0.0) },
-        ci_upper: if options.bootstrap == 0 { f64::NAN } else { ratio(s.ci_upper, u.ci_lower, 1.0) },
-    };
-    let explained = raw.explained();
-    Ok(VariationDecomposition {
-        systematic,
-        covariates: covariates_part,
-        idiosyncratic,
-        idiosyncratic_raw: raw.idiosyncratic,
-        idiosyncratic_test: None,
-        idiosyncratic_test_error: None,
-        total,
-        total_bounds: [(explained + lower).max(0.0), (explained + upper).max(0.0)],
-        assumption: "the idiosyncratic effect is uncorrelated with the control outcome's residual (Ding, Feller & \
-                     Miratrix 2019); total_bounds hold without it"
-            .into(),
-        share_explained,
-        confidence,
-        bootstrap: options.bootstrap,
-        columns: problem.design.indicators - 1,
-        method: format!(
-            "Ding, Feller & Miratrix (2019): per-arm OLS on level indicators and covariates; covariates = debiased \
-             variance of the effect's projection on the covariates alone, systematic = debiased variance of the \
-             projection on dimensions and covariates minus that; idiosyncratic = difference of the arms' residual \
-             variances; standard errors from {} bootstrap replicates stratified by arm; the share's interval is the \
-             image of the Bonferroni rectangle of the systematic and unexplained intervals",
-            options.bootstrap
-        ),
-    })
+    VariationFit::new(y, treated, dims, covariates)?.decompose(options)
 }
 
-/// DFM's randomization test (Ding, Feller & Miratrix 2016) of the null that the effects vary
-/// with the dimensions and covariates only, `τ_i = τ + x_i'Δ` (no idiosyncratic variation):
-/// the effect's systematic part `x_i'Δ̂` (per-arm OLS, as in [`decompose_variation`]) is taken
-/// out of the treated outcomes, which leaves a constant effect under the null, and the
-/// constant-effect test runs on what remains, adjusted for the numeric covariates. Plugging in `Δ̂` for `Δ` makes the test asymptotically, not exactly, valid (DFM
-/// 2016 discuss this plug-in for variation beyond covariates): `Δ̂ − Δ` is `O(n^{-1/2})`, which
-/// moves the outcomes' spread by `O(1/n)`, below what the KS statistic resolves.
+/// [`VariationFit::idiosyncratic_test`] on a fresh fit.
 pub fn idiosyncratic_variation_test(
     y: &[f64],
     treated: &[bool],
@@ -518,17 +571,7 @@ pub fn idiosyncratic_variation_test(
     options: &RandomizationOptions,
     progress: Progress<'_>,
 ) -> Result<RandomizationTest> {
-    let (problem, rows) = problem(y, treated, dims, covariates)?;
-    let delta = &problem.fit_arm(&rows[1])?.beta - &problem.fit_arm(&rows[0])?.beta;
-    let mut active = Vec::with_capacity(dims.len() + 1);
-    let adjusted: Vec<f64> =
-        (0..y.len()).map(|i| if treated[i] { y[i] - problem.fitted(&delta, i, &mut active) } else { y[i] }).collect();
-    // The numeric covariates adjust the outcomes, as in the constant-effect test. The level
-    // indicators need not: validity needs only a constant effect under the null, which taking
-    // out `x'Δ̂` gives; as dense adjustment columns they would cost `O(n · levels)` memory.
-    let columns: Vec<&[f64]> = problem.cov.iter().map(Vec::as_slice).collect();
-    randomization_test_reporting(&adjusted, treated, &columns, options, progress)
-        .map_err(|e| InputError::Data(format!("the test of idiosyncratic variation failed: {e}")))
+    VariationFit::new(y, treated, dims, covariates)?.idiosyncratic_test(options, progress)
 }
 
 #[cfg(test)]

@@ -115,3 +115,18 @@ fn srm_alerts_at_platform_strength_and_warns_below_it() {
     let r = srm_of(10_040, 9_960);
     assert!(!r.mismatch && !r.warning, "{r:?}");
 }
+
+#[test]
+fn the_srm_thresholds_are_checked() {
+    let config = |alpha: f64, warning: f64| {
+        ScanConfig::default().with(|c| {
+            c.srm_alpha = alpha;
+            c.srm_warning = warning;
+        })
+    };
+    assert!(config(0.001, 0.05).validate("command line").is_ok());
+    let e = config(0.01, 0.001).validate("command line").unwrap_err().to_string();
+    assert!(e.contains("--srm-warning 0.001") && e.contains("at least --srm-alpha (0.01)"), "{e}");
+    let e = config(0.001, 1.5).validate("command line").unwrap_err().to_string();
+    assert!(e.contains("--srm-warning 1.5") && e.contains("(0, 1)"), "{e}");
+}
