@@ -51,6 +51,7 @@ use cateye_stats::bonferroni_level;
 use cateye_stats::normal_sf;
 use cateye_stats::stream;
 use cateye_stats::{check_finite, column_error, option_error, InputError};
+use cateye_stats::{heterogeneity, LevelEffect};
 use rand::seq::SliceRandom;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -342,22 +343,21 @@ pub fn subgroup_rules(
     })
 }
 
-/// Cochran's Q of the leaves' held-out means (module doc); `None` with fewer than two leaves
-/// that have a positive held-out variance.
+/// Cochran's Q of the leaves' held-out means against χ² (module doc), by the scan's
+/// [`cateye_stats::heterogeneity`] with the leaves' variances taken as known; `None` with fewer
+/// than two leaves that have a positive held-out variance.
 fn holdout_test(leaves: &[Subgroup]) -> Option<HoldoutTest> {
-    let tested: Vec<(f64, f64)> = leaves
+    let means: Vec<LevelEffect> = leaves
         .iter()
-        .filter(|l| l.se_holdout.is_finite() && l.se_holdout > 0.0)
-        .map(|l| (l.effect_holdout, 1.0 / (l.se_holdout * l.se_holdout)))
+        .map(|l| LevelEffect {
+            estimate: l.effect_holdout,
+            variance: l.se_holdout * l.se_holdout,
+            df: f64::INFINITY,
+            share: l.n_holdout as f64,
+        })
         .collect();
-    if tested.len() < 2 {
-        return None;
-    }
-    let weight: f64 = tested.iter().map(|(_, w)| w).sum();
-    let mean = tested.iter().map(|(m, w)| m * w).sum::<f64>() / weight;
-    let statistic: f64 = tested.iter().map(|(m, w)| w * (m - mean).powi(2)).sum();
-    let df = tested.len() - 1;
-    Some(HoldoutTest { statistic, df, p_value: cateye_stats::chi2_sf(statistic, df as f64) })
+    let h = heterogeneity(&means)?;
+    Some(HoldoutTest { statistic: h.q, df: h.levels - 1, p_value: h.p_value })
 }
 
 /// The condition "level of `feature` ∈ levels of `mask`".

@@ -287,15 +287,6 @@ impl Problem<'_> {
             + self.cov.iter().enumerate().map(|(j, c)| beta[design.indicators + j] * c[i]).sum::<f64>()
     }
 
-    /// The per-arm fits on the units `arms = [control, treated]` and their raw components.
-    fn components(&self, arms: [&[usize]; 2]) -> Result<([ArmFit; 2], Raw)> {
-        let fits = [self.fit_arm(arms[0])?, self.fit_arm(arms[1])?];
-        let delta = &fits[1].beta - &fits[0].beta;
-        let v = &fits[1].covariance + &fits[0].covariance;
-        let raw = self.raw(&delta, &v, fits[1].sigma2 - fits[0].sigma2);
-        Ok((fits, raw))
-    }
-
     /// The raw components for the effect's coefficients `delta` with covariance `v` and the
     /// difference of the arms' residual variances. The covariance `Σ_x` of the design columns
     /// is that of all the units, in bootstrap replicates too: the decomposition is of these
@@ -312,7 +303,8 @@ impl Problem<'_> {
 }
 
 /// A Poisson(1) draw by inversion of the uniform `u` (counts above 12, of probability
-/// below 1e-10, are cut to 12).
+/// below 1e-10, are cut to 12). One uniform per draw, as the bootstrap's sequential pass wants;
+/// `rand_distr::Poisson` draws by rejection, several uniforms each.
 fn poisson_1(u: f64) -> f64 {
     let mut term = (-1.0f64).exp();
     let mut cdf = term;
@@ -423,6 +415,9 @@ pub struct VariationFit<'a> {
     rows: [Vec<usize>; 2],
     /// `[control, treated]`.
     fits: [ArmFit; 2],
+    /// The effect's coefficients `β_1 − β_0` and their covariance `V_1 + V_0`.
+    delta: DVector<f64>,
+    v: DMatrix<f64>,
     raw: Raw,
 }
 
@@ -436,8 +431,11 @@ impl<'a> VariationFit<'a> {
         covariates: &[(&str, &[f64])],
     ) -> Result<Self> {
         let (problem, rows) = problem(y, treated, dims, covariates)?;
-        let (fits, raw) = problem.components([&rows[0], &rows[1]])?;
-        Ok(Self { problem, treated, rows, fits, raw })
+        let fits = [problem.fit_arm(&rows[0])?, problem.fit_arm(&rows[1])?];
+        let delta = &fits[1].beta - &fits[0].beta;
+        let v = &fits[1].covariance + &fits[0].covariance;
+        let raw = problem.raw(&delta, &v, fits[1].sigma2 - fits[0].sigma2);
+        Ok(Self { problem, treated, rows, fits, delta, v, raw })
     }
 
     /// The decomposition with bootstrap standard errors and intervals (module doc).
@@ -450,18 +448,16 @@ impl<'a> VariationFit<'a> {
         if options.bootstrap == 1 {
             return Err(cateye_stats::option_error("bootstrap", "must be 0 (no intervals) or at least 2"));
         }
-        let ([control, treat], raw) = (&self.fits, self.raw);
+        let ([control, treat], raw, delta, v) = (&self.fits, self.raw, &self.delta, &self.v);
         let [lower, upper] = frechet_bounds(treat.residuals.clone(), control.residuals.clone());
 
-        let delta = &treat.beta - &control.beta;
-        let v = &treat.covariance + &control.covariance;
         let replicates: Vec<Raw> = (0..options.bootstrap as u64)
             .into_par_iter()
             .map(|b| {
                 let mut rng = stream(options.seed, PURPOSE_BOOTSTRAP, b);
                 let (step_c, sigma2_c) = self.problem.replicate(control, &self.rows[0], &mut rng);
                 let (step_t, sigma2_t) = self.problem.replicate(treat, &self.rows[1], &mut rng);
-                self.problem.raw(&(&delta + step_t - step_c), &v, sigma2_t - sigma2_c)
+                self.problem.raw(&(delta + step_t - step_c), v, sigma2_t - sigma2_c)
             })
             .collect();
         let se = |f: fn(&Raw) -> f64| sd(replicates.iter().map(f));
@@ -535,10 +531,15 @@ impl<'a> VariationFit<'a> {
         progress: Progress<'_>,
     ) -> Result<RandomizationTest> {
         let problem = &self.problem;
-        let delta = &self.fits[1].beta - &self.fits[0].beta;
         let mut active = Vec::with_capacity(problem.dims.len() + 1);
         let adjusted: Vec<f64> = (0..problem.y.len())
-            .map(|i| if self.treated[i] { problem.y[i] - problem.fitted(&delta, i, &mut active) } else { problem.y[i] })
+            .map(|i| {
+                if self.treated[i] {
+                    problem.y[i] - problem.fitted(&self.delta, i, &mut active)
+                } else {
+                    problem.y[i]
+                }
+            })
             .collect();
         // The numeric covariates adjust the outcomes, as in the constant-effect test. The level
         // indicators need not: validity needs only a constant effect under the null, which taking
