@@ -72,6 +72,13 @@ pub struct BenchArgs {
     /// Forest benchmarks: trees of the causal forest [default: 2000; cate: 500 per forest].
     #[arg(long)]
     pub(crate) trees: Option<usize>,
+    /// wide: per-dimension and per-level tables, csv (in memory) or parquet (streamed by
+    /// experiment) [default: parquet].
+    #[arg(long)]
+    pub(crate) tables: Option<cateye::scan::Tables>,
+    /// wide: multiple-testing correction [default: bh].
+    #[arg(long)]
+    pub(crate) correction: Option<cateye::scan::Correction>,
     /// cate, cate-select: also write the generated data as CSV here, for the EconML comparison
     /// [default: none].
     #[arg(long)]
@@ -139,6 +146,8 @@ fn wide(args: &BenchArgs) -> Result<()> {
             args.metrics.unwrap_or(100),
             args.dimensions.unwrap_or(100),
             args.levels.unwrap_or(10),
+            args.tables.unwrap_or(cateye::scan::Tables::Parquet),
+            args.correction.unwrap_or_default(),
         )
     })
 }

@@ -8,7 +8,7 @@
 //! many planted triples were found and how many findings are false.
 
 use crate::{io_error, peak_rss_text, Result};
-use cateye::scan::{DeepDiveConfig, ScanConfig, ScanOutputs, Selection};
+use cateye::scan::{Correction, DeepDiveConfig, ScanConfig, ScanOutputs, Selection, Tables};
 use cateye::{Config, Source};
 use cateye_sim::{synthetic_spec, Heterogeneity, TableSpec};
 use std::collections::HashSet;
@@ -44,6 +44,8 @@ pub(crate) fn run(
     metrics: usize,
     dims: usize,
     levels: usize,
+    tables: Tables,
+    correction: Correction,
 ) -> Result<()> {
     let file = dir.join(format!("wide_{experiments}x{units}x{metrics}x{dims}.parquet"));
     let (spec, planted) = spec(experiments, units, metrics, dims, levels);
@@ -62,6 +64,8 @@ pub(crate) fn run(
         // About 50 units per arm and level: below the default of 100, every level would be
         // pooled and nothing tested.
         c.min_units_per_arm = 20;
+        c.tables = tables;
+        c.correction = correction;
     });
     let config = Config::new(scan, DeepDiveConfig::default().with(|c| c.pairs = Selection::None));
     let out = dir.join("results");
@@ -71,8 +75,13 @@ pub(crate) fn run(
     let (_, report) = cateye::scan::scan_into(&source, &config, &|_| {}, &mut outputs)?;
     let seconds = t.elapsed().as_secs_f64();
     let result = &report.result;
-    let tests = result.dimensions.iter().filter(|r| r.test.is_some()).count();
+    let tests = result.dimension_counts.tested;
     let json = std::fs::metadata(out.join("scan.json")).map_err(io_error("scan.json"))?.len();
+    let tables_mb: f64 = ["dimensions.parquet", "levels.parquet", "dimensions.csv", "levels.csv"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(out.join(f)).ok())
+        .map(|m| m.len() as f64 / 1e6)
+        .sum();
     let found: HashSet<(String, String, String)> = result
         .findings
         .iter()
@@ -93,7 +102,8 @@ pub(crate) fn run(
     }
     let false_findings = found.iter().filter(|f| !planted.contains(*f)).count();
     println!(
-        "scan of {} rows, {tests} dimension tests: {seconds:.1} s ({:.2} µs per test), peak RSS {}, scan.json {:.0} MB; \
+        "scan of {} rows, {tests} dimension tests ({tables} tables, {correction}): {seconds:.1} s ({:.2} µs per test), peak RSS {}, scan.json {:.0} MB, \
+         dimension and level tables {tables_mb:.0} MB; \
          planted triples found {recovered} of {}, false findings {false_findings}",
         experiments * units,
         1e6 * seconds / tests.max(1) as f64,

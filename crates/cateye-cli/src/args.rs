@@ -2,7 +2,7 @@
 
 use cateye::cate::{BaseKind, CateConfig, CateSpec, Learner, SelectionLoss};
 use cateye::forest::{ForestOptions, ForestSpec, DEFAULT_MAX_BINS};
-use cateye::scan::{Correction, Selection};
+use cateye::scan::{Correction, Selection, Tables};
 use cateye::{Config, Error, Result};
 
 use clap::{Args, Parser, Subcommand};
@@ -256,6 +256,11 @@ pub struct ScanArgs {
     /// Planned split, e.g. control=0.5,treatment=0.5 [default: equal].
     #[arg(long, value_delimiter = ',')]
     pub split: Option<Vec<String>>,
+    /// Per-dimension and per-level tables: csv (every row also in scan.json) or parquet
+    /// (streamed experiment by experiment, memory bounded by the widest experiment when the
+    /// input is grouped by experiment; scan.json keeps the flagged rows) [default: csv].
+    #[arg(long)]
+    pub tables: Option<Tables>,
     /// FILE is a table of sufficient statistics (from a warehouse, Spark or --export-stats)
     /// instead of unit-level rows.
     #[arg(long)]
@@ -308,7 +313,7 @@ impl ScanArgs {
         }
         set!(experiment => experiment, variant => variant, control => control, pre_prefix => pre_prefix,
              bins => bins, max_levels => max_levels, min_units => min_units_per_arm, alpha => alpha, correction => correction,
-             srm_alpha => srm_alpha, srm_warning => srm_warning, ignore => ignore);
+             srm_alpha => srm_alpha, srm_warning => srm_warning, ignore => ignore, tables => tables);
         if self.cluster.is_some() {
             c.cluster = self.cluster.clone();
         }
@@ -423,7 +428,7 @@ mod tests {
     fn scan_defaults_in_the_help_are_the_library_defaults() {
         let c = Config::default();
         let (s, d) = (&c.scan, &c.deep_dive);
-        let expected: [(&str, String); 16] = [
+        let expected: [(&str, String); 17] = [
             ("--experiment", s.experiment.clone()),
             ("--variant", s.variant.clone()),
             ("--control", s.control.clone()),
@@ -435,6 +440,7 @@ mod tests {
             ("--correction", s.correction.to_string()),
             ("--srm-alpha", s.srm_alpha.to_string()),
             ("--srm-warning", s.srm_warning.to_string()),
+            ("--tables", s.tables.to_string()),
             ("--deep-dive", d.pairs.to_string()),
             ("--deep-dive-trees", d.trees.to_string()),
             ("--deep-dive-permutations", d.permutations.to_string()),

@@ -35,4 +35,4 @@ pub use layout::{ColumnRoles, DimensionColumn, DimensionKind, Layout, MetricColu
 pub use model_file::{decode_model, encode_model, read_header, read_model_bytes, save_model, ModelHeader, MAGIC};
 pub use output::{check_writable, write_atomically, Manifest, ManifestFile, ManifestInput, OutputDir, MANIFEST};
 pub use source::{Batches, Format, Source, IN_MEMORY_LABEL, STREAM_LABEL};
-pub use write::{write_batches, write_json, write_json_compact, write_unit_table};
+pub use write::{write_batches, write_json, write_json_compact, write_unit_table, TableWriter};

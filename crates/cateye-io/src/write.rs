@@ -18,29 +18,84 @@ fn create(path: &Path) -> Result<std::fs::File> {
     std::fs::File::create(path).map_err(|e| IoError::write(path, e))
 }
 
+/// A table written batch by batch: CSV when the path's extension is `.csv`, Parquet (Snappy)
+/// otherwise. Memory holds one Parquet row group at most, whatever the number of batches.
+pub struct TableWriter {
+    path: std::path::PathBuf,
+    inner: Inner,
+}
+
+enum Inner {
+    Csv(arrow::csv::Writer<std::fs::File>),
+    Parquet(parquet::arrow::ArrowWriter<std::fs::File>),
+}
+
+/// Rows per Parquet row group of a [`TableWriter`]: small enough to bound the writer's buffer,
+/// large enough for readers to skip by statistics.
+const ROW_GROUP_ROWS: usize = 256 * 1024;
+
+impl TableWriter {
+    /// Creates `path` (and its folder) for batches of `schema`.
+    pub fn create(path: &Path, schema: SchemaRef) -> Result<Self> {
+        Self::create_keyed(path, schema, None)
+    }
+
+    /// [`Self::create`], with Parquet min/max statistics only for the columns `keys` (when
+    /// given): readers skip row groups by the keys, and the statistics of every string column of
+    /// a long table cost more to compute than they save.
+    pub fn create_keyed(path: &Path, schema: SchemaRef, keys: Option<&[&str]>) -> Result<Self> {
+        use parquet::file::properties::EnabledStatistics;
+        use parquet::schema::types::ColumnPath;
+        let file = create(path)?;
+        let inner = if is_csv(path) {
+            Inner::Csv(arrow::csv::WriterBuilder::new().with_header(true).build(file))
+        } else {
+            let mut props = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::SNAPPY)
+                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+            if let Some(keys) = keys {
+                props = props.set_statistics_enabled(EnabledStatistics::None);
+                for key in keys {
+                    props = props.set_column_statistics_enabled(ColumnPath::from(*key), EnabledStatistics::Chunk);
+                }
+            }
+            let props = props.build();
+            let writer = parquet::arrow::ArrowWriter::try_new(file, schema, Some(props))
+                .map_err(|e| IoError::write(path, e))?;
+            Inner::Parquet(writer)
+        };
+        Ok(Self { path: path.to_path_buf(), inner })
+    }
+
+    /// Appends one batch.
+    pub fn write(&mut self, batch: &RecordBatch) -> Result<()> {
+        match &mut self.inner {
+            Inner::Csv(w) => w.write(batch).map_err(|e| IoError::write(&self.path, e)),
+            Inner::Parquet(w) => w.write(batch).map_err(|e| IoError::write(&self.path, e)),
+        }
+    }
+
+    /// Finishes the file (the Parquet footer).
+    pub fn close(self) -> Result<()> {
+        match self.inner {
+            Inner::Csv(w) => drop(w),
+            Inner::Parquet(w) => {
+                w.close().map_err(|e| IoError::write(&self.path, e))?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Writes the batches of `batches` (all of `schema`) to `path`: CSV when its extension is
 /// `.csv`, Parquet (Snappy) otherwise. Batches are written as they come, so a long stream
-/// needs no more memory than one batch.
+/// needs no more memory than one row group.
 pub fn write_batches(path: &Path, schema: SchemaRef, batches: impl IntoIterator<Item = RecordBatch>) -> Result<()> {
-    let file = create(path)?;
-    let fail = |e: arrow::error::ArrowError| IoError::write(path, e);
-    if is_csv(path) {
-        let mut writer = arrow::csv::WriterBuilder::new().with_header(true).build(file);
-        for batch in batches {
-            writer.write(&batch).map_err(fail)?;
-        }
-    } else {
-        let props = parquet::file::properties::WriterProperties::builder()
-            .set_compression(parquet::basic::Compression::SNAPPY)
-            .build();
-        let fail = |e: parquet::errors::ParquetError| IoError::write(path, e);
-        let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).map_err(fail)?;
-        for batch in batches {
-            writer.write(&batch).map_err(fail)?;
-        }
-        writer.close().map_err(fail)?;
+    let mut writer = TableWriter::create(path, schema)?;
+    for batch in batches {
+        writer.write(&batch)?;
     }
-    Ok(())
+    writer.close()
 }
 
 /// Writes `row` (0-based input row) and the named float columns, all of the same length, as

@@ -6,7 +6,8 @@ use crate::config::ScanConfig;
 use crate::error::{Result, ScanError};
 use crate::suffstats::{DimensionInfo, ExperimentStats, MetricInfo, SuffStats};
 use arrow::array::RecordBatch;
-use cateye_io::{quantile_edges, BinEdges, EncodedBatch, Encoder, IoError, Layout, Source};
+use cateye_io::{quantile_edges, BinEdges, Dictionary, EncodedBatch, Encoder, IoError, Layout, Source, NULL_CODE};
+use rustc_hash::FxHashMap;
 use cateye_stats::ClusterMoments;
 use std::sync::mpsc::sync_channel;
 
@@ -55,103 +56,141 @@ fn encode_in_order(
     Ok((enc, Shape::of(&encoder.arms, &encoder.levels)))
 }
 
-/// Read `source` and compute its sufficient statistics under `config`.
-pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Result<SuffStats> {
-    let layout = Layout::resolve(source, &config.roles())?;
-    let edges = quantile_edges(source, &layout, config.bins, config.batch_rows)?;
-    let mut encoder = Encoder::new(layout.clone(), edges.clone(), config.max_levels);
-    let mut shifts = Shifts::new(layout.metrics.len());
-    let mut acc = Accumulator::new(layout.metrics.len(), layout.dimensions.len());
-    let (mut rows, mut skipped) = (0u64, 0u64);
-    let mut window = Window::new();
-    let batches = source.batches(&layout.projection, config.batch_rows)?;
-
-    std::thread::scope(|scope| -> Result<()> {
-        // Decoding runs on its own thread, ahead of encoding and aggregation.
-        let (tx, rx) = sync_channel::<cateye_io::Result<RecordBatch>>(window.min);
-        scope.spawn(move || {
-            for b in batches {
-                if tx.send(b).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut pending = Vec::with_capacity(window.max);
-        let mut rx = rx.into_iter().peekable();
-        while rx.peek().is_some() {
-            pending.clear();
-            while pending.len() < window.size {
-                let Some(batch) = rx.next() else { break };
-                let (enc, shape) = encode_in_order(&mut encoder, &mut shifts, &batch?, source)?;
-                rows += enc.rows as u64;
-                skipped += enc.skipped_rows() as u64;
-                pending.push((enc, shape));
-            }
-            let chunks = aggregate_window(&pending, &shifts);
-            for c in chunks.iter().flatten() {
-                acc.merge_chunk(c, &shifts);
-            }
-            window.observe(&chunks);
-            progress(rows, source.num_rows());
-        }
-        Ok(())
-    })?;
-    if rows == 0 {
-        return Err(IoError::Empty { input: source.label().to_string() }.into());
-    }
-    finish(source, config, &layout, edges, encoder, acc, rows, skipped)
-}
-
-/// Label the accumulated statistics, drop absent arms, check every experiment has a control and
-/// a treatment arm, and put everything in canonical order.
-#[allow(clippy::too_many_arguments)]
-fn finish(
-    source: &Source,
-    config: &ScanConfig,
-    layout: &Layout,
+/// Reading, encoding and aggregating one input: the state the two drivers ([`collect`] and
+/// [`collect_by_experiment`]) share.
+struct Reader<'s> {
+    source: &'s Source,
+    config: &'s ScanConfig,
+    layout: Layout,
     edges: BinEdges,
     encoder: Encoder,
+    shifts: Shifts,
     acc: Accumulator,
     rows: u64,
-    rows_skipped: u64,
-) -> Result<SuffStats> {
-    let control = &config.control;
-    if encoder.arms.get(control).is_none() {
-        return Err(ScanError::UnknownControl {
-            input: source.label().to_string(),
-            column: layout.variant.clone(),
-            control: control.clone(),
-            found: encoder.arms.labels().join(", "),
-        });
-    }
-    let dimensions: Vec<DimensionInfo> = layout
-        .dimensions
-        .iter()
-        .enumerate()
-        .map(|(d, dim)| DimensionInfo {
-            name: dim.name.clone(),
-            kind: dim.kind,
-            edges: edges[d].clone(),
-            levels: encoder.levels[d].labels().to_vec(),
+    skipped: u64,
+}
+
+impl<'s> Reader<'s> {
+    fn new(source: &'s Source, config: &'s ScanConfig) -> Result<Self> {
+        let layout = Layout::resolve(source, &config.roles())?;
+        let edges = quantile_edges(source, &layout, config.bins, config.batch_rows)?;
+        Ok(Self {
+            encoder: Encoder::new(layout.clone(), edges.clone(), config.max_levels),
+            shifts: Shifts::new(layout.metrics.len()),
+            acc: Accumulator::new(layout.metrics.len(), layout.dimensions.len()),
+            source,
+            config,
+            layout,
+            edges,
+            rows: 0,
+            skipped: 0,
         })
-        .collect();
-    let mut experiments = Vec::new();
-    let mut cluster_sums = acc.clusters;
-    for (code, e) in acc.experiments.into_iter().enumerate() {
-        let Some(mut e) = e else { continue };
-        e.name = encoder.experiments.labels()[code].clone();
-        e.arms = encoder.arms.labels()[..e.units.len()].to_vec();
-        pad(&mut e, &dimensions);
-        if layout.cluster.is_some() {
-            let sums = cluster_sums.get_mut(code).and_then(Option::take).unwrap_or_default();
+    }
+
+    /// Read the whole input in parallel windows of batches; after each window (merged in
+    /// batch order) `after_window` is called with the number of rows read so far.
+    fn read(&mut self, progress: Progress, mut after_window: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
+        let mut window = Window::new();
+        let batches = self.source.batches(&self.layout.projection, self.config.batch_rows)?;
+        std::thread::scope(|scope| -> Result<()> {
+            // Decoding runs on its own thread, ahead of encoding and aggregation.
+            let (tx, rx) = sync_channel::<cateye_io::Result<RecordBatch>>(window.min);
+            scope.spawn(move || {
+                for b in batches {
+                    if tx.send(b).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut pending = Vec::with_capacity(window.max);
+            let mut rx = rx.into_iter().peekable();
+            while rx.peek().is_some() {
+                pending.clear();
+                while pending.len() < window.size {
+                    let Some(batch) = rx.next() else { break };
+                    let (enc, shape) = encode_in_order(&mut self.encoder, &mut self.shifts, &batch?, self.source)?;
+                    self.rows += enc.rows as u64;
+                    self.skipped += enc.skipped_rows() as u64;
+                    pending.push((enc, shape));
+                }
+                let chunks = aggregate_window(&pending, &self.shifts);
+                for c in chunks.iter().flatten() {
+                    self.acc.merge_chunk(c, &self.shifts);
+                }
+                window.observe(&chunks);
+                progress(self.rows, self.source.num_rows());
+                after_window(self)?;
+            }
+            Ok(())
+        })?;
+        if self.rows == 0 {
+            return Err(IoError::Empty { input: self.source.label().to_string() }.into());
+        }
+        Ok(())
+    }
+
+    /// The dimensions with the levels seen so far (in code order).
+    fn dimensions(&self) -> Vec<DimensionInfo> {
+        self.layout
+            .dimensions
+            .iter()
+            .enumerate()
+            .map(|(d, dim)| DimensionInfo {
+                name: dim.name.clone(),
+                kind: dim.kind,
+                edges: self.edges[d].clone(),
+                levels: self.encoder.levels[d].labels().to_vec(),
+            })
+            .collect()
+    }
+
+    /// Statistics holding `experiments` under the dimensions seen so far, in canonical order.
+    fn stats(&self, experiments: Vec<ExperimentStats>) -> SuffStats {
+        let mut stats = SuffStats {
+            control: self.config.control.clone(),
+            metrics: self.layout.metrics.iter().map(|m| MetricInfo { name: m.name.clone(), pre: m.pre.clone() }).collect(),
+            dimensions: self.dimensions(),
+            experiments,
+            rows: self.rows,
+            rows_skipped: self.skipped,
+        };
+        stats.canonicalize();
+        stats
+    }
+
+    /// The control label must be one of the arms seen.
+    fn check_control(&self) -> Result<()> {
+        let control = &self.config.control;
+        if self.encoder.arms.get(control).is_none() {
+            return Err(ScanError::UnknownControl {
+                input: self.source.label().to_string(),
+                column: self.layout.variant.clone(),
+                control: control.clone(),
+                found: self.encoder.arms.labels().join(", "),
+            });
+        }
+        Ok(())
+    }
+
+    /// Take experiment `code` out of the accumulator: labelled, absent arms dropped, checked to
+    /// have a control and a treatment arm. `None` when it has no aggregated row.
+    fn complete(&mut self, code: usize) -> Result<Option<ExperimentStats>> {
+        let Some(mut e) = self.acc.experiments.get_mut(code).and_then(Option::take) else { return Ok(None) };
+        self.check_control()?;
+        let (input, column, control) = (self.source.label(), &self.layout.variant, &self.config.control);
+        e.name = self.encoder.experiments.labels()[code].clone();
+        e.arms = self.encoder.arms.labels()[..e.units.len()].to_vec();
+        pad(&mut e, &self.dimensions());
+        if self.layout.cluster.is_some() {
+            let sums = self.acc.clusters.get_mut(code).and_then(Option::take).unwrap_or_default();
             set_cluster_moments(&mut e, sums);
         }
         keep_present_arms(&mut e);
         let arms = e.arms.join(", ");
         if e.control_index(control).is_none() {
             return Err(ScanError::NoControlArm {
-                input: source.label().to_string(),
-                column: layout.variant.clone(),
+                input: input.to_string(),
+                column: column.clone(),
                 experiment: e.name,
                 control: control.clone(),
                 arms,
@@ -159,24 +198,137 @@ fn finish(
         }
         if e.arms.len() < 2 {
             return Err(ScanError::SingleArm {
-                input: source.label().to_string(),
-                column: layout.variant.clone(),
+                input: input.to_string(),
+                column: column.clone(),
                 experiment: e.name,
                 arm: arms,
             });
         }
-        experiments.push(e);
+        Ok(Some(e))
     }
-    let mut stats = SuffStats {
-        control: control.clone(),
-        metrics: layout.metrics.iter().map(|m| MetricInfo { name: m.name.clone(), pre: m.pre.clone() }).collect(),
-        dimensions,
-        experiments,
-        rows,
-        rows_skipped,
+}
+
+/// Read `source` and compute its sufficient statistics under `config`.
+pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Result<SuffStats> {
+    let mut reader = Reader::new(source, config)?;
+    reader.read(progress, |_| Ok(()))?;
+    reader.check_control()?;
+    let mut experiments = Vec::new();
+    for code in 0..reader.acc.experiments.len() {
+        experiments.extend(reader.complete(code)?);
+    }
+    Ok(reader.stats(experiments))
+}
+
+/// Experiments per batch, on average, when reading experiment by experiment.
+const EXPERIMENTS_PER_BATCH: usize = 4;
+
+/// How the experiments of an input follow one another, from a first pass over its experiment
+/// column: the last row of each experiment, and how many experiments interleave at most.
+#[derive(Clone, Debug, Default)]
+pub struct ExperimentSpans {
+    /// Last row (0-based, in file order) of each experiment, by label.
+    last_row: FxHashMap<String, u64>,
+    /// Largest number of experiments whose rows overlap (1 when the input is grouped by
+    /// experiment).
+    pub max_interleaved: usize,
+    /// Rows with an experiment id.
+    pub rows: u64,
+}
+
+impl ExperimentSpans {
+    /// One pass over the experiment column of `source`.
+    pub fn read(source: &Source, config: &ScanConfig) -> Result<Self> {
+        let column = source.schema().index_of(&config.experiment).map_err(|_| {
+            ScanError::from(IoError::MissingColumn {
+                input: source.label().to_string(),
+                column: config.experiment.clone(),
+                role: "experiment",
+                available: source.column_list(),
+            })
+        })?;
+        let mut dictionary = Dictionary::default();
+        let (mut first, mut last): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
+        let mut codes = Vec::new();
+        let mut row = 0u64;
+        for batch in source.batches(&[column], config.batch_rows)? {
+            let batch = batch?;
+            dictionary
+                .encode(batch.column(0).as_ref(), NULL_CODE, &mut codes)
+                .map_err(|e| IoError::column(source.label(), &config.experiment, e))?;
+            for &c in &codes {
+                if c != NULL_CODE {
+                    let c = c as usize;
+                    if c == first.len() {
+                        first.push(row);
+                        last.push(row);
+                    }
+                    last[c] = row;
+                }
+                row += 1;
+            }
+        }
+        // Largest overlap of the intervals [first, last]: a sweep over their ends.
+        let mut ends: Vec<(u64, bool)> = first.iter().map(|&f| (f, true)).chain(last.iter().map(|&l| (l, false))).collect();
+        ends.sort_unstable_by_key(|&(r, start)| (r, !start));
+        let (mut open, mut max_interleaved) = (0usize, 0usize);
+        for (_, start) in ends {
+            if start {
+                open += 1;
+                max_interleaved = max_interleaved.max(open);
+            } else {
+                open -= 1;
+            }
+        }
+        let rows = last.len() as u64 + (0..first.len()).map(|i| last[i] - first[i]).sum::<u64>();
+        let last_row = dictionary.labels().iter().cloned().zip(last).collect();
+        Ok(Self { last_row, max_interleaved, rows })
+    }
+
+    /// Rows per batch for reading experiment by experiment: about [`EXPERIMENTS_PER_BATCH`]
+    /// experiments' rows (each experiment in flight holds its statistics, whatever its size),
+    /// within `[1024, max]`. It depends on the data alone, so results do not depend on threads.
+    pub fn batch_rows(&self, max: usize) -> usize {
+        let experiments = self.last_row.len().max(1) as u64;
+        let per_experiment = self.rows.div_ceil(experiments) as usize;
+        (EXPERIMENTS_PER_BATCH * per_experiment).clamp(1024.min(max), max)
+    }
+
+    /// Whether experiment `label` has no row at or after row `rows` (0-based).
+    fn ended_before(&self, label: &str, rows: u64) -> bool {
+        self.last_row.get(label).is_some_and(|&last| last < rows)
+    }
+}
+
+/// Read `source` and hand each experiment's statistics to `on_experiment` as soon as its last
+/// row is read (as [`ExperimentSpans`] found it), then release them: when the input is grouped
+/// by experiment, memory holds one window of experiments, not the sweep. Each experiment comes
+/// alone in a [`SuffStats`] whose dimensions list the levels seen so far (canonical order);
+/// the statistics are those [`collect`] computes, bit for bit. Returns the statistics without
+/// experiments (metrics, dimensions with all their levels, row counts).
+pub fn collect_by_experiment(
+    source: &Source,
+    config: &ScanConfig,
+    spans: &ExperimentSpans,
+    progress: Progress,
+    mut on_experiment: impl FnMut(SuffStats) -> Result<()>,
+) -> Result<SuffStats> {
+    let mut reader = Reader::new(source, config)?;
+    let mut release = |reader: &mut Reader, all: bool| -> Result<()> {
+        for code in 0..reader.acc.experiments.len() {
+            let open = reader.acc.experiments[code].is_some();
+            if open && (all || spans.ended_before(&reader.encoder.experiments.labels()[code], reader.rows)) {
+                if let Some(e) = reader.complete(code)? {
+                    on_experiment(reader.stats(vec![e]))?;
+                }
+            }
+        }
+        Ok(())
     };
-    stats.canonicalize();
-    Ok(stats)
+    reader.read(progress, |r| release(r, false))?;
+    release(&mut reader, true)?;
+    reader.check_control()?;
+    Ok(reader.stats(Vec::new()))
 }
 
 /// Grow every table of `e` to the final numbers of arms and levels.

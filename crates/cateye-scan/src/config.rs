@@ -14,6 +14,7 @@
 //! correction = "bh"             # bh | by | holm | bonferroni
 //! srm_alpha = 0.001            # SRM alert below this p-value (uncorrected, per experiment)
 //! srm_warning = 0.05           # SRM warning below this one
+//! tables = "csv"                # csv | parquet (per-dimension and per-level tables; see Tables)
 //! [split]                       # planned allocation, default equal
 //! control = 0.5
 //! treatment = 0.5
@@ -80,6 +81,43 @@ pub struct ScanConfig {
     pub experiment_split: BTreeMap<String, BTreeMap<String, f64>>,
     /// Rows per record batch (the unit of parallel work; fixed so results do not depend on threads).
     pub batch_rows: usize,
+    /// How the per-dimension and per-level results are kept and written.
+    pub tables: Tables,
+}
+
+/// How the per-dimension and per-level results of a scan are kept and written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tables {
+    /// In memory: every dimension row (with its levels) in `scan.json`, and `dimensions.csv` and
+    /// `levels.csv`. Memory grows with the sweep.
+    #[default]
+    Csv,
+    /// Streamed by experiment: each experiment is tested as soon as its rows are read, its
+    /// dimension and level rows go to `dimensions.parquet` and `levels.parquet`, and `scan.json`
+    /// keeps the flagged dimension rows. Memory is bounded by the widest experiment when the input
+    /// is grouped by experiment: for sweeps of thousands of experiments.
+    Parquet,
+}
+
+impl std::fmt::Display for Tables {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Tables::Csv => "csv",
+            Tables::Parquet => "parquet",
+        })
+    }
+}
+
+impl std::str::FromStr for Tables {
+    type Err = cateye_stats::UnknownChoice;
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Tables::Csv),
+            "parquet" => Ok(Tables::Parquet),
+            _ => Err(cateye_stats::UnknownChoice::new("table format", s, "csv or parquet")),
+        }
+    }
 }
 
 impl Default for ScanConfig {
@@ -105,6 +143,7 @@ impl Default for ScanConfig {
             split: BTreeMap::new(),
             experiment_split: BTreeMap::new(),
             batch_rows: 65_536,
+            tables: Tables::Csv,
         }
     }
 }

@@ -7,10 +7,10 @@
 //! | `config` | column roles and statistical settings ([`ScanConfig`]) |
 //! | `aggregate` | the hot loop: encoded batches → shifted power sums → moments |
 //! | `kernel` | the vectorised scatter-add at the bottom of the hot loop |
-//! | `collect` | the source → [`SuffStats`] driver (parallel, deterministic) |
+//! | `collect` | the source → [`SuffStats`] driver (parallel, deterministic), whole or experiment by experiment |
 //! | `suffstats` | the sufficient statistics and their exact merge |
 //! | `stats_table` | sufficient statistics as a flat table (warehouse / Spark input and output) |
-//! | `scan` | SRM, ATE/CUPED, detection, per-dimension heterogeneity, FDR, findings |
+//! | `scan` | SRM, ATE/CUPED, detection, per-dimension heterogeneity, FDR, findings; in memory or streamed by experiment |
 //! | `results` | the result types (the JSON schema of `docs/scan-schema.md`) |
 //!
 //! The scan itself ([`scan()`]) reads nothing but [`SuffStats`]: statistics aggregated in a
@@ -28,14 +28,14 @@ mod stats_table;
 mod suffstats;
 
 pub use aggregate::Accumulator;
-pub use collect::{aggregate_encoded, collect, encode_all, EncodedTable, Progress};
-pub use config::ScanConfig;
+pub use collect::{aggregate_encoded, collect, collect_by_experiment, encode_all, EncodedTable, ExperimentSpans, Progress};
+pub use config::{ScanConfig, Tables};
 pub use error::{Result, ScanError};
 pub use results::{
-    CupedEffect, DetectionRow, DimensionRow, DimensionSummary, EffectRow, Finding, InputSummary, LevelDeviation,
+    CupedEffect, DetectionRow, DimensionCounts, DimensionRow, DimensionSummary, EffectRow, Finding, InputSummary, LevelDeviation,
     LevelEffectRow, ScanResult, Settings, SrmRow, SCHEMA_VERSION,
 };
-pub use scan::{scan, OTHER_LEVEL};
+pub use scan::{scan, scan_by_experiment, DimensionSink, OTHER_LEVEL};
 pub use stats_table::{read_stats_table, stats_table};
 pub use suffstats::{DimensionInfo, ExperimentStats, MergeError, MetricInfo, MetricStats, SuffStats};
 

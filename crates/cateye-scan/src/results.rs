@@ -26,10 +26,28 @@ pub struct ScanResult {
     pub effects: Vec<EffectRow>,
     /// One row per experiment × metric × treatment arm.
     pub detection: Vec<DetectionRow>,
-    /// One row per experiment × metric × treatment arm × dimension.
+    /// One row per experiment × metric × treatment arm × dimension (with `tables = parquet`,
+    /// the flagged ones; every row is in `dimensions.parquet`).
     pub dimensions: Vec<DimensionRow>,
+    /// Counts over every dimension row, whether listed in `dimensions` or not.
+    #[serde(default)]
+    pub dimension_counts: DimensionCounts,
     /// Significant heterogeneity, strongest evidence first.
     pub findings: Vec<Finding>,
+}
+
+/// Counts over all the dimension rows of a scan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct DimensionCounts {
+    /// Rows (experiment × metric × arm × dimension).
+    pub rows: usize,
+    /// Rows with a test (at least two levels with data).
+    pub tested: usize,
+    /// Rows where small levels were pooled into `other`.
+    pub pooled: usize,
+    /// Rows flagged after the correction.
+    pub flagged: usize,
 }
 
 /// What was read.
@@ -83,6 +101,10 @@ pub struct Settings {
     pub srm_warning: f64,
     /// Levels with fewer valued units than this in either compared arm are pooled into `other`.
     pub min_units_per_arm: usize,
+    /// `csv`: `dimensions` holds every dimension row; `parquet`: the flagged ones (every row is in
+    /// `dimensions.parquet` and `levels.parquet`).
+    #[serde(default)]
+    pub tables: crate::config::Tables,
 }
 
 fn default_srm_warning() -> f64 {

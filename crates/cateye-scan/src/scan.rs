@@ -2,11 +2,13 @@
 //! variance-ratio detection, per-dimension heterogeneity with small levels pooled, multiple
 //! testing across each family, and the ranked findings.
 
-use crate::config::ScanConfig;
+use crate::config::{ScanConfig, Tables};
 use crate::error::{Result, ScanError};
 use crate::results::*;
 use crate::suffstats::{ExperimentStats, SuffStats};
-use cateye_stats::adjust;
+use crate::collect::{collect_by_experiment, ExperimentSpans, Progress};
+use cateye_io::Source;
+use cateye_stats::{adjust, Correction};
 use cateye_stats::srm_test;
 use cateye_stats::{cuped_theta, difference, mean_difference, relative_lift, with_mean_variances};
 use cateye_stats::{heterogeneity, LevelEffect};
@@ -35,86 +37,214 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> R
     check_planned_splits(stats, config, source.as_deref().unwrap_or("statistics"))?;
     let per_exp: Vec<ExperimentRows> =
         stats.experiments.par_iter().map(|e| scan_experiment(stats, e, config)).collect();
-    let mut srm: Vec<SrmRow> = Vec::new();
-    let (mut effects, mut detection, mut dimensions) = (Vec::new(), Vec::new(), Vec::new());
+    let mut families = Families::default();
     for r in per_exp {
-        srm.extend(r.srm);
-        effects.extend(r.effects);
-        detection.extend(r.detection);
-        dimensions.extend(r.dimensions);
+        families.push(r, |_| true);
     }
+    Ok(families.finish(stats, config, source, Vec::new(), Tables::Csv).0)
+}
 
-    // Multiple testing, one family each.
-    let c = config.correction;
-    let q = adjust(&srm.iter().map(|r| r.test.as_ref().map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
-    for (r, q) in srm.iter_mut().zip(q) {
-        r.q_value = q;
-        let p = r.test.as_ref().map_or(f64::NAN, |t| t.p_value);
-        r.mismatch = p <= config.srm_alpha;
-        r.warning = !r.mismatch && p <= config.srm_warning;
-    }
-    let q = adjust(
-        &effects.iter().map(|r| r.cuped.as_ref().map_or(r.ate.p_value, |c| c.ate.p_value)).collect::<Vec<_>>(),
-        c,
-    );
-    effects.iter_mut().zip(q).for_each(|(r, q)| r.q_value = q);
-    let q = adjust(&detection.iter().map(|r| r.test.map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
-    detection.iter_mut().zip(q).for_each(|(r, q)| r.q_value = q);
-    let q = adjust(&dimensions.iter().map(|r| r.test.map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
-    for (r, q) in dimensions.iter_mut().zip(q) {
-        r.q_value = q;
-        r.flagged = q <= config.alpha;
-    }
+/// Receives the dimension rows of [`scan_by_experiment`] as each experiment is scanned (the
+/// per-dimension and per-level tables of a sweep too large to hold), then their q-values.
+pub trait DimensionSink {
+    /// The dimension rows of one experiment, before the correction (`q_value` NaN, `flagged`
+    /// false), in the order of the experiment's rows.
+    fn rows(&mut self, rows: &[DimensionRow]) -> Result<()>;
+    /// The q-value of every row received, in the order received, once all are in.
+    fn q_values(&mut self, q_values: &[f64], alpha: f64) -> Result<()>;
+}
 
-    let findings = findings(&dimensions, &detection, config.alpha);
+/// The tier-1 scan of the unit-level rows of `source`, experiment by experiment: each
+/// experiment is tested as soon as its last row is read and its statistics released (see
+/// [`collect_by_experiment`]), its dimension rows go to `sink`, and the correction runs on the
+/// p-values of all of them at the end. Memory holds the experiments being read, one p-value per
+/// dimension test, and the rows of tests with `p ≤ alpha` (candidate findings); the result's
+/// `dimensions` keeps the flagged rows only. Results equal [`scan`]'s on the same rows (the
+/// flagged rows, their q-values, the findings), in any order of experiments in the file.
+pub fn scan_by_experiment(
+    source: &Source,
+    config: &ScanConfig,
+    sink: &mut dyn DimensionSink,
+    progress: Progress<'_>,
+) -> Result<(SuffStats, ScanResult)> {
+    let spans = ExperimentSpans::read(source, config)?;
+    let mut families = Families::default();
+    let alpha = config.alpha;
+    // Batches of a few experiments, so that few experiments' statistics are held at once.
+    let reading = ScanConfig { batch_rows: spans.batch_rows(config.batch_rows), ..config.clone() };
+    let stats = collect_by_experiment(source, &reading, &spans, progress, |one| {
+        check_planned_splits(&one, config, source.label())?;
+        let rows = scan_experiment(&one, &one.experiments[0], config);
+        sink.rows(&rows.dimensions)?;
+        // Flagged rows have q ≥ p, so rows with p > alpha are never needed again.
+        families.push(rows, |r| r.test.is_some_and(|t| t.p_value <= alpha));
+        Ok(())
+    })?;
     let mut warnings = Vec::new();
-    if let Some(c) = &config.cluster {
-        if !effects.is_empty() && effects.iter().all(|e| e.cluster_robust) {
-            warnings.push(format!(
-                "average effects have cluster-robust (CR1) standard errors on column '{c}'; the variance-ratio \
-                 and dimension tests still assume independently randomized units"
-            ));
-        } else {
-            warnings.push(format!(
-                "cluster column '{c}' given, but these statistics carry no cluster sums (merged or read from a \
-                 table): every standard error assumes independently randomized units"
-            ));
+    if spans.max_interleaved > 1 {
+        warnings.push(format!(
+            "the rows are not grouped by experiment (up to {} experiments interleave): their statistics were held \
+             at once; group the input by experiment to bound memory by the widest experiment",
+            spans.max_interleaved
+        ));
+    }
+    let (result, q) = families.finish(&stats, config, Some(source.label().to_string()), warnings, Tables::Parquet);
+    sink.q_values(&q, alpha)?;
+    Ok((stats, result))
+}
+
+/// The rows of the scanned experiments, gathered for the corrections across experiments.
+#[derive(Default)]
+struct Families {
+    srm: Vec<SrmRow>,
+    effects: Vec<EffectRow>,
+    detection: Vec<DetectionRow>,
+    /// The dimension rows kept (all of them, or the candidate findings).
+    dimensions: Vec<DimensionRow>,
+    /// Index of each kept row among all dimension rows.
+    kept: Vec<usize>,
+    /// p-value of every dimension row (NaN without a test), and its experiment and
+    /// (experiment, metric, arm) pair, numbered in order of appearance: the hierarchy of the
+    /// hierarchical correction.
+    p: Vec<f64>,
+    experiment_of: Vec<u32>,
+    pair_of: Vec<u32>,
+    counts: DimensionCounts,
+}
+
+impl Families {
+    /// Add one experiment's rows, keeping the dimension rows `keep` accepts.
+    fn push(&mut self, rows: ExperimentRows, keep: impl Fn(&DimensionRow) -> bool) {
+        let experiment = self.srm.len() as u32;
+        self.srm.extend(rows.srm);
+        self.effects.extend(rows.effects);
+        self.detection.extend(rows.detection);
+        let mut pair = self.pair_of.last().map_or(0, |&p| p + 1);
+        let mut previous: Option<(&str, &str)> = None;
+        for r in &rows.dimensions {
+            let key = (r.metric.as_str(), r.arm.as_str());
+            if previous.is_some_and(|p| p != key) {
+                pair += 1;
+            }
+            previous = Some(key);
+            self.counts.rows += 1;
+            self.counts.tested += usize::from(r.test.is_some());
+            self.counts.pooled += usize::from(!r.pooled.is_empty());
+            self.p.push(r.test.map_or(f64::NAN, |t| t.p_value));
+            self.experiment_of.push(experiment);
+            self.pair_of.push(pair);
+        }
+        let first = self.p.len() - rows.dimensions.len();
+        for (k, r) in rows.dimensions.into_iter().enumerate() {
+            if keep(&r) {
+                self.kept.push(first + k);
+                self.dimensions.push(r);
+            }
         }
     }
-    Ok(ScanResult {
-        schema_version: SCHEMA_VERSION,
-        input: InputSummary {
-            source,
-            rows: stats.rows,
-            rows_skipped: stats.rows_skipped,
-            experiments: stats.experiments.len(),
-            metrics: stats.metrics.clone(),
-            dimensions: stats
-                .dimensions
-                .iter()
-                .map(|d| DimensionSummary {
-                    name: d.name.clone(),
-                    kind: d.kind,
-                    levels: d.levels.len(),
-                    edges: d.edges.clone(),
-                })
-                .collect(),
-            warnings,
-        },
-        settings: Settings {
-            alpha: config.alpha,
-            confidence: config.confidence,
-            correction: config.correction,
-            srm_alpha: config.srm_alpha,
-            srm_warning: config.srm_warning,
-            min_units_per_arm: config.min_units_per_arm,
-        },
-        srm,
-        effects,
-        detection,
-        dimensions,
-        findings,
-    })
+
+    /// Multiple testing, one family each, the findings, and the result; with the q-value of
+    /// every dimension row (kept or not) in the order pushed. Tables are put in experiment order.
+    fn finish(
+        mut self,
+        stats: &SuffStats,
+        config: &ScanConfig,
+        source: Option<String>,
+        mut warnings: Vec<String>,
+        tables: Tables,
+    ) -> (ScanResult, Vec<f64>) {
+        let c = config.correction;
+        let (srm, effects, detection) = (&mut self.srm, &mut self.effects, &mut self.detection);
+        let q = adjust(&srm.iter().map(|r| r.test.as_ref().map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
+        for (r, q) in srm.iter_mut().zip(q) {
+            r.q_value = q;
+            let p = r.test.as_ref().map_or(f64::NAN, |t| t.p_value);
+            r.mismatch = p <= config.srm_alpha;
+            r.warning = !r.mismatch && p <= config.srm_warning;
+        }
+        let q = adjust(
+            &effects.iter().map(|r| r.cuped.as_ref().map_or(r.ate.p_value, |c| c.ate.p_value)).collect::<Vec<_>>(),
+            c,
+        );
+        effects.iter_mut().zip(q).for_each(|(r, q)| r.q_value = q);
+        let q = adjust(&detection.iter().map(|r| r.test.map_or(f64::NAN, |t| t.p_value)).collect::<Vec<_>>(), c);
+        detection.iter_mut().zip(q).for_each(|(r, q)| r.q_value = q);
+        let q = dimension_q_values(&self.p, &self.experiment_of, &self.pair_of, c);
+        self.counts.flagged = q.iter().filter(|&&q| q <= config.alpha).count();
+        for (r, &i) in self.dimensions.iter_mut().zip(&self.kept) {
+            r.q_value = q[i];
+            r.flagged = q[i] <= config.alpha;
+        }
+        if tables == Tables::Parquet {
+            // Only candidates were kept: the result lists the flagged ones.
+            self.dimensions.retain(|r| r.flagged);
+        }
+        // In experiment order, whatever the order in which experiments were read.
+        let by_name = |a: &String, b: &String| a.cmp(b);
+        self.srm.sort_by(|a, b| by_name(&a.experiment, &b.experiment));
+        self.effects.sort_by(|a, b| by_name(&a.experiment, &b.experiment));
+        self.detection.sort_by(|a, b| by_name(&a.experiment, &b.experiment));
+        self.dimensions.sort_by(|a, b| by_name(&a.experiment, &b.experiment));
+
+        let findings = findings(&self.dimensions, &self.detection, config.alpha);
+        if let Some(c) = &config.cluster {
+            if !self.effects.is_empty() && self.effects.iter().all(|e| e.cluster_robust) {
+                warnings.push(format!(
+                    "average effects have cluster-robust (CR1) standard errors on column '{c}'; the variance-ratio \
+                     and dimension tests still assume independently randomized units"
+                ));
+            } else {
+                warnings.push(format!(
+                    "cluster column '{c}' given, but these statistics carry no cluster sums (merged or read from a \
+                     table): every standard error assumes independently randomized units"
+                ));
+            }
+        }
+        let result = ScanResult {
+            schema_version: SCHEMA_VERSION,
+            input: InputSummary {
+                source,
+                rows: stats.rows,
+                rows_skipped: stats.rows_skipped,
+                experiments: self.srm.len(),
+                metrics: stats.metrics.clone(),
+                dimensions: stats
+                    .dimensions
+                    .iter()
+                    .map(|d| DimensionSummary {
+                        name: d.name.clone(),
+                        kind: d.kind,
+                        levels: d.levels.len(),
+                        edges: d.edges.clone(),
+                    })
+                    .collect(),
+                warnings,
+            },
+            settings: Settings {
+                alpha: config.alpha,
+                confidence: config.confidence,
+                correction: config.correction,
+                srm_alpha: config.srm_alpha,
+                srm_warning: config.srm_warning,
+                min_units_per_arm: config.min_units_per_arm,
+                tables,
+            },
+            srm: self.srm,
+            effects: self.effects,
+            detection: self.detection,
+            dimensions: self.dimensions,
+            dimension_counts: self.counts,
+            findings,
+        };
+        (result, q)
+    }
+}
+
+/// q-values of the dimension tests under `correction`: across all of them, or, for the
+/// hierarchical correction, in the tree experiment → (metric, arm) pair → dimension.
+fn dimension_q_values(p: &[f64], experiment_of: &[u32], pair_of: &[u32], correction: Correction) -> Vec<f64> {
+    let _ = (experiment_of, pair_of);
+    adjust(p, correction)
 }
 
 /// Every arm of an experiment with a configured split must have a positive weight.
@@ -175,6 +305,7 @@ fn scan_experiment(stats: &SuffStats, e: &ExperimentStats, config: &ScanConfig) 
     });
     let Some(ci) = e.control_index(&stats.control) else { return rows };
     for (mi, metric) in stats.metrics.iter().enumerate() {
+        let first_row = rows.dimensions.len();
         let ms = &e.metrics[mi];
         let marginals: Vec<Moments> = ms.overall.iter().map(JointMoments::marginal).collect();
         let theta = metric.pre.as_ref().and_then(|_| cuped_theta(&marginals));
@@ -232,7 +363,7 @@ fn scan_experiment(stats: &SuffStats, e: &ExperimentStats, config: &ScanConfig) 
                 rows.dimensions.push(dimension_row(stats, e, mi, ai, ci, d, theta.unwrap_or(0.0), config));
             }
         }
-        rank_dimensions(&mut rows.dimensions, &metric.name);
+        rank_dimensions(&mut rows.dimensions[first_row..]);
     }
     rows
 }
@@ -355,17 +486,20 @@ fn dimension_row(
     }
 }
 
-/// Rank the dimensions of each arm of `metric` by explained variance (1 = most).
-fn rank_dimensions(rows: &mut [DimensionRow], metric: &str) {
-    let mut arms: Vec<String> = rows.iter().filter(|r| r.metric == metric).map(|r| r.arm.clone()).collect();
-    arms.dedup();
-    for arm in arms {
-        let mut idx: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].metric == metric && rows[i].arm == arm).collect();
-        let key = |r: &DimensionRow| r.test.map_or(-1.0, |t| t.explained_variance);
-        idx.sort_by(|&a, &b| key(&rows[b]).total_cmp(&key(&rows[a])).then(a.cmp(&b)));
+/// Rank the dimensions of each arm of one metric by explained variance (1 = most); `rows` are
+/// the metric's rows, arm after arm.
+fn rank_dimensions(rows: &mut [DimensionRow]) {
+    let key = |r: &DimensionRow| r.test.map_or(-1.0, |t| t.explained_variance);
+    let mut start = 0;
+    while start < rows.len() {
+        let end = start + rows[start..].iter().take_while(|r| r.arm == rows[start].arm).count();
+        let arm = &mut rows[start..end];
+        let mut idx: Vec<usize> = (0..arm.len()).collect();
+        idx.sort_by(|&a, &b| key(&arm[b]).total_cmp(&key(&arm[a])).then(a.cmp(&b)));
         for (rank, &i) in idx.iter().enumerate() {
-            rows[i].rank = rank + 1;
+            arm[i].rank = rank + 1;
         }
+        start = end;
     }
 }
 

@@ -3,6 +3,7 @@
 
 use crate::error::Result;
 use crate::scan::{CupedEffect, DeepDiveReport, ScanReport, ScanResult};
+use crate::tables::{ParquetTables, DIMENSION_COLUMNS, LEVEL_COLUMNS};
 use cateye_io::{IoError, Manifest, OutputDir};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
@@ -36,13 +37,16 @@ impl<'a> From<&'a ScanReport> for ReportRef<'a> {
 #[derive(Debug)]
 pub struct ScanOutputs {
     dir: OutputDir,
+    /// Whether the per-dimension and per-level tables are Parquet files streamed by
+    /// [`Self::parquet_tables`] (instead of CSV written from the result).
+    parquet_tables: bool,
 }
 
 impl ScanOutputs {
     /// Prepares `dir` (created if needed); `command` and `inputs` (file paths or sources'
     /// labels) are recorded in the manifest.
     pub fn prepare(dir: &Path, command: Vec<String>, inputs: &[String]) -> Result<Self> {
-        Ok(ScanOutputs { dir: OutputDir::prepare(dir, command, inputs)? })
+        Ok(ScanOutputs { dir: OutputDir::prepare(dir, command, inputs)?, parquet_tables: false })
     }
 
     /// Writes `scan.json` and the CSV tables of `report`. Returns the paths.
@@ -52,8 +56,18 @@ impl ScanOutputs {
 
     pub(crate) fn write_ref(&mut self, report: ReportRef<'_>) -> Result<Vec<PathBuf>> {
         self.stage_json(&report)?;
-        write_tables(report.result, |name| self.dir.stage(name, CSV_VERSION).map_err(Into::into))?;
+        let dimension_tables = !self.parquet_tables;
+        write_tables(report.result, dimension_tables, |name| self.dir.stage(name, CSV_VERSION).map_err(Into::into))?;
         Ok(self.dir.commit()?)
+    }
+
+    /// The sink that streams `dimensions.parquet` and `levels.parquet` into this folder (they
+    /// move in with the next write, in place of `dimensions.csv` and `levels.csv`).
+    pub fn parquet_tables(&mut self) -> Result<ParquetTables> {
+        self.parquet_tables = true;
+        let dimensions = self.dir.stage("dimensions.parquet", CSV_VERSION)?;
+        let levels = self.dir.stage("levels.parquet", CSV_VERSION)?;
+        ParquetTables::create(&dimensions, &levels)
     }
 
     /// Rewrites `scan.json` alone (the deep dive adds to it pair by pair; the CSV tables hold
@@ -122,8 +136,13 @@ pub fn write_scan_outputs(report: &ScanReport, dir: &Path) -> Result<Vec<PathBuf
     ScanOutputs::prepare(dir, vec!["cateye::write_scan_outputs".into()], &[])?.write(report)
 }
 
-/// Writes the CSV tables of `result`, each at the path `path` gives for its name.
-fn write_tables(result: &ScanResult, mut path: impl FnMut(&str) -> Result<PathBuf>) -> Result<()> {
+/// Writes the CSV tables of `result`, each at the path `path` gives for its name; the
+/// per-dimension and per-level ones only with `dimension_tables`.
+fn write_tables(
+    result: &ScanResult,
+    dimension_tables: bool,
+    mut path: impl FnMut(&str) -> Result<PathBuf>,
+) -> Result<()> {
     let mut p = |name: &str| path(name);
 
     write_rows(
@@ -241,26 +260,12 @@ fn write_tables(result: &ScanResult, mut path: impl FnMut(&str) -> Result<PathBu
             ]
         }),
     )?;
+    if !dimension_tables {
+        return Ok(());
+    }
     write_rows(
         &p("dimensions.csv")?,
-        &[
-            "experiment",
-            "metric",
-            "arm",
-            "dimension",
-            "cuped",
-            "levels",
-            "pooled",
-            "excluded",
-            "q",
-            "df",
-            "p_value",
-            "q_value",
-            "explained_variance",
-            "explained_sd",
-            "rank",
-            "flagged",
-        ],
+        &DIMENSION_COLUMNS,
         result.dimensions.iter().map(|r| {
             let t = |f: fn(&cateye_stats::Heterogeneity) -> f64| num(r.test.as_ref().map_or(f64::NAN, f));
             vec![
@@ -285,18 +290,7 @@ fn write_tables(result: &ScanResult, mut path: impl FnMut(&str) -> Result<PathBu
     )?;
     write_rows(
         &p("levels.csv")?,
-        &[
-            "experiment",
-            "metric",
-            "arm",
-            "dimension",
-            "level",
-            "pooled_from",
-            "n_treatment",
-            "n_control",
-            "effect",
-            "se",
-        ],
+        &LEVEL_COLUMNS,
         result.dimensions.iter().flat_map(|r| {
             r.levels.iter().map(move |l| {
                 vec![

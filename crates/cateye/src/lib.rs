@@ -13,6 +13,7 @@
 //! | [`scan`] | tier 1 (SRM, effects, detection, dimension tests, FDR) and the deep dive of flagged pairs |
 //! | [`forest`] | an honest causal forest on one experiment, its analyses and its model |
 //! | [`cate`] | the CATE learners (S, T, X, R, DR, causal forest), calibration, model selection |
+//! | [`tables`] | the per-dimension and per-level results as Arrow tables, streamed to Parquet |
 //! | [`model`] | fitted models: save, load, predict new rows |
 //! | [`demo`] | data with known truth and the roles that scan it |
 //!
@@ -38,6 +39,7 @@ pub mod demo;
 mod error;
 mod export;
 pub mod forest;
+pub mod tables;
 pub mod model;
 mod propensity;
 pub mod scan;

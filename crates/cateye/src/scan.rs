@@ -14,9 +14,9 @@ pub use cateye_deepdive::{
 };
 pub use cateye_hte::{Component, VariationDecomposition};
 pub use cateye_scan::{
-    read_stats_table, stats_table, CupedEffect, DetectionRow, DimensionRow, DimensionSummary, EffectRow, Finding,
+    read_stats_table, stats_table, CupedEffect, DetectionRow, DimensionCounts, DimensionRow, DimensionSummary, EffectRow, Finding,
     InputSummary, LevelDeviation, LevelEffectRow, MergeError, ScanConfig, ScanResult, Settings, SrmRow, SuffStats,
-    SCHEMA_VERSION,
+    Tables, SCHEMA_VERSION,
 };
 pub use cateye_stats::Correction;
 
@@ -91,7 +91,14 @@ fn run(
     mut out: Option<&mut ScanOutputs>,
 ) -> Result<(SuffStats, ScanReport)> {
     let rows = |read: u64, total: Option<u64>| events(ScanEvent::Rows { read, total });
-    let (stats, result) = cateye_scan::scan_source(source, &config.scan, &rows)?;
+    let (stats, result) = match out.as_deref_mut() {
+        // Streamed by experiment: the tables go to Parquet as the experiments are tested.
+        Some(out) if config.scan.tables == Tables::Parquet => {
+            let mut tables = out.parquet_tables()?;
+            cateye_scan::scan_by_experiment(source, &config.scan, &mut tables, &rows)?
+        }
+        _ => cateye_scan::scan_source(source, &config.scan, &rows)?,
+    };
     let mut tier1_written = false;
     let save = |deep_dive: &DeepDiveReport| -> Result<()> {
         let Some(out) = out.as_deref_mut() else { return Ok(()) };

@@ -5,12 +5,16 @@ use super::{plural, sig};
 use cateye::scan::ScanReport;
 use std::fmt::Write as _;
 
+/// Findings printed at most; all are in `scan.json`.
+const SHOWN_FINDINGS: usize = 50;
+
 /// The terminal summary: input, SRM alerts, then the findings ranked by evidence.
 pub fn scan_summary(report: &ScanReport) -> String {
     let result = &report.result;
     let mut s = String::new();
     let i = &result.input;
-    let tests = result.dimensions.iter().filter(|d| d.test.is_some()).count();
+    let counts = &result.dimension_counts;
+    let tests = counts.tested;
     let _ = writeln!(
         s,
         "cateye scan: {}, {}, {}, {}; {} ({} correction, alpha {})",
@@ -38,14 +42,14 @@ pub fn scan_summary(report: &ScanReport) -> String {
     if i.rows_skipped > 0 {
         let _ = writeln!(s, "  {} skipped: null experiment or variant", plural(i.rows_skipped as usize, "row"));
     }
-    let pooled: usize = result.dimensions.iter().filter(|d| !d.pooled.is_empty()).count();
-    if pooled > 0 {
+    if counts.pooled > 0 {
         let _ = writeln!(
             s,
-            "  small levels (< {} units in an arm) pooled into 'other' in {} of {} dimension tests; see dimensions.csv",
+            "  small levels (< {} units in an arm) pooled into 'other' in {} of {} dimension tests; see dimensions.{}",
             result.settings.min_units_per_arm,
-            pooled,
-            result.dimensions.len()
+            counts.pooled,
+            counts.rows,
+            result.settings.tables
         );
     }
     let settings = &result.settings;
@@ -79,7 +83,7 @@ pub fn scan_summary(report: &ScanReport) -> String {
     }
     let z = result.settings.z();
     let _ = writeln!(s, "\nHeterogeneity findings, strongest evidence first: {}", result.findings.len());
-    for f in &result.findings {
+    for f in result.findings.iter().take(SHOWN_FINDINGS) {
         if result.srm.iter().any(|r| r.mismatch && r.experiment == f.experiment) {
             let _ = writeln!(s, "  (sample ratio mismatch in {}: treat the next finding with suspicion)", f.experiment);
         }
@@ -119,6 +123,9 @@ pub fn scan_summary(report: &ScanReport) -> String {
                 );
             }
         }
+    }
+    if result.findings.len() > SHOWN_FINDINGS {
+        let _ = writeln!(s, "  ... and {} more in scan.json (findings)", result.findings.len() - SHOWN_FINDINGS);
     }
     let sig_effects = result.effects.iter().filter(|e| e.q_value <= result.settings.alpha).count();
     let _ = writeln!(s, "\nAverage effects significant after correction: {} of {}", sig_effects, result.effects.len());
