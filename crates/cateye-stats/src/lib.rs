@@ -1,6 +1,6 @@
 //! Statistics of the cateye scan, free of any I/O: mergeable moments, the tests of one
 //! experiment (SRM, average effects with CUPED, variance-ratio detection, heterogeneity across
-//! the levels of a dimension) and multiple-testing corrections.
+//! the levels of a dimension) and multiple-testing corrections, flat or over a tree of tests.
 //!
 //! | module | computes |
 //! |---|---|
@@ -12,6 +12,7 @@
 //! | `variance_ratio` | detection of effect variation without breakdowns |
 //! | `heterogeneity` | Cochran's Q and the debiased between-level effect variance |
 //! | `multiple` | Benjamini–Hochberg, Benjamini–Yekutieli, Holm, Bonferroni |
+//! | `hierarchy` | hierarchical FDR control over a tree of tests (Yekutieli 2008) |
 //! | `randomization` | Fisher randomization test of effect variation (Ding, Feller & Miratrix 2016) |
 //! | `rng` | seeded random streams, one per work item (deterministic whatever the threads) |
 //! | `input` | the error of an estimator's inputs, and the finiteness check behind it |
@@ -24,6 +25,7 @@ mod dist;
 mod effect;
 mod folds;
 mod heterogeneity;
+mod hierarchy;
 mod input;
 mod moments;
 mod multiple;
@@ -40,6 +42,7 @@ pub use dist::{
 pub use effect::{cuped_theta, difference, mean_difference, relative_lift, welch_df, with_mean_variances, Estimate};
 pub use folds::{Folds, FoldsError};
 pub use heterogeneity::{heterogeneity, Heterogeneity, LevelEffect};
+pub use hierarchy::{hierarchical_adjust, HierarchyError, TREE_FDR_FACTOR, YEKUTIELI_DELTA};
 pub use input::{check_finite, column_error, option_error, InputError};
 pub use moments::{joint_power_table, mixed_row, power_row, ps, JointMoments, MixedPowerSums, Moments, PowerSums};
 pub use multiple::{adjust, bonferroni_level, Correction};

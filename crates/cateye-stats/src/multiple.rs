@@ -4,6 +4,9 @@
 //! * Benjamini & Yekutieli (2001): false discovery rate under arbitrary dependence (BH times
 //!   the harmonic number `c(m) = Σ_{k≤m} 1/k`).
 //! * Holm (1979) and Bonferroni: family-wise error rate.
+//! * Yekutieli (2008): false discovery rate over a tree of tests, by
+//!   [`hierarchical_adjust`](crate::hierarchical_adjust); [`adjust`] sees one flat family, for
+//!   which it is BH.
 //!
 //! Adjusted p-values ("q-values" for the FDR methods) follow the definitions of R's
 //! `p.adjust`, so that `q ≤ α` is exactly the set the step-up or step-down procedure rejects at
@@ -27,6 +30,10 @@ pub enum Correction {
     Holm,
     /// Bonferroni (FWER).
     Bonferroni,
+    /// Yekutieli (2008) hierarchical BH where the tests have a hierarchy (the scan's dimension
+    /// tests: experiment → metric × arm → dimension), by [`hierarchical_adjust`](crate::hierarchical_adjust);
+    /// BH elsewhere.
+    Hierarchical,
 }
 
 impl fmt::Display for Correction {
@@ -36,6 +43,7 @@ impl fmt::Display for Correction {
             Correction::By => "by",
             Correction::Holm => "holm",
             Correction::Bonferroni => "bonferroni",
+            Correction::Hierarchical => "hierarchical",
         })
     }
 }
@@ -48,7 +56,12 @@ impl FromStr for Correction {
             "by" | "benjamini-yekutieli" => Ok(Correction::By),
             "holm" => Ok(Correction::Holm),
             "bonferroni" => Ok(Correction::Bonferroni),
-            _ => Err(crate::UnknownChoice::new("multiple-testing correction", s, "bh, by, holm or bonferroni")),
+            "hierarchical" | "tree" | "yekutieli" => Ok(Correction::Hierarchical),
+            _ => Err(crate::UnknownChoice::new(
+                "multiple-testing correction",
+                s,
+                "bh, by, hierarchical, holm or bonferroni",
+            )),
         }
     }
 }
@@ -60,6 +73,10 @@ pub fn bonferroni_level(alpha: f64, tests: usize) -> f64 {
 }
 
 /// Adjusted p-values of `p` under `method`, in the order of `p`.
+///
+/// `p` is one flat family. [`Correction::Hierarchical`] gives BH here: a family without a tree
+/// is the one-level tree (root → tests), whose hierarchical procedure is BH itself, with no
+/// inflation factor (see [`hierarchical_adjust`](crate::hierarchical_adjust)).
 pub fn adjust(p: &[f64], method: Correction) -> Vec<f64> {
     let mut out = vec![f64::NAN; p.len()];
     // Indices of the valid p-values, sorted ascending by p (ties by index: deterministic).
@@ -71,7 +88,7 @@ pub fn adjust(p: &[f64], method: Correction) -> Vec<f64> {
     idx.sort_by(|&a, &b| p[a].total_cmp(&p[b]).then(a.cmp(&b)));
     let mf = m as f64;
     match method {
-        Correction::Bh | Correction::By => {
+        Correction::Bh | Correction::By | Correction::Hierarchical => {
             let c = if method == Correction::By { (1..=m).map(|k| 1.0 / k as f64).sum::<f64>() } else { 1.0 };
             // Step-up: q_(i) = min_{j ≥ i} c m p_(j) / j, computed from the largest p down.
             let mut running = f64::INFINITY;
@@ -132,6 +149,19 @@ mod tests {
         close(&adjust(&p, Correction::Bonferroni), &[0.05, 0.1, 0.15, 0.2, 0.25]);
         // Unsorted input with ties: p.adjust(c(0.04, 0.001, 0.04, 0.5), "BH") = 0.05333 0.004 0.05333 0.5
         close(&adjust(&[0.04, 0.001, 0.04, 0.5], Correction::Bh), &[0.04 * 4.0 / 3.0, 0.004, 0.04 * 4.0 / 3.0, 0.5]);
+    }
+
+    #[test]
+    fn hierarchical_is_bh_on_a_flat_family_and_parses_its_aliases() {
+        let p = [0.04, 0.001, f64::NAN, 0.04, 0.5];
+        let (h, bh) = (adjust(&p, Correction::Hierarchical), adjust(&p, Correction::Bh));
+        assert!(h.iter().zip(&bh).all(|(a, b)| a.to_bits() == b.to_bits()));
+        for word in ["hierarchical", "Tree", "YEKUTIELI"] {
+            assert_eq!(word.parse::<Correction>(), Ok(Correction::Hierarchical));
+        }
+        assert_eq!(Correction::Hierarchical.to_string(), "hierarchical");
+        let e = "fisher".parse::<Correction>().unwrap_err();
+        assert_eq!(e.expected, "bh, by, hierarchical, holm or bonferroni");
     }
 
     #[test]
