@@ -242,7 +242,9 @@ pub struct ScanArgs {
     /// Significance level of the findings, after the correction [default: 0.05].
     #[arg(long)]
     pub alpha: Option<f64>,
-    /// Multiple-testing correction: bh, by, holm or bonferroni [default: bh].
+    /// Multiple-testing correction: bh, by, holm, bonferroni, or hierarchical (Yekutieli's BH down
+    /// the tree experiment → metric × arm → dimension for the dimension tests, BH elsewhere)
+    /// [default: bh].
     #[arg(long)]
     pub correction: Option<Correction>,
     /// p-value at or below which a sample ratio mismatch is an alert: the experiment's effects

@@ -11,7 +11,7 @@
 //! bins = 5                      # quantile bins of float dimensions
 //! min_units_per_arm = 100       # smaller levels are pooled into "other"
 //! alpha = 0.05
-//! correction = "bh"             # bh | by | holm | bonferroni
+//! correction = "bh"             # bh | by | holm | bonferroni | hierarchical
 //! srm_alpha = 0.001            # SRM alert below this p-value (uncorrected, per experiment)
 //! srm_warning = 0.05           # SRM warning below this one
 //! tables = "csv"                # csv | parquet (per-dimension and per-level tables; see Tables)

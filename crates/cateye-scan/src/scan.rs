@@ -8,7 +8,7 @@ use crate::results::*;
 use crate::suffstats::{ExperimentStats, SuffStats};
 use crate::collect::{collect_by_experiment, ExperimentSpans, Progress};
 use cateye_io::Source;
-use cateye_stats::{adjust, Correction};
+use cateye_stats::{adjust, hierarchical_adjust, Correction};
 use cateye_stats::srm_test;
 use cateye_stats::{cuped_theta, difference, mean_difference, relative_lift, with_mean_variances};
 use cateye_stats::{heterogeneity, LevelEffect};
@@ -241,10 +241,15 @@ impl Families {
 }
 
 /// q-values of the dimension tests under `correction`: across all of them, or, for the
-/// hierarchical correction, in the tree experiment → (metric, arm) pair → dimension.
+/// hierarchical correction (Yekutieli 2008), in the tree experiment → (metric, arm) pair →
+/// dimension, scaled so that `q ≤ alpha` keeps the FDR of the flagged dimensions at `alpha`.
 fn dimension_q_values(p: &[f64], experiment_of: &[u32], pair_of: &[u32], correction: Correction) -> Vec<f64> {
-    let _ = (experiment_of, pair_of);
-    adjust(p, correction)
+    match correction {
+        Correction::Hierarchical => {
+            hierarchical_adjust(p, &[experiment_of, pair_of]).expect("pairs are numbered within their experiment")
+        }
+        _ => adjust(p, correction),
+    }
 }
 
 /// Every arm of an experiment with a configured split must have a positive weight.

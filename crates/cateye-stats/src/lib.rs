@@ -42,7 +42,7 @@ pub use dist::{
 pub use effect::{cuped_theta, difference, mean_difference, relative_lift, welch_df, with_mean_variances, Estimate};
 pub use folds::{Folds, FoldsError};
 pub use heterogeneity::{heterogeneity, Heterogeneity, LevelEffect};
-pub use hierarchy::{hierarchical_adjust, HierarchyError, TREE_FDR_FACTOR, YEKUTIELI_DELTA};
+pub use hierarchy::{hierarchical_adjust, leaf_fdr_factor, HierarchyError, TREE_FDR_FACTOR, YEKUTIELI_DELTA};
 pub use input::{check_finite, column_error, option_error, InputError};
 pub use moments::{joint_power_table, mixed_row, power_row, ps, JointMoments, MixedPowerSums, Moments, PowerSums};
 pub use multiple::{adjust, bonferroni_level, Correction};
