@@ -139,16 +139,15 @@ fn in_work_dir(args: &BenchArgs, tag: &str, bench: impl FnOnce(&std::path::Path)
 
 fn wide(args: &BenchArgs) -> Result<()> {
     in_work_dir(args, "wide", |dir| {
-        crate::wide::run(
-            dir,
-            args.experiments.unwrap_or(40),
-            args.rows.unwrap_or(1000),
-            args.metrics.unwrap_or(100),
-            args.dimensions.unwrap_or(100),
-            args.levels.unwrap_or(10),
-            args.tables.unwrap_or(cateye::scan::Tables::Parquet),
-            args.correction.unwrap_or_default(),
-        )
+        let shape = crate::wide::Shape {
+            experiments: args.experiments.unwrap_or(40),
+            units: args.rows.unwrap_or(1000),
+            metrics: args.metrics.unwrap_or(100),
+            dims: args.dimensions.unwrap_or(100),
+            levels: args.levels.unwrap_or(10),
+        };
+        let tables = args.tables.unwrap_or(cateye::scan::Tables::Parquet);
+        crate::wide::run(dir, shape, tables, args.correction.unwrap_or_default())
     })
 }
 

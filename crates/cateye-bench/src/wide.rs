@@ -37,16 +37,17 @@ fn spec(
     (spec, planted)
 }
 
-pub(crate) fn run(
-    dir: &Path,
-    experiments: usize,
-    units: usize,
-    metrics: usize,
-    dims: usize,
-    levels: usize,
-    tables: Tables,
-    correction: Correction,
-) -> Result<()> {
+/// The generated sweep's shape.
+pub(crate) struct Shape {
+    pub experiments: usize,
+    pub units: usize,
+    pub metrics: usize,
+    pub dims: usize,
+    pub levels: usize,
+}
+
+pub(crate) fn run(dir: &Path, shape: Shape, tables: Tables, correction: Correction) -> Result<()> {
+    let Shape { experiments, units, metrics, dims, levels } = shape;
     let file = dir.join(format!("wide_{experiments}x{units}x{metrics}x{dims}.parquet"));
     let (spec, planted) = spec(experiments, units, metrics, dims, levels);
     let t = Instant::now();

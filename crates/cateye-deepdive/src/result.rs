@@ -215,9 +215,10 @@ pub struct DimensionEvidence {
     pub share_of_cate_variance: f64,
     /// grf's split-frequency importance.
     pub importance: f64,
-    /// The scan's rank and q-value of the dimension for this pair.
+    /// The scan's rank of the dimension for this pair (`None` when the scan did not test it, or,
+    /// with `tables = parquet`, when it is not flagged: see `dimensions.parquet`).
     pub scan_rank: Option<usize>,
-    /// The scan's q-value of the dimension for this pair (`None` when the scan did not test it).
+    /// The scan's q-value of the dimension for this pair (`None` as `scan_rank`).
     pub scan_q_value: Option<f64>,
     /// Best linear projection of the effect on the level indicators (HC3): the intercept is the
     /// effect in the reference level, each coefficient the difference from it.

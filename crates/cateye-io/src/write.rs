@@ -40,9 +40,10 @@ impl TableWriter {
         Self::create_keyed(path, schema, None)
     }
 
-    /// [`Self::create`], with Parquet min/max statistics only for the columns `keys` (when
-    /// given): readers skip row groups by the keys, and the statistics of every string column of
-    /// a long table cost more to compute than they save.
+    /// [`Self::create`] for a long result table (when `keys` is given): row groups of 256 Ki
+    /// rows, so that the writer's buffer stays small, and min/max statistics only for the
+    /// columns `keys`: readers skip row groups by the keys, and the statistics of every string
+    /// column cost more to compute than they save.
     pub fn create_keyed(path: &Path, schema: SchemaRef, keys: Option<&[&str]>) -> Result<Self> {
         use parquet::file::properties::EnabledStatistics;
         use parquet::schema::types::ColumnPath;
@@ -51,17 +52,17 @@ impl TableWriter {
             Inner::Csv(arrow::csv::WriterBuilder::new().with_header(true).build(file))
         } else {
             let mut props = parquet::file::properties::WriterProperties::builder()
-                .set_compression(parquet::basic::Compression::SNAPPY)
-                .set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
+                .set_compression(parquet::basic::Compression::SNAPPY);
             if let Some(keys) = keys {
+                props = props.set_max_row_group_row_count(Some(ROW_GROUP_ROWS));
                 props = props.set_statistics_enabled(EnabledStatistics::None);
                 for key in keys {
                     props = props.set_column_statistics_enabled(ColumnPath::from(*key), EnabledStatistics::Chunk);
                 }
             }
             let props = props.build();
-            let writer = parquet::arrow::ArrowWriter::try_new(file, schema, Some(props))
-                .map_err(|e| IoError::write(path, e))?;
+            let writer =
+                parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| IoError::write(path, e))?;
             Inner::Parquet(writer)
         };
         Ok(Self { path: path.to_path_buf(), inner })

@@ -7,8 +7,8 @@ use crate::error::{Result, ScanError};
 use crate::suffstats::{DimensionInfo, ExperimentStats, MetricInfo, SuffStats};
 use arrow::array::RecordBatch;
 use cateye_io::{quantile_edges, BinEdges, Dictionary, EncodedBatch, Encoder, IoError, Layout, Source, NULL_CODE};
-use rustc_hash::FxHashMap;
 use cateye_stats::ClusterMoments;
+use rustc_hash::FxHashMap;
 use std::sync::mpsc::sync_channel;
 
 /// Progress of a pass over the input: rows read so far and the total when known.
@@ -16,6 +16,10 @@ pub type Progress<'a> = &'a (dyn Fn(u64, Option<u64>) + Sync);
 
 /// Bytes of chunk statistics a window of batches may hold before it is merged.
 const WINDOW_BUDGET: usize = 256 << 20;
+
+/// The window budget when reading experiment by experiment: every experiment in flight also
+/// holds its running statistics and, once complete, its result rows, so fewer are read at once.
+const STREAM_WINDOW_BUDGET: usize = 64 << 20;
 
 /// How many batches are aggregated in parallel at a time: up to eight per thread, fewer when
 /// batches are costly in chunk statistics (many small experiments per batch), so that memory
@@ -25,13 +29,14 @@ struct Window {
     size: usize,
     min: usize,
     max: usize,
+    budget: usize,
 }
 
 impl Window {
-    fn new() -> Self {
+    fn new(budget: usize) -> Self {
         let threads = rayon::current_num_threads().max(1);
         // Start small: the first window tells how costly a batch is.
-        Self { size: threads, min: threads, max: 8 * threads }
+        Self { size: threads, min: threads, max: 8 * threads, budget }
     }
 
     /// Adapt to the chunk statistics the last window produced.
@@ -39,7 +44,7 @@ impl Window {
         let batches = chunks.len().max(1);
         let bytes: usize = chunks.iter().flatten().map(Chunk::approx_bytes).sum();
         let per_batch = (bytes / batches).max(1);
-        self.size = (WINDOW_BUDGET / per_batch).clamp(self.min, self.max);
+        self.size = (self.budget / per_batch).clamp(self.min, self.max);
     }
 }
 
@@ -89,8 +94,13 @@ impl<'s> Reader<'s> {
 
     /// Read the whole input in parallel windows of batches; after each window (merged in
     /// batch order) `after_window` is called with the number of rows read so far.
-    fn read(&mut self, progress: Progress, mut after_window: impl FnMut(&mut Self) -> Result<()>) -> Result<()> {
-        let mut window = Window::new();
+    fn read(
+        &mut self,
+        budget: usize,
+        progress: Progress,
+        mut after_window: impl FnMut(&mut Self) -> Result<()>,
+    ) -> Result<()> {
+        let mut window = Window::new(budget);
         let batches = self.source.batches(&self.layout.projection, self.config.batch_rows)?;
         std::thread::scope(|scope| -> Result<()> {
             // Decoding runs on its own thread, ahead of encoding and aggregation.
@@ -148,7 +158,12 @@ impl<'s> Reader<'s> {
     fn stats(&self, experiments: Vec<ExperimentStats>) -> SuffStats {
         let mut stats = SuffStats {
             control: self.config.control.clone(),
-            metrics: self.layout.metrics.iter().map(|m| MetricInfo { name: m.name.clone(), pre: m.pre.clone() }).collect(),
+            metrics: self
+                .layout
+                .metrics
+                .iter()
+                .map(|m| MetricInfo { name: m.name.clone(), pre: m.pre.clone() })
+                .collect(),
             dimensions: self.dimensions(),
             experiments,
             rows: self.rows,
@@ -211,7 +226,7 @@ impl<'s> Reader<'s> {
 /// Read `source` and compute its sufficient statistics under `config`.
 pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Result<SuffStats> {
     let mut reader = Reader::new(source, config)?;
-    reader.read(progress, |_| Ok(()))?;
+    reader.read(WINDOW_BUDGET, progress, |_| Ok(()))?;
     reader.check_control()?;
     let mut experiments = Vec::new();
     for code in 0..reader.acc.experiments.len() {
@@ -269,7 +284,8 @@ impl ExperimentSpans {
             }
         }
         // Largest overlap of the intervals [first, last]: a sweep over their ends.
-        let mut ends: Vec<(u64, bool)> = first.iter().map(|&f| (f, true)).chain(last.iter().map(|&l| (l, false))).collect();
+        let mut ends: Vec<(u64, bool)> =
+            first.iter().map(|&f| (f, true)).chain(last.iter().map(|&l| (l, false))).collect();
         ends.sort_unstable_by_key(|&(r, start)| (r, !start));
         let (mut open, mut max_interleaved) = (0usize, 0usize);
         for (_, start) in ends {
@@ -300,32 +316,38 @@ impl ExperimentSpans {
     }
 }
 
-/// Read `source` and hand each experiment's statistics to `on_experiment` as soon as its last
-/// row is read (as [`ExperimentSpans`] found it), then release them: when the input is grouped
-/// by experiment, memory holds one window of experiments, not the sweep. Each experiment comes
-/// alone in a [`SuffStats`] whose dimensions list the levels seen so far (canonical order);
-/// the statistics are those [`collect`] computes, bit for bit. Returns the statistics without
-/// experiments (metrics, dimensions with all their levels, row counts).
+/// Read `source` and hand the experiments' statistics to `on_experiments` as soon as their last
+/// rows are read (as [`ExperimentSpans`] found them), then release them: when the input is
+/// grouped by experiment, memory holds one window of experiments, not the sweep. After each
+/// window of batches, the experiments it completed come together (in order of first
+/// appearance), each alone in a [`SuffStats`] whose dimensions list the levels seen so far
+/// (canonical order); the statistics are those [`collect`] computes from the same batches, bit
+/// for bit. Returns the statistics without experiments (metrics, dimensions with all their
+/// levels, row counts).
 pub fn collect_by_experiment(
     source: &Source,
     config: &ScanConfig,
     spans: &ExperimentSpans,
     progress: Progress,
-    mut on_experiment: impl FnMut(SuffStats) -> Result<()>,
+    mut on_experiments: impl FnMut(Vec<SuffStats>) -> Result<()>,
 ) -> Result<SuffStats> {
     let mut reader = Reader::new(source, config)?;
     let mut release = |reader: &mut Reader, all: bool| -> Result<()> {
+        let mut done = Vec::new();
         for code in 0..reader.acc.experiments.len() {
             let open = reader.acc.experiments[code].is_some();
             if open && (all || spans.ended_before(&reader.encoder.experiments.labels()[code], reader.rows)) {
                 if let Some(e) = reader.complete(code)? {
-                    on_experiment(reader.stats(vec![e]))?;
+                    done.push(reader.stats(vec![e]));
                 }
             }
         }
-        Ok(())
+        if done.is_empty() {
+            return Ok(());
+        }
+        on_experiments(done)
     };
-    reader.read(progress, |r| release(r, false))?;
+    reader.read(STREAM_WINDOW_BUDGET, progress, |r| release(r, false))?;
     release(&mut reader, true)?;
     reader.check_control()?;
     Ok(reader.stats(Vec::new()))
@@ -395,7 +417,7 @@ pub fn encode_all(source: &Source, config: &ScanConfig) -> Result<EncodedTable> 
 pub fn aggregate_encoded(table: &EncodedTable) -> Accumulator {
     let l = &table.encoder.layout;
     let mut acc = Accumulator::new(l.metrics.len(), l.dimensions.len());
-    let mut window = Window::new();
+    let mut window = Window::new(WINDOW_BUDGET);
     let mut start = 0;
     while start < table.batches.len() {
         let end = (start + window.size).min(table.batches.len());

@@ -28,12 +28,14 @@ mod stats_table;
 mod suffstats;
 
 pub use aggregate::Accumulator;
-pub use collect::{aggregate_encoded, collect, collect_by_experiment, encode_all, EncodedTable, ExperimentSpans, Progress};
+pub use collect::{
+    aggregate_encoded, collect, collect_by_experiment, encode_all, EncodedTable, ExperimentSpans, Progress,
+};
 pub use config::{ScanConfig, Tables};
 pub use error::{Result, ScanError};
 pub use results::{
-    CupedEffect, DetectionRow, DimensionCounts, DimensionRow, DimensionSummary, EffectRow, Finding, InputSummary, LevelDeviation,
-    LevelEffectRow, ScanResult, Settings, SrmRow, SCHEMA_VERSION,
+    CupedEffect, DetectionRow, DimensionCounts, DimensionRow, DimensionSummary, EffectRow, Finding, InputSummary,
+    LevelDeviation, LevelEffectRow, ScanResult, Settings, SrmRow, SCHEMA_VERSION,
 };
 pub use scan::{scan, scan_by_experiment, DimensionSink, OTHER_LEVEL};
 pub use stats_table::{read_stats_table, stats_table};

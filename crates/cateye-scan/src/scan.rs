@@ -2,19 +2,20 @@
 //! variance-ratio detection, per-dimension heterogeneity with small levels pooled, multiple
 //! testing across each family, and the ranked findings.
 
+use crate::collect::{collect_by_experiment, ExperimentSpans, Progress};
 use crate::config::{ScanConfig, Tables};
 use crate::error::{Result, ScanError};
 use crate::results::*;
 use crate::suffstats::{ExperimentStats, SuffStats};
-use crate::collect::{collect_by_experiment, ExperimentSpans, Progress};
 use cateye_io::Source;
-use cateye_stats::{adjust, hierarchical_adjust, Correction};
 use cateye_stats::srm_test;
+use cateye_stats::{adjust, hierarchical_adjust, Correction};
 use cateye_stats::{cuped_theta, difference, mean_difference, relative_lift, with_mean_variances};
 use cateye_stats::{heterogeneity, LevelEffect};
 use cateye_stats::{variance_ratio_test, ArmSpread};
 use cateye_stats::{JointMoments, Moments};
 use rayon::prelude::*;
+use std::sync::mpsc::sync_channel;
 
 /// Label of the level small levels are pooled into.
 pub const OTHER_LEVEL: &str = "other";
@@ -39,7 +40,7 @@ pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> R
         stats.experiments.par_iter().map(|e| scan_experiment(stats, e, config)).collect();
     let mut families = Families::default();
     for r in per_exp {
-        families.push(r, |_| true);
+        families.push(r, Keep::All);
     }
     Ok(families.finish(stats, config, source, Vec::new(), Tables::Csv).0)
 }
@@ -60,11 +61,13 @@ pub trait DimensionSink {
 /// p-values of all of them at the end. Memory holds the experiments being read, one p-value per
 /// dimension test, and the rows of tests with `p ≤ alpha` (candidate findings); the result's
 /// `dimensions` keeps the flagged rows only. Results equal [`scan`]'s on the same rows (the
-/// flagged rows, their q-values, the findings), in any order of experiments in the file.
+/// flagged rows, their q-values, the findings) in any order of experiments in the file: bit for
+/// bit when both read the same batches, to rounding otherwise (this reads batches of about four
+/// experiments, [`ExperimentSpans::batch_rows`], and sums in another order).
 pub fn scan_by_experiment(
     source: &Source,
     config: &ScanConfig,
-    sink: &mut dyn DimensionSink,
+    sink: &mut (dyn DimensionSink + Send),
     progress: Progress<'_>,
 ) -> Result<(SuffStats, ScanResult)> {
     let spans = ExperimentSpans::read(source, config)?;
@@ -72,13 +75,35 @@ pub fn scan_by_experiment(
     let alpha = config.alpha;
     // Batches of a few experiments, so that few experiments' statistics are held at once.
     let reading = ScanConfig { batch_rows: spans.batch_rows(config.batch_rows), ..config.clone() };
-    let stats = collect_by_experiment(source, &reading, &spans, progress, |one| {
-        check_planned_splits(&one, config, source.label())?;
-        let rows = scan_experiment(&one, &one.experiments[0], config);
-        sink.rows(&rows.dimensions)?;
-        // Flagged rows have q ≥ p, so rows with p > alpha are never needed again.
-        families.push(rows, |r| r.test.is_some_and(|t| t.p_value <= alpha));
-        Ok(())
+    // The sink writes on its own thread while the next experiments are read and tested.
+    let stats = std::thread::scope(|scope| -> Result<SuffStats> {
+        let (tx, rx) = sync_channel::<Vec<DimensionRow>>(2);
+        let sink = &mut *sink;
+        let writer = scope.spawn(move || -> Result<()> {
+            for rows in rx {
+                sink.rows(&rows)?;
+            }
+            Ok(())
+        });
+        let read = collect_by_experiment(source, &reading, &spans, progress, |done| {
+            for one in &done {
+                check_planned_splits(one, config, source.label())?;
+            }
+            let scanned: Vec<ExperimentRows> =
+                done.par_iter().map(|one| scan_experiment(one, &one.experiments[0], config)).collect();
+            for rows in scanned {
+                let rows = families.push(rows, Keep::UpTo(alpha));
+                if tx.send(rows).is_err() {
+                    break; // the writer failed: its error is returned below
+                }
+            }
+            Ok(())
+        });
+        drop(tx);
+        let written = writer.join().expect("the table writer does not panic");
+        let stats = read?;
+        written?;
+        Ok(stats)
     })?;
     let mut warnings = Vec::new();
     if spans.max_interleaved > 1 {
@@ -91,6 +116,15 @@ pub fn scan_by_experiment(
     let (result, q) = families.finish(&stats, config, Some(source.label().to_string()), warnings, Tables::Parquet);
     sink.q_values(&q, alpha)?;
     Ok((stats, result))
+}
+
+/// Which dimension rows [`Families::push`] keeps.
+enum Keep {
+    /// Every row (moved in).
+    All,
+    /// The rows with `p ≤ alpha`, the only ones a correction can flag (`q ≥ p`), copied in; the
+    /// rows go back to the caller.
+    UpTo(f64),
 }
 
 /// The rows of the scanned experiments, gathered for the corrections across experiments.
@@ -114,7 +148,7 @@ struct Families {
 
 impl Families {
     /// Add one experiment's rows, keeping the dimension rows `keep` accepts.
-    fn push(&mut self, rows: ExperimentRows, keep: impl Fn(&DimensionRow) -> bool) {
+    fn push(&mut self, rows: ExperimentRows, keep: Keep) -> Vec<DimensionRow> {
         let experiment = self.srm.len() as u32;
         self.srm.extend(rows.srm);
         self.effects.extend(rows.effects);
@@ -135,10 +169,20 @@ impl Families {
             self.pair_of.push(pair);
         }
         let first = self.p.len() - rows.dimensions.len();
-        for (k, r) in rows.dimensions.into_iter().enumerate() {
-            if keep(&r) {
-                self.kept.push(first + k);
-                self.dimensions.push(r);
+        match keep {
+            Keep::All => {
+                self.kept.extend(first..self.p.len());
+                self.dimensions.extend(rows.dimensions);
+                Vec::new()
+            }
+            Keep::UpTo(alpha) => {
+                for (k, r) in rows.dimensions.iter().enumerate() {
+                    if r.test.is_some_and(|t| t.p_value <= alpha) {
+                        self.kept.push(first + k);
+                        self.dimensions.push(r.clone());
+                    }
+                }
+                rows.dimensions
             }
         }
     }

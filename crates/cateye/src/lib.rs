@@ -39,10 +39,10 @@ pub mod demo;
 mod error;
 mod export;
 pub mod forest;
-pub mod tables;
 pub mod model;
 mod propensity;
 pub mod scan;
+pub mod tables;
 mod units;
 
 pub use cateye_io::{

@@ -55,7 +55,8 @@ fn dimension_schema(with_q: bool) -> SchemaRef {
     if with_q {
         return schema;
     }
-    let keep: Vec<usize> = (0..DIMENSION_COLUMNS.len()).filter(|&i| !matches!(DIMENSION_COLUMNS[i], "q_value" | "flagged")).collect();
+    let keep: Vec<usize> =
+        (0..DIMENSION_COLUMNS.len()).filter(|&i| !matches!(DIMENSION_COLUMNS[i], "q_value" | "flagged")).collect();
     Arc::new(schema.project(&keep).expect("columns of the schema"))
 }
 
@@ -82,7 +83,9 @@ pub fn dimension_batch(rows: &[DimensionRow]) -> RecordBatch {
 
 /// Every column but `q_value` and `flagged`.
 fn dimension_columns(rows: &[DimensionRow]) -> Vec<ArrayRef> {
-    let test = |f: fn(&cateye_stats::Heterogeneity) -> f64| floats(rows.iter().map(move |r| r.test.as_ref().map_or(f64::NAN, f)));
+    let test = |f: fn(&cateye_stats::Heterogeneity) -> f64| {
+        floats(rows.iter().map(move |r| r.test.as_ref().map_or(f64::NAN, f)))
+    };
     vec![
         strings(rows.iter().map(|r| r.experiment.as_str())),
         strings(rows.iter().map(|r| r.metric.as_str())),
@@ -177,7 +180,8 @@ impl DimensionSink for ParquetTables {
         }
         let pending = Source::open(&self.pending).map_err(to_scan)?;
         let all: Vec<usize> = (0..pending.schema().fields().len()).collect();
-        let mut out = TableWriter::create_keyed(&self.dimensions, dimension_schema(true), Some(&KEYS)).map_err(to_scan)?;
+        let mut out =
+            TableWriter::create_keyed(&self.dimensions, dimension_schema(true), Some(&KEYS)).map_err(to_scan)?;
         let mut offset = 0usize;
         for batch in pending.batches(&all, 64 * 1024).map_err(to_scan)? {
             let batch = batch.map_err(to_scan)?;

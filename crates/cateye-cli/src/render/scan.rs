@@ -46,10 +46,7 @@ pub fn scan_summary(report: &ScanReport) -> String {
         let _ = writeln!(
             s,
             "  small levels (< {} units in an arm) pooled into 'other' in {} of {} dimension tests; see dimensions.{}",
-            result.settings.min_units_per_arm,
-            counts.pooled,
-            counts.rows,
-            result.settings.tables
+            result.settings.min_units_per_arm, counts.pooled, counts.rows, result.settings.tables
         );
     }
     let settings = &result.settings;
