@@ -76,9 +76,14 @@ struct Reader<'s> {
 }
 
 impl<'s> Reader<'s> {
-    fn new(source: &'s Source, config: &'s ScanConfig) -> Result<Self> {
+    /// A reader of `source`; the bin edges of its float dimensions are `edges` when given (those
+    /// of the whole input, for a part of it), computed from `source` otherwise.
+    fn new(source: &'s Source, config: &'s ScanConfig, edges: Option<BinEdges>) -> Result<Self> {
         let layout = Layout::resolve(source, &config.roles())?;
-        let edges = quantile_edges(source, &layout, config.bins, config.batch_rows)?;
+        let edges = match edges {
+            Some(edges) => edges,
+            None => quantile_edges(source, &layout, config.bins, config.batch_rows)?,
+        };
         Ok(Self {
             encoder: Encoder::new(layout.clone(), edges.clone(), config.max_levels),
             shifts: Shifts::new(layout.metrics.len()),
@@ -225,7 +230,7 @@ impl<'s> Reader<'s> {
 
 /// Read `source` and compute its sufficient statistics under `config`.
 pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Result<SuffStats> {
-    let mut reader = Reader::new(source, config)?;
+    let mut reader = Reader::new(source, config, None)?;
     reader.read(WINDOW_BUDGET, progress, |_| Ok(()))?;
     reader.check_control()?;
     let mut experiments = Vec::new();
@@ -310,6 +315,11 @@ impl ExperimentSpans {
         (EXPERIMENTS_PER_BATCH * per_experiment).clamp(1024.min(max), max)
     }
 
+    /// Number of experiments.
+    pub fn experiments(&self) -> usize {
+        self.last_row.len()
+    }
+
     /// Whether experiment `label` has no row at or after row `rows` (0-based).
     fn ended_before(&self, label: &str, rows: u64) -> bool {
         self.last_row.get(label).is_some_and(|&last| last < rows)
@@ -329,9 +339,22 @@ pub fn collect_by_experiment(
     config: &ScanConfig,
     spans: &ExperimentSpans,
     progress: Progress,
+    on_experiments: impl FnMut(Vec<SuffStats>) -> Result<()>,
+) -> Result<SuffStats> {
+    collect_part_by_experiment(source, config, spans, None, progress, on_experiments)
+}
+
+/// [`collect_by_experiment`] of a part of the input, whose float dimensions are binned with the
+/// whole input's `edges` when given.
+pub(crate) fn collect_part_by_experiment(
+    source: &Source,
+    config: &ScanConfig,
+    spans: &ExperimentSpans,
+    edges: Option<BinEdges>,
+    progress: Progress,
     mut on_experiments: impl FnMut(Vec<SuffStats>) -> Result<()>,
 ) -> Result<SuffStats> {
-    let mut reader = Reader::new(source, config)?;
+    let mut reader = Reader::new(source, config, edges)?;
     let mut release = |reader: &mut Reader, all: bool| -> Result<()> {
         let mut done = Vec::new();
         for code in 0..reader.acc.experiments.len() {

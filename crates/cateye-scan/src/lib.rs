@@ -8,6 +8,7 @@
 //! | `aggregate` | the hot loop: encoded batches → shifted power sums → moments |
 //! | `kernel` | the vectorised scatter-add at the bottom of the hot loop |
 //! | `collect` | the source → [`SuffStats`] driver (parallel, deterministic), whole or experiment by experiment |
+//! | `partition` | input not grouped by experiment, partitioned by experiment into temporary files |
 //! | `suffstats` | the sufficient statistics and their exact merge |
 //! | `stats_table` | sufficient statistics as a flat table (warehouse / Spark input and output) |
 //! | `scan` | SRM, ATE/CUPED, detection, per-dimension heterogeneity, FDR, findings; in memory or streamed by experiment |
@@ -22,6 +23,7 @@ mod collect;
 mod config;
 mod error;
 mod kernel;
+mod partition;
 mod results;
 mod scan;
 mod stats_table;

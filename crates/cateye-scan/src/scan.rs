@@ -2,12 +2,13 @@
 //! variance-ratio detection, per-dimension heterogeneity with small levels pooled, multiple
 //! testing across each family, and the ranked findings.
 
-use crate::collect::{collect_by_experiment, ExperimentSpans, Progress};
+use crate::collect::{collect_by_experiment, collect_part_by_experiment, ExperimentSpans, Progress};
 use crate::config::{ScanConfig, Tables};
 use crate::error::{Result, ScanError};
+use crate::partition::{partition_by_experiment, EXPERIMENTS_PER_FILE};
 use crate::results::*;
 use crate::suffstats::{ExperimentStats, SuffStats};
-use cateye_io::Source;
+use cateye_io::{quantile_edges, Layout, Source};
 use cateye_stats::srm_test;
 use cateye_stats::{adjust, hierarchical_adjust, Correction};
 use cateye_stats::{cuped_theta, difference, mean_difference, relative_lift, with_mean_variances};
@@ -73,8 +74,7 @@ pub fn scan_by_experiment(
     let spans = ExperimentSpans::read(source, config)?;
     let mut families = Families::default();
     let alpha = config.alpha;
-    // Batches of a few experiments, so that few experiments' statistics are held at once.
-    let reading = ScanConfig { batch_rows: spans.batch_rows(config.batch_rows), ..config.clone() };
+    let mut warnings = Vec::new();
     // The sink writes on its own thread while the next experiments are read and tested.
     let stats = std::thread::scope(|scope| -> Result<SuffStats> {
         let (tx, rx) = sync_channel::<Vec<DimensionRow>>(2);
@@ -85,7 +85,7 @@ pub fn scan_by_experiment(
             }
             Ok(())
         });
-        let read = collect_by_experiment(source, &reading, &spans, progress, |done| {
+        let on_experiments = |done: Vec<SuffStats>| -> Result<()> {
             for one in &done {
                 check_planned_splits(one, config, source.label())?;
             }
@@ -98,24 +98,76 @@ pub fn scan_by_experiment(
                 }
             }
             Ok(())
-        });
+        };
+        let read = if spans.max_interleaved > EXPERIMENTS_PER_FILE {
+            read_partitioned(source, config, &spans, progress, on_experiments).map(|(stats, files)| {
+                warnings.push(format!(
+                    "the rows are not grouped by experiment (up to {} experiments interleave): they were partitioned \
+                     by experiment into {files} temporary files first (two passes); input grouped by experiment is \
+                     read once",
+                    spans.max_interleaved
+                ));
+                stats
+            })
+        } else {
+            // Batches of a few experiments, so that few experiments' statistics are held at once.
+            let reading = ScanConfig { batch_rows: spans.batch_rows(config.batch_rows), ..config.clone() };
+            collect_by_experiment(source, &reading, &spans, progress, on_experiments)
+        };
         drop(tx);
         let written = writer.join().expect("the table writer does not panic");
         let stats = read?;
         written?;
         Ok(stats)
     })?;
-    let mut warnings = Vec::new();
-    if spans.max_interleaved > 1 {
-        warnings.push(format!(
-            "the rows are not grouped by experiment (up to {} experiments interleave): their statistics were held \
-             at once; group the input by experiment to bound memory by the widest experiment",
-            spans.max_interleaved
-        ));
-    }
     let (result, q) = families.finish(&stats, config, Some(source.label().to_string()), warnings, Tables::Parquet);
     sink.q_values(&q, alpha)?;
     Ok((stats, result))
+}
+
+/// The scan by experiment of input not grouped by experiment: its rows partitioned by
+/// experiment into temporary files ([`partition_by_experiment`]), read one after the other with
+/// the whole input's bin edges. Returns the statistics without experiments and the number of
+/// files.
+fn read_partitioned(
+    source: &Source,
+    config: &ScanConfig,
+    spans: &ExperimentSpans,
+    progress: Progress<'_>,
+    mut on_experiments: impl FnMut(Vec<SuffStats>) -> Result<()>,
+) -> Result<(SuffStats, usize)> {
+    let layout = Layout::resolve(source, &config.roles())?;
+    let edges = quantile_edges(source, &layout, config.bins, config.batch_rows)?;
+    let partition = partition_by_experiment(source, &layout, spans.experiments(), config.batch_rows)?;
+    // The parts hold the resolved columns alone: name the roles.
+    let part_config = ScanConfig {
+        unit: None,
+        metrics: Some(layout.metrics.iter().map(|m| m.name.clone()).collect()),
+        dimensions: Some(layout.dimensions.iter().map(|d| d.name.clone()).collect()),
+        ignore: Vec::new(),
+        ..config.clone()
+    };
+    let files = partition.files.len();
+    let mut stats: Option<SuffStats> = None;
+    for (k, file) in partition.files.iter().enumerate() {
+        let label = format!("{} (part {} of {files}, partitioned by experiment)", source.label(), k + 1);
+        let part = Source::open(file)?.with_label(label);
+        let part_spans = ExperimentSpans::read(&part, &part_config)?;
+        let reading = ScanConfig { batch_rows: part_spans.batch_rows(config.batch_rows), ..part_config.clone() };
+        let read = collect_part_by_experiment(
+            &part,
+            &reading,
+            &part_spans,
+            Some(edges.clone()),
+            progress,
+            &mut on_experiments,
+        )?;
+        match &mut stats {
+            None => stats = Some(read),
+            Some(stats) => stats.merge(&read).expect("parts of one input have the same metrics and dimensions"),
+        }
+    }
+    Ok((stats.expect("at least one part"), files))
 }
 
 /// Which dimension rows [`Families::push`] keeps.
