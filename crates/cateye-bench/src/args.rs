@@ -79,6 +79,10 @@ pub struct BenchArgs {
     /// wide: multiple-testing correction [default: bh].
     #[arg(long)]
     pub(crate) correction: Option<cateye::scan::Correction>,
+    /// wide: interleave the experiments' rows (round robin) instead of grouping them, the case
+    /// the scan reads in two passes.
+    #[arg(long)]
+    pub(crate) interleaved: bool,
     /// cate, cate-select: also write the generated data as CSV here, for the EconML comparison
     /// [default: none].
     #[arg(long)]
@@ -146,8 +150,12 @@ fn wide(args: &BenchArgs) -> Result<()> {
             dims: args.dimensions.unwrap_or(100),
             levels: args.levels.unwrap_or(10),
         };
-        let tables = args.tables.unwrap_or(cateye::scan::Tables::Parquet);
-        crate::wide::run(dir, shape, tables, args.correction.unwrap_or_default())
+        let how = crate::wide::Run {
+            tables: args.tables.unwrap_or(cateye::scan::Tables::Parquet),
+            correction: args.correction.unwrap_or_default(),
+            interleaved: args.interleaved,
+        };
+        crate::wide::run(dir, shape, how)
     })
 }
 

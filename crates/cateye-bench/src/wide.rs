@@ -46,16 +46,46 @@ pub(crate) struct Shape {
     pub levels: usize,
 }
 
-pub(crate) fn run(dir: &Path, shape: Shape, tables: Tables, correction: Correction) -> Result<()> {
+/// How the scan is run.
+pub(crate) struct Run {
+    pub tables: Tables,
+    pub correction: Correction,
+    /// Rows of all experiments interleaved (round robin) instead of grouped by experiment.
+    pub interleaved: bool,
+}
+
+/// Writes the table of `spec` with its experiments' rows interleaved: the first row of every
+/// experiment, then the second, and so on (held in memory while written).
+fn write_interleaved(spec: &TableSpec, units: usize, file: &Path) -> Result<()> {
+    let batches = spec.batches();
+    let all =
+        arrow::compute::concat_batches(&spec.schema(), &batches).map_err(|e| cateye_io::IoError::write(file, e))?;
+    let experiments = spec.experiments.len();
+    let order: Vec<u32> = (0..units).flat_map(|i| (0..experiments).map(move |e| (e * units + i) as u32)).collect();
+    let chunks = order.chunks(1 << 16).map(|rows| {
+        arrow::compute::take_record_batch(&all, &arrow::array::UInt32Array::from(rows.to_vec()))
+            .expect("rows of the table")
+    });
+    Ok(cateye_io::write_batches(file, spec.schema(), chunks)?)
+}
+
+pub(crate) fn run(dir: &Path, shape: Shape, how: Run) -> Result<()> {
     let Shape { experiments, units, metrics, dims, levels } = shape;
-    let file = dir.join(format!("wide_{experiments}x{units}x{metrics}x{dims}.parquet"));
+    let Run { tables, correction, interleaved } = how;
+    let order = if interleaved { "_interleaved" } else { "" };
+    let file = dir.join(format!("wide_{experiments}x{units}x{metrics}x{dims}{order}.parquet"));
     let (spec, planted) = spec(experiments, units, metrics, dims, levels);
     let t = Instant::now();
-    cateye::demo::write_table(&spec, &file)?;
+    if interleaved {
+        write_interleaved(&spec, units, &file)?;
+    } else {
+        cateye::demo::write_table(&spec, &file)?;
+    }
     let size = std::fs::metadata(&file).map_err(io_error(file.display()))?.len();
     println!(
         "generated {experiments} experiments x {units} units x {metrics} metrics (+ pre-period) x {dims} dimensions \
-         ({levels} levels) in {:.1} s: {:.0} MB",
+         ({levels} levels){} in {:.1} s: {:.0} MB",
+        if interleaved { ", rows of the experiments interleaved" } else { "" },
         t.elapsed().as_secs_f64(),
         size as f64 / 1e6
     );
