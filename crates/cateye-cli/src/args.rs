@@ -259,8 +259,8 @@ pub struct ScanArgs {
     #[arg(long, value_delimiter = ',')]
     pub split: Option<Vec<String>>,
     /// Per-dimension and per-level tables: csv (every row also in scan.json) or parquet
-    /// (streamed experiment by experiment, memory bounded by the widest experiment when the
-    /// input is grouped by experiment; scan.json keeps the flagged rows) [default: csv].
+    /// (streamed experiment by experiment, for sweeps of thousands of experiments: memory set by
+    /// the experiments being read; scan.json keeps the flagged rows) [default: csv].
     #[arg(long)]
     pub tables: Option<Tables>,
     /// FILE is a table of sufficient statistics (from a warehouse, Spark or --export-stats)

@@ -95,8 +95,9 @@ pub enum Tables {
     Csv,
     /// Streamed by experiment: each experiment is tested as soon as its rows are read, its
     /// dimension and level rows go to `dimensions.parquet` and `levels.parquet`, and `scan.json`
-    /// keeps the flagged dimension rows. Memory is bounded by the widest experiment when the input
-    /// is grouped by experiment: for sweeps of thousands of experiments.
+    /// keeps the flagged dimension rows. Memory is set by the few experiments being read (input
+    /// not grouped by experiment is first partitioned by experiment into temporary files), plus
+    /// a p-value per dimension test: for sweeps of thousands of experiments.
     Parquet,
 }
 
