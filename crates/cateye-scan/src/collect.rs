@@ -306,8 +306,8 @@ impl ExperimentSpans {
         Ok(Self { last_row, max_interleaved, rows })
     }
 
-    /// Rows per batch for reading experiment by experiment: about [`EXPERIMENTS_PER_BATCH`]
-    /// experiments' rows (each experiment in flight holds its statistics, whatever its size),
+    /// Rows per batch for reading experiment by experiment: about four experiments' rows (each
+    /// experiment in flight holds its statistics, whatever its size),
     /// within `[1024, max]`. It depends on the data alone, so results do not depend on threads.
     pub fn batch_rows(&self, max: usize) -> usize {
         let experiments = self.last_row.len().max(1) as u64;
