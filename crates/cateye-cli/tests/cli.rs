@@ -123,6 +123,48 @@ fn demo_and_scan_of_its_data() {
     assert_eq!(again["findings"].as_array().unwrap().len(), json["findings"].as_array().unwrap().len());
 }
 
+#[test]
+fn tables_parquet_streams_the_dimension_and_level_tables() {
+    let dir = demo();
+    let data = dir.join("demo.parquet");
+    let (csv, parquet) = (dir.join("tables-csv"), dir.join("tables-parquet"));
+    let scan = |out: &Path, tables: &str, correction: &str| {
+        ok(&[
+            "scan",
+            path(&data),
+            "--metrics",
+            "revenue,sessions,converted",
+            "--dimensions",
+            "country,platform,tenure_days,is_subscriber",
+            "--deep-dive",
+            "none",
+            "--tables",
+            tables,
+            "--correction",
+            correction,
+            "--out",
+            path(out),
+            "--quiet",
+        ])
+    };
+    scan(&csv, "csv", "bh");
+    scan(&parquet, "parquet", "bh");
+    assert!(parquet.join("dimensions.parquet").exists() && parquet.join("levels.parquet").exists());
+    assert!(!parquet.join("dimensions.csv").exists());
+    let (a, b) = (json(&csv.join("scan.json")), json(&parquet.join("scan.json")));
+    assert_eq!(b["settings"]["tables"], "parquet");
+    assert_eq!(a["dimension_counts"]["rows"], b["dimension_counts"]["rows"]);
+    assert_eq!(a["findings"].as_array().unwrap().len(), b["findings"].as_array().unwrap().len());
+    let flagged = a["dimensions"].as_array().unwrap().iter().filter(|d| d["flagged"] == true).count();
+    assert_eq!(b["dimensions"].as_array().unwrap().len(), flagged);
+    // The hierarchical correction is a choice of the command line.
+    let tree = dir.join("tables-tree");
+    scan(&tree, "parquet", "hierarchical");
+    assert_eq!(json(&tree.join("scan.json"))["settings"]["correction"], "hierarchical");
+    let err = fails(&["scan", path(&data), "--tables", "xlsx"], 2);
+    assert!(err.contains("xlsx") && err.contains("csv or parquet"), "{err}");
+}
+
 /// The lines of the demo's deep dive about `pair` (`experiment / metric / arm`), up to the next pair.
 fn deep_dive_lines(pair: &str) -> String {
     let printed = &demo_run().1;

@@ -254,6 +254,8 @@ pub struct ExperimentSpans {
     pub max_interleaved: usize,
     /// Rows with an experiment id.
     pub rows: u64,
+    /// Rows read, with or without an experiment id.
+    rows_read: u64,
 }
 
 impl ExperimentSpans {
@@ -303,7 +305,7 @@ impl ExperimentSpans {
         }
         let rows = last.len() as u64 + (0..first.len()).map(|i| last[i] - first[i]).sum::<u64>();
         let last_row = dictionary.labels().iter().cloned().zip(last).collect();
-        Ok(Self { last_row, max_interleaved, rows })
+        Ok(Self { last_row, max_interleaved, rows, rows_read: row })
     }
 
     /// Rows per batch for reading experiment by experiment: about four experiments' rows (each
@@ -313,6 +315,11 @@ impl ExperimentSpans {
         let experiments = self.last_row.len().max(1) as u64;
         let per_experiment = self.rows.div_ceil(experiments) as usize;
         (EXPERIMENTS_PER_BATCH * per_experiment).clamp(1024.min(max), max)
+    }
+
+    /// Rows read by the first pass, with or without an experiment id.
+    pub fn rows_read(&self) -> u64 {
+        self.rows_read
     }
 
     /// Number of experiments.

@@ -149,19 +149,23 @@ fn read_partitioned(
     };
     let files = partition.files.len();
     let mut stats: Option<SuffStats> = None;
+    // Rows of the parts read before this one: progress counts over the whole input.
+    let mut before = 0u64;
     for (k, file) in partition.files.iter().enumerate() {
         let label = format!("{} (part {} of {files}, partitioned by experiment)", source.label(), k + 1);
         let part = Source::open(file)?.with_label(label);
         let part_spans = ExperimentSpans::read(&part, &part_config)?;
         let reading = ScanConfig { batch_rows: part_spans.batch_rows(config.batch_rows), ..part_config.clone() };
+        let part_progress = |rows: u64, _: Option<u64>| progress(before + rows, Some(spans.rows_read()));
         let read = collect_part_by_experiment(
             &part,
             &reading,
             &part_spans,
             Some(edges.clone()),
-            progress,
+            &part_progress,
             &mut on_experiments,
         )?;
+        before += read.rows;
         match &mut stats {
             None => stats = Some(read),
             Some(stats) => stats.merge(&read).expect("parts of one input have the same metrics and dimensions"),
