@@ -21,10 +21,10 @@ const WINDOW_BUDGET: usize = 256 << 20;
 /// holds its running statistics and, once complete, its result rows, so fewer are read at once.
 const STREAM_WINDOW_BUDGET: usize = 64 << 20;
 
-/// How many batches are aggregated in parallel at a time: up to eight per thread, fewer when
-/// batches are costly in chunk statistics (many small experiments per batch), so that memory
-/// stays bounded. The window size does not change the results (chunks are merged in batch
-/// order whatever the window).
+/// How many batches are aggregated in parallel at a time: a few per thread, fewer when batches
+/// are costly in chunk statistics (many small experiments per batch), so that memory stays
+/// bounded. The window size does not change the statistics (chunks are merged in batch order
+/// whatever the window).
 struct Window {
     size: usize,
     min: usize,
@@ -32,11 +32,27 @@ struct Window {
     budget: usize,
 }
 
+/// How the windows of a pass are sized.
+#[derive(Clone, Copy, Debug)]
+enum Windows {
+    /// [`collect`]: one batch per thread to start, up to eight per thread, within
+    /// [`WINDOW_BUDGET`].
+    PerThread,
+    /// [`collect_by_experiment`]: two batches to start, up to sixteen, within
+    /// [`STREAM_WINDOW_BUDGET`], whatever the number of threads: the windows decide which
+    /// experiments are released together, hence the order of the streamed rows, which must not
+    /// depend on the number of threads.
+    Fixed,
+}
+
 impl Window {
-    fn new(budget: usize) -> Self {
-        let threads = rayon::current_num_threads().max(1);
+    fn new(windows: Windows) -> Self {
+        let (min, budget) = match windows {
+            Windows::PerThread => (rayon::current_num_threads().max(1), WINDOW_BUDGET),
+            Windows::Fixed => (2, STREAM_WINDOW_BUDGET),
+        };
         // Start small: the first window tells how costly a batch is.
-        Self { size: threads, min: threads, max: 8 * threads, budget }
+        Self { size: min, min, max: 8 * min, budget }
     }
 
     /// Adapt to the chunk statistics the last window produced.
@@ -101,11 +117,11 @@ impl<'s> Reader<'s> {
     /// batch order) `after_window` is called with the number of rows read so far.
     fn read(
         &mut self,
-        budget: usize,
+        windows: Windows,
         progress: Progress,
         mut after_window: impl FnMut(&mut Self) -> Result<()>,
     ) -> Result<()> {
-        let mut window = Window::new(budget);
+        let mut window = Window::new(windows);
         let batches = self.source.batches(&self.layout.projection, self.config.batch_rows)?;
         std::thread::scope(|scope| -> Result<()> {
             // Decoding runs on its own thread, ahead of encoding and aggregation.
@@ -231,7 +247,7 @@ impl<'s> Reader<'s> {
 /// Read `source` and compute its sufficient statistics under `config`.
 pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Result<SuffStats> {
     let mut reader = Reader::new(source, config, None)?;
-    reader.read(WINDOW_BUDGET, progress, |_| Ok(()))?;
+    reader.read(Windows::PerThread, progress, |_| Ok(()))?;
     reader.check_control()?;
     let mut experiments = Vec::new();
     for code in 0..reader.acc.experiments.len() {
@@ -377,7 +393,7 @@ pub(crate) fn collect_part_by_experiment(
         }
         on_experiments(done)
     };
-    reader.read(STREAM_WINDOW_BUDGET, progress, |r| release(r, false))?;
+    reader.read(Windows::Fixed, progress, |r| release(r, false))?;
     release(&mut reader, true)?;
     reader.check_control()?;
     Ok(reader.stats(Vec::new()))
@@ -447,7 +463,7 @@ pub fn encode_all(source: &Source, config: &ScanConfig) -> Result<EncodedTable> 
 pub fn aggregate_encoded(table: &EncodedTable) -> Accumulator {
     let l = &table.encoder.layout;
     let mut acc = Accumulator::new(l.metrics.len(), l.dimensions.len());
-    let mut window = Window::new(WINDOW_BUDGET);
+    let mut window = Window::new(Windows::PerThread);
     let mut start = 0;
     while start < table.batches.len() {
         let end = (start + window.size).min(table.batches.len());

@@ -43,8 +43,9 @@ impl DimensionSink for Collect {
     }
 }
 
-/// The streamed scan of `path`: its result, and every dimension row with its q-value.
-fn streamed(path: &Path, config: &ScanConfig) -> (ScanResult, Vec<DimensionRow>) {
+/// The streamed scan of `path`: its result, and every dimension row with its q-value, in the
+/// order streamed.
+fn streamed_in_order(path: &Path, config: &ScanConfig) -> (ScanResult, Vec<DimensionRow>) {
     let mut sink = Collect::default();
     let (_, result) = scan_by_experiment(&Source::open(path).unwrap(), config, &mut sink, &|_, _| {}).unwrap();
     assert_eq!(sink.rows.len(), sink.q.len());
@@ -58,6 +59,12 @@ fn streamed(path: &Path, config: &ScanConfig) -> (ScanResult, Vec<DimensionRow>)
             r
         })
         .collect();
+    (result, rows)
+}
+
+/// The same, rows sorted by key.
+fn streamed(path: &Path, config: &ScanConfig) -> (ScanResult, Vec<DimensionRow>) {
+    let (result, rows) = streamed_in_order(path, config);
     (result, sorted(rows))
 }
 
@@ -191,6 +198,40 @@ fn order_of_experiments_and_grouping_do_not_change_the_results() {
             result.input.warnings.iter().any(|w| w.contains("partitioned by experiment into 2 temporary files"));
         assert_eq!(warned, !grouped, "{:?}", result.input.warnings);
     }
+}
+
+#[test]
+fn the_streamed_rows_do_not_depend_on_the_number_of_threads() {
+    let Some(path) = fixture("ab_scan_12x8000.parquet") else { return };
+    // Which experiments a window completes together sets the order in which their rows are
+    // streamed. Here experiments come in pairs, the second inside the first (A's first half, B,
+    // A's second half): B ends before A, in the same window as A or in an earlier one depending
+    // on the window's size.
+    let nested = reordered(&path, "threads.parquet", |t| {
+        let labels = experiment_labels(t);
+        let mut names: Vec<&String> = labels.iter().collect();
+        names.sort();
+        names.dedup();
+        let rows_of =
+            |name: &String| (0..t.num_rows() as u32).filter(|&i| &labels[i as usize] == name).collect::<Vec<_>>();
+        let mut idx = Vec::new();
+        for pair in names.chunks(2) {
+            let a = rows_of(pair[0]);
+            let b = pair.get(1).map(|n| rows_of(n)).unwrap_or_default();
+            idx.extend_from_slice(&a[..a.len() / 2]);
+            idx.extend_from_slice(&b);
+            idx.extend_from_slice(&a[a.len() / 2..]);
+        }
+        idx
+    });
+    let config = config().with(|c| c.batch_rows = 4096);
+    let run = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| streamed_in_order(&nested, &config))
+    };
+    let ((a, rows_a), (b, rows_b)) = (run(1), run(3));
+    same(&json(&rows_a), &json(&rows_b), 0.0, "streamed rows");
+    same_result(&a, &b, 0.0);
 }
 
 #[test]
