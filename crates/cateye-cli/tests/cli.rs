@@ -90,6 +90,22 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
+/// `cateye scan DATA` of the demo's table with its roles, no deep dive, and `more` arguments.
+fn demo_scan<'a>(data: &'a Path, more: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "scan",
+        path(data),
+        "--metrics",
+        "revenue,sessions,converted",
+        "--dimensions",
+        "country,platform,tenure_days,is_subscriber",
+        "--deep-dive",
+        "none",
+    ];
+    args.extend_from_slice(more);
+    args
+}
+
 #[test]
 fn demo_and_scan_of_its_data() {
     let dir = demo();
@@ -97,20 +113,7 @@ fn demo_and_scan_of_its_data() {
     let out = dir.join("scan-again");
     let stats = dir.join("stats.parquet");
     let data = dir.join("demo.parquet");
-    let printed = ok(&[
-        "scan",
-        path(&data),
-        "--metrics",
-        "revenue,sessions,converted",
-        "--dimensions",
-        "country,platform,tenure_days,is_subscriber",
-        "--deep-dive",
-        "none",
-        "--export-stats",
-        path(&stats),
-        "--out",
-        path(&out),
-    ]);
+    let printed = ok(&demo_scan(&data, &["--export-stats", path(&stats), "--out", path(&out)]));
     assert!(printed.contains("Heterogeneity findings"), "{printed}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("scan.json")).unwrap()).unwrap();
@@ -129,23 +132,7 @@ fn tables_parquet_streams_the_dimension_and_level_tables() {
     let data = dir.join("demo.parquet");
     let (csv, parquet) = (dir.join("tables-csv"), dir.join("tables-parquet"));
     let scan = |out: &Path, tables: &str, correction: &str| {
-        ok(&[
-            "scan",
-            path(&data),
-            "--metrics",
-            "revenue,sessions,converted",
-            "--dimensions",
-            "country,platform,tenure_days,is_subscriber",
-            "--deep-dive",
-            "none",
-            "--tables",
-            tables,
-            "--correction",
-            correction,
-            "--out",
-            path(out),
-            "--quiet",
-        ])
+        ok(&demo_scan(&data, &["--tables", tables, "--correction", correction, "--out", path(out), "--quiet"]))
     };
     scan(&csv, "csv", "bh");
     scan(&parquet, "parquet", "bh");

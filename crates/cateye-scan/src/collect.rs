@@ -216,7 +216,8 @@ impl<'s> Reader<'s> {
         let (input, column, control) = (self.source.label(), &self.layout.variant, &self.config.control);
         e.name = self.encoder.experiments.labels()[code].clone();
         e.arms = self.encoder.arms.labels()[..e.units.len()].to_vec();
-        pad(&mut e, &self.dimensions());
+        let levels: Vec<usize> = self.encoder.levels.iter().map(Dictionary::len).collect();
+        pad(&mut e, &levels);
         if self.layout.cluster.is_some() {
             let sums = self.acc.clusters.get_mut(code).and_then(Option::take).unwrap_or_default();
             set_cluster_moments(&mut e, sums);
@@ -288,7 +289,7 @@ impl ExperimentSpans {
         let mut dictionary = Dictionary::default();
         let (mut first, mut last): (Vec<u64>, Vec<u64>) = (Vec::new(), Vec::new());
         let mut codes = Vec::new();
-        let mut row = 0u64;
+        let (mut row, mut rows) = (0u64, 0u64);
         for batch in source.batches(&[column], config.batch_rows)? {
             let batch = batch?;
             dictionary
@@ -296,6 +297,7 @@ impl ExperimentSpans {
                 .map_err(|e| IoError::column(source.label(), &config.experiment, e))?;
             for &c in &codes {
                 if c != NULL_CODE {
+                    rows += 1;
                     let c = c as usize;
                     if c == first.len() {
                         first.push(row);
@@ -319,7 +321,6 @@ impl ExperimentSpans {
                 open -= 1;
             }
         }
-        let rows = last.len() as u64 + (0..first.len()).map(|i| last[i] - first[i]).sum::<u64>();
         let last_row = dictionary.labels().iter().cloned().zip(last).collect();
         Ok(Self { last_row, max_interleaved, rows, rows_read: row })
     }
@@ -399,11 +400,11 @@ pub(crate) fn collect_part_by_experiment(
     Ok(reader.stats(Vec::new()))
 }
 
-/// Grow every table of `e` to the final numbers of arms and levels.
-fn pad(e: &mut ExperimentStats, dims: &[DimensionInfo]) {
+/// Grow every table of `e` to its number of arms and to `levels[d]` levels in dimension `d`.
+fn pad(e: &mut ExperimentStats, levels: &[usize]) {
     let a = e.units.len();
     for (d, lu) in e.level_units.iter_mut().enumerate() {
-        lu.resize(dims[d].levels.len(), Vec::new());
+        lu.resize(levels[d], Vec::new());
         for l in lu.iter_mut() {
             l.resize(a, 0.0);
         }
@@ -413,7 +414,7 @@ fn pad(e: &mut ExperimentStats, dims: &[DimensionInfo]) {
         m.pre_imputed.resize(a, 0.0);
         m.overall.resize(a, Default::default());
         for (d, lv) in m.levels.iter_mut().enumerate() {
-            lv.resize(dims[d].levels.len(), Vec::new());
+            lv.resize(levels[d], Vec::new());
             for l in lv.iter_mut() {
                 l.resize(a, Default::default());
             }

@@ -73,11 +73,12 @@ fn floats(values: impl Iterator<Item = f64>) -> ArrayRef {
     Arc::new(Float64Array::from_iter_values(values))
 }
 
-/// The dimension rows as a record batch, with `q_value` and `flagged` as the rows hold them.
-pub fn dimension_batch(rows: &[DimensionRow]) -> RecordBatch {
-    let mut columns = dimension_columns(rows);
-    columns.insert(11, floats(rows.iter().map(|r| r.q_value)));
-    columns.push(Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.flagged)))));
+/// The streamed columns of the per-dimension table completed with `q_value` (in its place) and
+/// `flagged` (`q ≤ alpha`, last).
+fn with_q_values(mut columns: Vec<ArrayRef>, q: &[f64], alpha: f64) -> RecordBatch {
+    let at = DIMENSION_COLUMNS.iter().position(|c| *c == "q_value").expect("a q_value column");
+    columns.insert(at, floats(q.iter().copied()));
+    columns.push(Arc::new(BooleanArray::from_iter(q.iter().map(|&q| Some(q <= alpha)))));
     RecordBatch::try_new(dimension_schema(true), columns).expect("columns match the schema")
 }
 
@@ -105,7 +106,7 @@ fn dimension_columns(rows: &[DimensionRow]) -> Vec<ArrayRef> {
 }
 
 /// The level effects of the dimension rows as a record batch (one row per level).
-pub fn level_batch(rows: &[DimensionRow]) -> RecordBatch {
+fn level_batch(rows: &[DimensionRow]) -> RecordBatch {
     let levels = || rows.iter().flat_map(|r| r.levels.iter().map(move |l| (r, l)));
     let columns = vec![
         strings(levels().map(|(r, _)| r.experiment.as_str())),
@@ -130,7 +131,6 @@ pub struct ParquetTables {
     pending: PathBuf,
     pending_writer: Option<TableWriter>,
     levels: Option<TableWriter>,
-    rows: u64,
 }
 
 fn to_scan(e: IoError) -> ScanError {
@@ -146,13 +146,7 @@ impl ParquetTables {
             levels: Some(TableWriter::create_keyed(levels, level_schema(), Some(&KEYS))?),
             dimensions: dimensions.to_path_buf(),
             pending,
-            rows: 0,
         })
-    }
-
-    /// Dimension rows received so far.
-    pub fn rows(&self) -> u64 {
-        self.rows
     }
 }
 
@@ -167,7 +161,6 @@ impl DimensionSink for ParquetTables {
         let batch = RecordBatch::try_new(dimension_schema(false), dimension_columns(rows)).expect("schema");
         pending.write(&batch).map_err(to_scan)?;
         levels.write(&level_batch(rows)).map_err(to_scan)?;
-        self.rows += rows.len() as u64;
         Ok(())
     }
 
@@ -182,23 +175,26 @@ impl DimensionSink for ParquetTables {
         let all: Vec<usize> = (0..pending.schema().fields().len()).collect();
         let mut out =
             TableWriter::create_keyed(&self.dimensions, dimension_schema(true), Some(&KEYS)).map_err(to_scan)?;
+        let streamed = dimension_schema(false);
         let mut offset = 0usize;
         for batch in pending.batches(&all, 64 * 1024).map_err(to_scan)? {
             let batch = batch.map_err(to_scan)?;
-            let q = &q_values[offset..offset + batch.num_rows()];
+            let Some(q) = q_values.get(offset..offset + batch.num_rows()) else {
+                return Err(to_scan(IoError::write(
+                    &self.dimensions,
+                    format!("more dimension rows written than the {} q-values", q_values.len()),
+                )));
+            };
             offset += batch.num_rows();
             // Strings come back dictionary-encoded: cast to the table's plain types.
-            let mut columns = batch
+            let columns = batch
                 .columns()
                 .iter()
-                .zip(dimension_schema(false).fields())
+                .zip(streamed.fields())
                 .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| to_scan(IoError::read(&self.pending.display().to_string(), e)))?;
-            columns.insert(11, floats(q.iter().copied()));
-            columns.push(Arc::new(BooleanArray::from_iter(q.iter().map(|&q| Some(q <= alpha)))));
-            let batch = RecordBatch::try_new(dimension_schema(true), columns).expect("schema");
-            out.write(&batch).map_err(to_scan)?;
+            out.write(&with_q_values(columns, q, alpha)).map_err(to_scan)?;
         }
         out.close().map_err(to_scan)?;
         if offset != q_values.len() {
