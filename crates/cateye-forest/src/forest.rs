@@ -58,6 +58,7 @@ fn grow_with<O: Objective, const K: usize>(
     let bags: Vec<Vec<(Tree<K>, BitSet)>> = (0..groups)
         .into_par_iter()
         .map_init(Workspace::<O::Sums, O::Moments>::default, |ws, g| {
+            ticker.poll();
             let mut rng = stream(options.seed, purpose, g as u64);
             little_bag(&mut rng, &data.clusters, group_size, options.sample_fraction, honesty)
                 .into_iter()

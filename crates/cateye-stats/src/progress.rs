@@ -4,6 +4,13 @@
 //! "permutations"), the work done in it so far and the work it has in all (trees, permutations,
 //! fits, rows). A [`Ticker`] counts one stage's work across threads and passes it on. Reports
 //! never change results: a computation with a receiver and one without are bit-identical.
+//!
+//! A receiver may also stop the computation: a report that unwinds (with
+//! `std::panic::resume_unwind`, which skips the panic hook) ends the work at that point, and the
+//! caller that started it catches the unwinding. The Python package stops a fit on Ctrl-C this
+//! way. Parallel loops keep running the items they have already split off after one of them
+//! unwinds, so a loop over costly items [`Ticker::poll`]s before each item: the remaining items
+//! then stop before their work begins.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,6 +34,12 @@ impl<'a> Ticker<'a> {
         let ticker = Ticker { report, stage: stage.into(), total, done: AtomicU64::new(0) };
         (ticker.report)(&ticker.stage, 0, total);
         ticker
+    }
+
+    /// Reports the work done so far again, before a unit of work starts, so that a receiver
+    /// that wants the computation to stop can stop it there (see the module's documentation).
+    pub fn poll(&self) {
+        (self.report)(&self.stage, self.done.load(Ordering::Relaxed).min(self.total), self.total);
     }
 
     /// Records `n` more units done.
@@ -58,5 +71,35 @@ mod tests {
         assert_eq!(seen.len(), 51);
         assert_eq!(seen.iter().map(|s| s.1).max(), Some(100));
         assert!(seen.iter().all(|(s, _, t)| s == "trees" && *t == 100));
+    }
+
+    /// A receiver that unwinds stops a parallel loop that polls before each item: no item
+    /// starts its work after the receiver asked to stop.
+    #[test]
+    fn a_receiver_that_unwinds_stops_a_polling_loop() {
+        use std::sync::atomic::AtomicBool;
+        struct Stop;
+        let stop = AtomicBool::new(false);
+        let report = |_: &str, done: u64, _: u64| {
+            if stop.load(Ordering::Relaxed) {
+                std::panic::resume_unwind(Box::new(Stop));
+            }
+            if done >= 10 {
+                stop.store(true, Ordering::Relaxed);
+            }
+        };
+        let worked = AtomicU64::new(0);
+        let ticker = Ticker::new(&report, "items", 10_000);
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            (0..10_000).into_par_iter().for_each(|_| {
+                ticker.poll();
+                worked.fetch_add(1, Ordering::Relaxed);
+                ticker.add(1);
+            })
+        }));
+        let payload = outcome.expect_err("the loop stopped");
+        assert!(payload.is::<Stop>());
+        // Items already started finish; with a few threads that is a handful, not thousands.
+        assert!(worked.load(Ordering::Relaxed) < 100, "{} items ran", worked.load(Ordering::Relaxed));
     }
 }

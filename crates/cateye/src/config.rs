@@ -60,9 +60,50 @@ impl Config {
         Ok(config)
     }
 
+    /// Parses the same settings as a JSON object (what the Python package sends): the keys of
+    /// [`ScanConfig`] at the top level and those of [`DeepDiveConfig`] under `deep_dive`.
+    pub fn from_json_str(text: &str, origin: &str) -> Result<Self> {
+        let bad =
+            |at: &str, e: serde_json::Error| Error::Config { origin: format!("{origin}{at}"), message: e.to_string() };
+        let mut object: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(text).map_err(|e| bad("", e))?;
+        let deep_dive = match object.remove("deep_dive") {
+            Some(value) => serde_json::from_value(value).map_err(|e| bad(" deep_dive", e))?,
+            None => DeepDiveConfig::default(),
+        };
+        let scan: ScanConfig = serde_json::from_value(serde_json::Value::Object(object)).map_err(|e| bad("", e))?;
+        let config = Config { scan, deep_dive };
+        config.validate(origin)?;
+        Ok(config)
+    }
+
     /// Checks the numeric settings; `origin` names where they came from in errors.
     pub fn validate(&self, origin: &str) -> Result<()> {
         self.scan.validate(origin)?;
         Ok(self.deep_dive.validate()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JSON and TOML of the same settings give the same config; an unknown key is an error
+    /// naming it, in the scan's keys and in the deep dive's.
+    #[test]
+    fn json_settings_equal_toml_settings() {
+        let toml = "metrics = [\"revenue\"]\nalpha = 0.1\ncorrection = \"by\"\n[deep_dive]\npairs = 3\ntrees = 50\n";
+        let json =
+            r#"{"metrics": ["revenue"], "alpha": 0.1, "correction": "by", "deep_dive": {"pairs": 3, "trees": 50}}"#;
+        let from_toml = Config::from_toml_str(toml, "toml").unwrap();
+        let from_json = Config::from_json_str(json, "json").unwrap();
+        assert_eq!(from_json, from_toml);
+        assert_ne!(from_json, Config::default());
+        let unknown = Config::from_json_str(r#"{"alpah": 0.1}"#, "python").unwrap_err().to_string();
+        assert!(unknown.contains("alpah") && unknown.starts_with("python"), "{unknown}");
+        let unknown = Config::from_json_str(r#"{"deep_dive": {"tres": 5}}"#, "python").unwrap_err().to_string();
+        assert!(unknown.contains("tres") && unknown.contains("deep_dive"), "{unknown}");
+        let invalid = Config::from_json_str(r#"{"alpha": 2}"#, "python").unwrap_err().to_string();
+        assert!(invalid.contains("alpha"), "{invalid}");
     }
 }

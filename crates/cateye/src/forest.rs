@@ -33,6 +33,9 @@ pub struct ForestSpec {
     pub covariates: Option<Vec<String>>,
     /// Where the propensity comes from (default: estimated by a regression forest).
     pub propensity: PropensitySpec,
+    /// Column of outcome-model estimates `E[Y | X]` (out of fold), as grf's `Y.hat`; `None`:
+    /// fitted by a regression forest.
+    pub y_hat: Option<String>,
     /// Sample-weight column.
     pub weights: Option<String>,
     /// Sampling-cluster column: trees sample whole clusters, standard errors become cluster-robust.
@@ -49,6 +52,7 @@ impl ForestSpec {
             treatment: treatment.into(),
             covariates: None,
             propensity: PropensitySpec::Estimate,
+            y_hat: None,
             weights: None,
             cluster: None,
             options: ForestOptions::default(),
@@ -210,6 +214,9 @@ pub fn fit_forest_reporting(source: &Source, spec: &ForestSpec, progress: Progre
     if let Some(c) = spec.propensity.column() {
         roles.push((c, "propensity"));
     }
+    if let Some(c) = &spec.y_hat {
+        roles.push((c, "y_hat"));
+    }
     if let Some(w) = &spec.weights {
         roles.push((w, "weights"));
     }
@@ -257,8 +264,8 @@ pub fn fit_forest_reporting(source: &Source, spec: &ForestSpec, progress: Progre
     timings.binning = t.elapsed().as_secs_f64();
 
     let propensity = spec.propensity.resolve(spec.propensity.column().map(find));
-    let causal =
-        CausalInput { y: &y, w: &w, outcome: &spec.outcome, treatment: &spec.treatment, propensity, y_hat: None };
+    let y_hat = spec.y_hat.as_deref().map(find);
+    let causal = CausalInput { y: &y, w: &w, outcome: &spec.outcome, treatment: &spec.treatment, propensity, y_hat };
     let fit = fit_causal_forest_reporting(&data, causal, &spec.options, progress).map_err(fail)?;
     progress("analyses", 0, 0);
     timings.nuisance = fit.timings.nuisance;

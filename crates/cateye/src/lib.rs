@@ -10,6 +10,7 @@
 //!
 //! | module | job |
 //! |---|---|
+//! | [`analysis`] | AIPW effects, calibration test, RATE and best linear projection of any CATE fit |
 //! | [`scan`] | tier 1 (SRM, effects, detection, dimension tests, FDR) and the deep dive of flagged pairs |
 //! | [`forest`] | an honest causal forest on one experiment, its analyses and its model |
 //! | [`cate`] | the CATE learners (S, T, X, R, DR, causal forest), calibration, model selection |
@@ -35,6 +36,16 @@
 
 pub mod cate;
 mod config;
+
+/// The analysis tools of a CATE fit, as grf has them: AIPW average effects, the calibration
+/// test, RATE and the best linear projection, on any estimator's out-of-bag or out-of-fold
+/// estimates with its nuisances ([`analysis::CateFit`]).
+pub mod analysis {
+    pub use cateye_hte::{
+        average_treatment_effect, best_linear_projection, rank_average_treatment_effect, test_calibration, AteEstimate,
+        CalibrationTest, CateFit, Coefficient, InputError, Rate, RateOptions, TargetSample,
+    };
+}
 pub mod demo;
 mod error;
 mod export;

@@ -105,6 +105,21 @@ fn dimension_columns(rows: &[DimensionRow]) -> Vec<ArrayRef> {
     ]
 }
 
+/// The per-dimension table of scanned rows (with their q-values): what `dimensions.parquet`
+/// holds for them.
+pub fn dimension_table(rows: &[DimensionRow]) -> RecordBatch {
+    let mut columns = dimension_columns(rows);
+    let at = DIMENSION_COLUMNS.iter().position(|c| *c == "q_value").expect("a q_value column");
+    columns.insert(at, floats(rows.iter().map(|r| r.q_value)));
+    columns.push(Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.flagged)))));
+    RecordBatch::try_new(dimension_schema(true), columns).expect("columns match the schema")
+}
+
+/// The per-level table of scanned rows (one row per level): what `levels.parquet` holds.
+pub fn level_table(rows: &[DimensionRow]) -> RecordBatch {
+    level_batch(rows)
+}
+
 /// The level effects of the dimension rows as a record batch (one row per level).
 fn level_batch(rows: &[DimensionRow]) -> RecordBatch {
     let levels = || rows.iter().flat_map(|r| r.levels.iter().map(move |l| (r, l)));

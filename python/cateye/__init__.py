@@ -1,0 +1,27 @@
+"""cateye: find who an online experiment helps and who it hurts.
+
+The scan (:func:`scan`) detects across many experiments, metrics and breakdown dimensions
+whether an effect varies and which dimensions explain it; :class:`CausalForest` fits grf's
+honest causal forest to one experiment; :class:`CateLearner` runs the debiased CATE learners.
+Data goes in as pyarrow, polars or pandas tables (without a copy, through the Arrow C stream
+interface), numpy arrays, or file paths. Errors are :class:`CateyeError`, a ``ValueError``.
+"""
+
+from ._cateye import CateyeError, __version__
+from ._forest import CausalForest
+from ._learners import CateLearner, select_cate
+from ._scan import TABLES, ScanResult, SuffStats, scan, scan_stats, suff_stats
+
+__all__ = [
+    "CateyeError",
+    "CausalForest",
+    "CateLearner",
+    "ScanResult",
+    "SuffStats",
+    "TABLES",
+    "scan",
+    "scan_stats",
+    "select_cate",
+    "suff_stats",
+    "__version__",
+]

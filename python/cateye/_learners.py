@@ -1,0 +1,157 @@
+"""The CATE learners (S, T, X, R, DR, causal forest), calibration and model selection."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import pyarrow as pa
+
+from . import _cateye, _progress
+from ._data import covariate_table
+from ._forest import _Estimator, _training_table
+
+
+class CateLearner(_Estimator):
+    """A debiased CATE learner, as ``cateye cate`` runs it.
+
+    Parameters
+    ----------
+    method : {"s", "t", "x", "r", "dr", "causal_forest"}, default "dr"
+        The learner (Künzel et al. 2019; Nie & Wager 2021; Kennedy 2023).
+    base : str or list of str, default "forest"
+        Base learners of the nuisances and the final stage (``forest``, ``linear``, ``boost``).
+    calibrate : bool, default False
+        Causal isotonic cross-calibration of the estimates (van der Laan et al. 2023).
+    folds : int, optional
+        Cross-fitting folds (default 5).
+    trees : int, optional
+        Trees of every forest (default: the library's).
+    propensity : str, default "design"
+        ``design`` (the treated share: randomized experiments), ``estimate``, or a number.
+    seed : int, optional
+    select, loss
+        Run every learner with every base and report the best by `loss` (see :func:`select_cate`).
+    threads, progress
+        As for :class:`CausalForest`.
+    """
+
+    _params = ("method", "base", "calibrate", "folds", "trees", "propensity", "clip", "seed", "select", "loss",
+               "threads", "progress")
+
+    def __init__(
+        self,
+        method: str = "dr",
+        base: Union[str, Sequence[str], None] = "forest",
+        calibrate: bool = False,
+        folds: Optional[int] = None,
+        trees: Optional[int] = None,
+        propensity: str = "design",
+        clip: Optional[float] = None,
+        seed: Optional[int] = None,
+        select: bool = False,
+        loss: Optional[str] = None,
+        threads: Optional[int] = None,
+        progress: Any = None,
+    ) -> None:
+        self.method = method
+        self.base = base
+        self.calibrate = calibrate
+        self.folds = folds
+        self.trees = trees
+        self.propensity = propensity
+        self.clip = clip
+        self.seed = seed
+        self.select = select
+        self.loss = loss
+        self.threads = threads
+        self.progress = progress
+        self._model = None
+
+    def fit(self, X: Any, y: Any, w: Any) -> "CateLearner":
+        """Fits the learner to covariates `X`, outcomes `y` and treatments `w` (0/1, or arm
+        codes with the smallest as control)."""
+        table, covariates, _, _ = _training_table(X, y, w, {})
+        bases = [self.base] if isinstance(self.base, str) else self.base
+        spec = {
+            "outcome": "_y", "treatment": "_w", "covariates": covariates, "propensity": str(self.propensity),
+            "method": self.method, "bases": bases, "calibrate": self.calibrate, "folds": self.folds,
+            "trees": self.trees, "clip": self.clip, "seed": self.seed, "select": self.select, "loss": self.loss,
+        }
+        bar = _progress.resolve(self.progress)
+        try:
+            summary, units, model = _cateye.fit_cate(table, json.dumps(spec), "training data", bar, self.threads)
+        finally:
+            _progress.finish(bar)
+        self._model = model
+        self.summary_: Dict[str, Any] = json.loads(summary)
+        self.units_: pa.Table = pa.table(units)
+        self.covariates_ = list(model.covariates)
+        return self
+
+    def _fitted(self) -> None:
+        if self._model is None:
+            raise _cateye.CateyeError("this CateLearner is not fitted yet: call fit(X, y, w) first")
+
+    def effect(self, X: Any = None) -> np.ndarray:
+        """CATE estimates of the rows of `X` (None: the training rows, out of fold); with
+        several arms, one column per arm."""
+        self._fitted()
+        if X is None:
+            table = self.units_.select([c for c in self.units_.column_names if c.startswith("cate")])
+        else:
+            names = self.covariates_ if isinstance(X, np.ndarray) else None
+            table = pa.table(self._model.predict(covariate_table(X, names), "X", self.threads))
+        columns = [table.column(c).to_numpy() for c in table.column_names]
+        return columns[0] if len(columns) == 1 else np.column_stack(columns)
+
+    def effect_interval(self, X: Any = None, alpha: float = 0.05):
+        """Not available: the learners' estimates have no per-unit intervals yet (use
+        :class:`CausalForest`, whose intervals are valid)."""
+        raise NotImplementedError(
+            f"the {self.method} learner has no per-unit confidence intervals; CausalForest.effect_interval has"
+        )
+
+    def ate(self) -> Dict[str, float]:
+        """The AIPW average effect of each arm against control, with its standard error."""
+        self._fitted()
+        arms = self.summary_["arms"]
+        if len(arms) == 1:
+            return {"ate": arms[0]["ate"], "se": arms[0]["ate_se"]}
+        return {str(a["arm"]): {"ate": a["ate"], "se": a["ate_se"]} for a in arms}
+
+    def selection(self) -> pa.Table:
+        """The selection table: every candidate learner with its loss (with ``select=True``)."""
+        self._fitted()
+        rows = [dict(r, arm=a["arm"]) for a in self.summary_["arms"] for r in a["selection"]]
+        return pa.Table.from_pylist(rows)
+
+    def save(self, path: str) -> None:
+        """Writes the model file that ``cateye predict`` reads."""
+        self._fitted()
+        with open(path, "wb") as f:
+            f.write(self._model.to_bytes())
+
+    def __getstate__(self) -> Dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_model", "progress")}
+        state["_model"] = None if self._model is None else self._model.to_bytes()
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        model = state.pop("_model")
+        self.__dict__.update(state)
+        self.progress = None
+        self._model = None if model is None else _cateye.Model.from_bytes(model)
+
+
+def select_cate(X: Any, y: Any, w: Any, **options: Any) -> Tuple[Any, CateLearner]:
+    """Runs every learner with every base learner, ranks them on held-out scores (the selection
+    table), and returns ``(table, learner)``: the table as a pandas DataFrame (a pyarrow Table
+    when pandas is absent) and the chosen learner, fitted."""
+    learner = CateLearner(select=True, base=options.pop("base", None), **options).fit(X, y, w)
+    table = learner.selection()
+    try:
+        return table.to_pandas(), learner
+    except ImportError:
+        return table, learner
