@@ -2,13 +2,13 @@
 
 The scan (:func:`scan`) detects across many experiments, metrics and breakdown dimensions
 whether an effect varies and which dimensions explain it; :class:`CausalForest` fits grf's
-honest causal forest to one experiment; :class:`CateLearner` runs the debiased CATE learners.
+honest causal forest to one experiment; :class:`CateLearner` runs the debiased CATE learners; :class:`RegressionForest` fits ``E[Y | X]``.
 Data goes in as pyarrow, polars or pandas tables (without a copy, through the Arrow C stream
 interface), numpy arrays, or file paths. Errors are :class:`CateyeError`, a ``ValueError``.
 """
 
 from ._cateye import CateyeError, __version__
-from ._forest import CausalForest
+from ._forest import CausalForest, RegressionForest
 from ._learners import CateLearner, select_cate
 from ._scan import TABLES, ScanResult, SuffStats, scan, scan_stats, suff_stats
 
@@ -16,6 +16,7 @@ __all__ = [
     "CateyeError",
     "CausalForest",
     "CateLearner",
+    "RegressionForest",
     "ScanResult",
     "SuffStats",
     "TABLES",

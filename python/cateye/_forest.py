@@ -12,9 +12,6 @@ import pyarrow as pa
 from . import _cateye, _progress
 from ._data import cluster_codes, covariate_table, vector
 
-#: Column names the fit reserves for the outcome, treatment and their companions.
-_RESERVED = ("_y", "_w", "_w_hat", "_y_hat", "_sample_weight", "_cluster")
-
 _PARAMS = (
     "num_trees", "sample_fraction", "mtry", "min_node_size", "honesty", "honesty_fraction",
     "honesty_prune_leaves", "alpha", "imbalance_penalty", "ci_group_size", "max_bins", "seed",
@@ -31,6 +28,12 @@ class _Estimator:
     """get_params / set_params as scikit-learn has them."""
 
     _params: Tuple[str, ...] = ()
+
+    _model: Any = None
+
+    def _fitted(self) -> None:
+        if self._model is None:
+            raise _cateye.CateyeError(f"this {type(self).__name__} is not fitted yet: call fit first")
 
     def get_params(self, deep: bool = True) -> Dict[str, Any]:
         """The constructor's parameters and their values."""
@@ -49,19 +52,24 @@ class _Estimator:
         return f"{type(self).__name__}({args})"
 
 
-def _training_table(X: Any, y: Any, w: Any, extra: Dict[str, Any]) -> Tuple[pa.Table, list, np.ndarray, np.ndarray]:
+def _free(name: str, taken: Sequence[str]) -> str:
+    """`name`, or `_name`, `__name`, ... if a covariate already has it: the column that carries an
+    argument (y, w, ...) into the engine, named as the argument so that errors name it."""
+    while name in taken:
+        name = "_" + name
+    return name
+
+
+def _training_table(X: Any, columns: Dict[str, Any]) -> Tuple[pa.Table, list, Dict[str, str]]:
+    """Covariates `X` with the argument `columns` (name → one value per row) appended under free
+    names; returns the table, the covariates and the column name of each argument."""
     table = covariate_table(X)
     covariates = list(table.column_names)
-    clash = [c for c in covariates if c in _RESERVED]
-    if clash:
-        raise _cateye.CateyeError(f"X: column names {clash} are reserved; rename them")
-    rows = table.num_rows
-    y = vector(y, "y", rows)
-    w = vector(w, "w", rows)
-    table = table.append_column("_y", pa.array(y)).append_column("_w", pa.array(w))
-    for name, values in extra.items():
-        table = table.append_column(name, pa.array(values))
-    return table, covariates, y, w
+    names = {}
+    for name, values in columns.items():
+        names[name] = _free(name, covariates)
+        table = table.append_column(names[name], pa.array(values))
+    return table, covariates, names
 
 
 class CausalForest(_Estimator):
@@ -153,25 +161,21 @@ class CausalForest(_Estimator):
         sampling clusters (trees draw whole clusters; standard errors become cluster-robust).
         """
         rows = covariate_table(X).num_rows
-        extra: Dict[str, Any] = {}
-        spec: Dict[str, Any] = {"outcome": "_y", "treatment": "_w"}
+        y, w = vector(y, "y", rows), vector(w, "w", rows)
+        columns: Dict[str, Any] = {"y": y, "w": w}
+        weights = codes = None
         if w_hat is not None:
-            extra["_w_hat"] = vector(w_hat, "w_hat", rows)
-            spec["propensity"] = "_w_hat"
+            columns["w_hat"] = vector(w_hat, "w_hat", rows)
         if y_hat is not None:
-            extra["_y_hat"] = vector(y_hat, "y_hat", rows)
-            spec["y_hat"] = "_y_hat"
-        weights = None
+            columns["y_hat"] = vector(y_hat, "y_hat", rows)
         if sample_weight is not None:
-            weights = vector(sample_weight, "sample_weight", rows)
-            extra["_sample_weight"] = weights
-            spec["weights"] = "_sample_weight"
-        codes = None
+            columns["sample_weight"] = weights = vector(sample_weight, "sample_weight", rows)
         if clusters is not None:
-            codes = cluster_codes(clusters, rows)
-            extra["_cluster"] = codes
-            spec["cluster"] = "_cluster"
-        table, covariates, y, w = _training_table(X, y, w, extra)
+            columns["clusters"] = codes = cluster_codes(clusters, rows)
+        table, covariates, names = _training_table(X, columns)
+        roles = {"outcome": "y", "treatment": "w", "propensity": "w_hat", "y_hat": "y_hat",
+                 "weights": "sample_weight", "cluster": "clusters"}
+        spec: Dict[str, Any] = {role: names[arg] for role, arg in roles.items() if arg in names}
         spec["covariates"] = covariates
         spec["options"] = {name: getattr(self, name) for name in _PARAMS}
         bar = _progress.resolve(self.progress)
@@ -198,10 +202,6 @@ class CausalForest(_Estimator):
         if codes is not None:
             columns["cluster"] = codes
         self._fit = pa.table(columns)
-
-    def _fitted(self) -> None:
-        if self._model is None:
-            raise _cateye.CateyeError(f"this {type(self).__name__} is not fitted yet: call fit(X, y, w) first")
 
     # -- predictions ---------------------------------------------------------------------------
 
@@ -295,3 +295,59 @@ class CausalForest(_Estimator):
         self.__dict__.update(state)
         self.progress = None
         self._model = None if model is None else _cateye.Model.from_bytes(model)
+
+
+class RegressionForest(_Estimator):
+    """An honest regression forest of ``E[Y | X]`` (grf's ``regression_forest``), with grf's
+    defaults; the parameters are :class:`CausalForest`'s (``ci_group_size`` is not used).
+
+    After ``fit(X, y)``: ``predict()`` gives the out-of-bag estimates of the training rows,
+    ``predict(X)`` those of new rows; ``variable_importance()``; ``summary_`` holds the
+    out-of-bag mean squared error.
+    """
+
+    _params = _PARAMS + ("threads", "progress")
+    __init__ = CausalForest.__init__
+
+    def fit(self, X: Any, y: Any, *, sample_weight: Any = None, clusters: Any = None) -> "RegressionForest":
+        """Fits the forest to covariates `X` and outcomes `y` (optionally weighted by
+        `sample_weight`, with trees drawing whole `clusters`)."""
+        rows = covariate_table(X).num_rows
+        columns: Dict[str, Any] = {"y": vector(y, "y", rows)}
+        if sample_weight is not None:
+            columns["sample_weight"] = vector(sample_weight, "sample_weight", rows)
+        if clusters is not None:
+            columns["clusters"] = cluster_codes(clusters, rows)
+        table, covariates, names = _training_table(X, columns)
+        roles = {"outcome": "y", "weights": "sample_weight", "cluster": "clusters"}
+        spec: Dict[str, Any] = {role: names[arg] for role, arg in roles.items() if arg in names}
+        spec["covariates"] = covariates
+        spec["options"] = {name: getattr(self, name) for name in _PARAMS}
+        bar = _progress.resolve(self.progress)
+        try:
+            summary, oob, model = _cateye.fit_regression_forest(table, json.dumps(spec), "training data", bar,
+                                                               self.threads)
+        finally:
+            _progress.finish(bar)
+        self._model = model
+        self.summary_: Dict[str, Any] = json.loads(summary)
+        self.covariates_ = list(model.covariates)
+        self._oob = pa.table(oob).column("prediction").to_numpy()
+        return self
+
+    def predict(self, X: Any = None) -> np.ndarray:
+        """Estimates of ``E[Y | X]`` for the rows of `X` (None: the training rows, out of bag)."""
+        self._fitted()
+        if X is None:
+            return self._oob
+        table = covariate_table(X, self.covariates_ if isinstance(X, np.ndarray) else None)
+        return pa.table(self._model.predict(table, "X", self.threads)).column("prediction").to_numpy()
+
+    def variable_importance(self) -> Dict[str, float]:
+        """Split-frequency importance of each covariate."""
+        self._fitted()
+        return {v["covariate"]: v["importance"] for v in self.summary_["variable_importance"]}
+
+    save = CausalForest.save
+    __getstate__ = CausalForest.__getstate__
+    __setstate__ = CausalForest.__setstate__

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from . import _cateye, _progress
-from ._data import covariate_table
+from ._data import covariate_table, vector
 from ._forest import _Estimator, _training_table
 
 
@@ -72,10 +72,11 @@ class CateLearner(_Estimator):
     def fit(self, X: Any, y: Any, w: Any) -> "CateLearner":
         """Fits the learner to covariates `X`, outcomes `y` and treatments `w` (0/1, or arm
         codes with the smallest as control)."""
-        table, covariates, _, _ = _training_table(X, y, w, {})
+        rows = covariate_table(X).num_rows
+        table, covariates, names = _training_table(X, {"y": vector(y, "y", rows), "w": vector(w, "w", rows)})
         bases = [self.base] if isinstance(self.base, str) else self.base
         spec = {
-            "outcome": "_y", "treatment": "_w", "covariates": covariates, "propensity": str(self.propensity),
+            "outcome": names["y"], "treatment": names["w"], "covariates": covariates, "propensity": str(self.propensity),
             "method": self.method, "bases": bases, "calibrate": self.calibrate, "folds": self.folds,
             "trees": self.trees, "clip": self.clip, "seed": self.seed, "select": self.select, "loss": self.loss,
         }
@@ -89,10 +90,6 @@ class CateLearner(_Estimator):
         self.units_: pa.Table = pa.table(units)
         self.covariates_ = list(model.covariates)
         return self
-
-    def _fitted(self) -> None:
-        if self._model is None:
-            raise _cateye.CateyeError("this CateLearner is not fitted yet: call fit(X, y, w) first")
 
     def effect(self, X: Any = None) -> np.ndarray:
         """CATE estimates of the rows of `X` (None: the training rows, out of fold); with

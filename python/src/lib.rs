@@ -13,6 +13,7 @@ use arrow_stream::{source, ArrowStream};
 use cateye::analysis::{CateFit, RateOptions, TargetSample};
 use cateye::cate::{BaseKind, CateConfig, CateSpec};
 use cateye::forest::{ForestOptions, ForestSpec};
+use cateye::regression::RegressionSpec;
 use cateye::scan::{ScanEvent, ScanReport};
 use cateye::{Config, Source, UnitTable};
 use pyo3::prelude::*;
@@ -249,6 +250,36 @@ fn fit_forest(
     Ok((json(&fit.summary)?, ArrowStream::of(unit_batch(&fit.units)), model))
 }
 
+/// Fits a regression forest of `E[Y | X]`. `spec` (JSON): outcome, covariates, weights,
+/// cluster, options. Returns the summary as JSON, the out-of-bag estimates (`prediction`) and
+/// the model.
+#[pyfunction]
+#[pyo3(signature = (data, spec, label, progress = None, threads = None))]
+fn fit_regression_forest(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    spec: &str,
+    label: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+    threads: Option<usize>,
+) -> PyResult<(String, ArrowStream, Model)> {
+    let mut given = parse_object(spec, "regression spec")?;
+    let outcome = take_string(&mut given, "outcome")?.ok_or_else(|| setting("regression spec: no outcome"))?;
+    let mut spec = RegressionSpec::new(outcome);
+    spec.covariates = take_strings(&mut given, "covariates")?;
+    spec.weights = take_string(&mut given, "weights")?;
+    spec.cluster = take_string(&mut given, "cluster")?;
+    spec.options = forest_options(take(&mut given, "options")?.unwrap_or_default())?;
+    no_unknown_keys(&given, "regression spec")?;
+    let source = source(data, label)?;
+    let fit = run::run(py, progress, threads, |progress| {
+        cateye::regression::fit_regression_forest(&source, &spec, progress)
+    })?;
+    let oob = UnitTable::new(vec![("prediction".into(), fit.oob)]);
+    let model = Model { model: cateye::model::Model::RegressionForest(fit.model) };
+    Ok((json(&fit.summary)?, ArrowStream::of(unit_batch(&oob)), model))
+}
+
 fn cate_spec(spec: &str) -> PyResult<CateSpec> {
     let mut spec = parse_object(spec, "learner spec")?;
     let outcome = take_string(&mut spec, "outcome")?.ok_or_else(|| setting("learner spec: no outcome"))?;
@@ -330,7 +361,8 @@ struct Model {
 #[pymethods]
 impl Model {
     /// Predictions for the rows of `data` (covariates found by name): for a causal forest
-    /// `cate`, `se`, `ci_lower`, `ci_upper`; for a CATE learner `cate` per arm.
+    /// `cate`, `se`, `ci_lower`, `ci_upper`; for a CATE learner `cate` per arm; for a
+    /// regression forest `prediction`.
     #[pyo3(signature = (data, label, threads = None))]
     fn predict(
         &self,
@@ -362,7 +394,7 @@ impl Model {
         self.model.covariates().to_vec()
     }
 
-    /// "causal forest" or "CATE learner".
+    /// "causal forest", "CATE learner" or "regression forest".
     #[getter]
     fn kind(&self) -> &'static str {
         self.model.kind()
@@ -494,6 +526,7 @@ fn _cateye(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(suff_stats, m)?)?;
     m.add_function(wrap_pyfunction!(forest_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(fit_forest, m)?)?;
+    m.add_function(wrap_pyfunction!(fit_regression_forest, m)?)?;
     m.add_function(wrap_pyfunction!(fit_cate, m)?)?;
     m.add_function(wrap_pyfunction!(average_treatment_effect, m)?)?;
     m.add_function(wrap_pyfunction!(test_calibration, m)?)?;

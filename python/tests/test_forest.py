@@ -129,3 +129,23 @@ def test_bad_input_is_a_value_error_naming_the_column(trial):
     fitted = cateye.CausalForest(num_trees=100, progress=False).fit(X, y, w)
     with pytest.raises(ValueError, match="x6"):
         fitted.effect(X.drop(columns=["x6"]))
+
+
+def test_regression_forest_recovers_the_conditional_mean(trial):
+    """Setup A: E[y | x] = sin(pi x1 x2) + 2 (x3 - 0.5)^2 + x4 + x5 / 2 + (e - 0.5) tau."""
+    x = {c: trial.column(c).to_numpy() for c in COVARIATES}
+    e, tau = trial.column("e").to_numpy(), trial.column("tau").to_numpy()
+    truth = np.sin(np.pi * x["x1"] * x["x2"]) + 2 * (x["x3"] - 0.5) ** 2 + x["x4"] + x["x5"] / 2 + (e - 0.5) * tau
+    X = trial.select(COVARIATES)
+    forest = cateye.RegressionForest(num_trees=300, seed=2, progress=False).fit(X, trial.column("y").to_numpy())
+    rmse = float(np.sqrt(np.mean((forest.predict() - truth) ** 2)))
+    # The conditional mean's SD is about 0.5 and the noise's 1: at n = 4,000 the forest's
+    # out-of-bag error is well under the SD (a constant would score the SD itself).
+    assert rmse < 0.6 * truth.std(), (rmse, truth.std())
+    assert abs(forest.summary_["oob_mse"] - np.mean((forest.predict() - trial.column("y").to_numpy()) ** 2)) < 1e-9
+    importance = forest.variable_importance()
+    assert max(importance, key=importance.get) in ("x1", "x2", "x4")
+    new = X.slice(0, 300)
+    restored = pickle.loads(pickle.dumps(forest))
+    assert np.array_equal(restored.predict(new), forest.predict(new))
+    assert float(np.sqrt(np.mean((forest.predict(new) - truth[:300]) ** 2))) < 0.6 * truth.std()

@@ -8,7 +8,7 @@ use crate::error::{check_finite, ForestError, Result};
 use crate::forest::{grow_trees, Trees, NO_LEAF};
 use crate::grow::{Kind, SplitRule, Targets};
 use crate::options::ForestOptions;
-use cateye_stats::{silent, Ticker};
+use cateye_stats::{silent, Progress, Ticker};
 use serde::{Deserialize, Serialize};
 
 /// A fitted regression forest.
@@ -22,7 +22,18 @@ const PURPOSE_REGRESSION: u64 = 1;
 impl RegressionForest {
     /// Fits on outcome `y` (named `outcome` in errors); `options.ci_group_size` is ignored (1).
     pub fn fit(data: &ForestData, y: &[f64], outcome: &str, options: &ForestOptions) -> Result<Self> {
-        let ticker = Ticker::new(&silent, "regression forest", options.num_trees as u64);
+        Self::fit_reporting(data, y, outcome, options, &silent)
+    }
+
+    /// [`Self::fit`], reporting the trees grown to `progress` (stage "regression forest").
+    pub fn fit_reporting(
+        data: &ForestData,
+        y: &[f64],
+        outcome: &str,
+        options: &ForestOptions,
+        progress: Progress<'_>,
+    ) -> Result<Self> {
+        let ticker = Ticker::new(progress, "regression forest", options.num_trees as u64);
         Self::fit_with_purpose(data, y, outcome, options, PURPOSE_REGRESSION, &ticker)
     }
 

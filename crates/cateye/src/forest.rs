@@ -197,6 +197,66 @@ pub(crate) fn check_distinct_roles(input: &str, outcome: &str, treatment: &str) 
     Ok(())
 }
 
+/// The columns of a forest job, read in one pass: the columns with a role (outcome, treatment,
+/// weights, ...), the covariates (those named, or every other numeric column) and the cluster ids.
+pub(crate) struct JobColumns {
+    roles: Vec<(String, Vec<f64>)>,
+    /// The covariates, in the order of `x`.
+    pub(crate) covariates: Vec<String>,
+    x: Vec<Vec<f64>>,
+    clusters: Option<Vec<u64>>,
+}
+
+impl JobColumns {
+    /// Reads the `roles` columns `(name, role)`, the covariates and the `cluster` column of
+    /// `source`; an empty input is an error.
+    pub(crate) fn read(
+        source: &Source,
+        roles: &[(&str, &'static str)],
+        covariates: Option<&[String]>,
+        cluster: Option<&str>,
+        progress: Progress<'_>,
+    ) -> Result<Self> {
+        let taken: Vec<&str> = roles.iter().map(|(n, _)| *n).chain(cluster).collect();
+        let covariates = pick_covariates(source, covariates, &taken)?;
+        let mut wanted = roles.to_vec();
+        wanted.extend(covariates.iter().map(|c| (c.as_str(), "covariate")));
+        let mut columns = read_numeric_reporting(source, &wanted, progress)?;
+        let x = columns.split_off(roles.len());
+        if x.first().or(columns.first()).is_none_or(Vec::is_empty) {
+            return Err(IoError::Empty { input: source.label().to_string() }.into());
+        }
+        let roles = roles.iter().map(|(n, _)| n.to_string()).zip(columns).collect();
+        let clusters = cluster.map(|c| read_ids(source, c, "cluster")).transpose()?;
+        Ok(JobColumns { roles, covariates, x, clusters })
+    }
+
+    /// The column read for the role of `name`.
+    pub(crate) fn role(&self, name: &str) -> &[f64] {
+        self.roles.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice()).expect("a column read with a role")
+    }
+
+    /// The binned covariates, with the `weights` column (read with a role) and the clusters.
+    pub(crate) fn forest_data(
+        &self,
+        input: &str,
+        max_bins: usize,
+        weights: Option<&str>,
+        cluster: Option<&str>,
+    ) -> Result<ForestData> {
+        let fail = |e: cateye_forest::ForestError| Error::fit(input, e);
+        let column_refs: Vec<&[f64]> = self.x.iter().map(Vec::as_slice).collect();
+        let mut data = ForestData::new(&column_refs, &self.covariates, max_bins).map_err(fail)?;
+        if let Some(weights) = weights {
+            data = data.with_weights(self.role(weights).to_vec(), weights).map_err(fail)?;
+        }
+        if let (Some(ids), Some(name)) = (&self.clusters, cluster) {
+            data = data.with_clusters(ids, name).map_err(fail)?;
+        }
+        Ok(data)
+    }
+}
+
 /// Fits the causal forest of `spec` to the rows of `source` and runs its analyses.
 pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
     fit_forest_reporting(source, spec, &cateye_stats::silent)
@@ -220,23 +280,10 @@ pub fn fit_forest_reporting(source: &Source, spec: &ForestSpec, progress: Progre
     if let Some(w) = &spec.weights {
         roles.push((w, "weights"));
     }
-    let taken: Vec<&str> = roles.iter().map(|(n, _)| *n).chain(spec.cluster.as_deref()).collect();
-    let covariates = pick_covariates(source, spec.covariates.as_deref(), &taken)?;
-    let mut wanted = roles.clone();
-    wanted.extend(covariates.iter().map(|c| (c.as_str(), "covariate")));
-    let mut columns = read_numeric_reporting(source, &wanted, progress)?;
-    let x: Vec<Vec<f64>> = columns.split_off(roles.len());
-    let mut named = roles.iter().map(|(n, _)| n.to_string()).zip(columns);
-    let (_, y) = named.next().expect("outcome");
-    let (_, w) = named.next().expect("treatment");
-    let rest: Vec<(String, Vec<f64>)> = named.collect();
-    let find = |name: &str| rest.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice()).expect("read above");
-    let clusters = spec.cluster.as_ref().map(|c| read_ids(source, c, "cluster")).transpose()?;
+    let columns = JobColumns::read(source, &roles, spec.covariates.as_deref(), spec.cluster.as_deref(), progress)?;
     timings.load = start.elapsed().as_secs_f64();
+    let (y, w) = (columns.role(&spec.outcome), columns.role(&spec.treatment));
     let n = y.len();
-    if n == 0 {
-        return Err(IoError::Empty { input: input.to_string() }.into());
-    }
     // Missing values in the outcome, covariates, weights or propensity are refused by
     // cateye_forest (naming column and row); a missing treatment fails the 0/1 check here.
     let fail = |e: cateye_forest::ForestError| Error::fit(input, e);
@@ -253,19 +300,14 @@ pub fn fit_forest_reporting(source: &Source, spec: &ForestSpec, progress: Progre
     }
 
     let t = Instant::now();
-    let column_refs: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
-    let mut data = ForestData::new(&column_refs, &covariates, spec.options.max_bins).map_err(fail)?;
-    if let Some(weights) = &spec.weights {
-        data = data.with_weights(find(weights).to_vec(), weights).map_err(fail)?;
-    }
-    if let (Some(ids), Some(name)) = (&clusters, &spec.cluster) {
-        data = data.with_clusters(ids, name).map_err(fail)?;
-    }
+    let data = columns.forest_data(input, spec.options.max_bins, spec.weights.as_deref(), spec.cluster.as_deref())?;
     timings.binning = t.elapsed().as_secs_f64();
 
+    let find = |name: &str| columns.role(name);
     let propensity = spec.propensity.resolve(spec.propensity.column().map(find));
     let y_hat = spec.y_hat.as_deref().map(find);
-    let causal = CausalInput { y: &y, w: &w, outcome: &spec.outcome, treatment: &spec.treatment, propensity, y_hat };
+    let covariates = &columns.covariates;
+    let causal = CausalInput { y, w, outcome: &spec.outcome, treatment: &spec.treatment, propensity, y_hat };
     let fit = fit_causal_forest_reporting(&data, causal, &spec.options, progress).map_err(fail)?;
     progress("analyses", 0, 0);
     timings.nuisance = fit.timings.nuisance;

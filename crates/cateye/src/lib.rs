@@ -13,6 +13,7 @@
 //! | [`analysis`] | AIPW effects, calibration test, RATE and best linear projection of any CATE fit |
 //! | [`scan`] | tier 1 (SRM, effects, detection, dimension tests, FDR) and the deep dive of flagged pairs |
 //! | [`forest`] | an honest causal forest on one experiment, its analyses and its model |
+//! | [`regression`] | an honest regression forest of `E[Y \| X]` and its model |
 //! | [`cate`] | the CATE learners (S, T, X, R, DR, causal forest), calibration, model selection |
 //! | [`tables`] | the per-dimension and per-level results as Arrow tables, streamed to Parquet |
 //! | [`model`] | fitted models: save, load, predict new rows |
@@ -52,6 +53,7 @@ mod export;
 pub mod forest;
 pub mod model;
 mod propensity;
+pub mod regression;
 pub mod scan;
 pub mod tables;
 mod units;

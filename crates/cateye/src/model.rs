@@ -1,8 +1,9 @@
 //! Fitted models that predict new rows, and their files.
 //!
-//! A [`Model`] is either a causal forest (from [`crate::forest::fit_forest`]: CATE with a
-//! variance and 95% interval per row) or a CATE learner (from [`crate::cate::fit_cate`] with
-//! `keep_model`: every arm's CATE against control). Both save to one versioned file format
+//! A [`Model`] is a causal forest (from [`crate::forest::fit_forest`]: CATE with a variance and
+//! 95% interval per row), a CATE learner (from [`crate::cate::fit_cate`] with `keep_model`:
+//! every arm's CATE against control) or a regression forest (from
+//! [`crate::regression::fit_regression_forest`]: `E[Y | X]`). All save to one versioned file format
 //! (`cateye_io`'s model container) and load back to predict bit-identically; [`Model::to_bytes`]
 //! and [`Model::from_bytes`] give the same bytes without a file (Python's pickling uses them).
 //!
@@ -29,13 +30,15 @@ use cateye_stats::Z_975;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 
-pub use cateye_forest::CausalForestModel;
+pub use cateye_forest::{CausalForestModel, RegressionForestModel};
 pub use cateye_learners::CateModel;
 
 /// Kind and format version of a causal forest model file.
 const FOREST_KIND: (&str, u32) = ("causal_forest", 1);
 /// Kind and format version of a CATE learner model file.
 const CATE_KIND: (&str, u32) = ("cate_learner", 1);
+/// Kind and format version of a regression forest model file.
+const REGRESSION_KIND: (&str, u32) = ("regression_forest", 1);
 
 /// A causal forest with the names of the outcome and treatment it was fitted on.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -59,6 +62,15 @@ pub struct LearnerModel {
     pub learner: CateModel,
 }
 
+/// A regression forest with the name of the outcome it was fitted on.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RegressionModel {
+    /// The outcome column of the fit.
+    pub outcome: String,
+    /// The trees and the covariates' binning.
+    pub forest: RegressionForestModel,
+}
+
 /// A fitted model that predicts new rows.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -67,6 +79,8 @@ pub enum Model {
     CausalForest(ForestModel),
     /// A CATE learner (`cateye cate`).
     Cate(LearnerModel),
+    /// A regression forest of `E[Y | X]` (the library's and Python's `RegressionForest`).
+    RegressionForest(RegressionModel),
 }
 
 impl Model {
@@ -75,6 +89,7 @@ impl Model {
         match self {
             Model::CausalForest(m) => m.forest.covariates(),
             Model::Cate(m) => m.learner.covariates(),
+            Model::RegressionForest(m) => m.forest.covariates(),
         }
     }
 
@@ -83,6 +98,7 @@ impl Model {
         match self {
             Model::CausalForest(_) => "causal forest",
             Model::Cate(_) => "CATE learner",
+            Model::RegressionForest(_) => "regression forest",
         }
     }
 
@@ -91,6 +107,7 @@ impl Model {
         Ok(match self {
             Model::CausalForest(m) => cateye_io::encode_model(FOREST_KIND.0, FOREST_KIND.1, m)?,
             Model::Cate(m) => cateye_io::encode_model(CATE_KIND.0, CATE_KIND.1, m)?,
+            Model::RegressionForest(m) => cateye_io::encode_model(REGRESSION_KIND.0, REGRESSION_KIND.1, m)?,
         })
     }
 
@@ -105,10 +122,17 @@ impl Model {
             let m: LearnerModel = cateye_io::decode_model(bytes, label, CATE_KIND.0, CATE_KIND.1)?;
             m.learner.check().map_err(|e| Error::fit(label, e))?;
             Model::Cate(m)
+        } else if header.kind == REGRESSION_KIND.0 {
+            let m: RegressionModel = cateye_io::decode_model(bytes, label, REGRESSION_KIND.0, REGRESSION_KIND.1)?;
+            m.forest.check().map_err(|e| Error::fit(label, e))?;
+            Model::RegressionForest(m)
         } else {
             return Err(Error::invalid(
                 label,
-                format!("holds a '{}' model; cateye reads causal_forest and cate_learner models", header.kind),
+                format!(
+                    "holds a '{}' model; cateye reads causal_forest, cate_learner and regression_forest models",
+                    header.kind
+                ),
             ));
         };
         Ok(model)
@@ -130,7 +154,8 @@ impl Model {
 
     /// Predictions for new rows given by column, in the order of [`Self::covariates`]:
     /// for a causal forest `cate`, `se`, `ci_lower`, `ci_upper` (95%); for a CATE learner `cate`
-    /// (suffixed `_<arm>` with several arms). `label` names the rows in errors.
+    /// (suffixed `_<arm>` with several arms); for a regression forest `prediction`. `label`
+    /// names the rows in errors.
     pub fn predict_columns(&self, columns: Vec<Vec<f64>>, label: &str) -> Result<UnitTable> {
         Ok(match self {
             Model::CausalForest(m) => {
@@ -146,6 +171,11 @@ impl Model {
                     ("ci_lower".into(), lower),
                     ("ci_upper".into(), upper),
                 ])
+            }
+            Model::RegressionForest(m) => {
+                let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+                let prediction = m.forest.predict(&refs).map_err(|e| Error::fit(label, e))?;
+                UnitTable::new(vec![("prediction".into(), prediction)])
             }
             Model::Cate(m) => {
                 let arms = m.learner.predict(columns).map_err(|e| Error::fit(label, e))?;
