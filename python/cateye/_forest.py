@@ -47,6 +47,25 @@ class _Estimator:
             setattr(self, name, value)
         return self
 
+    def save(self, path: str) -> None:
+        """Writes the model file that ``cateye predict`` reads."""
+        self._fitted()
+        with open(path, "wb") as f:
+            f.write(self._model.to_bytes())
+
+    # Pickling goes through the model file format: the native model as its file's bytes, the
+    # rest of the fitted state as it is.
+    def __getstate__(self) -> Dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_model", "progress")}
+        state["_model"] = None if self._model is None else self._model.to_bytes()
+        return state
+
+    def __setstate__(self, state: Dict[str, Any]) -> None:
+        model = state.pop("_model")
+        self.__dict__.update(state)
+        self.progress = None
+        self._model = None if model is None else _cateye.Model.from_bytes(model)
+
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
@@ -277,26 +296,6 @@ class CausalForest(_Estimator):
         self._fitted()
         return {v["covariate"]: v["importance"] for v in self.summary_["variable_importance"]}
 
-    # -- files and pickling ----------------------------------------------------------------------
-
-    def save(self, path: str) -> None:
-        """Writes the model file that ``cateye predict`` reads."""
-        self._fitted()
-        with open(path, "wb") as f:
-            f.write(self._model.to_bytes())
-
-    def __getstate__(self) -> Dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_model", "progress")}
-        state["_model"] = None if self._model is None else self._model.to_bytes()
-        return state
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        model = state.pop("_model")
-        self.__dict__.update(state)
-        self.progress = None
-        self._model = None if model is None else _cateye.Model.from_bytes(model)
-
-
 class RegressionForest(_Estimator):
     """An honest regression forest of ``E[Y | X]`` (grf's ``regression_forest``), with grf's
     defaults; the parameters are :class:`CausalForest`'s (``ci_group_size`` is not used).
@@ -347,7 +346,3 @@ class RegressionForest(_Estimator):
         """Split-frequency importance of each covariate."""
         self._fitted()
         return {v["covariate"]: v["importance"] for v in self.summary_["variable_importance"]}
-
-    save = CausalForest.save
-    __getstate__ = CausalForest.__getstate__
-    __setstate__ = CausalForest.__setstate__

@@ -124,23 +124,6 @@ class CateLearner(_Estimator):
         rows = [dict(r, arm=a["arm"]) for a in self.summary_["arms"] for r in a["selection"]]
         return pa.Table.from_pylist(rows)
 
-    def save(self, path: str) -> None:
-        """Writes the model file that ``cateye predict`` reads."""
-        self._fitted()
-        with open(path, "wb") as f:
-            f.write(self._model.to_bytes())
-
-    def __getstate__(self) -> Dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("_model", "progress")}
-        state["_model"] = None if self._model is None else self._model.to_bytes()
-        return state
-
-    def __setstate__(self, state: Dict[str, Any]) -> None:
-        model = state.pop("_model")
-        self.__dict__.update(state)
-        self.progress = None
-        self._model = None if model is None else _cateye.Model.from_bytes(model)
-
 
 def select_cate(X: Any, y: Any, w: Any, **options: Any) -> Tuple[Any, CateLearner]:
     """Runs every learner with every base learner, ranks them on held-out scores (the selection

@@ -51,6 +51,11 @@ def test_forest_equals_the_command_line(cli, tmp_path, trial, forest):
     predicted = pq.read_table(tmp_path / "predict" / "predictions.parquet")
     new = trial.select(COVARIATES)
     assert np.array_equal(forest.effect(new), predicted.column("cate").to_numpy())
+    # And the CLI predicts with a model file written from Python as Python does.
+    forest.save(tmp_path / "python.model")
+    run_cli(cli, "predict", tmp_path / "python.model", path, "--out", tmp_path / "predict-python")
+    from_python = pq.read_table(tmp_path / "predict-python" / "predictions.parquet")
+    assert from_python.column("cate").equals(predicted.column("cate"))
     lower, upper = forest.effect_interval(new)
     assert np.array_equal(lower, predicted.column("ci_lower").to_numpy())
     assert np.array_equal(upper, predicted.column("ci_upper").to_numpy())
