@@ -289,7 +289,6 @@ fn cate_spec(spec: &str) -> PyResult<CateSpec> {
     if let Some(p) = take_string(&mut spec, "propensity")? {
         cate.propensity = p.parse().unwrap_or_else(|never| match never {});
     }
-    let parse = |key: &str, text: String| setting(format!("{key} '{text}': {}", "not a known name"));
     let mut config = CateConfig::default();
     if let Some(m) = take_string(&mut spec, "method")? {
         config.method = m.parse().map_err(|e| setting(format!("method: {e}")))?;
@@ -298,7 +297,7 @@ fn cate_spec(spec: &str) -> PyResult<CateSpec> {
     config.bases = match take_strings(&mut spec, "bases")? {
         Some(names) => names
             .into_iter()
-            .map(|b| b.parse::<BaseKind>().map_err(|_| parse("base", b)))
+            .map(|b| b.parse::<BaseKind>().map_err(|e| setting(format!("base: {e}"))))
             .collect::<PyResult<Vec<_>>>()?,
         None if select => BaseKind::ALL.to_vec(),
         None => vec![BaseKind::Forest],

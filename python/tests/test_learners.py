@@ -53,3 +53,11 @@ def test_select_cate_returns_the_table_and_the_chosen_learner(xyw):
     chosen = learner.summary_["arms"][0]["chosen"]
     assert chosen
     assert learner.effect(X).shape == (X.num_rows,)
+
+
+def test_unknown_settings_are_value_errors_naming_them(xyw):
+    X, y, w = xyw
+    with pytest.raises(ValueError, match="tree"):
+        cateye.CateLearner(method="dr", base="tree", trees=10, progress=False).fit(X, y, w)
+    with pytest.raises(ValueError, match="zz"):
+        cateye.CateLearner(method="zz", trees=10, progress=False).fit(X, y, w)
