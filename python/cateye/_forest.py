@@ -79,10 +79,9 @@ def _free(name: str, taken: Sequence[str]) -> str:
     return name
 
 
-def _training_table(X: Any, columns: Dict[str, Any]) -> Tuple[pa.Table, list, Dict[str, str]]:
-    """Covariates `X` with the argument `columns` (name → one value per row) appended under free
-    names; returns the table, the covariates and the column name of each argument."""
-    table = covariate_table(X)
+def _training_table(table: pa.Table, columns: Dict[str, Any]) -> Tuple[pa.Table, list, Dict[str, str]]:
+    """The covariate `table` with the argument `columns` (name → one value per row) appended under
+    free names; returns the table, the covariates and the column name of each argument."""
     covariates = list(table.column_names)
     names = {}
     for name, values in columns.items():
@@ -179,7 +178,8 @@ class CausalForest(_Estimator):
         grf's ``W.hat`` and ``Y.hat``; `sample_weight` weights units; `clusters` labels
         sampling clusters (trees draw whole clusters; standard errors become cluster-robust).
         """
-        rows = covariate_table(X).num_rows
+        covariates_table = covariate_table(X)
+        rows = covariates_table.num_rows
         y, w = vector(y, "y", rows), vector(w, "w", rows)
         columns: Dict[str, Any] = {"y": y, "w": w}
         weights = codes = None
@@ -191,17 +191,14 @@ class CausalForest(_Estimator):
             columns["sample_weight"] = weights = vector(sample_weight, "sample_weight", rows)
         if clusters is not None:
             columns["clusters"] = codes = cluster_codes(clusters, rows)
-        table, covariates, names = _training_table(X, columns)
+        table, covariates, names = _training_table(covariates_table, columns)
         roles = {"outcome": "y", "treatment": "w", "propensity": "w_hat", "y_hat": "y_hat",
                  "weights": "sample_weight", "cluster": "clusters"}
         spec: Dict[str, Any] = {role: names[arg] for role, arg in roles.items() if arg in names}
         spec["covariates"] = covariates
         spec["options"] = {name: getattr(self, name) for name in _PARAMS}
-        bar = _progress.resolve(self.progress)
-        try:
+        with _progress.shown(self.progress) as bar:
             summary, units, model = _cateye.fit_forest(table, json.dumps(spec), "training data", bar, self.threads)
-        finally:
-            _progress.finish(bar)
         self._set_fit(model, json.loads(summary), pa.table(units), y, w, weights, codes)
         self._X = table.select(covariates)
         return self
@@ -311,23 +308,21 @@ class RegressionForest(_Estimator):
     def fit(self, X: Any, y: Any, *, sample_weight: Any = None, clusters: Any = None) -> "RegressionForest":
         """Fits the forest to covariates `X` and outcomes `y` (optionally weighted by
         `sample_weight`, with trees drawing whole `clusters`)."""
-        rows = covariate_table(X).num_rows
+        covariates_table = covariate_table(X)
+        rows = covariates_table.num_rows
         columns: Dict[str, Any] = {"y": vector(y, "y", rows)}
         if sample_weight is not None:
             columns["sample_weight"] = vector(sample_weight, "sample_weight", rows)
         if clusters is not None:
             columns["clusters"] = cluster_codes(clusters, rows)
-        table, covariates, names = _training_table(X, columns)
+        table, covariates, names = _training_table(covariates_table, columns)
         roles = {"outcome": "y", "weights": "sample_weight", "cluster": "clusters"}
         spec: Dict[str, Any] = {role: names[arg] for role, arg in roles.items() if arg in names}
         spec["covariates"] = covariates
         spec["options"] = {name: getattr(self, name) for name in _PARAMS}
-        bar = _progress.resolve(self.progress)
-        try:
+        with _progress.shown(self.progress) as bar:
             summary, oob, model = _cateye.fit_regression_forest(table, json.dumps(spec), "training data", bar,
                                                                self.threads)
-        finally:
-            _progress.finish(bar)
         self._model = model
         self.summary_: Dict[str, Any] = json.loads(summary)
         self.covariates_ = list(model.covariates)

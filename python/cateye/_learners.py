@@ -72,19 +72,18 @@ class CateLearner(_Estimator):
     def fit(self, X: Any, y: Any, w: Any) -> "CateLearner":
         """Fits the learner to covariates `X`, outcomes `y` and treatments `w` (0/1, or arm
         codes with the smallest as control)."""
-        rows = covariate_table(X).num_rows
-        table, covariates, names = _training_table(X, {"y": vector(y, "y", rows), "w": vector(w, "w", rows)})
+        covariates_table = covariate_table(X)
+        rows = covariates_table.num_rows
+        columns = {"y": vector(y, "y", rows), "w": vector(w, "w", rows)}
+        table, covariates, names = _training_table(covariates_table, columns)
         bases = [self.base] if isinstance(self.base, str) else self.base
         spec = {
             "outcome": names["y"], "treatment": names["w"], "covariates": covariates, "propensity": str(self.propensity),
             "method": self.method, "bases": bases, "calibrate": self.calibrate, "folds": self.folds,
             "trees": self.trees, "clip": self.clip, "seed": self.seed, "select": self.select, "loss": self.loss,
         }
-        bar = _progress.resolve(self.progress)
-        try:
+        with _progress.shown(self.progress) as bar:
             summary, units, model = _cateye.fit_cate(table, json.dumps(spec), "training data", bar, self.threads)
-        finally:
-            _progress.finish(bar)
         self._model = model
         self.summary_: Dict[str, Any] = json.loads(summary)
         self.units_: pa.Table = pa.table(units)

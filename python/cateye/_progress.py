@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import Any, Callable, Optional
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Optional
 
 Progress = Callable[[str, int, int], None]
 
@@ -45,6 +46,17 @@ class _Bar:
             sys.stderr.flush()
 
 
+@contextmanager
+def shown(progress: Any) -> Iterator[Optional[Progress]]:
+    """The receiver that `progress` asks for (see :func:`resolve`), its bar closed afterwards."""
+    bar = resolve(progress)
+    try:
+        yield bar
+    finally:
+        if isinstance(bar, _Bar):
+            bar.close()
+
+
 def resolve(progress: Any) -> Optional[Progress]:
     """`progress` as the engine calls it: None = a bar when interactive; True/False = always/never;
     a callable ``f(stage, done, total)`` is called as it is."""
@@ -53,8 +65,3 @@ def resolve(progress: Any) -> Optional[Progress]:
     if progress is None:
         progress = _interactive()
     return _Bar() if progress else None
-
-
-def finish(bar: Optional[Progress]) -> None:
-    if isinstance(bar, _Bar):
-        bar.close()

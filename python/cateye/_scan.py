@@ -228,13 +228,10 @@ def scan(
     settings = dict(options, experiment=experiment, variant=variant, metrics=metrics, dimensions=dimensions,
                     control=control, cluster=cluster, correction=correction, alpha=alpha,
                     deep_dive_options=deep_dive_options)
-    bar = _progress.resolve(progress)
-    try:
+    with _progress.shown(progress) as bar:
         report, dims, levels, stats = _cateye.scan(
             as_source(data), _config(settings, deep_dive), label_of(data), bar, threads
         )
-    finally:
-        _progress.finish(bar)
     return ScanResult(report, dims, levels, stats)
 
 

@@ -15,7 +15,7 @@ use cateye::cate::{BaseKind, CateConfig, CateSpec};
 use cateye::forest::{ForestOptions, ForestSpec};
 use cateye::regression::RegressionSpec;
 use cateye::scan::{ScanEvent, ScanReport};
-use cateye::{Config, Source, UnitTable};
+use cateye::{Config, Progress, Source, UnitTable};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 use serde_json::{Map, Value};
@@ -71,6 +71,28 @@ fn scan_config(config: &str) -> PyResult<Config> {
     Config::from_json_str(config, "cateye.scan").map_err(error)
 }
 
+/// The output of a scan: the report as JSON, its dimension and level tables, its statistics.
+type ScanCall = (String, ArrowStream, ArrowStream, SuffStats);
+
+/// Runs `job` (a scan of `data` with the JSON settings `config`) and hands over its output.
+fn scan_call<F>(
+    py: Python<'_>,
+    data: &Bound<'_, PyAny>,
+    (config, label): (&str, &str),
+    progress: Option<&Bound<'_, PyAny>>,
+    threads: Option<usize>,
+    job: F,
+) -> PyResult<ScanCall>
+where
+    F: FnOnce(&Source, &Config, Progress<'_>) -> cateye::Result<(cateye::scan::SuffStats, ScanReport)> + Send,
+{
+    let config = scan_config(config)?;
+    let source = source(data, label)?;
+    let (stats, report) = run::run(py, progress, threads, |progress| job(&source, &config, progress))?;
+    let (report, dimensions, levels) = scan_output(&report)?;
+    Ok((report, dimensions, levels, SuffStats { stats }))
+}
+
 /// Tier 1 and the deep dive of `data` (a path or an Arrow stream) with the settings of
 /// `config` (JSON: the keys of a TOML config file). Returns the report as JSON, the dimension
 /// and level tables, and the sufficient statistics.
@@ -83,21 +105,15 @@ fn scan(
     label: &str,
     progress: Option<&Bound<'_, PyAny>>,
     threads: Option<usize>,
-) -> PyResult<(String, ArrowStream, ArrowStream, SuffStats)> {
-    let config = scan_config(config)?;
-    let source = source(data, label)?;
-    let (stats, report) = run::run(py, progress, threads, |progress| {
+) -> PyResult<ScanCall> {
+    scan_call(py, data, (config, label), progress, threads, |source, config, progress| {
         let events = |event: ScanEvent<'_>| match event {
-            ScanEvent::Rows { read, total } => {
-                progress("reading rows", read, total.unwrap_or(0));
-            }
+            ScanEvent::Rows { read, total } => progress("reading rows", read, total.unwrap_or(0)),
             ScanEvent::DeepDive(_) => progress("deep dive", 0, 0),
             _ => {}
         };
-        cateye::scan::scan(&source, &config, &events)
-    })?;
-    let (report, dimensions, levels) = scan_output(&report)?;
-    Ok((report, dimensions, levels, SuffStats { stats }))
+        cateye::scan::scan(source, config, &events)
+    })
 }
 
 /// The scan of a statistics table (the table `SuffStats.to_arrow` or `cateye stats` writes).
@@ -109,12 +125,8 @@ fn scan_stats(
     config: &str,
     label: &str,
     threads: Option<usize>,
-) -> PyResult<(String, ArrowStream, ArrowStream, SuffStats)> {
-    let config = scan_config(config)?;
-    let source = source(data, label)?;
-    let (stats, report) = run::run(py, None, threads, |_| cateye::scan::scan_stats(&source, &config))?;
-    let (report, dimensions, levels) = scan_output(&report)?;
-    Ok((report, dimensions, levels, SuffStats { stats }))
+) -> PyResult<ScanCall> {
+    scan_call(py, data, (config, label), None, threads, |source, config, _| cateye::scan::scan_stats(source, config))
 }
 
 /// The sufficient statistics of the unit-level rows of `data`.
@@ -170,13 +182,6 @@ fn take_string(spec: &mut Map<String, Value>, key: &str) -> PyResult<Option<Stri
     }
 }
 
-fn take_strings(spec: &mut Map<String, Value>, key: &str) -> PyResult<Option<Vec<String>>> {
-    match spec.remove(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => serde_json::from_value(v).map(Some).map_err(|e| setting(format!("{key}: {e}"))),
-    }
-}
-
 fn take<T: serde::de::DeserializeOwned>(spec: &mut Map<String, Value>, key: &str) -> PyResult<Option<T>> {
     match spec.remove(key) {
         None | Some(Value::Null) => Ok(None),
@@ -211,7 +216,7 @@ fn forest_spec(spec: &str) -> PyResult<ForestSpec> {
     let outcome = take_string(&mut spec, "outcome")?.ok_or_else(|| setting("forest spec: no outcome"))?;
     let treatment = take_string(&mut spec, "treatment")?.ok_or_else(|| setting("forest spec: no treatment"))?;
     let mut forest = ForestSpec::new(outcome, treatment);
-    forest.covariates = take_strings(&mut spec, "covariates")?;
+    forest.covariates = take::<Vec<String>>(&mut spec, "covariates")?;
     if let Some(p) = take_string(&mut spec, "propensity")? {
         forest.propensity = p.parse().unwrap_or_else(|never| match never {});
     }
@@ -266,7 +271,7 @@ fn fit_regression_forest(
     let mut given = parse_object(spec, "regression spec")?;
     let outcome = take_string(&mut given, "outcome")?.ok_or_else(|| setting("regression spec: no outcome"))?;
     let mut spec = RegressionSpec::new(outcome);
-    spec.covariates = take_strings(&mut given, "covariates")?;
+    spec.covariates = take::<Vec<String>>(&mut given, "covariates")?;
     spec.weights = take_string(&mut given, "weights")?;
     spec.cluster = take_string(&mut given, "cluster")?;
     spec.options = forest_options(take(&mut given, "options")?.unwrap_or_default())?;
@@ -285,7 +290,7 @@ fn cate_spec(spec: &str) -> PyResult<CateSpec> {
     let outcome = take_string(&mut spec, "outcome")?.ok_or_else(|| setting("learner spec: no outcome"))?;
     let treatment = take_string(&mut spec, "treatment")?.ok_or_else(|| setting("learner spec: no treatment"))?;
     let mut cate = CateSpec::new(outcome, treatment);
-    cate.covariates = take_strings(&mut spec, "covariates")?;
+    cate.covariates = take::<Vec<String>>(&mut spec, "covariates")?;
     if let Some(p) = take_string(&mut spec, "propensity")? {
         cate.propensity = p.parse().unwrap_or_else(|never| match never {});
     }
@@ -294,7 +299,7 @@ fn cate_spec(spec: &str) -> PyResult<CateSpec> {
         config.method = m.parse().map_err(|e| setting(format!("method: {e}")))?;
     }
     let select = take::<bool>(&mut spec, "select")?.unwrap_or(false);
-    config.bases = match take_strings(&mut spec, "bases")? {
+    config.bases = match take::<Vec<String>>(&mut spec, "bases")? {
         Some(names) => names
             .into_iter()
             .map(|b| b.parse::<BaseKind>().map_err(|e| setting(format!("base: {e}"))))
@@ -438,15 +443,14 @@ struct FitColumns {
 impl FitColumns {
     fn read(data: &Bound<'_, PyAny>) -> PyResult<Self> {
         let source = source(data, "fit")?;
-        let columns = float_columns(&source, &["y", "w", "y_hat", "w_hat", "tau"])?;
         let has = |name: &str| source.schema().index_of(name).is_ok();
-        let weights = if has("weights") { float_columns(&source, &["weights"])?.pop() } else { None };
-        let clusters = if has("cluster") {
-            let codes = float_columns(&source, &["cluster"])?.pop().unwrap_or_default();
-            Some(codes.into_iter().map(|c| c as u32).collect())
-        } else {
-            None
-        };
+        let (weighted, clustered) = (has("weights"), has("cluster"));
+        let mut names = vec!["y", "w", "y_hat", "w_hat", "tau"];
+        names.extend(weighted.then_some("weights"));
+        names.extend(clustered.then_some("cluster"));
+        let mut columns = float_columns(&source, &names)?;
+        let clusters = clustered.then(|| columns.pop().unwrap_or_default().into_iter().map(|c| c as u32).collect());
+        let weights = if weighted { columns.pop() } else { None };
         Ok(FitColumns { columns, weights, clusters })
     }
 

@@ -3,11 +3,12 @@
 //! effect and the selection table. All statistics live in `cateye_learners`; this module reads,
 //! validates and assembles.
 
+use crate::columns::JobColumns;
 use crate::error::{Error, Result};
 use crate::model::LearnerModel;
 use crate::propensity::PropensitySpec;
 use crate::units::UnitTable;
-use cateye_io::{pick_covariates, read_numeric_reporting, IoError, OutputDir, Source};
+use cateye_io::{OutputDir, Source};
 use cateye_stats::Progress;
 use serde::Serialize;
 use std::path::PathBuf;
@@ -122,28 +123,19 @@ pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'
     if let Some(c) = spec.propensity.column() {
         roles.push((c, "propensity"));
     }
-    let taken: Vec<&str> = roles.iter().map(|(n, _)| *n).collect();
-    let covariates = pick_covariates(source, spec.covariates.as_deref(), &taken)?;
-    let mut wanted = roles.clone();
-    wanted.extend(covariates.iter().map(|c| (c.as_str(), "covariate")));
-    let mut columns = read_numeric_reporting(source, &wanted, progress)?;
-    let x = columns.split_off(roles.len());
-    let mut columns = columns.into_iter();
-    let (y, w) = (columns.next().expect("outcome"), columns.next().expect("treatment"));
-    let propensity_column = columns.next();
-    if y.is_empty() {
-        return Err(IoError::Empty { input: input.to_string() }.into());
-    }
+    let mut columns = JobColumns::read(source, &roles, spec.covariates.as_deref(), None, progress)?;
+    let x = columns.take_covariates();
+    let (y, w) = (columns.role(&spec.outcome), columns.role(&spec.treatment));
     let load_seconds = start.elapsed().as_secs_f64();
 
     let t = Instant::now();
-    let propensity = spec.propensity.resolve(propensity_column.as_deref());
+    let propensity = spec.propensity.resolve(spec.propensity.column().map(|c| columns.role(c)));
     // Missing values in any column are refused by cateye_learners, naming column and row.
     let mut report = cateye_learners::estimate_cate_reporting(
         x,
-        &covariates,
-        &y,
-        &w,
+        &columns.covariates,
+        y,
+        w,
         &spec.outcome,
         &spec.treatment,
         propensity,
@@ -159,7 +151,7 @@ pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'
     let fit_seconds = t.elapsed().as_secs_f64();
 
     let binary = report.arms.len() == 1;
-    let mut out: Vec<(String, Vec<f64>)> = vec![("treatment".into(), w)];
+    let mut out: Vec<(String, Vec<f64>)> = vec![("treatment".into(), w.to_vec())];
     for arm in &report.arms {
         let suffix = if binary { String::new() } else { format!("_{}", arm.arm) };
         out.push((format!("cate{suffix}"), arm.cate.clone()));

@@ -36,6 +36,7 @@
 #![deny(missing_docs)]
 
 pub mod cate;
+mod columns;
 mod config;
 
 /// The analysis tools of a CATE fit, as grf has them: AIPW average effects, the calibration

@@ -2,8 +2,9 @@
 //! forest (`cateye_forest`) → out-of-bag estimates of `E[Y | X]` and a model that predicts new
 //! rows. The statistics live in `cateye_forest`; this module reads, validates and assembles.
 
+use crate::columns::JobColumns;
 use crate::error::{Error, Result};
-use crate::forest::{Importance, JobColumns};
+use crate::forest::Importance;
 use crate::model::RegressionModel;
 use cateye_forest::{variable_importance, RegressionForest, RegressionForestModel};
 use cateye_io::Source;

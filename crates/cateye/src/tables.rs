@@ -74,11 +74,15 @@ fn floats(values: impl Iterator<Item = f64>) -> ArrayRef {
 }
 
 /// The streamed columns of the per-dimension table completed with `q_value` (in its place) and
-/// `flagged` (`q ≤ alpha`, last).
-fn with_q_values(mut columns: Vec<ArrayRef>, q: &[f64], alpha: f64) -> RecordBatch {
+/// `flagged` (last).
+fn with_q_values(
+    mut columns: Vec<ArrayRef>,
+    q: impl Iterator<Item = f64>,
+    flagged: impl Iterator<Item = bool>,
+) -> RecordBatch {
     let at = DIMENSION_COLUMNS.iter().position(|c| *c == "q_value").expect("a q_value column");
-    columns.insert(at, floats(q.iter().copied()));
-    columns.push(Arc::new(BooleanArray::from_iter(q.iter().map(|&q| Some(q <= alpha)))));
+    columns.insert(at, floats(q));
+    columns.push(Arc::new(BooleanArray::from_iter(flagged.map(Some))));
     RecordBatch::try_new(dimension_schema(true), columns).expect("columns match the schema")
 }
 
@@ -108,20 +112,11 @@ fn dimension_columns(rows: &[DimensionRow]) -> Vec<ArrayRef> {
 /// The per-dimension table of scanned rows (with their q-values): what `dimensions.parquet`
 /// holds for them.
 pub fn dimension_table(rows: &[DimensionRow]) -> RecordBatch {
-    let mut columns = dimension_columns(rows);
-    let at = DIMENSION_COLUMNS.iter().position(|c| *c == "q_value").expect("a q_value column");
-    columns.insert(at, floats(rows.iter().map(|r| r.q_value)));
-    columns.push(Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.flagged)))));
-    RecordBatch::try_new(dimension_schema(true), columns).expect("columns match the schema")
+    with_q_values(dimension_columns(rows), rows.iter().map(|r| r.q_value), rows.iter().map(|r| r.flagged))
 }
 
 /// The per-level table of scanned rows (one row per level): what `levels.parquet` holds.
 pub fn level_table(rows: &[DimensionRow]) -> RecordBatch {
-    level_batch(rows)
-}
-
-/// The level effects of the dimension rows as a record batch (one row per level).
-fn level_batch(rows: &[DimensionRow]) -> RecordBatch {
     let levels = || rows.iter().flat_map(|r| r.levels.iter().map(move |l| (r, l)));
     let columns = vec![
         strings(levels().map(|(r, _)| r.experiment.as_str())),
@@ -175,7 +170,7 @@ impl DimensionSink for ParquetTables {
         }
         let batch = RecordBatch::try_new(dimension_schema(false), dimension_columns(rows)).expect("schema");
         pending.write(&batch).map_err(to_scan)?;
-        levels.write(&level_batch(rows)).map_err(to_scan)?;
+        levels.write(&level_table(rows)).map_err(to_scan)?;
         Ok(())
     }
 
@@ -209,7 +204,7 @@ impl DimensionSink for ParquetTables {
                 .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|e| to_scan(IoError::read(&self.pending.display().to_string(), e)))?;
-            out.write(&with_q_values(columns, q, alpha)).map_err(to_scan)?;
+            out.write(&with_q_values(columns, q.iter().copied(), q.iter().map(|&q| q <= alpha))).map_err(to_scan)?;
         }
         out.close().map_err(to_scan)?;
         if offset != q_values.len() {
