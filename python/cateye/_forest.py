@@ -47,6 +47,18 @@ class _Estimator:
             setattr(self, name, value)
         return self
 
+    def _report_json(self) -> str:
+        self._fitted()
+        return json.dumps(self.summary_)
+
+    def report(self, path: Any = None) -> Any:
+        """The HTML report of the fit (as ``cateye forest|cate --report`` writes it): with
+        ``path``, written there (the path is returned); without, a :class:`cateye.Report`, which
+        a notebook shows."""
+        from ._report import report
+
+        return report(self, path)
+
     def save(self, path: str) -> None:
         """Writes the model file that ``cateye predict`` reads."""
         self._fitted()
@@ -304,6 +316,10 @@ class RegressionForest(_Estimator):
 
     _params = _PARAMS + ("threads", "progress")
     __init__ = CausalForest.__init__
+
+    def report(self, path: Any = None) -> Any:
+        """Regression forests have no report: the report shows treatment effects."""
+        raise _cateye.CateyeError("a RegressionForest has no report: reports show a CausalForest or CateLearner fit")
 
     def fit(self, X: Any, y: Any, *, sample_weight: Any = None, clusters: Any = None) -> "RegressionForest":
         """Fits the forest to covariates `X` and outcomes `y` (optionally weighted by

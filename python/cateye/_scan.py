@@ -128,16 +128,18 @@ class ScanResult:
     def __repr__(self) -> str:
         return "ScanResult(" + "; ".join(self._summary()) + ")"
 
+    def _report_json(self) -> str:
+        return self._json
+
+    def report(self, path=None):
+        """The HTML report of the scan: with ``path``, written there (the path is returned);
+        without, a :class:`cateye.Report`, which a notebook shows."""
+        from ._report import report
+
+        return report(self, path)
+
     def _repr_html_(self) -> str:
-        items = "".join(f"<li>{html.escape(line)}</li>" for line in self._summary())
-        top = self.findings.slice(0, 10)
-        head = "".join(f"<th>{html.escape(c)}</th>" for c in top.column_names[:8])
-        body = "".join(
-            "<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in list(row.values())[:8]) + "</tr>"
-            for row in top.to_pylist()
-        )
-        table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>" if top.num_rows else ""
-        return f"<div><strong>cateye scan</strong><ul>{items}</ul>{table}</div>"
+        return self.report()._repr_html_()
 
 
 class SuffStats:

@@ -516,6 +516,15 @@ fn best_linear_projection(fit: &Bound<'_, PyAny>, covariates: &Bound<'_, PyAny>)
     json(&cateye::analysis::best_linear_projection(&columns.fit()?, &named).map_err(analysis_error)?)
 }
 
+/// The self-contained HTML report of results given as JSON (`scan.json`, `forest.json` or
+/// `cate.json`); `label` names them in errors.
+#[pyfunction]
+fn render_report(py: Python<'_>, results: &str, label: &str) -> PyResult<String> {
+    let results =
+        cateye_report::Results::from_json_str(results, label).map_err(|e| CateyeError::new_err(e.to_string()))?;
+    Ok(py.detach(|| cateye_report::render(&results)))
+}
+
 /// The native module.
 #[pymodule]
 fn _cateye(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -535,5 +544,6 @@ fn _cateye(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(test_calibration, m)?)?;
     m.add_function(wrap_pyfunction!(rank_average_treatment_effect, m)?)?;
     m.add_function(wrap_pyfunction!(best_linear_projection, m)?)?;
+    m.add_function(wrap_pyfunction!(render_report, m)?)?;
     Ok(())
 }

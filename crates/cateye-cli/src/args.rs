@@ -44,6 +44,15 @@ pub enum Command {
     /// Predict the CATE of new rows with a model saved by `forest --save-model` or
     /// `cate --save-model`.
     Predict(Box<PredictArgs>),
+    /// Render saved results (a scan's scan.json, a forest's forest.json or a CATE fit's
+    /// cate.json) as one self-contained HTML report.
+    Report {
+        /// The results file.
+        results: PathBuf,
+        /// The HTML file to write.
+        #[arg(short, long, default_value = "report.html")]
+        out: PathBuf,
+    },
     /// Benchmarks: aggregation throughput, load rate, peak memory, causal forest, CATE learners.
     Bench(cateye_bench::BenchArgs),
 }
@@ -102,6 +111,9 @@ pub struct CateArgs {
     /// `cateye predict` [default: none].
     #[arg(long)]
     pub save_model: Option<PathBuf>,
+    /// Also write the HTML report (one self-contained page) to this file [default: none].
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Output folder: cate.parquet (or .csv with --format csv), cate.json and manifest.json.
     #[arg(long, default_value = "cateye-cate-out")]
     pub out: PathBuf,
@@ -153,6 +165,9 @@ pub struct ForestArgs {
     /// Also save the fitted forest to this file, for `cateye predict` [default: none].
     #[arg(long)]
     pub save_model: Option<PathBuf>,
+    /// Also write the HTML report (one self-contained page) to this file [default: none].
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Output folder: cate.parquet (or .csv with --format csv), forest.json and manifest.json.
     #[arg(long, default_value = "cateye-forest-out")]
     pub out: PathBuf,
@@ -204,6 +219,9 @@ pub struct ScanArgs {
     /// Folder for scan.json, the CSV tables and manifest.json.
     #[arg(long, default_value = "cateye-out")]
     pub out: PathBuf,
+    /// Also write the HTML report (one self-contained page) to this file [default: none].
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     /// Experiment id column [default: experiment].
     #[arg(long)]
     pub experiment: Option<String>,

@@ -8,6 +8,7 @@ use cateye::{Config, OutputDir, Source};
 use cateye_cli::args::{CateArgs, Cli, Command, ForestArgs, PredictArgs, ScanArgs};
 use cateye_cli::progress::{self, Reporter};
 use cateye_cli::render::{self, plural};
+use cateye_report::Results;
 use clap::Parser;
 use std::path::Path;
 use std::time::Instant;
@@ -34,6 +35,7 @@ fn main() {
         Command::Forest(args) => forest(&args),
         Command::Cate(args) => cate(&args),
         Command::Predict(args) => predict(&args),
+        Command::Report { results, out } => report(&results, &out),
         Command::Bench(args) => cateye_bench::run(&args).map_err(anyhow::Error::from),
     };
     if let Err(e) = outcome {
@@ -90,6 +92,7 @@ fn deep_dive_progress(reporter: &Reporter, event: &DeepDiveEvent<'_>, started: &
 struct ScanIo<'a> {
     stats_input: bool,
     export_stats: Option<&'a Path>,
+    report: Option<&'a Path>,
     config_file: Option<&'a Path>,
     quiet: bool,
     timings: bool,
@@ -100,6 +103,7 @@ fn scan(args: &ScanArgs) -> Result<()> {
     let io = ScanIo {
         stats_input: args.stats,
         export_stats: args.export_stats.as_deref(),
+        report: args.report.as_deref(),
         config_file: args.config.as_deref(),
         quiet: args.quiet,
         timings: args.timings,
@@ -112,7 +116,7 @@ fn run_scan(file: &Path, config: &Config, out: &Path, command: Vec<String>, io: 
     let start = Instant::now();
     // Every output is checked for writing before any computing.
     let mut outputs = ScanOutputs::prepare(out, command, &inputs(&[Some(file), io.config_file]))?;
-    if let Some(path) = io.export_stats {
+    for path in [io.export_stats, io.report].into_iter().flatten() {
         cateye::check_writable(path)?;
     }
     let source = Source::open(file)?;
@@ -134,10 +138,18 @@ fn run_scan(file: &Path, config: &Config, out: &Path, command: Vec<String>, io: 
     if let Some(path) = io.export_stats {
         cateye::scan::write_stats_table(&stats, path)?;
     }
+    if let Some(path) = io.report {
+        cateye_report::write(&Results::scan(&report), path)?;
+    }
     if !quiet {
         print!("{}", render::scan_summary(&report));
-        let files: Vec<String> =
-            outputs.manifest().files.iter().map(|f| out.join(&f.file).display().to_string()).collect();
+        let files: Vec<String> = outputs
+            .manifest()
+            .files
+            .iter()
+            .map(|f| out.join(&f.file).display().to_string())
+            .chain(io.report.map(|p| p.display().to_string()))
+            .collect();
         println!("\nResults: {}", files.join(", "));
     }
     if timings {
@@ -152,7 +164,7 @@ fn run_scan(file: &Path, config: &Config, out: &Path, command: Vec<String>, io: 
 
 fn forest(args: &ForestArgs) -> Result<()> {
     let mut out = OutputDir::prepare(&args.out, command_line(), &inputs(&[Some(&args.file)]))?;
-    if let Some(path) = &args.save_model {
+    for path in [&args.save_model, &args.report].into_iter().flatten() {
         cateye::check_writable(path)?;
     }
     let source = Source::open(&args.file)?;
@@ -160,18 +172,24 @@ fn forest(args: &ForestArgs) -> Result<()> {
     let mut run = cateye::forest::fit_forest_reporting(&source, &args.spec(), &|s, d, t| reporter.stage(s, d, t))?;
     reporter.finish();
     run.write(&mut out, &format!("cate.{}", args.format.extension()))?;
+    if let Some(path) = &args.report {
+        cateye_report::write(&Results::forest(&run.summary), path)?;
+    }
     if let Some(path) = &args.save_model {
         Model::CausalForest(run.model).save(path)?;
     }
     if !args.quiet {
         print!("{}", render::forest_summary(&run.summary));
+        if let Some(path) = &args.report {
+            println!("\nReport: {}", path.display());
+        }
     }
     Ok(())
 }
 
 fn cate(args: &CateArgs) -> Result<()> {
     let mut out = OutputDir::prepare(&args.out, command_line(), &inputs(&[Some(&args.file)]))?;
-    if let Some(path) = &args.save_model {
+    for path in [&args.save_model, &args.report].into_iter().flatten() {
         cateye::check_writable(path)?;
     }
     let source = Source::open(&args.file)?;
@@ -179,12 +197,24 @@ fn cate(args: &CateArgs) -> Result<()> {
     let mut run = cateye::cate::fit_cate_reporting(&source, &args.spec(), &|s, d, t| reporter.stage(s, d, t))?;
     reporter.finish();
     run.write(&mut out, &format!("cate.{}", args.format.extension()))?;
+    if let Some(path) = &args.report {
+        cateye_report::write(&Results::cate(&run.summary), path)?;
+    }
     if let (Some(path), Some(model)) = (&args.save_model, run.model.take()) {
         Model::Cate(model).save(path)?;
     }
     if !args.quiet {
         print!("{}", render::cate_summary(&run.summary));
-        println!("\nWrote {}", run.summary.outputs.join(" and "));
+        println!(
+            "\nWrote {}",
+            run.summary
+                .outputs
+                .iter()
+                .map(String::as_str)
+                .chain(args.report.iter().filter_map(|p| p.to_str()))
+                .collect::<Vec<_>>()
+                .join(" and ")
+        );
     }
     Ok(())
 }
@@ -210,6 +240,15 @@ fn predict(args: &PredictArgs) -> Result<()> {
             args.out.join(&name).display()
         );
     }
+    Ok(())
+}
+
+/// `cateye report`: saved results as an HTML page.
+fn report(results: &Path, out: &Path) -> Result<()> {
+    cateye::check_writable(out)?;
+    let results = Results::read(results)?;
+    cateye_report::write(&results, out)?;
+    println!("Report: {}", out.display());
     Ok(())
 }
 
@@ -243,9 +282,13 @@ fn demo(out: &Path, seed: u64) -> Result<()> {
         spec.dimension_columns().join(","),
         "--out".into(),
         results.display().to_string(),
+        "--report".into(),
+        out.join("report.html").display().to_string(),
     ]
     .into();
-    run_scan(&data, &config, &results, command.clone(), ScanIo { timings: true, ..ScanIo::default() })?;
+    let report = out.join("report.html");
+    let io = ScanIo { timings: true, report: Some(&report), ..ScanIo::default() };
+    run_scan(&data, &config, &results, command.clone(), io)?;
     println!("\nPlanted in the demo data (effect shifts in units of the metric's noise scale; every other effect is constant):");
     for line in spec.truth() {
         println!("  {line}");

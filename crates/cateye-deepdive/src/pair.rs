@@ -334,6 +334,7 @@ pub(crate) fn analyze_pair(
             autoc_p_value: autoc_p,
             qini: rate.qini.estimate,
             qini_se: rate.qini.se,
+            toc: rate.toc,
         },
         randomization,
     };

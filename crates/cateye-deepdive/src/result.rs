@@ -3,7 +3,7 @@
 
 use crate::select::SelectionSummary;
 use cateye_hte::{
-    AteEstimate, CalibrationTest, Coefficient, EffectDistribution, Mixture, ScoreCalibration, SubgroupRules,
+    AteEstimate, CalibrationTest, Coefficient, EffectDistribution, Mixture, ScoreCalibration, SubgroupRules, TocPoint,
     VariationDecomposition,
 };
 use cateye_stats::RandomizationTest;
@@ -184,6 +184,10 @@ pub struct RateSummary {
     pub qini: f64,
     /// Half-sample bootstrap standard error of `qini`.
     pub qini_se: f64,
+    /// The TOC curve at `q = 0.05, 0.10, …, 1` with bootstrap standard errors (absent from
+    /// results written before it was recorded).
+    #[serde(default)]
+    pub toc: Vec<TocPoint>,
 }
 
 /// Which dimensions explain the effect variation.

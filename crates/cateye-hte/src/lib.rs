@@ -35,8 +35,8 @@ pub use ate::{average_treatment_effect, AteEstimate, TargetSample};
 pub use blp::{best_linear_projection, best_linear_projection_on_levels};
 pub use calibration::{test_calibration, CalibrationTest};
 pub use distribution::{
-    effect_distribution, inverse_ecdf, mixture_by_level, mixture_histogram, sample_quantile, EffectDistribution,
-    Histogram, Mixture, MixtureComponent, ScoreCalibration, QUANTILE_LEVELS,
+    cate_profile, effect_distribution, inverse_ecdf, mixture_by_level, mixture_histogram, sample_quantile, CateProfile,
+    EffectDistribution, Histogram, Mixture, MixtureComponent, RankedEstimate, ScoreCalibration, QUANTILE_LEVELS,
 };
 pub use fit::CateFit;
 pub use isotonic::{causal_isotonic_calibration, isotonic_regression, merge_small_blocks, IsotonicFit};

@@ -14,6 +14,7 @@ mod tables;
 mod trials;
 
 pub use tables::{
-    demo_spec, synthetic_spec, DimensionSpec, ExperimentSpec, Heterogeneity, MetricKind, MetricSpec, TableSpec,
+    demo_spec, sweep_spec, synthetic_spec, DimensionSpec, ExperimentSpec, Heterogeneity, MetricKind, MetricSpec,
+    TableSpec,
 };
 pub use trials::{nie_wager, randomized_trial, Setup, Simulated};

@@ -5,9 +5,11 @@
 
 use crate::columns::JobColumns;
 use crate::error::{Error, Result};
+use crate::forest::{PROFILE_BINS, PROFILE_POINTS};
 use crate::model::LearnerModel;
 use crate::propensity::PropensitySpec;
 use crate::units::UnitTable;
+use cateye_hte::{cate_profile, CateProfile};
 use cateye_io::{OutputDir, Source};
 use cateye_stats::Progress;
 use serde::Serialize;
@@ -74,6 +76,9 @@ pub struct CateSummary {
     /// Per arm: AIPW effect, propensity summary, reported candidate, selection table.
     #[serde(flatten)]
     pub report: CateReport,
+    /// Per arm, in the order of `arms`: histogram and quantiles of the reported estimates, and
+    /// 100 units at evenly spaced ranks (the learners give no per-unit intervals).
+    pub cate_profiles: Vec<CateProfile>,
     /// Seconds reading the columns.
     pub load_seconds: f64,
     /// Seconds fitting.
@@ -161,6 +166,14 @@ pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'
         out.push((format!("propensity{suffix}"), arm.nuisances.e.oof.clone()));
     }
     let config = &spec.config;
+    let cate_profiles = report
+        .arms
+        .iter()
+        .map(|arm| {
+            let finite: Vec<f64> = arm.cate.iter().copied().filter(|v| v.is_finite()).collect();
+            cate_profile(&finite, None, PROFILE_BINS, PROFILE_POINTS)
+        })
+        .collect();
     let summary = CateSummary {
         file: input.to_string(),
         outcome: spec.outcome.clone(),
@@ -173,6 +186,7 @@ pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'
         trees: config.trees,
         seed: config.seed,
         report,
+        cate_profiles,
         load_seconds,
         fit_seconds,
         outputs: Vec::new(),

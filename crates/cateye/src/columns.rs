@@ -47,6 +47,11 @@ impl JobColumns {
         std::mem::take(&mut self.x)
     }
 
+    /// The `k`-th covariate column.
+    pub(crate) fn covariate(&self, k: usize) -> &[f64] {
+        &self.x[k]
+    }
+
     /// The column read for the role of `name`.
     pub(crate) fn role(&self, name: &str) -> &[f64] {
         self.roles.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice()).expect("a column read with a role")

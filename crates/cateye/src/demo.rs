@@ -5,7 +5,7 @@ use crate::error::Result;
 use cateye_scan::ScanConfig;
 use std::path::Path;
 
-pub use cateye_sim::{demo_spec, synthetic_spec, TableSpec};
+pub use cateye_sim::{demo_spec, sweep_spec, synthetic_spec, TableSpec};
 
 /// The column roles of a generated table: its metrics and dimensions, named.
 pub fn scan_config(spec: &TableSpec) -> ScanConfig {

@@ -10,8 +10,9 @@ use crate::propensity::PropensitySpec;
 use crate::units::UnitTable;
 use cateye_forest::{fit_causal_forest_reporting, variable_importance, CausalForestModel, CausalInput};
 use cateye_hte::{
-    average_treatment_effect, doubly_robust_scores, rank_average_treatment_effect, test_calibration, AteEstimate,
-    CalibrationTest, Rate, RateOptions, TargetSample,
+    average_treatment_effect, best_linear_projection, cate_profile, doubly_robust_scores,
+    rank_average_treatment_effect, test_calibration, AteEstimate, CalibrationTest, CateProfile, Coefficient, Rate,
+    RateOptions, TargetSample,
 };
 use cateye_io::{OutputDir, Source};
 use cateye_stats::Z_975;
@@ -21,6 +22,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 pub use cateye_forest::{ForestOptions, DEFAULT_MAX_BINS};
+
+/// Bins of the CATE histogram and ranked units of the [`CateProfile`] of a forest or learner job.
+pub(crate) const PROFILE_BINS: usize = 40;
+pub(crate) const PROFILE_POINTS: usize = 100;
 
 /// What to fit: the columns' roles and the forest's settings.
 #[derive(Clone, Debug)]
@@ -151,6 +156,15 @@ pub struct ForestSummary {
     pub share_ci_above_zero: f64,
     /// Share of units whose 95% CI lies below zero.
     pub share_ci_below_zero: f64,
+    /// Histogram and quantiles of the out-of-bag CATE, and 100 units at evenly spaced ranks with
+    /// their 95% intervals (absent from summaries written before it was recorded).
+    #[serde(default)]
+    pub cate_profile: Option<CateProfile>,
+    /// Best linear projection of the CATE on the covariates (grf's
+    /// `best_linear_projection(forest, X)`: OLS of the doubly robust scores with HC3 errors);
+    /// absent when the regression is singular (a warning says so) or in older summaries.
+    #[serde(default)]
+    pub best_linear_projection: Option<Vec<Coefficient>>,
     /// Caveats the user must know about (a stated propensity that contradicts the data, ...).
     pub warnings: Vec<String>,
     /// Seconds per stage.
@@ -268,11 +282,18 @@ pub fn fit_forest_reporting(source: &Source, spec: &ForestSpec, progress: Progre
     let rate = rank_average_treatment_effect(&effects, &fit.oob.tau, &rate_options).map_err(analysis)?;
     let scores = doubly_robust_scores(&effects).map_err(analysis)?;
     let importance = variable_importance(fit.forest.trees(), covariates.len(), 2.0, 4);
+    let mut warnings = fit.warnings.clone();
+    let named: Vec<(&str, &[f64])> =
+        covariates.iter().enumerate().map(|(k, name)| (name.as_str(), columns.covariate(k))).collect();
+    let blp = best_linear_projection(&effects, &named)
+        .map_err(|e| warnings.push(format!("best linear projection on the covariates: {e}")))
+        .ok();
     let tau = &fit.oob.tau;
     let moments = Moments::of(tau.iter().copied());
     let se: Vec<f64> = fit.oob.variance.iter().map(|v| v.sqrt()).collect();
     let above = (0..n).filter(|&i| tau[i] - Z_975 * se[i] > 0.0).count() as f64 / n as f64;
     let below = (0..n).filter(|&i| tau[i] + Z_975 * se[i] < 0.0).count() as f64 / n as f64;
+    let profile = cate_profile(tau, Some(&se), PROFILE_BINS, PROFILE_POINTS);
     timings.analysis = t.elapsed().as_secs_f64();
 
     let units = UnitTable::new(vec![
@@ -308,7 +329,9 @@ pub fn fit_forest_reporting(source: &Source, spec: &ForestSpec, progress: Progre
         cate_sd: moments.y_sd(),
         share_ci_above_zero: above,
         share_ci_below_zero: below,
-        warnings: fit.warnings.clone(),
+        cate_profile: Some(profile),
+        best_linear_projection: blp,
+        warnings,
         timings,
         outputs: Vec::new(),
     };
