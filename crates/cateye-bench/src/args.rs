@@ -32,6 +32,10 @@ pub enum Which {
     /// (default 40) experiments of --rows units (default 1,000 each), --metrics (default 100)
     /// and --dimensions (default 100) of --levels levels, with 36 planted triples.
     Wide,
+    /// The HTML report of a sweep: --experiments (default 100) x --metrics (default 10) x
+    /// --dimensions (default 10) with --rows units each (default 2,000), heterogeneity planted
+    /// in every third pair; render time (best and median of --repeat) and size.
+    Report,
 }
 
 /// The arguments of `cateye bench`.
@@ -122,6 +126,16 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
         }
         Which::DeepDive | Which::DeepDiveScan => return deep_dive(args),
         Which::Wide => return wide(args),
+        Which::Report => {
+            let sweep = crate::report::Sweep {
+                experiments: args.experiments.unwrap_or(100),
+                units: args.rows.unwrap_or(2000),
+                metrics: args.metrics.unwrap_or(10),
+                dims: args.dimensions.unwrap_or(10),
+                levels: levels(args),
+            };
+            return in_work_dir(args, "report", |dir| crate::report::run(dir, sweep, args.repeat.min(5)));
+        }
         Which::Scan | Which::Memory => {}
     }
     crate::scan::run(args)

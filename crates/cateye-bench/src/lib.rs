@@ -9,6 +9,8 @@
 //! | `forest`, `forest-scaling` | the causal forest end to end; its scaling in n (child processes) |
 //! | `deep-dive`, `deep-dive-scan` | the deep dive of one pair; a scan with the deep dive of 20 pairs |
 //! | `cate`, `cate-select` | the DR-learner; the selection table |
+//! | `wide` | the paradigm's shape: many experiments × metrics × dimensions, few units each |
+//! | `report` | rendering the HTML report of a 100 × 10 × 10 sweep: time and size |
 //!
 //! The hot loops also have criterion benches (`cargo bench -p cateye-bench`).
 #![deny(missing_docs)]
@@ -17,6 +19,7 @@ mod args;
 mod cate;
 mod deep_dive;
 mod forest;
+mod report;
 mod scan;
 mod wide;
 
@@ -52,6 +55,9 @@ pub enum BenchError {
         /// The failure.
         source: std::io::Error,
     },
+    /// The HTML report.
+    #[error(transparent)]
+    Report(#[from] cateye_report::ReportError),
     /// A step of the benchmark failed.
     #[error("{0}")]
     Failed(String),

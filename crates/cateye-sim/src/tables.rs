@@ -429,7 +429,7 @@ mod tests {
 }
 
 /// A sweep for report and scale benchmarks: [`synthetic_spec`] with heterogeneity planted in
-/// every third (experiment, metric) pair — an extra effect of 0.5 on the first level of
+/// every third (experiment, metric) pair — an extra effect of 1.0 on the first level of
 /// dimension `(experiment + metric) mod dimensions` — so a scan finds a realistic share of
 /// flagged pairs.
 pub fn sweep_spec(
@@ -444,7 +444,7 @@ pub fn sweep_spec(
     for (e, experiment) in spec.experiments.iter_mut().enumerate() {
         for (m, slot) in experiment.heterogeneity.iter_mut().enumerate() {
             if (e + m) % 3 == 0 && dimensions > 0 {
-                *slot = Some(Heterogeneity::ByDimension { dimension: (e + m) % dimensions, shifts: vec![(0, 0.5)] });
+                *slot = Some(Heterogeneity::ByDimension { dimension: (e + m) % dimensions, shifts: vec![(0, 1.0)] });
             }
         }
     }
