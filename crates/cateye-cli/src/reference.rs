@@ -17,7 +17,7 @@ pub struct OptionDoc {
 }
 
 /// The subcommands a user runs, in README order.
-pub const SUBCOMMANDS: [&str; 6] = ["demo", "scan", "forest", "cate", "predict", "bench"];
+pub const SUBCOMMANDS: [&str; 7] = ["demo", "scan", "forest", "cate", "predict", "report", "bench"];
 
 /// Splits `help` into its text and the `[default: X]` it ends with, if any.
 pub fn split_default(help: &str) -> (String, Option<String>) {

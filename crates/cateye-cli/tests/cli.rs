@@ -127,6 +127,24 @@ fn demo_and_scan_of_its_data() {
 }
 
 #[test]
+fn the_demo_writes_its_report_and_report_refuses_what_is_not_results() {
+    let dir = demo();
+    let page = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>") && page.contains(r#"id="cateye-data""#));
+    assert!(demo_run().1.contains("--report"), "the demo prints the scan command with its report");
+    let err = fails(&["report", path(&dir.join("results/manifest.json")), "-o", path(&dir.join("x.html"))], 1);
+    assert!(err.contains("manifest.json: not cateye results"), "{err}");
+    let err = fails(&["report", path(&dir.join("missing.json"))], 1);
+    assert!(err.contains("missing.json: cannot read"), "{err}");
+    // An unwritable report (its folder would be a file) fails before the scan runs.
+    let data = dir.join("demo.parquet");
+    let report = data.join("r.html");
+    let err = fails(&demo_scan(&data, &["--report", path(&report), "--out", path(&dir.join("r"))]), 1);
+    assert!(err.contains("demo.parquet"), "{err}");
+    assert!(!dir.join("r/scan.json").exists());
+}
+
+#[test]
 fn tables_parquet_streams_the_dimension_and_level_tables() {
     let dir = demo();
     let data = dir.join("demo.parquet");
@@ -214,8 +232,14 @@ fn forest_and_cate_save_models_that_predict() {
         path(&forest_model),
         "--out",
         path(&dir.join("forest")),
+        "--report",
+        path(&dir.join("forest.html")),
     ]);
     assert!(printed.contains("Average treatment effect (AIPW)"), "{printed}");
+    assert!(printed.contains(&format!("Report: {}", dir.join("forest.html").display())), "{printed}");
+    // The report of the saved summary is the page the fit wrote.
+    ok(&["report", path(&dir.join("forest/forest.json")), "-o", path(&dir.join("forest-again.html"))]);
+    assert_eq!(std::fs::read(dir.join("forest.html")).unwrap(), std::fs::read(dir.join("forest-again.html")).unwrap());
     assert!(dir.join("forest/forest.json").exists() && dir.join("forest/cate.parquet").exists());
     let predicted = ok(&["predict", path(&forest_model), path(&trial), "--out", path(&dir.join("predict-forest"))]);
     assert!(predicted.contains("Predicted 4000 rows") && predicted.contains("causal forest"), "{predicted}");
@@ -242,8 +266,12 @@ fn forest_and_cate_save_models_that_predict() {
         "csv",
         "--out",
         path(&dir.join("cate")),
+        "--report",
+        path(&dir.join("cate.html")),
     ]);
     assert!(printed.contains("Average effect (AIPW)"), "{printed}");
+    ok(&["report", path(&dir.join("cate/cate.json")), "-o", path(&dir.join("cate-again.html"))]);
+    assert_eq!(std::fs::read(dir.join("cate.html")).unwrap(), std::fs::read(dir.join("cate-again.html")).unwrap());
     assert!(dir.join("cate/cate.csv").exists() && dir.join("cate/cate.json").exists());
     let predicted =
         ok(&["predict", path(&cate_model), path(&trial), "--format", "csv", "--out", path(&dir.join("predict-cate"))]);

@@ -333,6 +333,61 @@ pub fn mixture_histogram(components: &[MixtureComponent], bins: usize) -> Vec<f6
     mass
 }
 
+/// One unit of a [`CateProfile`]'s ranked sample: its estimate and 95% interval.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RankedEstimate {
+    /// The unit's rank among all estimates, as a share in (0, 1).
+    pub rank: f64,
+    /// Its estimate.
+    pub estimate: f64,
+    /// Lower end of its 95% interval (absent when the estimator gives none).
+    pub ci_lower: Option<f64>,
+    /// Upper end of its 95% interval.
+    pub ci_upper: Option<f64>,
+}
+
+/// What a report draws of a set of per-unit estimates: their histogram, quantiles and, for
+/// estimators with standard errors, a ranked sample of units with their intervals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct CateProfile {
+    /// Histogram of the estimates on evenly spaced edges over their range.
+    pub histogram: Histogram,
+    /// `(level in percent, value)` for [`QUANTILE_LEVELS`] (type-7 sample quantiles).
+    pub quantiles: Vec<(f64, f64)>,
+    /// Units at evenly spaced ranks (the `(k + ½)/points` quantiles of the estimates), lowest
+    /// first, each with its 95% interval `estimate ± z₀.₉₇₅·se` when `se` was given.
+    pub ranked: Vec<RankedEstimate>,
+}
+
+/// The [`CateProfile`] of `tau` (non-empty; any order) with `bins` histogram bins and `points`
+/// ranked units; `se` (one per unit) adds their intervals.
+pub fn cate_profile(tau: &[f64], se: Option<&[f64]>, bins: usize, points: usize) -> CateProfile {
+    let n = tau.len();
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| tau[a].total_cmp(&tau[b]).then(a.cmp(&b)));
+    let sorted: Vec<f64> = order.iter().map(|&i| tau[i]).collect();
+    let ranked = (0..points.min(n))
+        .map(|k| {
+            let rank = (k as f64 + 0.5) / points.min(n) as f64;
+            let i = order[((rank * n as f64) as usize).min(n - 1)];
+            let half = se.map(|s| cateye_stats::Z_975 * s[i]);
+            RankedEstimate {
+                rank,
+                estimate: tau[i],
+                ci_lower: half.map(|h| tau[i] - h),
+                ci_upper: half.map(|h| tau[i] + h),
+            }
+        })
+        .collect();
+    CateProfile {
+        histogram: Histogram::of(tau, &Histogram::edges_for(tau, bins)),
+        quantiles: QUANTILE_LEVELS.iter().map(|&q| (q, sample_quantile(&sorted, q / 100.0))).collect(),
+        ranked,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -405,66 +460,6 @@ mod tests {
         assert!(d.share_negative_estimate < 0.01);
         assert!(d.share_negative_band[1] < 0.05, "{:?}", d.share_negative_band);
     }
-}
-
-/// One unit of a [`CateProfile`]'s ranked sample: its estimate and 95% interval.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct RankedEstimate {
-    /// The unit's rank among all estimates, as a share in (0, 1).
-    pub rank: f64,
-    /// Its estimate.
-    pub estimate: f64,
-    /// Lower end of its 95% interval (absent when the estimator gives none).
-    pub ci_lower: Option<f64>,
-    /// Upper end of its 95% interval.
-    pub ci_upper: Option<f64>,
-}
-
-/// What a report draws of a set of per-unit estimates: their histogram, quantiles and, for
-/// estimators with standard errors, a ranked sample of units with their intervals.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct CateProfile {
-    /// Histogram of the estimates on evenly spaced edges over their range.
-    pub histogram: Histogram,
-    /// `(level in percent, value)` for [`QUANTILE_LEVELS`] (type-7 sample quantiles).
-    pub quantiles: Vec<(f64, f64)>,
-    /// Units at evenly spaced ranks (the `(k + ½)/points` quantiles of the estimates), lowest
-    /// first, each with its 95% interval `estimate ± z₀.₉₇₅·se` when `se` was given.
-    pub ranked: Vec<RankedEstimate>,
-}
-
-/// The [`CateProfile`] of `tau` (non-empty; any order) with `bins` histogram bins and `points`
-/// ranked units; `se` (one per unit) adds their intervals.
-pub fn cate_profile(tau: &[f64], se: Option<&[f64]>, bins: usize, points: usize) -> CateProfile {
-    let n = tau.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&a, &b| tau[a].total_cmp(&tau[b]).then(a.cmp(&b)));
-    let sorted: Vec<f64> = order.iter().map(|&i| tau[i]).collect();
-    let ranked = (0..points.min(n))
-        .map(|k| {
-            let rank = (k as f64 + 0.5) / points.min(n) as f64;
-            let i = order[((rank * n as f64) as usize).min(n - 1)];
-            let half = se.map(|s| cateye_stats::Z_975 * s[i]);
-            RankedEstimate {
-                rank,
-                estimate: tau[i],
-                ci_lower: half.map(|h| tau[i] - h),
-                ci_upper: half.map(|h| tau[i] + h),
-            }
-        })
-        .collect();
-    CateProfile {
-        histogram: Histogram::of(tau, &Histogram::edges_for(tau, bins)),
-        quantiles: QUANTILE_LEVELS.iter().map(|&q| (q, sample_quantile(&sorted, q / 100.0))).collect(),
-        ranked,
-    }
-}
-
-#[cfg(test)]
-mod profile_tests {
-    use super::*;
 
     #[test]
     fn profile_ranks_units_and_carries_their_intervals() {

@@ -49,9 +49,9 @@
     }
   }
 
-  /** A table cell: numbers keep their exact value in data-value. */
-  function cell(tag, value, how) {
-    const node = el(tag, {}, format(value, how));
+  /** A table cell: numbers keep their exact value in data-value; data-field names the column. */
+  function cell(tag, value, how, field) {
+    const node = el(tag, field ? { "data-field": field } : {}, format(value, how));
     if (typeof value === "number") node.dataset.value = String(value);
     return node;
   }
@@ -133,7 +133,7 @@
   }
 
   function rowElement(table, row) {
-    return el("tr", {}, ...table.columns.map((c, i) => cell("td", row[i], c.format)));
+    return el("tr", {}, ...table.columns.map((c, i) => cell("td", row[i], c.format, c.field)));
   }
 
   /** A table with filters, pages and rows that open to their chart. */

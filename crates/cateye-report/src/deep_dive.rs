@@ -266,12 +266,10 @@ fn distribution(doc: &mut Document, characterize: &Value) -> Vec<Block> {
                 col("units", "Units", Format::Count),
             ],
         );
-        for component in mixture.list("components") {
-            let histogram = component.at("distribution.histogram");
-            let edges = histogram.list("edges");
-            for (k, count) in histogram.list("counts").iter().enumerate() {
-                if count.as_f64().unwrap_or(0.0) > 0.0 {
-                    t.row(vec![component.at("level").clone(), edges[k].clone(), edges[k + 1].clone(), count.clone()]);
+        for (label, edges, counts) in mixture_layers(mixture.list("components")) {
+            for (k, count) in counts.iter().enumerate() {
+                if *count > 0.0 {
+                    t.row(vec![label.clone().into(), edges[k].clone(), edges[k + 1].clone(), num(*count)]);
                 }
             }
         }
@@ -280,6 +278,34 @@ fn distribution(doc: &mut Document, characterize: &Value) -> Vec<Block> {
         blocks.push(Block::Chart(doc.chart(title, spec, t)));
     }
     blocks
+}
+
+/// Levels a mixture chart colours apart; the others are stacked as one layer (ten colours is as
+/// many as a categorical palette tells apart).
+const MIXTURE_COLOURS: usize = 10;
+
+/// The layers of a mixture chart, `(label, bin edges, counts)`: the largest levels by weight,
+/// then the rest summed bin by bin as "other levels".
+fn mixture_layers(components: &[Value]) -> Vec<(String, &[Value], Vec<f64>)> {
+    let mut order: Vec<&Value> = components.iter().collect();
+    order.sort_by(|a, b| b.num("weight").unwrap_or(0.0).total_cmp(&a.num("weight").unwrap_or(0.0)));
+    let counts = |c: &Value| -> Vec<f64> {
+        c.list("distribution.histogram.counts").iter().map(|v| v.as_f64().unwrap_or(0.0)).collect()
+    };
+    fn edges(c: &Value) -> &[Value] {
+        c.list("distribution.histogram.edges")
+    }
+    let keep = if order.len() > MIXTURE_COLOURS { MIXTURE_COLOURS - 1 } else { order.len() };
+    let mut layers: Vec<(String, &[Value], Vec<f64>)> =
+        order[..keep].iter().map(|c| (c.text("level").to_string(), edges(c), counts(c))).collect();
+    if let Some(first) = order.get(keep) {
+        let mut sum = vec![0.0; counts(first).len()];
+        for c in &order[keep..] {
+            sum.iter_mut().zip(counts(c)).for_each(|(s, v)| *s += v);
+        }
+        layers.push((format!("other {} levels", order.len() - keep), edges(first), sum));
+    }
+    layers
 }
 
 /// A histogram `{edges, counts}` as a chart.

@@ -2,7 +2,7 @@
 //! forest fit or a CATE fit, to open from disk, mail and archive.
 //!
 //! The page carries everything it needs: the results as a JSON document of sections, tables and
-//! charts ([`doc`]); the charts as Vega-Lite specifications ([`charts`]) drawn by vega,
+//! charts (`doc.rs`); the charts as Vega-Lite specifications (`charts.rs`) drawn by vega,
 //! vega-lite and vega-embed, inlined from their pinned npm releases with their licenses
 //! (`assets/vendor`, refreshed by `scripts/vendor-vega`); and a small script
 //! (`assets/report.js`) that lays the document out, filters the long tables and draws each chart

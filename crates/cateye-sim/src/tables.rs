@@ -399,6 +399,29 @@ impl TableSpec {
     }
 }
 
+/// A sweep for report and scale benchmarks: [`synthetic_spec`] with heterogeneity planted in
+/// every third (experiment, metric) pair — an extra effect of 1.0 on the first level of
+/// dimension `(experiment + metric) mod dimensions` — so a scan finds a realistic share of
+/// flagged pairs.
+pub fn sweep_spec(
+    experiments: usize,
+    units: usize,
+    metrics: usize,
+    dimensions: usize,
+    levels: usize,
+    seed: u64,
+) -> TableSpec {
+    let mut spec = synthetic_spec(experiments, units, metrics, dimensions, levels, seed);
+    for (e, experiment) in spec.experiments.iter_mut().enumerate() {
+        for (m, slot) in experiment.heterogeneity.iter_mut().enumerate() {
+            if (e + m) % 3 == 0 && dimensions > 0 {
+                *slot = Some(Heterogeneity::ByDimension { dimension: (e + m) % dimensions, shifts: vec![(0, 1.0)] });
+            }
+        }
+    }
+    spec
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -426,27 +449,4 @@ mod tests {
             }
         }
     }
-}
-
-/// A sweep for report and scale benchmarks: [`synthetic_spec`] with heterogeneity planted in
-/// every third (experiment, metric) pair — an extra effect of 1.0 on the first level of
-/// dimension `(experiment + metric) mod dimensions` — so a scan finds a realistic share of
-/// flagged pairs.
-pub fn sweep_spec(
-    experiments: usize,
-    units: usize,
-    metrics: usize,
-    dimensions: usize,
-    levels: usize,
-    seed: u64,
-) -> TableSpec {
-    let mut spec = synthetic_spec(experiments, units, metrics, dimensions, levels, seed);
-    for (e, experiment) in spec.experiments.iter_mut().enumerate() {
-        for (m, slot) in experiment.heterogeneity.iter_mut().enumerate() {
-            if (e + m) % 3 == 0 && dimensions > 0 {
-                *slot = Some(Heterogeneity::ByDimension { dimension: (e + m) % dimensions, shifts: vec![(0, 1.0)] });
-            }
-        }
-    }
-    spec
 }
