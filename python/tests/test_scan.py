@@ -68,7 +68,7 @@ def test_the_tables_and_their_summary(ab_scan):
     assert ab_scan.deep_dive is not None and len(ab_scan.deep_dive["pairs"]) == 2
     assert ab_scan.to_pandas("findings").shape[0] == findings.num_rows
     assert ab_scan.to_polars("dimensions").height == ab_scan.dimensions.num_rows
-    assert "findings" in repr(ab_scan) and "<table>" in ab_scan._repr_html_()
+    assert "findings" in repr(ab_scan) and ab_scan._repr_html_().startswith("<iframe srcdoc=")
     with pytest.raises(cateye.CateyeError, match="no table 'nope'"):
         ab_scan.to_pandas("nope")
 

@@ -205,16 +205,10 @@ fn cate(args: &CateArgs) -> Result<()> {
     }
     if !args.quiet {
         print!("{}", render::cate_summary(&run.summary));
-        println!(
-            "\nWrote {}",
-            run.summary
-                .outputs
-                .iter()
-                .map(String::as_str)
-                .chain(args.report.iter().filter_map(|p| p.to_str()))
-                .collect::<Vec<_>>()
-                .join(" and ")
-        );
+        println!("\nWrote {}", run.summary.outputs.join(" and "));
+        if let Some(path) = &args.report {
+            println!("Report: {}", path.display());
+        }
     }
     Ok(())
 }

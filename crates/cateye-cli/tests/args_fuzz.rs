@@ -40,6 +40,7 @@ fn base(command: &str) -> Vec<String> {
         "scan" => &["data.parquet"],
         "forest" | "cate" => &["data.parquet", "--outcome", "y", "--treatment", "w"],
         "predict" => &["model.bin", "data.parquet"],
+        "report" => &["scan.json"],
         _ => &[],
     };
     ["cateye", command].iter().chain(tail).map(|s| s.to_string()).collect()

@@ -48,17 +48,31 @@ pub(crate) fn intervals(y: &str, x: [&str; 3], x_title: &str, reference: Option<
     json!({ "$schema": SCHEMA, "width": WIDTH, "height": { "step": 20 }, "layer": layers })
 }
 
-/// Horizontal bars of `x` per category `y` (in data order).
-pub(crate) fn bars(y: &str, x: &str, x_title: &str) -> Value {
-    json!({
-        "$schema": SCHEMA, "width": WIDTH, "height": { "step": 20 },
+/// Horizontal bars of `x` per category `y` (in data order); with `rank`, each bar is labelled
+/// "scan rank k" from that field (the deep dive's shares beside the scan's ranking).
+pub(crate) fn bars(y: &str, x: &str, x_title: &str, rank: Option<&str>) -> Value {
+    let category = json!({ "field": y, "type": "nominal", "sort": null, "title": null, "axis": { "labelLimit": 220 } });
+    let bar = json!({
         "mark": { "type": "bar", "color": ESTIMATE },
         "encoding": {
-            "y": { "field": y, "type": "nominal", "sort": null, "title": null, "axis": { "labelLimit": 220 } },
+            "y": category,
             "x": { "field": x, "type": "quantitative", "title": x_title },
             "tooltip": [{ "field": y, "type": "nominal" }, { "field": x, "type": "quantitative", "format": ".4~g" }]
         }
-    })
+    });
+    let Some(rank) = rank else {
+        let mut spec = bar;
+        spec["$schema"] = SCHEMA.into();
+        spec["width"] = WIDTH.into();
+        spec["height"] = json!({ "step": 20 });
+        return spec;
+    };
+    let label = json!({
+        "transform": [{ "calculate": format!("datum['{rank}'] == null ? 'not tested by the scan' : 'scan rank ' + datum['{rank}']"), "as": "scan_label" }],
+        "mark": { "type": "text", "align": "left", "dx": 4, "color": "#5b6475" },
+        "encoding": { "y": category, "x": { "field": x, "type": "quantitative" }, "text": { "field": "scan_label" } }
+    });
+    json!({ "$schema": SCHEMA, "width": WIDTH - 100, "height": { "step": 20 }, "layer": [bar, label] })
 }
 
 /// A histogram from bins `[from, to)` and their `count`; with `color`, bars of the same bin are
@@ -137,6 +151,11 @@ mod tests {
         seen.dedup();
         assert_eq!(seen, ["from", "level", "to", "units"]);
         assert_eq!(band("q", "q", ["toc", "lo", "hi"], "toc")["$schema"], SCHEMA);
-        assert!(bars("d", "share", "share")["encoding"]["x"]["field"] == "share");
+        assert!(bars("d", "share", "share", None)["encoding"]["x"]["field"] == "share");
+        let mut seen = Vec::new();
+        fields(&bars("d", "share", "share", Some("scan_rank")), &mut seen);
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen, ["d", "scan_label", "share"], "the label is calculated from the rank field");
     }
 }

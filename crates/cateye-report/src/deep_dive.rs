@@ -177,9 +177,9 @@ fn surface(doc: &mut Document, surface: &Value) -> Vec<Block> {
         ]);
     }
     if !shares.rows.is_empty() {
-        let spec = charts::bars("dimension", "share", "share of the CATE variance");
+        let spec = charts::bars("dimension", "share", "share of the CATE variance", Some("scan_rank"));
         blocks.push(Block::Chart(doc.chart(
-            "Share of the estimated effects' variance by dimension (the table gives the scan's rank beside it)",
+            "Share of the estimated effects' variance by dimension, beside the scan's rank",
             spec,
             shares,
         )));

@@ -10,29 +10,37 @@ use crate::json::{joined, Get};
 use cateye::Z_975;
 use serde_json::Value;
 
+/// The document of a one-experiment fit (`what`: "causal forest", ...) and the facts every fit
+/// states first: its data, rows, outcome, treatment and covariates.
+fn fit_document(what: &str, fit: &Value) -> (Document, Vec<Fact>) {
+    let doc = Document::new(
+        format!("cateye {what}: {}", fit.text("file")),
+        format!("effect of {} on {}", fit.text("treatment"), fit.text("outcome")),
+    );
+    let facts = vec![
+        Fact::text("Data", fit.text("file")),
+        Fact::new("Rows", fit.at("rows").clone(), Format::Count),
+        Fact::text("Outcome", fit.text("outcome")),
+        Fact::text("Treatment", fit.text("treatment")),
+        Fact::text("Covariates", joined(fit.list("covariates"), ", ")),
+    ];
+    (doc, facts)
+}
+
 /// The document of a forest fit's summary (`forest.json`).
 pub(crate) fn forest_document(forest: &Value) -> Document {
-    let mut doc = Document::new(
-        format!("cateye causal forest: {}", forest.text("file")),
-        format!("effect of {} on {}", forest.text("treatment"), forest.text("outcome")),
-    );
+    let (mut doc, mut facts) = fit_document("causal forest", forest);
     let mut fit = Section::new("fit", "Inputs and settings");
-    fit.blocks.push(Block::Facts {
-        facts: vec![
-            Fact::text("Data", forest.text("file")),
-            Fact::new("Rows", forest.at("rows").clone(), Format::Count),
-            Fact::text("Outcome", forest.text("outcome")),
-            Fact::text("Treatment", forest.text("treatment")),
-            Fact::text("Covariates", joined(forest.list("covariates"), ", ")),
-            Fact::new("Trees", forest.at("trees").clone(), Format::Count),
-            Fact::new("Smallest leaf", forest.at("options.min_node_size").clone(), Format::Count),
-            Fact::new("Sample fraction", forest.at("options.sample_fraction").clone(), Format::Number),
-            Fact::new("Seed", forest.at("options.seed").clone(), Format::Count),
-            Fact::text("Propensity", forest.text("propensity")),
-            Fact::new("Smallest propensity", forest.at("propensity_min").clone(), Format::Number),
-            Fact::new("Largest propensity", forest.at("propensity_max").clone(), Format::Number),
-        ],
-    });
+    facts.extend([
+        Fact::new("Trees", forest.at("trees").clone(), Format::Count),
+        Fact::new("Smallest leaf", forest.at("options.min_node_size").clone(), Format::Count),
+        Fact::new("Sample fraction", forest.at("options.sample_fraction").clone(), Format::Number),
+        Fact::new("Seed", forest.at("options.seed").clone(), Format::Count),
+        Fact::text("Propensity", forest.text("propensity")),
+        Fact::new("Smallest propensity", forest.at("propensity_min").clone(), Format::Number),
+        Fact::new("Largest propensity", forest.at("propensity_max").clone(), Format::Number),
+    ]);
+    fit.blocks.push(Block::Facts { facts });
     for warning in forest.list("warnings") {
         fit.blocks.push(Block::note(warning.as_str().unwrap_or_default()));
     }
@@ -113,7 +121,7 @@ pub(crate) fn forest_document(forest: &Value) -> Document {
     for r in rows {
         t.row(vec![r.at("covariate").clone(), r.at("importance").clone()]);
     }
-    let spec = charts::bars("covariate", "importance", "depth-weighted split frequency");
+    let spec = charts::bars("covariate", "importance", "depth-weighted split frequency", None);
     importance.blocks.push(Block::Chart(doc.chart("Variable importance", spec, t)));
     doc.sections.push(importance);
 
@@ -206,28 +214,19 @@ fn profile_blocks(doc: &mut Document, section: &mut Section, profile: &Value) {
 
 /// The document of a CATE fit's summary (`cate.json`).
 pub(crate) fn cate_document(cate: &Value) -> Document {
-    let mut doc = Document::new(
-        format!("cateye CATE learners: {}", cate.text("file")),
-        format!("effect of {} on {}", cate.text("treatment"), cate.text("outcome")),
-    );
+    let (mut doc, mut facts) = fit_document("CATE learners", cate);
     let mut fit = Section::new("fit", "Inputs and settings");
-    fit.blocks.push(Block::Facts {
-        facts: vec![
-            Fact::text("Data", cate.text("file")),
-            Fact::new("Rows", cate.at("rows").clone(), Format::Count),
-            Fact::text("Outcome", cate.text("outcome")),
-            Fact::text("Treatment", cate.text("treatment")),
-            Fact::text("Covariates", joined(cate.list("covariates"), ", ")),
-            Fact::text("Learner", cate.text("method")),
-            Fact::text("Base learners", joined(cate.list("bases"), ", ")),
-            Fact::new("Calibrated", cate.at("calibrate").clone(), Format::Text),
-            Fact::new("Selected by held-out loss", cate.at("select").clone(), Format::Text),
-            Fact::text("Selection loss", cate.text("selection_loss")),
-            Fact::new("Cross-fitting folds", cate.at("folds").clone(), Format::Count),
-            Fact::new("Trees per forest", cate.at("trees").clone(), Format::Count),
-            Fact::new("Seed", cate.at("seed").clone(), Format::Count),
-        ],
-    });
+    facts.extend([
+        Fact::text("Learner", cate.text("method")),
+        Fact::text("Base learners", joined(cate.list("bases"), ", ")),
+        Fact::new("Calibrated", cate.at("calibrate").clone(), Format::Text),
+        Fact::new("Selected by held-out loss", cate.at("select").clone(), Format::Text),
+        Fact::text("Selection loss", cate.text("selection_loss")),
+        Fact::new("Cross-fitting folds", cate.at("folds").clone(), Format::Count),
+        Fact::new("Trees per forest", cate.at("trees").clone(), Format::Count),
+        Fact::new("Seed", cate.at("seed").clone(), Format::Count),
+    ]);
+    fit.blocks.push(Block::Facts { facts });
     fit.blocks.push(Block::note(
         "Meta-learners give no per-unit intervals: the charts show the spread of the estimates, not their precision.",
     ));
