@@ -134,7 +134,7 @@ pub(crate) fn run(args: &BenchArgs) -> Result<()> {
                 dims: args.dimensions.unwrap_or(10),
                 levels: levels(args),
             };
-            return in_work_dir(args, "report", |dir| crate::report::run(dir, sweep, args.repeat.min(5)));
+            return in_work_dir(args, "report", |dir| crate::report::run(dir, sweep, args.repeat));
         }
         Which::Scan | Which::Memory => {}
     }

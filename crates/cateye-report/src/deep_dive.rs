@@ -4,9 +4,9 @@
 //! TOC curve with its band; the subgroup rules with held-out effects.
 
 use crate::charts;
-use crate::doc::{col, num, Block, Document, Fact, Format, Section, Table};
+use crate::doc::{ci95, col, num, Block, Document, Fact, Format, Section, Table};
 use crate::json::{joined, Get};
-use cateye::Z_975;
+use crate::parts::{histogram_chart, quantile_table, toc_chart};
 use serde_json::Value;
 
 /// The deep dive of a scan (`scan.json`'s `deep_dive`).
@@ -124,32 +124,6 @@ fn verdict(doc: &mut Document, detect: &Value) -> Vec<Block> {
         blocks.push(Block::Chart(chart));
     }
     blocks
-}
-
-/// The TOC curve with its 95% band, from `{q, toc, se}` points.
-pub(crate) fn toc_chart(doc: &mut Document, points: &[Value]) -> Option<crate::doc::Chart> {
-    if points.is_empty() {
-        return None;
-    }
-    let mut t = Table::new(
-        "TOC curve",
-        vec![
-            col("q", "Share treated (q)", Format::Number),
-            col("toc", "TOC(q)", Format::Number),
-            col("lower", "95% band low", Format::Number),
-            col("upper", "95% band high", Format::Number),
-        ],
-    );
-    for p in points {
-        let (toc, se) = (p.num("toc").unwrap_or(f64::NAN), p.num("se").unwrap_or(f64::NAN));
-        t.row(vec![p.at("q").clone(), num(toc), num(toc - Z_975 * se), num(toc + Z_975 * se)]);
-    }
-    let spec = charts::band("q", "share treated, highest estimated effect first", ["toc", "lower", "upper"], "TOC");
-    Some(doc.chart(
-        "Targeting operator characteristic: effect among the top q minus the average, with 95% band",
-        spec,
-        t,
-    ))
 }
 
 /// Which dimensions explain the variation, and the variance decomposition.
@@ -308,36 +282,6 @@ fn mixture_layers(components: &[Value]) -> Vec<(String, &[Value], Vec<f64>)> {
     layers
 }
 
-/// A histogram `{edges, counts}` as a chart.
-pub(crate) fn histogram_chart(doc: &mut Document, title: &str, histogram: &Value) -> crate::doc::Chart {
-    let mut t = Table::new(
-        title,
-        vec![
-            col("from", "From", Format::Number),
-            col("to", "To", Format::Number),
-            col("units", "Units", Format::Count),
-        ],
-    );
-    let edges = histogram.list("edges");
-    for (k, count) in histogram.list("counts").iter().enumerate() {
-        t.row(vec![edges[k].clone(), edges[k + 1].clone(), count.clone()]);
-    }
-    let spec = charts::histogram("from", "to", "units", "estimated effect", None);
-    doc.chart(title, spec, t)
-}
-
-/// `(level in percent, value)` pairs as a table.
-pub(crate) fn quantile_table(quantiles: &[Value]) -> Table {
-    let mut t = Table::new(
-        "Quantiles of the estimated effects",
-        vec![col("level", "Quantile (%)", Format::Number), col("value", "Estimated effect", Format::Number)],
-    );
-    for q in quantiles {
-        t.row(vec![q.at("0").clone(), q.at("1").clone()]);
-    }
-    t
-}
-
 /// The subgroup rules with their held-out effects.
 fn subgroups(doc: &mut Document, characterize: &Value) -> Vec<Block> {
     let rules = characterize.at("subgroups");
@@ -359,12 +303,13 @@ fn subgroups(doc: &mut Document, characterize: &Value) -> Vec<Block> {
     );
     for leaf in rules.list("leaves") {
         let (effect, se) = (leaf.num("effect_holdout").unwrap_or(f64::NAN), leaf.num("se_holdout").unwrap_or(f64::NAN));
+        let [low, high] = ci95(effect, se);
         t.row(vec![
             leaf.at("rule").clone(),
             leaf.at("n_holdout").clone(),
             num(effect),
-            num(effect - Z_975 * se),
-            num(effect + Z_975 * se),
+            low,
+            high,
             leaf.at("difference_holdout").clone(),
             leaf.at("difference_p_value").clone(),
         ]);

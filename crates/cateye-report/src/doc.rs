@@ -194,6 +194,11 @@ pub(crate) struct Chart {
     pub table: Table,
 }
 
+/// The 95% normal interval `estimate ± z₀.₉₇₅·se` as two JSON numbers (null when not finite).
+pub(crate) fn ci95(estimate: f64, se: f64) -> [Value; 2] {
+    [num(estimate - cateye::Z_975 * se), num(estimate + cateye::Z_975 * se)]
+}
+
 /// A JSON number, or null for a missing or non-finite value (JSON has no NaN).
 pub(crate) fn num(v: f64) -> Value {
     serde_json::Number::from_f64(v).map_or(Value::Null, Value::Number)

@@ -31,6 +31,7 @@ mod doc;
 mod json;
 mod models;
 mod page;
+mod parts;
 mod scan;
 
 use cateye::cate::CateSummary;
@@ -115,30 +116,23 @@ impl Results {
     /// Results from a parsed JSON document; `label` names them in errors.
     pub fn from_json(value: Value, label: &str) -> Result<Self, ReportError> {
         let has = |key: &str| !value.at(key).is_null();
-        let kind = if !value.is_object() {
-            None
-        } else if has("srm") && has("effects") && has("findings") {
-            Some(Results::Scan as fn(Value) -> Results)
-        } else if has("average_treatment_effect") && has("calibration") {
-            Some(Results::Forest as fn(Value) -> Results)
-        } else if has("arms") && has("bases") {
-            Some(Results::Cate as fn(Value) -> Results)
-        } else {
-            None
-        };
-        match kind {
-            Some(make) => Ok(make(value)),
-            None => {
-                let found = match &value {
-                    Value::Object(map) => {
-                        let keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
-                        format!("found the fields {}", keys.join(", "))
-                    }
-                    other => format!("found a JSON {}", json_kind(other)),
-                };
-                Err(ReportError::NotResults { path: label.to_string(), found })
-            }
+        if has("srm") && has("effects") && has("findings") {
+            return Ok(Results::Scan(value));
         }
+        if has("average_treatment_effect") && has("calibration") {
+            return Ok(Results::Forest(value));
+        }
+        if has("arms") && has("bases") {
+            return Ok(Results::Cate(value));
+        }
+        let found = match &value {
+            Value::Object(map) => {
+                let keys: Vec<&str> = map.keys().map(String::as_str).take(8).collect();
+                format!("found the fields {}", keys.join(", "))
+            }
+            other => format!("found a JSON {}", json_kind(other)),
+        };
+        Err(ReportError::NotResults { path: label.to_string(), found })
     }
 
     /// Reads results from a file (`scan.json`, `forest.json` or `cate.json`).

@@ -4,10 +4,9 @@
 //! estimates' distribution and the selection table of the candidates they compared.
 
 use crate::charts;
-use crate::deep_dive::{histogram_chart, quantile_table, toc_chart};
-use crate::doc::{col, num, Block, Document, Fact, Format, Section, Table};
+use crate::doc::{ci95, col, num, Block, Document, Fact, Format, Section, Table};
 use crate::json::{joined, Get};
-use cateye::Z_975;
+use crate::parts::{histogram_chart, quantile_table, toc_chart};
 use serde_json::Value;
 
 /// The document of a one-experiment fit (`what`: "causal forest", ...) and the facts every fit
@@ -162,14 +161,8 @@ fn coefficient_table(caption: &str) -> Table {
 
 fn coefficient_row(t: &mut Table, c: &Value) {
     let (estimate, se) = (c.num("estimate").unwrap_or(f64::NAN), c.num("se").unwrap_or(f64::NAN));
-    t.row(vec![
-        c.at("term").clone(),
-        num(estimate),
-        num(se),
-        num(estimate - Z_975 * se),
-        num(estimate + Z_975 * se),
-        c.at("p_value").clone(),
-    ]);
+    let [low, high] = ci95(estimate, se);
+    t.row(vec![c.at("term").clone(), num(estimate), num(se), low, high, c.at("p_value").clone()]);
 }
 
 /// The histogram, quantiles and (when the estimator gives intervals) the ranked units of a
@@ -263,12 +256,13 @@ pub(crate) fn cate_document(cate: &Value) -> Document {
         );
         for row in arm.list("selection") {
             let (l, se) = (row.num(loss).unwrap_or(f64::NAN), row.num(&format!("{loss}_se")).unwrap_or(f64::NAN));
+            let [low, high] = ci95(l, se);
             t.row(vec![
                 row.at("candidate").clone(),
                 row.at("rank").clone(),
                 num(l),
-                num(l - Z_975 * se),
-                num(l + Z_975 * se),
+                low,
+                high,
                 row.at("r_loss").clone(),
                 row.at("dr_loss").clone(),
             ]);

@@ -3,9 +3,8 @@
 //! effect, lift and CUPED interval; then the deep dive ([`crate::deep_dive`]).
 
 use crate::charts;
-use crate::doc::{col, num, Block, Chart, Document, Fact, Format, Section, Table};
+use crate::doc::{ci95, col, num, Block, Chart, Document, Fact, Format, Section, Table};
 use crate::json::{joined, Get};
-use cateye::Z_975;
 use serde_json::Value;
 use std::collections::HashMap;
 
@@ -232,14 +231,8 @@ fn level_chart(doc: &mut Document, finding: &Value, dimension: &Value) -> Chart 
     for level in dimension.list("levels") {
         let (effect, se) = (level.num("effect").unwrap_or(f64::NAN), level.num("se").unwrap_or(f64::NAN));
         let units = level.list("n").iter().filter_map(Value::as_f64).sum::<f64>();
-        t.row(vec![
-            level.at("level").clone(),
-            num(units),
-            num(effect),
-            num(effect - Z_975 * se),
-            num(effect + Z_975 * se),
-            average.clone(),
-        ]);
+        let [low, high] = ci95(effect, se);
+        t.row(vec![level.at("level").clone(), num(units), num(effect), low, high, average.clone()]);
     }
     let spec =
         charts::intervals("level", ["effect", "ci_low", "ci_high"], "effect with 95% interval", Some("average"), true);
