@@ -5,6 +5,7 @@
 //! layer (`python/cateye/`) turns them into keyword arguments, dicts and pyarrow tables.
 
 mod arrow_stream;
+mod distributed;
 mod run;
 
 use arrow::array::{Array, Float64Array, RecordBatch};
@@ -163,6 +164,17 @@ impl SuffStats {
     /// The statistics table (one row per experiment × arm × metric × dimension level).
     fn to_arrow(&self) -> ArrowStream {
         ArrowStream::of(cateye::scan::stats_table(&self.stats))
+    }
+
+    /// The statistics as bytes: exact, for moving partial statistics between processes.
+    fn to_bytes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        distributed::stats_bytes(py, self)
+    }
+
+    /// Statistics from the bytes of `to_bytes`.
+    #[staticmethod]
+    fn from_bytes(bytes: &[u8]) -> PyResult<SuffStats> {
+        distributed::stats_from(bytes)
     }
 
     /// The tier-1 scan of these statistics (`config` as for `scan`; no deep dive).
@@ -545,5 +557,7 @@ fn _cateye(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rank_average_treatment_effect, m)?)?;
     m.add_function(wrap_pyfunction!(best_linear_projection, m)?)?;
     m.add_function(wrap_pyfunction!(render_report, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::deep_dive_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(distributed::deep_dive_experiment, m)?)?;
     Ok(())
 }

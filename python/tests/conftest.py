@@ -53,3 +53,28 @@ def assert_close(a, b, rel=1e-12, path="$"):
             assert math.isclose(a, b, rel_tol=rel, abs_tol=1e-300), f"{path}: {a!r} != {b!r}"
     else:
         assert a == b, f"{path}: {a!r} != {b!r}"
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    """A local Spark session (2 cores, a temporary warehouse), shared by the tests that need it.
+    Skipped when PySpark or Java is missing, except in CI where .ci/run installs both."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("pyspark is missing: python/requirements-dev.txt installs it")
+        pytest.skip("pyspark is not installed")
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("cateye-tests")
+        .config("spark.sql.warehouse.dir", str(warehouse))
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

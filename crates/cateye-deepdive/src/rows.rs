@@ -3,7 +3,7 @@
 //! numeric covariates the user names.
 
 use crate::error::Result;
-use cateye_io::{as_f64, numeric_column_index, BinEdges, Encoder, IoError, Layout, Source, NULL_CODE};
+use cateye_io::{as_f64, numeric_column_index, BinEdges, Dictionary, Encoder, IoError, Layout, Source, NULL_CODE};
 use cateye_scan::{ScanConfig, SuffStats};
 
 /// The rows of one experiment, columnar.
@@ -56,6 +56,14 @@ pub fn load_rows(
     projection.sort_unstable();
     projection.dedup();
     let mut encoder = Encoder::new(layout.clone(), edges, config.max_levels);
+    // The scan's level order, so that a level's code (and the forest's features) do not depend
+    // on which rows are read: all of a file, or one experiment's rows on a Spark executor.
+    for (d, dim) in layout.dimensions.iter().enumerate() {
+        let scanned = stats.dimensions.iter().find(|s| s.name == dim.name);
+        if let (None, Some(scanned)) = (&encoder.edges[d], scanned) {
+            encoder.levels[d] = Dictionary::with_labels(scanned.levels.iter().cloned());
+        }
+    }
     let n_metrics = layout.metrics.len();
     let mut experiments: Vec<ExperimentRows> = wanted
         .iter()

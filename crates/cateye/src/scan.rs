@@ -139,3 +139,70 @@ pub fn write_stats_table(stats: &SuffStats, path: &std::path::Path) -> Result<()
     let batch = stats_table(stats);
     Ok(cateye_io::write_atomically(path, |tmp| cateye_io::write_batches(tmp, batch.schema(), [batch]))?)
 }
+
+/// Kind and format version of serialized statistics ([`stats_to_bytes`]).
+const STATS_KIND: (&str, u32) = ("suff-stats", 1);
+
+/// `stats` as bytes (the model file's header, then postcard: floats as their exact bits), so
+/// partial statistics travel between processes (a Spark executor and its driver) unchanged.
+pub fn stats_to_bytes(stats: &SuffStats) -> Result<Vec<u8>> {
+    Ok(cateye_io::encode_model(STATS_KIND.0, STATS_KIND.1, stats)?)
+}
+
+/// Statistics written by [`stats_to_bytes`]; `label` names them in errors.
+pub fn stats_from_bytes(bytes: &[u8], label: &str) -> Result<SuffStats> {
+    Ok(cateye_io::decode_model(bytes, label, STATS_KIND.0, STATS_KIND.1)?)
+}
+
+/// The deep dive of one pair, run apart from the others (see [`deep_dive_experiment`]).
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct PairOutcome {
+    /// Position of the pair in the selection (`DeepDiveReport::selection.selected`).
+    pub index: usize,
+    /// Its analysis, or why it failed.
+    pub outcome: std::result::Result<DeepDive, FailedPair>,
+}
+
+/// The scan of merged statistics with its deep dive planned but not run: the report's
+/// `deep_dive` holds the selection and the warnings, no pair (`remaining` counts them all).
+/// With [`deep_dive_experiment`] run where each selected experiment's rows are, and the outcomes
+/// put in selection order, this is [`scan`] split by experiment: what `cateye.spark` does.
+pub fn plan_deep_dive(stats: &SuffStats, config: &Config, label: &str) -> Result<ScanReport> {
+    let result = cateye_scan::scan(stats, &config.scan, Some(label.to_string()))?;
+    let plan = cateye_deepdive::plan_deep_dive(&config.scan, &config.deep_dive, stats, &result)?;
+    Ok(ScanReport { result, deep_dive: Some(plan.report) })
+}
+
+/// The deep dive of the selected pairs of `experiment` (selected on the merged statistics
+/// `stats`, as [`plan_deep_dive`] selects them) on `source`, which holds that experiment's rows
+/// in the order the single-machine scan would read them (other experiments' rows are ignored).
+/// Each pair's analysis is seeded by the pair alone, so the outcomes are those of [`scan`].
+pub fn deep_dive_experiment(
+    source: &Source,
+    config: &Config,
+    stats: &SuffStats,
+    experiment: &str,
+    progress: cateye_stats::Progress<'_>,
+) -> Result<Vec<PairOutcome>> {
+    let result = cateye_scan::scan(stats, &config.scan, None)?;
+    let (scan, dd) = (&config.scan, &config.deep_dive);
+    let mut plan = cateye_deepdive::plan_deep_dive(scan, dd, stats, &result)?;
+    let mine: Vec<usize> = (0..plan.report.selection.selected.len())
+        .filter(|&i| plan.report.selection.selected[i].experiment == experiment)
+        .collect();
+    if mine.is_empty() {
+        return Ok(Vec::new());
+    }
+    let loaded = cateye_deepdive::load_pairs(source, scan, dd, stats, &plan)?;
+    let mut outcomes = Vec::with_capacity(mine.len());
+    for index in mine {
+        let outcome = if cateye_deepdive::run_pair(&mut plan, index, &loaded, scan, dd, &result, progress) {
+            Ok(plan.report.pairs.pop().expect("run_pair recorded the pair"))
+        } else {
+            Err(plan.report.failed.pop().expect("run_pair recorded the failure"))
+        };
+        outcomes.push(PairOutcome { index, outcome });
+    }
+    Ok(outcomes)
+}
