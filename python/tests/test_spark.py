@@ -1,0 +1,107 @@
+"""cateye.spark in real PySpark (local[2]): the scan of partial statistics merged on the driver
+equals the single-machine scan whatever the partitioning, and the deep dive run per experiment
+on the executors equals the single-machine deep dive."""
+
+import os
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import cateye
+import cateye.spark as cateye_spark
+from conftest import assert_close, fixture_path
+
+# Executors run the tests' interpreter (with cateye and pyarrow), as spark.pyspark.python would.
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+OPTIONS = dict(metrics=["m0", "m1", "m2"], dimensions=["country", "platform", "tenure", "region"])
+#: Relative agreement of the tier-1 numbers: the statistics of a partition are summed in another
+#: order than the whole file's, which moves sums by an ulp; every reported number stays within this.
+REL = 1e-12
+TABLES = ("srm", "effects", "detection", "findings")
+
+
+def _keyed(table: pa.Table, keys):
+    return sorted(table.to_pylist(), key=lambda r: tuple(str(r[k]) for k in keys))
+
+
+def assert_same_scan(single, spark):
+    for name in TABLES:
+        assert_close(getattr(single, name).to_pylist(), getattr(spark, name).to_pylist(), REL, name)
+    keys = ["experiment", "metric", "arm", "dimension"]
+    assert_close(_keyed(single.dimensions, keys), _keyed(spark.dimensions, keys), REL, "dimensions")
+    assert_close(_keyed(single.levels, keys + ["level"]), _keyed(spark.levels, keys + ["level"]), REL, "levels")
+
+
+@pytest.fixture(scope="module")
+def ab(spark):
+    path = fixture_path("ab_scan_12x8000.parquet")
+    return spark.read.parquet(str(path)), pq.read_table(path)
+
+
+@pytest.fixture(scope="module")
+def single(ab):
+    return cateye.scan(ab[1], deep_dive="none", **OPTIONS)
+
+
+@pytest.mark.parametrize("partitions", [1, 3, 17])
+def test_scan_equals_the_single_machine_scan_whatever_the_partitioning(ab, single, partitions):
+    df = ab[0].repartition(partitions)
+    assert df.rdd.getNumPartitions() == partitions
+    result = cateye_spark.scan(df, deep_dive="none", **OPTIONS)
+    assert result.findings.num_rows == single.findings.num_rows > 0
+    assert_same_scan(single, result)
+
+
+def test_partial_statistics_merge_in_any_order(ab, single):
+    parts = cateye_spark.partial_stats(ab[0].repartition(5), **OPTIONS)
+    assert len(parts) == 5
+    forward = cateye_spark.merge_stats(parts).scan(**OPTIONS)
+    backward = cateye_spark.merge_stats(parts[::-1]).scan(**OPTIONS)
+    assert_same_scan(single, forward)
+    assert_same_scan(single, backward)
+
+
+def test_empty_partitions_and_experiments_in_one_partition(ab, single):
+    # 12 experiments hashed into 40 partitions: most partitions are empty, and each experiment
+    # lives in exactly one.
+    df = ab[0].repartition(40, "experiment")
+    parts = cateye_spark.partial_stats(df, **OPTIONS)
+    assert 0 < len(parts) <= 12
+    assert_same_scan(single, cateye_spark.scan(df, deep_dive="none", **OPTIONS))
+
+
+def test_partitions_holding_one_arm_each(ab, single):
+    df = ab[0].repartition(2, "variant")
+    arms = df.rdd.mapPartitions(lambda rows: [len({r["variant"] for r in rows})]).collect()
+    assert sorted(arms) == [1, 1]
+    assert_same_scan(single, cateye_spark.scan(df, deep_dive="none", **OPTIONS))
+
+
+def _without_timings(deep_dive):
+    for pair in deep_dive["pairs"]:
+        pair.pop("seconds")
+    return deep_dive
+
+
+def test_deep_dive_on_executors_equals_the_single_machine_deep_dive(ab):
+    dd = dict(trees=200, seed=7)
+    single = cateye.scan(ab[1], deep_dive=3, deep_dive_options=dd, **OPTIONS)
+    spark = cateye_spark.scan(ab[0], deep_dive=3, deep_dive_options=dd, **OPTIONS)
+    assert len(single.deep_dive["pairs"]) == 3
+    assert_close(_without_timings(single.deep_dive), _without_timings(spark.deep_dive), REL, "deep_dive")
+    assert_same_scan(single, spark)
+    # The report renders from the assembled results.
+    assert "cateye-data" in spark.report().html
+
+
+def test_refusals_name_what_is_not_supported(ab):
+    with pytest.raises(cateye.CateyeError, match="cluster"):
+        cateye_spark.scan(ab[0], cluster="unit", **OPTIONS)
+    floats = ab[0].withColumn("score", ab[0]["m0"] * 1.0)
+    with pytest.raises(cateye.CateyeError, match="'score' is a float column"):
+        cateye_spark.scan(floats, metrics=["m1"], dimensions=["country", "score"])
+    with pytest.raises(cateye.CateyeError, match="no rows"):
+        cateye_spark.scan(ab[0].limit(0), **OPTIONS)
