@@ -250,3 +250,56 @@ def scan_stats(data: Any, *, threads: Optional[int] = None, **options: Any) -> S
         as_source(data), _config(options, "none"), label_of(data), threads
     )
     return ScanResult(report, dims, levels, stats)
+
+
+def stats_sql(
+    table: str,
+    *,
+    metrics: Sequence[str],
+    dimensions: Optional[Sequence[str]] = None,
+    dialect: str = "ansi",
+    cuped: bool = False,
+    pre: Any = None,
+    experiment: Optional[str] = None,
+    variant: Optional[str] = None,
+    pre_prefix: Optional[str] = None,
+    **options: Any,
+) -> str:
+    """The SQL that turns a unit-level table in a warehouse into the statistics table that
+    :func:`scan_stats` (and ``cateye scan --stats``) scans: one query, as ``cateye stats-sql``
+    prints it (see ``crates/cateye-scan/src/stats_sql.rs`` for what it computes).
+
+    Parameters
+    ----------
+    table : str
+        The unit-level table as the query names it, inserted as written: a name (``events``,
+        ``db.events``) or a table expression (DuckDB: ``read_parquet('rows.parquet')``).
+    metrics : list of str
+        Metric columns (required: the SQL cannot look up the table's columns).
+    dimensions : list of str
+        Categorical dimension columns (default none); the SQL does not bin, so ``bins`` is refused.
+    dialect : {"ansi", "spark"}
+        ANSI SQL (double-quoted identifiers; runs in DuckDB) or Spark SQL (backticks).
+    cuped : bool
+        Every metric has a pre-period covariate column ``pre_prefix + metric``.
+    pre : list of str or dict
+        Metrics with a covariate column ``pre_prefix + metric`` (a list), or metric → covariate
+        column (a dict); they take precedence over ``cuped``.
+    experiment, variant, pre_prefix : str
+        Columns and prefix as for :func:`scan` (defaults ``experiment``, ``variant``, ``pre_``).
+    **options
+        Other keys of a ``cateye scan`` config file; those that concern the scan of the table
+        (alpha, correction, ...) do not change the query.
+
+    Raises
+    ------
+    CateyeError
+        No metrics, a name used twice, a cluster column, ``bins``, an unknown dialect.
+    """
+    if isinstance(pre, dict):
+        listed = [(str(m), None if c is None else str(c)) for m, c in pre.items()]
+    else:
+        listed = [(str(m), None) for m in ([pre] if isinstance(pre, str) else (pre or []))]
+    settings = dict(options, metrics=metrics, dimensions=dimensions, experiment=experiment, variant=variant,
+                    pre_prefix=pre_prefix)
+    return _cateye.stats_sql(table, _config(settings, None), dialect, bool(cuped), listed)

@@ -146,6 +146,30 @@ fn suff_stats(
     Ok(SuffStats { stats })
 }
 
+/// The SQL (`dialect`: "spark" or "ansi") that computes the statistics table of the unit-level
+/// table `table` (`config`: JSON, the keys of a TOML config file; `bins` is refused: SQL cannot
+/// bin); `cuped`: every metric has the covariate `pre_prefix` + metric; `pre`: (metric, column,
+/// `None` for `pre_prefix` + metric) pairs.
+#[pyfunction]
+#[pyo3(signature = (table, config, dialect, cuped = false, pre = Vec::new()))]
+fn stats_sql(
+    table: &str,
+    config: &str,
+    dialect: &str,
+    cuped: bool,
+    pre: Vec<(String, Option<String>)>,
+) -> PyResult<String> {
+    use cateye::scan::{CovariateColumns, Dialect, StatsQuery};
+    if parse_object(config, "cateye.stats_sql")?.contains_key("bins") {
+        return Err(error(StatsQuery::binning_refused("bins")));
+    }
+    let config = Config::from_json_str(config, "cateye.stats_sql").map_err(error)?;
+    let dialect = dialect.parse::<Dialect>().map_err(|e| setting(e.to_string()))?;
+    let query =
+        StatsQuery::from_config(table, &config.scan, &CovariateColumns { all: cuped, listed: pre }).map_err(error)?;
+    query.sql(dialect).map_err(error)
+}
+
 /// Sufficient statistics of unit-level rows: they merge exactly across partitions.
 #[pyclass(module = "cateye._cateye", frozen)]
 struct SuffStats {
@@ -547,6 +571,7 @@ fn _cateye(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Model>()?;
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add_function(wrap_pyfunction!(scan_stats, m)?)?;
+    m.add_function(wrap_pyfunction!(stats_sql, m)?)?;
     m.add_function(wrap_pyfunction!(suff_stats, m)?)?;
     m.add_function(wrap_pyfunction!(forest_defaults, m)?)?;
     m.add_function(wrap_pyfunction!(fit_forest, m)?)?;

@@ -11,6 +11,7 @@
 //! | `partition` | input not grouped by experiment, partitioned by experiment into temporary files |
 //! | `suffstats` | the sufficient statistics and their exact merge |
 //! | `stats_table` | sufficient statistics as a flat table (warehouse / Spark input and output) |
+//! | `stats_sql` | the SQL (Spark or ANSI) that computes that table from unit-level rows in a warehouse |
 //! | `scan` | SRM, ATE/CUPED, detection, per-dimension heterogeneity, FDR, findings; in memory or streamed by experiment |
 //! | `results` | the result types (the JSON schema of `docs/scan-schema.md`) |
 //!
@@ -26,6 +27,7 @@ mod kernel;
 mod partition;
 mod results;
 mod scan;
+mod stats_sql;
 mod stats_table;
 mod suffstats;
 
@@ -40,6 +42,7 @@ pub use results::{
     LevelDeviation, LevelEffectRow, ScanResult, Settings, SrmRow, SCHEMA_VERSION,
 };
 pub use scan::{scan, scan_by_experiment, DimensionSink, OTHER_LEVEL};
+pub use stats_sql::{CovariateColumns, Dialect, StatsQuery};
 pub use stats_table::{read_stats_table, stats_table};
 pub use suffstats::{DimensionInfo, ExperimentStats, MergeError, MetricInfo, MetricStats, SuffStats};
 

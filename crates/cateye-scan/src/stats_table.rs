@@ -32,10 +32,10 @@ use cateye_stats::{joint_power_table, MixedPowerSums};
 use cateye_stats::{JointMoments, Moments, PowerSums};
 use std::sync::Arc;
 
-const LABELS: [&str; 5] = ["experiment", "metric", "dimension", "level", "variant"];
-const SUMS: [&str; 10] =
+pub(crate) const LABELS: [&str; 5] = ["experiment", "metric", "dimension", "level", "variant"];
+pub(crate) const SUMS: [&str; 10] =
     ["units", "n", "sum_y", "sum_y2", "sum_y3", "sum_y4", "sum_x", "sum_x2", "sum_xy", "pre_imputed"];
-const MIXED: [&str; 7] = ["sum_yx2", "sum_yx3", "sum_y2x", "sum_y2x2", "sum_y3x", "sum_x3", "sum_x4"];
+pub(crate) const MIXED: [&str; 7] = ["sum_yx2", "sum_yx3", "sum_y2x", "sum_y2x2", "sum_y3x", "sum_x3", "sum_x4"];
 
 /// One row of the table, parsed.
 struct Row {

@@ -14,9 +14,9 @@ pub use cateye_deepdive::{
 };
 pub use cateye_hte::{Component, VariationDecomposition};
 pub use cateye_scan::{
-    read_stats_table, stats_table, CupedEffect, DetectionRow, DimensionCounts, DimensionRow, DimensionSummary,
-    EffectRow, Finding, InputSummary, LevelDeviation, LevelEffectRow, MergeError, ScanConfig, ScanResult, Settings,
-    SrmRow, SuffStats, Tables, SCHEMA_VERSION,
+    read_stats_table, stats_table, CovariateColumns, CupedEffect, DetectionRow, Dialect, DimensionCounts, DimensionRow,
+    DimensionSummary, EffectRow, Finding, InputSummary, LevelDeviation, LevelEffectRow, MergeError, ScanConfig,
+    ScanResult, Settings, SrmRow, StatsQuery, SuffStats, Tables, SCHEMA_VERSION,
 };
 pub use cateye_stats::Correction;
 
