@@ -164,3 +164,129 @@ def _deep_dive(df, plan, merged, config, settings, threads):
     pairs = [json.loads(r["result"]) for r in outcomes if r["ok"]]
     failed = [json.loads(r["result"]) for r in outcomes if not r["ok"]]
     return pairs, failed
+
+
+class ShardedCausalForest:
+    """The result of :func:`causal_forest`: the out-of-bag estimates of the training rows and the
+    analyses of :class:`cateye.CausalForest` that rest on them (AIPW average effects, the
+    calibration test, RATE, best linear projection). The trees stay on the executors: there is
+    no model to predict new rows."""
+
+    def __init__(self, columns: Dict[str, Any], shards: int, seconds: Dict[str, float]) -> None:
+        self._fit = pa.table(columns)
+        self.shards = shards
+        self.seconds_ = seconds
+
+    def predict(self, estimate_variance: bool = False):
+        """Out-of-bag CATE of every training row (and its variance), in the DataFrame's row order."""
+        tau = self._fit.column("tau").to_numpy()
+        return (tau, self._fit.column("variance").to_numpy()) if estimate_variance else tau
+
+    @property
+    def y_hat(self):
+        return self._fit.column("y_hat").to_numpy()
+
+    @property
+    def w_hat(self):
+        return self._fit.column("w_hat").to_numpy()
+
+    def average_treatment_effect(self, target_sample: str = "all") -> Dict[str, Any]:
+        """AIPW estimate of the average effect, as :meth:`cateye.CausalForest.average_treatment_effect`."""
+        return json.loads(_cateye.average_treatment_effect(self._analysis(), target_sample))
+
+    def test_calibration(self) -> Dict[str, Any]:
+        """grf's calibration test, as :meth:`cateye.CausalForest.test_calibration`."""
+        return json.loads(_cateye.test_calibration(self._analysis()))
+
+    def _analysis(self) -> pa.Table:
+        return self._fit.select(["y", "w", "y_hat", "w_hat", "tau"])
+
+
+def causal_forest(
+    df: Any,
+    *,
+    outcome: str,
+    treatment: str,
+    covariates: Sequence[str],
+    num_trees: int = 2000,
+    executors: int = 2,
+    seed: int = 42,
+    threads: int = 1,
+    **options: Any,
+) -> ShardedCausalForest:
+    """An honest causal forest on one experiment's rows, its trees grown on `executors` Spark
+    tasks: the same estimates as ``cateye.CausalForest(num_trees=..., seed=...).fit(X, y, w)``
+    on the rows in the DataFrame's order.
+
+    The rows' needed columns are collected once and broadcast, so every task holds the
+    experiment's rows (the forest's split search needs all of them); each task grows its share
+    of the little bags and returns per-row partial sums (the leaf statistics of its trees that
+    predict the row, as double-double sums), which the driver adds. Three passes: the nuisance
+    forests (``ŷ``, ``ŵ``), the causal trees' points, then the same trees' little-bag variance
+    terms at the merged points (the trees are grown again: a bag's variance term needs the
+    forest's estimate, which only the driver has). Other keyword options are
+    :class:`cateye.CausalForest`'s (``min_node_size``, ``mtry``, ``ci_group_size``, ...).
+    """
+    import time
+    import uuid
+
+    import numpy as np
+
+    if executors < 1:
+        raise _cateye.CateyeError(f"executors: expected at least 1, got {executors}")
+    covariates = [covariates] if isinstance(covariates, str) else list(covariates)
+    columns = [outcome, treatment] + [c for c in covariates if c not in (outcome, treatment)]
+    start = time.perf_counter()
+    table = df.select(*columns).toArrow()
+    spec = json.dumps({"outcome": outcome, "treatment": treatment, "covariates": covariates,
+                       "options": dict(options, num_trees=num_trees, seed=seed)})
+    label = "Spark DataFrame"
+    driver = _cateye.ForestShards(table, spec, label)
+    spark = df.sparkSession
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    rows = spark.sparkContext.broadcast(sink.getvalue().to_pybytes())
+    key = uuid.uuid4().hex
+    seconds = {"collect": time.perf_counter() - start}
+
+    def stage(name: str, task):
+        """Runs `task(forest, shard)` for every shard on its own Spark task; bytes by shard."""
+        begin = time.perf_counter()
+
+        def run(batches):
+            forest = _executor_forest(key, rows, spec, label)
+            for batch in batches:
+                for shard in batch.column(0).to_pylist():
+                    yield pa.RecordBatch.from_pydict(
+                        {"shard": [shard], "partial": [task(forest, shard)]},
+                        schema=pa.schema([("shard", pa.int64()), ("partial", pa.binary())]),
+                    )
+
+        out = spark.range(executors, numPartitions=executors).mapInArrow(run, "shard long, partial binary").collect()
+        seconds[name] = time.perf_counter() - begin
+        return [bytes(r["partial"]) for r in sorted(out, key=lambda r: r["shard"])]
+
+    nuisance = stage("nuisance", lambda f, k: f.nuisance_partials(k, executors, threads))
+    y_hat, w_hat = driver.nuisance(nuisance)
+    points = driver.points(stage("points", lambda f, k: f.point_partials(y_hat, w_hat, k, executors, threads)))
+    variances = stage("variances", lambda f, k: f.variance_partials(y_hat, w_hat, points, k, executors, threads))
+    tau, variance = driver.estimates(points, variances)
+    vector = lambda b: np.frombuffer(b, dtype="<f8")  # noqa: E731
+    fit = {
+        "y": table.column(outcome).to_numpy().astype(float), "w": table.column(treatment).to_numpy().astype(float),
+        "y_hat": vector(y_hat), "w_hat": vector(w_hat), "tau": vector(tau), "variance": vector(variance),
+    }
+    return ShardedCausalForest(fit, executors, seconds)
+
+
+#: The rows of the last forest an executor's Python worker read (a worker runs the three stages'
+#: tasks one after the other: it reads and bins the rows once).
+_EXECUTOR_CACHE: Dict[str, Any] = {}
+
+
+def _executor_forest(key: str, rows, spec: str, label: str):
+    if _EXECUTOR_CACHE.get("key") != key:
+        table = pa.ipc.open_stream(rows.value).read_all()
+        _EXECUTOR_CACHE.update(key=key, forest=_cateye.ForestShards(table, spec, f"{label} (executor)"))
+    return _EXECUTOR_CACHE["forest"]

@@ -4,6 +4,8 @@
 
 use crate::arrow_stream::source;
 use crate::{error, json, run, scan_config, SuffStats};
+use cateye::forest::shard::{solve_points, PointPartial, RowPoint, Shard, VariancePartial};
+use cateye::forest::NuisancePartials;
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -54,4 +56,146 @@ pub fn stats_bytes<'py>(py: Python<'py>, stats: &SuffStats) -> PyResult<Bound<'p
 /// Statistics from the bytes of `SuffStats.to_bytes`.
 pub fn stats_from(bytes: &[u8]) -> PyResult<SuffStats> {
     Ok(SuffStats { stats: cateye::scan::stats_from_bytes(bytes, "statistics bytes").map_err(error)? })
+}
+
+/// Reads little-endian doubles (a numpy float64 array's `tobytes()`).
+fn doubles(bytes: &[u8], what: &str, rows: usize) -> PyResult<Vec<f64>> {
+    if bytes.len() != 8 * rows {
+        return Err(crate::setting(format!("{what}: {} bytes for {rows} rows of doubles", bytes.len())));
+    }
+    Ok(bytes.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes"))).collect())
+}
+
+fn shard(index: usize, count: usize) -> Shard {
+    Shard { index, count }
+}
+
+fn bytes_of<T: serde::Serialize>(py: Python<'_>, value: &T) -> PyResult<Py<PyBytes>> {
+    let bytes = cateye::forest::shard_bytes(value).map_err(error)?;
+    Ok(PyBytes::new(py, &bytes).unbind())
+}
+
+fn merged<T: serde::de::DeserializeOwned>(parts: &[Vec<u8>], what: &str, merge: impl Fn(&mut T, &T)) -> PyResult<T> {
+    let mut parts = parts.iter().map(|b| cateye::forest::shard_from_bytes::<T>(b, what).map_err(error));
+    let mut total = parts.next().ok_or_else(|| crate::setting(format!("{what}: no shard's partial sums")))??;
+    for part in parts {
+        merge(&mut total, &part?);
+    }
+    Ok(total)
+}
+
+/// One experiment's causal forest in shards of its little bags (`cateye.spark.causal_forest`):
+/// the same rows on the driver and on every executor; the stages of `cateye_forest::shard`.
+#[pyclass(module = "cateye._cateye", frozen)]
+pub struct ForestShards {
+    forest: cateye::forest::ShardedForest,
+}
+
+#[pymethods]
+impl ForestShards {
+    /// Reads `data` with the forest spec (JSON, as `fit_forest` takes it).
+    #[new]
+    fn new(data: &Bound<'_, PyAny>, spec: &str, label: &str) -> PyResult<Self> {
+        let spec = crate::forest_spec(spec)?;
+        let source = source(data, label)?;
+        let forest = cateye::forest::ShardedForest::read(&source, &spec).map_err(error)?;
+        forest.stages().map_err(error)?;
+        Ok(ForestShards { forest })
+    }
+
+    /// Rows of the experiment.
+    fn rows(&self) -> usize {
+        self.forest.rows()
+    }
+
+    /// Stage 1 on shard `index` of `count`: the nuisance forests' out-of-bag partial sums.
+    #[pyo3(signature = (index, count, threads = None))]
+    fn nuisance_partials(
+        &self,
+        py: Python<'_>,
+        index: usize,
+        count: usize,
+        threads: Option<usize>,
+    ) -> PyResult<Py<PyBytes>> {
+        let partials = run::run(py, None, threads, |_| {
+            let stages = self.forest.stages()?;
+            stages.nuisance_partials(shard(index, count)).map_err(|e| self.forest.error(e))
+        })?;
+        bytes_of(py, &partials)
+    }
+
+    /// `(ŷ, ŵ)` as little-endian doubles from every shard's stage-1 bytes.
+    fn nuisance(&self, py: Python<'_>, parts: Vec<Vec<u8>>) -> PyResult<(Py<PyBytes>, Py<PyBytes>)> {
+        let partials: NuisancePartials = merged(&parts, "nuisance partial sums", NuisancePartials::merge)?;
+        let stages = self.forest.stages().map_err(error)?;
+        let (y_hat, w_hat) = stages.nuisance(&partials).map_err(|e| error(self.forest.error(e)))?;
+        let le = |v: &[f64]| PyBytes::new(py, &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).unbind();
+        Ok((le(&y_hat), le(&w_hat)))
+    }
+
+    /// Stage 2 on shard `index` of `count`: the causal trees' out-of-bag point partial sums.
+    #[pyo3(signature = (y_hat, w_hat, index, count, threads = None))]
+    fn point_partials(
+        &self,
+        py: Python<'_>,
+        y_hat: &[u8],
+        w_hat: &[u8],
+        index: usize,
+        count: usize,
+        threads: Option<usize>,
+    ) -> PyResult<Py<PyBytes>> {
+        let n = self.forest.rows();
+        let (y_hat, w_hat) = (doubles(y_hat, "y_hat", n)?, doubles(w_hat, "w_hat", n)?);
+        let partials = run::run(py, None, threads, |_| {
+            let stages = self.forest.stages()?;
+            stages.point_partials(&y_hat, &w_hat, shard(index, count)).map_err(|e| self.forest.error(e))
+        })?;
+        bytes_of(py, &partials)
+    }
+
+    /// Every row's point (τ̂, intercept, Jacobian) from every shard's stage-2 bytes, as bytes.
+    fn points(&self, py: Python<'_>, parts: Vec<Vec<u8>>) -> PyResult<Py<PyBytes>> {
+        let partials: Vec<PointPartial> = merged(&parts, "point partial sums", |a: &mut Vec<PointPartial>, b| {
+            a.iter_mut().zip(b).for_each(|(x, y)| x.merge(y))
+        })?;
+        bytes_of(py, &solve_points(&partials))
+    }
+
+    /// Stage 3 on shard `index` of `count`: the same trees grown again, and their little bags'
+    /// variance partial sums at the merged `points`.
+    #[pyo3(signature = (y_hat, w_hat, points, index, count, threads = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn variance_partials(
+        &self,
+        py: Python<'_>,
+        y_hat: &[u8],
+        w_hat: &[u8],
+        points: &[u8],
+        index: usize,
+        count: usize,
+        threads: Option<usize>,
+    ) -> PyResult<Py<PyBytes>> {
+        let n = self.forest.rows();
+        let (y_hat, w_hat) = (doubles(y_hat, "y_hat", n)?, doubles(w_hat, "w_hat", n)?);
+        let points: Vec<RowPoint> = cateye::forest::shard_from_bytes(points, "points").map_err(error)?;
+        let partials = run::run(py, None, threads, |_| {
+            let stages = self.forest.stages()?;
+            stages.variance_partials(&y_hat, &w_hat, &points, shard(index, count)).map_err(|e| self.forest.error(e))
+        })?;
+        bytes_of(py, &partials)
+    }
+
+    /// The out-of-bag `(cate, variance)` as little-endian doubles from the points and every
+    /// shard's stage-3 bytes.
+    fn estimates(&self, py: Python<'_>, points: &[u8], parts: Vec<Vec<u8>>) -> PyResult<(Py<PyBytes>, Py<PyBytes>)> {
+        let points: Vec<RowPoint> = cateye::forest::shard_from_bytes(points, "points").map_err(error)?;
+        let variances: Vec<VariancePartial> =
+            merged(&parts, "variance partial sums", |a: &mut Vec<VariancePartial>, b| {
+                a.iter_mut().zip(b).for_each(|(x, y)| x.merge(y))
+            })?;
+        let stages = self.forest.stages().map_err(error)?;
+        let estimates = stages.estimates(&points, &variances).map_err(|e| error(self.forest.error(e)))?;
+        let le = |v: &[f64]| PyBytes::new(py, &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).unbind();
+        Ok((le(&estimates.tau), le(&estimates.variance)))
+    }
 }

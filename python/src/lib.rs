@@ -247,7 +247,7 @@ fn forest_options(given: Map<String, Value>) -> PyResult<ForestOptions> {
     serde_json::from_value(Value::Object(options)).map_err(|e| setting(format!("forest options: {e}")))
 }
 
-fn forest_spec(spec: &str) -> PyResult<ForestSpec> {
+pub(crate) fn forest_spec(spec: &str) -> PyResult<ForestSpec> {
     let mut spec = parse_object(spec, "forest spec")?;
     let outcome = take_string(&mut spec, "outcome")?.ok_or_else(|| setting("forest spec: no outcome"))?;
     let treatment = take_string(&mut spec, "treatment")?.ok_or_else(|| setting("forest spec: no treatment"))?;
@@ -569,6 +569,7 @@ fn _cateye(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ArrowStream>()?;
     m.add_class::<SuffStats>()?;
     m.add_class::<Model>()?;
+    m.add_class::<distributed::ForestShards>()?;
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add_function(wrap_pyfunction!(scan_stats, m)?)?;
     m.add_function(wrap_pyfunction!(stats_sql, m)?)?;

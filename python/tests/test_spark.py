@@ -5,7 +5,9 @@ on the executors equals the single-machine deep dive."""
 import os
 import sys
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.csv  # noqa: F401
 import pyarrow.parquet as pq
 import pytest
 
@@ -105,3 +107,21 @@ def test_refusals_name_what_is_not_supported(ab):
         cateye_spark.scan(floats, metrics=["m1"], dimensions=["country", "score"])
     with pytest.raises(cateye.CateyeError, match="no rows"):
         cateye_spark.scan(ab[0].limit(0), **OPTIONS)
+
+
+def test_causal_forest_on_three_executors_equals_the_single_machine_forest(spark):
+    trial = pa.csv.read_csv(fixture_path("nw_a_n4000_p6.csv"))
+    covariates = [f"x{i}" for i in range(1, 7)]
+    df = spark.createDataFrame(trial.to_pandas())  # the file's rows, in order, in 2 partitions
+    rows = df.toArrow()
+    settings = dict(num_trees=200, seed=11, min_node_size=5)
+    single = cateye.CausalForest(**settings).fit(rows.select(covariates), rows.column("y"), rows.column("w"))
+    sharded = cateye_spark.causal_forest(df, outcome="y", treatment="w", covariates=covariates, executors=3,
+                                         **settings)
+    tau, se = single.predict(), single._units.column("se").to_numpy()
+    got_tau, got_variance = sharded.predict(estimate_variance=True)
+    # Double-double sums of the shards round to the single machine's doubles: identical.
+    assert (got_tau == tau).all() and (np.sqrt(got_variance) == se).all()
+    assert (sharded.y_hat == single._fit.column("y_hat").to_numpy()).all()
+    assert_close(single.average_treatment_effect(), sharded.average_treatment_effect(), REL)
+    assert_close(single.test_calibration(), sharded.test_calibration(), REL)

@@ -18,6 +18,7 @@ use crate::forest::{grow_trees, Trees, NO_LEAF};
 use crate::grow::{Kind, SplitRule, Targets};
 use crate::options::ForestOptions;
 use crate::regression::RegressionForest;
+use crate::shard::{finish_regression, merge_regression, PointPartial, RegressionPartial, Shard, VariancePartial};
 use cateye_hte::CateFit;
 use cateye_stats::normal_sf;
 use cateye_stats::{silent, Progress, Ticker};
@@ -66,17 +67,33 @@ impl CausalForest {
         options: &ForestOptions,
         ticker: &Ticker<'_>,
     ) -> Result<Self> {
+        Self::grow_shard(data, y_centered, w_centered, options, Shard::WHOLE, ticker)
+    }
+
+    /// The trees of `shard`'s little bags of the forest [`Self::grow`] grows (see
+    /// [`crate::shard`]).
+    pub fn grow_shard(
+        data: &ForestData,
+        y_centered: &[f64],
+        w_centered: &[f64],
+        options: &ForestOptions,
+        shard: Shard,
+        ticker: &Ticker<'_>,
+    ) -> Result<Self> {
         options.validate()?;
+        shard.check()?;
         let rule = SplitRule::new(Kind::Causal, options, data.num_features());
         let om = &data.weights;
         let (y, z) = (y_centered, w_centered);
         let targets = Targets { y, z, weight: om };
+        let bags = shard.bags(options.trees_grown() / options.ci_group_size);
         let trees = grow_trees(
             data,
             targets,
             rule,
             options,
             PURPOSE_CAUSAL,
+            bags,
             |u| [om[u], om[u] * y[u], om[u] * z[u], om[u] * z[u] * y[u], om[u] * z[u] * z[u]],
             ticker,
         );
@@ -86,15 +103,13 @@ impl CausalForest {
     /// Out-of-bag estimates for the training rows (an error for a forest read from a file,
     /// which does not keep its trees' in-bag samples).
     pub fn predict_oob(&self, data: &ForestData) -> Result<CateEstimates> {
-        if !self.trees.has_in_bag() {
-            return Err(ForestError::NoInBagSamples);
-        }
+        self.require_in_bag()?;
         let cluster = |i: usize| data.clusters.cluster_of(i);
         let estimates = self.trees.predict_blocks(
             data.num_rows(),
             |i| data.features.row(i),
             Some(&cluster),
-            |l, b, out| self.estimate_block(l, b, out),
+            |_, l, b, out| self.estimate_block(l, b, out),
         );
         let (tau, variance) = estimates.into_iter().unzip();
         Ok(CateEstimates { tau, variance })
@@ -104,9 +119,38 @@ impl CausalForest {
     pub fn predict(&self, rows: &[u16], num_features: usize) -> CateEstimates {
         let n = rows.len() / num_features.max(1);
         let row = |i: usize| &rows[i * num_features..(i + 1) * num_features];
-        let estimates = self.trees.predict_blocks(n, row, None, |l, b, out| self.estimate_block(l, b, out));
+        let estimates = self.trees.predict_blocks(n, row, None, |_, l, b, out| self.estimate_block(l, b, out));
         let (tau, variance) = estimates.into_iter().unzip();
         CateEstimates { tau, variance }
+    }
+
+    /// The out-of-bag [`PointPartial`]s of the training rows over this forest's trees (what a
+    /// shard contributes to the points of [`Self::predict_oob`]).
+    pub fn oob_point_partials(&self, data: &ForestData) -> Result<Vec<PointPartial>> {
+        self.require_in_bag()?;
+        let cluster = |i: usize| data.clusters.cluster_of(i);
+        Ok(self.trees.predict_blocks(
+            data.num_rows(),
+            |i| data.features.row(i),
+            Some(&cluster),
+            |_, l, b, out| out.extend(self.point_block(l, b)),
+        ))
+    }
+
+    /// The out-of-bag [`VariancePartial`]s of the training rows over this forest's little bags,
+    /// at the rows' merged `points` (see [`solve_points`]).
+    pub fn oob_variance_partials(&self, data: &ForestData, points: &[RowPoint]) -> Result<Vec<VariancePartial>> {
+        self.require_in_bag()?;
+        if points.len() != data.num_rows() {
+            return Err(column_error("points", format!("{} for {} rows", points.len(), data.num_rows())));
+        }
+        let cluster = |i: usize| data.clusters.cluster_of(i);
+        Ok(self.trees.predict_blocks(
+            data.num_rows(),
+            |i| data.features.row(i),
+            Some(&cluster),
+            |start, l, b, out| out.extend(self.variance_block(l, b, &points[start..start + b])),
+        ))
     }
 
     /// The fitted trees (what split-frequency importance reads).
@@ -119,40 +163,50 @@ impl CausalForest {
         self.trees.check(p)
     }
 
-    /// Estimates and variances for a block of `b` rows routed to `leaves` (tree-major).
+    fn require_in_bag(&self) -> Result<()> {
+        if self.trees.has_in_bag() {
+            Ok(())
+        } else {
+            Err(ForestError::NoInBagSamples)
+        }
+    }
+
+    /// Estimates and variances for a block of `b` rows routed to `leaves` (tree-major): the
+    /// same [`PointPartial`]s, points and [`VariancePartial`]s a sharded forest merges.
     fn estimate_block(&self, leaves: &[u32], b: usize, out: &mut Vec<(f64, f64)>) {
-        let trees = &self.trees.trees;
-        let mut sums = vec![[0.0; K]; b];
-        let mut used = vec![0u32; b];
-        for (t, tree) in trees.iter().enumerate() {
-            for (s, &leaf) in leaves[t * b..(t + 1) * b].iter().enumerate() {
+        let partials = self.point_block(leaves, b);
+        let points = solve_points(&partials);
+        let variances = self.variance_block(leaves, b, &points);
+        out.extend(finish_causal(&points, &variances, self.trees.group_size));
+    }
+
+    /// Per row of the block, the sums over the trees that predict it of their leaf statistics.
+    fn point_block(&self, leaves: &[u32], b: usize) -> Vec<PointPartial> {
+        let mut partials = vec![PointPartial::default(); b];
+        for (t, tree) in self.trees.trees.iter().enumerate() {
+            for (p, &leaf) in partials.iter_mut().zip(&leaves[t * b..(t + 1) * b]) {
                 if leaf != NO_LEAF {
-                    for (acc, v) in sums[s].iter_mut().zip(&tree.leaves[leaf as usize]) {
-                        *acc += v;
+                    for (acc, &v) in p.sums.iter_mut().zip(&tree.leaves[leaf as usize]) {
+                        acc.add(v);
                     }
-                    used[s] += 1;
+                    p.used += 1;
                 }
             }
         }
-        // The forest-weighted moment solution per row: τ, intercept μ, and the Jacobian.
-        let point: Vec<Option<Point>> = (0..b).map(|s| Point::solve(sums[s], used[s])).collect();
-        let variance = self.little_bag_variance(leaves, b, &point);
-        out.extend(point.iter().zip(variance).map(|(p, v)| p.as_ref().map_or((f64::NAN, f64::NAN), |p| (p.tau, v))));
+        partials
     }
 
-    /// Bootstrap-of-little-bags variance (grf `InstrumentalPredictionStrategy::compute_variance`):
-    /// per tree, `ψ_b = mean_leaf ω z (y − μ − τ z)` with the forest's τ and intercept μ;
-    /// `var_between` is the mean square of bag-averaged ψ over bags whose trees all predict the
-    /// row, `var_total` that of single-tree ψ; the within-bag noise `(var_total − var_between)/(g − 1)`
-    /// is removed by an objective Bayes step that keeps the result positive, and the result is
-    /// divided by the squared Jacobian `(Σαω(z − z̄)²/Σαω)²`.
-    fn little_bag_variance(&self, leaves: &[u32], b: usize, point: &[Option<Point>]) -> Vec<f64> {
+    /// The little-bag terms of the variance (grf `InstrumentalPredictionStrategy::compute_variance`)
+    /// of a block's rows at their `points`: per tree, `ψ_b = mean_leaf ω z (y − μ − τ z)` with
+    /// the forest's τ and intercept μ; per row, over the bags whose trees all predict it, the
+    /// number of such bags, `Σ ψ²` over their trees and `Σ ψ̄²` over the bags (ψ̄ a bag's mean).
+    fn variance_block(&self, leaves: &[u32], b: usize, points: &[RowPoint]) -> Vec<VariancePartial> {
         let g = self.trees.group_size;
+        let mut partials = vec![VariancePartial::default(); b];
         if g < 2 {
-            return vec![f64::NAN; b];
+            return partials;
         }
         let trees = &self.trees.trees;
-        let (mut good, mut psi_squared, mut bag_psi_squared) = (vec![0usize; b], vec![0.0; b], vec![0.0; b]);
         let (mut bag_psi, mut bag_squared, mut complete) = (vec![0.0; b], vec![0.0; b], vec![true; b]);
         for bag in 0..trees.len() / g {
             bag_psi.fill(0.0);
@@ -160,7 +214,7 @@ impl CausalForest {
             complete.fill(true);
             for t in bag * g..(bag + 1) * g {
                 for (s, &leaf) in leaves[t * b..(t + 1) * b].iter().enumerate() {
-                    match (&point[s], leaf) {
+                    match (&points[s], leaf) {
                         (Some(p), leaf) if leaf != NO_LEAF => {
                             let v = &trees[t].leaves[leaf as usize];
                             let psi = v[ZY_] - v[ZZ_] * p.tau - v[Z_] * p.mu;
@@ -171,34 +225,60 @@ impl CausalForest {
                     }
                 }
             }
-            for s in 0..b {
+            for (s, partial) in partials.iter_mut().enumerate() {
                 if complete[s] {
-                    good[s] += 1;
-                    psi_squared[s] += bag_squared[s];
+                    partial.good += 1;
+                    partial.psi_squared.add(bag_squared[s]);
                     let mean = bag_psi[s] / g as f64;
-                    bag_psi_squared[s] += mean * mean;
+                    partial.bag_psi_squared.add(mean * mean);
                 }
             }
         }
-        (0..b)
-            .map(|s| match &point[s] {
-                Some(p) if good[s] > 0 => {
-                    let var_between = bag_psi_squared[s] / good[s] as f64;
-                    let var_total = psi_squared[s] / (good[s] * g) as f64;
-                    let group_noise = (var_total - var_between) / (g - 1) as f64;
-                    objective_bayes_debias(var_between, group_noise, good[s] as f64) / (p.jacobian * p.jacobian)
-                }
-                _ => f64::NAN,
-            })
-            .collect()
+        partials
     }
 }
 
-/// The forest-weighted residual-on-residual solution at one row.
-struct Point {
-    tau: f64,
-    mu: f64,
-    jacobian: f64,
+/// A row's forest-weighted residual-on-residual solution (`None` without trees or treatment
+/// variation at the row).
+pub type RowPoint = Option<Point>;
+
+/// The points of rows from their merged [`PointPartial`]s.
+pub fn solve_points(partials: &[PointPartial]) -> Vec<RowPoint> {
+    partials.iter().map(|p| Point::solve(p.sums.map(|s| s.value()), p.used)).collect()
+}
+
+/// Each row's `(τ̂, variance)` from its point and merged [`VariancePartial`]: the between-bag
+/// mean square, less the within-bag noise `(var_total − var_between)/(g − 1)` removed by an
+/// objective Bayes step that keeps the result positive, divided by the squared Jacobian
+/// `(Σαω(z − z̄)²/Σαω)²`. NaN variance with little bags of one tree.
+pub fn finish_causal(points: &[RowPoint], variances: &[VariancePartial], group_size: usize) -> Vec<(f64, f64)> {
+    points
+        .iter()
+        .zip(variances)
+        .map(|(point, v)| match point {
+            None => (f64::NAN, f64::NAN),
+            Some(p) if group_size < 2 || v.good == 0 => (p.tau, f64::NAN),
+            Some(p) => {
+                let good = f64::from(v.good);
+                let var_between = v.bag_psi_squared.value() / good;
+                let var_total = v.psi_squared.value() / (good * group_size as f64);
+                let group_noise = (var_total - var_between) / (group_size - 1) as f64;
+                (p.tau, objective_bayes_debias(var_between, group_noise, good) / (p.jacobian * p.jacobian))
+            }
+        })
+        .collect()
+}
+
+/// The forest-weighted residual-on-residual solution at one row: the effect τ, the intercept μ
+/// and the Jacobian of the moment equation.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// The CATE estimate τ̂(x).
+    pub tau: f64,
+    /// The intercept μ̂(x) of the centered outcome.
+    pub mu: f64,
+    /// `Σαω(z − z̄)² / Σαω`.
+    pub jacobian: f64,
 }
 
 impl Point {
@@ -340,93 +420,13 @@ pub fn fit_causal_forest_reporting(
     options: &ForestOptions,
     progress: Progress<'_>,
 ) -> Result<CausalForestFit> {
-    options.validate()?;
-    let n = data.num_rows();
-    check_finite(input.outcome, input.y, n)?;
-    check_finite(input.treatment, input.w, n)?;
-    let w0 = input.w[0];
-    if input.w.iter().all(|&w| w == w0) {
-        return Err(column_error(input.treatment, format!("is constant ({w0}): there is no treatment contrast")));
-    }
-    check_enough_rows(n, options)?;
-    let binary_treatment = input.w.iter().all(|&w| w == 0.0 || w == 1.0);
-    let mut warnings = Vec::new();
-    if binary_treatment {
-        let treated = input.w.iter().filter(|&&w| w == 1.0).count();
-        let needed = min_units_per_arm(options);
-        for (arm, units) in [("treated", treated), ("control", n - treated)] {
-            if units < needed {
-                return Err(ForestError::TooFewInArm { arm, units, needed, column: input.treatment.to_string() });
-            }
-        }
-        let share = treated as f64 / n as f64;
-        let stated = match input.propensity {
-            Propensity::Known(e) => Some(e),
-            Propensity::PerUnit { values, .. } if values.len() == n => Some(values.iter().sum::<f64>() / n as f64),
-            _ => None,
-        };
-        if let Some(e) = stated.filter(|e| *e > 0.0 && *e < 1.0) {
-            // Under the stated design the treated share is e ± 4 binomial SEs (plus a margin).
-            let tolerance = 4.0 * (e * (1.0 - e) / n as f64).sqrt() + 0.02;
-            if (share - e).abs() > tolerance {
-                warnings.push(format!(
-                    "the propensity given ({e:.3} on average) contradicts the treated share of the rows ({share:.3}, {treated} of {n}): \
-                     check the design, or estimate the propensity"
-                ));
-            }
-        }
-    }
-
+    let job = CausalShards::new(data, input, options)?;
     let start = Instant::now();
-    let nuisance_options =
-        ForestOptions { num_trees: (options.num_trees / 4).max(50), ci_group_size: 1, ..options.clone() };
-    let y_hat = match input.y_hat {
-        Some(y_hat) => {
-            check_finite("y_hat", y_hat, n)?;
-            y_hat.to_vec()
-        }
-        None => {
-            oob_nuisance(data, input.y, input.outcome, &nuisance_options, PURPOSE_Y_HAT, "outcome forest", progress)?
-        }
-    };
-    let w_hat = match input.propensity {
-        Propensity::Estimate => oob_nuisance(
-            data,
-            input.w,
-            input.treatment,
-            &nuisance_options,
-            PURPOSE_W_HAT,
-            "propensity forest",
-            progress,
-        )?,
-        Propensity::Design => {
-            let share = input.w.iter().sum::<f64>() / n as f64;
-            vec![share; n]
-        }
-        Propensity::Known(e) => {
-            if !(e > 0.0 && e < 1.0) && binary_treatment {
-                return Err(column_error("propensity", format!("{e} is not a probability in (0, 1)")));
-            }
-            vec![e; n]
-        }
-        Propensity::PerUnit { values: e, column } => {
-            check_finite(column, e, n)?;
-            if binary_treatment {
-                if let Some(row) = e.iter().position(|&e| !(e > 0.0 && e < 1.0)) {
-                    return Err(column_error(
-                        column,
-                        format!("row {} (1-based) is {}, not a propensity in (0, 1)", row + 1, e[row]),
-                    ));
-                }
-            }
-            e.to_vec()
-        }
-    };
+    let (y_hat, w_hat) = job.nuisance_reporting(Shard::WHOLE, progress).and_then(|p| job.nuisance(&p))?;
     let nuisance = start.elapsed().as_secs_f64();
 
     let start = Instant::now();
-    let y_centered: Vec<f64> = input.y.iter().zip(&y_hat).map(|(y, m)| y - m).collect();
-    let w_centered: Vec<f64> = input.w.iter().zip(&w_hat).map(|(w, e)| w - e).collect();
+    let (y_centered, w_centered) = job.centered(&y_hat, &w_hat);
     let ticker = Ticker::new(progress, "causal forest", options.trees_grown() as u64);
     let forest = CausalForest::grow_reporting(data, &y_centered, &w_centered, options, &ticker)?;
     let forest_seconds = start.elapsed().as_secs_f64();
@@ -434,9 +434,8 @@ pub fn fit_causal_forest_reporting(
     let start = Instant::now();
     let oob = forest.predict_oob(data)?;
     let oob_predictions = start.elapsed().as_secs_f64();
-    if let Some(row) = oob.tau.iter().position(|t| t.is_nan()) {
-        return Err(ForestError::NoOutOfBag { row, trees: options.trees_grown() });
-    }
+    job.check_out_of_bag(&oob.tau)?;
+    let n = data.num_rows();
     Ok(CausalForestFit {
         forest,
         y: input.y.to_vec(),
@@ -444,12 +443,231 @@ pub fn fit_causal_forest_reporting(
         y_hat,
         w_hat,
         oob,
-        binary_treatment,
+        binary_treatment: job.binary_treatment,
         weights: data.weights().map(<[f64]>::to_vec),
         clusters: data.clusters().map(|c| (0..n).map(|i| c.cluster_of(i) as u32).collect()),
         timings: FitTimings { nuisance, forest: forest_seconds, oob_predictions },
-        warnings,
+        warnings: job.warnings,
     })
+}
+
+/// The out-of-bag partial sums of a shard of the two nuisance forests (see [`crate::shard`]):
+/// `None` for a nuisance the caller supplied (`y_hat`, or a propensity that is not estimated).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct NuisancePartials {
+    /// The outcome forest's, for `ŷ = E[Y | X]`.
+    pub outcome: Option<Vec<RegressionPartial>>,
+    /// The propensity forest's, for `ŵ = E[W | X]`.
+    pub treatment: Option<Vec<RegressionPartial>>,
+}
+
+impl NuisancePartials {
+    /// Adds another shard's partials.
+    pub fn merge(&mut self, other: &NuisancePartials) {
+        for (mine, theirs) in [(&mut self.outcome, &other.outcome), (&mut self.treatment, &other.treatment)] {
+            match (mine.as_mut(), theirs) {
+                (Some(a), Some(b)) => merge_regression(a, b),
+                (None, Some(b)) => *mine = Some(b.clone()),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// A causal forest fit split into the stages of [`crate::shard`]: checked once, then each stage
+/// run for any shard of the forest's little bags. [`fit_causal_forest`] runs every stage for
+/// the whole forest; a distributed engine runs them for its shards and merges the partials, and
+/// gets the same estimates.
+#[derive(Debug)]
+pub struct CausalShards<'a> {
+    data: &'a ForestData,
+    input: CausalInput<'a>,
+    options: &'a ForestOptions,
+    /// Whether the treatment is 0/1.
+    pub binary_treatment: bool,
+    /// Caveats found while checking the input.
+    pub warnings: Vec<String>,
+}
+
+impl<'a> CausalShards<'a> {
+    /// Checks the input as [`fit_causal_forest`] does.
+    pub fn new(data: &'a ForestData, input: CausalInput<'a>, options: &'a ForestOptions) -> Result<Self> {
+        options.validate()?;
+        let n = data.num_rows();
+        check_finite(input.outcome, input.y, n)?;
+        check_finite(input.treatment, input.w, n)?;
+        let w0 = input.w[0];
+        if input.w.iter().all(|&w| w == w0) {
+            return Err(column_error(input.treatment, format!("is constant ({w0}): there is no treatment contrast")));
+        }
+        check_enough_rows(n, options)?;
+        let binary_treatment = input.w.iter().all(|&w| w == 0.0 || w == 1.0);
+        let mut warnings = Vec::new();
+        if binary_treatment {
+            let treated = input.w.iter().filter(|&&w| w == 1.0).count();
+            let needed = min_units_per_arm(options);
+            for (arm, units) in [("treated", treated), ("control", n - treated)] {
+                if units < needed {
+                    return Err(ForestError::TooFewInArm { arm, units, needed, column: input.treatment.to_string() });
+                }
+            }
+            let share = treated as f64 / n as f64;
+            let stated = match input.propensity {
+                Propensity::Known(e) => Some(e),
+                Propensity::PerUnit { values, .. } if values.len() == n => Some(values.iter().sum::<f64>() / n as f64),
+                _ => None,
+            };
+            if let Some(e) = stated.filter(|e| *e > 0.0 && *e < 1.0) {
+                // Under the stated design the treated share is e ± 4 binomial SEs (plus a margin).
+                let tolerance = 4.0 * (e * (1.0 - e) / n as f64).sqrt() + 0.02;
+                if (share - e).abs() > tolerance {
+                    warnings.push(format!(
+                        "the propensity given ({e:.3} on average) contradicts the treated share of the rows ({share:.3}, {treated} of {n}): \
+                         check the design, or estimate the propensity"
+                    ));
+                }
+            }
+        }
+        Ok(CausalShards { data, input, options, binary_treatment, warnings })
+    }
+
+    /// The nuisance forests' settings: the causal forest's, with a quarter of its trees (at
+    /// least 50) in little bags of one tree.
+    pub fn nuisance_options(&self) -> ForestOptions {
+        ForestOptions { num_trees: (self.options.num_trees / 4).max(50), ci_group_size: 1, ..self.options.clone() }
+    }
+
+    /// Stage 1 for `shard`: its bags of the nuisance forests that are estimated, and their
+    /// out-of-bag partial sums.
+    pub fn nuisance_partials(&self, shard: Shard) -> Result<NuisancePartials> {
+        self.nuisance_reporting(shard, &silent)
+    }
+
+    fn nuisance_reporting(&self, shard: Shard, progress: Progress<'_>) -> Result<NuisancePartials> {
+        let options = self.nuisance_options();
+        let grow = |target: &[f64], name: &str, purpose: u64, stage: &str| -> Result<Vec<RegressionPartial>> {
+            let ticker = Ticker::new(progress, stage, shard.bags(options.trees_grown()).len() as u64);
+            let forest = RegressionForest::fit_shard(self.data, target, name, &options, purpose, shard, &ticker)?;
+            forest.oob_partials(self.data)
+        };
+        let input = &self.input;
+        Ok(NuisancePartials {
+            outcome: match input.y_hat {
+                Some(_) => None,
+                None => Some(grow(input.y, input.outcome, PURPOSE_Y_HAT, "outcome forest")?),
+            },
+            treatment: match input.propensity {
+                Propensity::Estimate => Some(grow(input.w, input.treatment, PURPOSE_W_HAT, "propensity forest")?),
+                _ => None,
+            },
+        })
+    }
+
+    /// `ŷ` and `ŵ` from the merged partials of every shard (or the values the caller gave).
+    pub fn nuisance(&self, partials: &NuisancePartials) -> Result<(Vec<f64>, Vec<f64>)> {
+        let input = &self.input;
+        let n = self.data.num_rows();
+        let trees = self.nuisance_options().trees_grown();
+        let predictions = |partials: &Option<Vec<RegressionPartial>>, target: &str| -> Result<Vec<f64>> {
+            let Some(partials) = partials.as_ref().filter(|p| p.len() == n) else {
+                return Err(column_error(
+                    target,
+                    "the nuisance forest's partial sums are missing or of another length",
+                ));
+            };
+            let values: Vec<f64> = partials.iter().map(finish_regression).collect();
+            if let Some(row) = values.iter().position(|p| p.is_nan()) {
+                return Err(ForestError::NoOutOfBagNuisance { row, target: target.to_string(), trees });
+            }
+            Ok(values)
+        };
+        let y_hat = match input.y_hat {
+            Some(y_hat) => {
+                check_finite("y_hat", y_hat, n)?;
+                y_hat.to_vec()
+            }
+            None => predictions(&partials.outcome, input.outcome)?,
+        };
+        let w_hat = match input.propensity {
+            Propensity::Estimate => predictions(&partials.treatment, input.treatment)?,
+            Propensity::Design => {
+                let share = input.w.iter().sum::<f64>() / n as f64;
+                vec![share; n]
+            }
+            Propensity::Known(e) => {
+                if !(e > 0.0 && e < 1.0) && self.binary_treatment {
+                    return Err(column_error("propensity", format!("{e} is not a probability in (0, 1)")));
+                }
+                vec![e; n]
+            }
+            Propensity::PerUnit { values: e, column } => {
+                check_finite(column, e, n)?;
+                if self.binary_treatment {
+                    if let Some(row) = e.iter().position(|&e| !(e > 0.0 && e < 1.0)) {
+                        return Err(column_error(
+                            column,
+                            format!("row {} (1-based) is {}, not a propensity in (0, 1)", row + 1, e[row]),
+                        ));
+                    }
+                }
+                e.to_vec()
+            }
+        };
+        Ok((y_hat, w_hat))
+    }
+
+    /// The centered outcome and treatment `y − ŷ`, `w − ŵ` the causal trees are grown on.
+    pub fn centered(&self, y_hat: &[f64], w_hat: &[f64]) -> (Vec<f64>, Vec<f64>) {
+        let y = self.input.y.iter().zip(y_hat).map(|(y, m)| y - m).collect();
+        let w = self.input.w.iter().zip(w_hat).map(|(w, e)| w - e).collect();
+        (y, w)
+    }
+
+    /// Stage 2 for `shard`: its bags of the causal forest, and their out-of-bag [`PointPartial`]s.
+    pub fn point_partials(&self, y_hat: &[f64], w_hat: &[f64], shard: Shard) -> Result<Vec<PointPartial>> {
+        self.shard_forest(y_hat, w_hat, shard)?.oob_point_partials(self.data)
+    }
+
+    /// Stage 3 for `shard`: the same bags grown again, and their out-of-bag [`VariancePartial`]s
+    /// at the merged `points` ([`solve_points`] of the merged stage-2 partials).
+    pub fn variance_partials(
+        &self,
+        y_hat: &[f64],
+        w_hat: &[f64],
+        points: &[RowPoint],
+        shard: Shard,
+    ) -> Result<Vec<VariancePartial>> {
+        self.shard_forest(y_hat, w_hat, shard)?.oob_variance_partials(self.data, points)
+    }
+
+    /// The out-of-bag estimates from the merged partials of every shard: those of the forest
+    /// grown whole; an error naming a row that no tree left out of its bags.
+    pub fn estimates(&self, points: &[RowPoint], variances: &[VariancePartial]) -> Result<CateEstimates> {
+        let (tau, variance): (Vec<f64>, Vec<f64>) =
+            finish_causal(points, variances, self.options.ci_group_size).into_iter().unzip();
+        self.check_out_of_bag(&tau)?;
+        Ok(CateEstimates { tau, variance })
+    }
+
+    fn shard_forest(&self, y_hat: &[f64], w_hat: &[f64], shard: Shard) -> Result<CausalForest> {
+        let n = self.data.num_rows();
+        if y_hat.len() != n || w_hat.len() != n {
+            return Err(column_error(
+                "y_hat",
+                format!("{} and {} nuisance values for {n} rows", y_hat.len(), w_hat.len()),
+            ));
+        }
+        let (y, w) = self.centered(y_hat, w_hat);
+        let ticker = Ticker::new(&silent, "causal forest", 0);
+        CausalForest::grow_shard(self.data, &y, &w, self.options, shard, &ticker)
+    }
+
+    fn check_out_of_bag(&self, tau: &[f64]) -> Result<()> {
+        match tau.iter().position(|t| t.is_nan()) {
+            Some(row) => Err(ForestError::NoOutOfBag { row, trees: self.options.trees_grown() }),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The fewest treated and the fewest control units a causal forest accepts for a 0/1 treatment:
@@ -457,25 +675,6 @@ pub fn fit_causal_forest_reporting(
 /// each arm on both sides, and the AIPW effect rests on a handful of inverse weights.
 pub fn min_units_per_arm(options: &ForestOptions) -> usize {
     (2 * options.min_node_size).max(10)
-}
-
-/// Out-of-bag regression forest predictions of `target`, or an error naming it if some row has none.
-fn oob_nuisance(
-    data: &ForestData,
-    target: &[f64],
-    name: &str,
-    options: &ForestOptions,
-    purpose: u64,
-    stage: &str,
-    progress: Progress<'_>,
-) -> Result<Vec<f64>> {
-    let ticker = Ticker::new(progress, stage, options.trees_grown() as u64);
-    let forest = RegressionForest::fit_with_purpose(data, target, name, options, purpose, &ticker)?;
-    let predictions = forest.predict_oob(data)?;
-    if let Some(row) = predictions.iter().position(|p| p.is_nan()) {
-        return Err(ForestError::NoOutOfBagNuisance { row, target: name.to_string(), trees: options.trees_grown() });
-    }
-    Ok(predictions)
 }
 
 /// A causal split needs `min_node_size` units on each side of the mean treatment in both

@@ -11,6 +11,7 @@ use crate::tree::Tree;
 use cateye_stats::Ticker;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// Marks a row that a tree does not predict (in bag, or an empty leaf).
 pub(crate) const NO_LEAF: u32 = u32::MAX;
@@ -26,36 +27,40 @@ pub struct Trees<const K: usize> {
     pub(crate) group_size: usize,
 }
 
-/// Grows `options.trees_grown()` trees. `stat(unit)` gives the K leaf statistics of a unit;
-/// `ticker` hears every little bag grown (its trees).
+/// Grows the trees of the little bags `bags` (of the `options.trees_grown() / ci_group_size`
+/// bags of the whole forest: all of them, or one shard's). `stat(unit)` gives the K leaf
+/// statistics of a unit; `ticker` hears every little bag grown (its trees).
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn grow_trees<const K: usize>(
     data: &ForestData,
     targets: Targets,
     rule: SplitRule,
     options: &ForestOptions,
     purpose: u64,
+    bags: Range<usize>,
     stat: impl Fn(usize) -> [f64; K] + Sync,
     ticker: &Ticker<'_>,
 ) -> Trees<K> {
     match rule.kind {
-        Kind::Regression => grow_with::<Regression, K>(data, targets, rule, options, purpose, stat, ticker),
-        Kind::Causal => grow_with::<Causal, K>(data, targets, rule, options, purpose, stat, ticker),
+        Kind::Regression => grow_with::<Regression, K>(data, targets, rule, options, purpose, bags, stat, ticker),
+        Kind::Causal => grow_with::<Causal, K>(data, targets, rule, options, purpose, bags, stat, ticker),
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn grow_with<O: Objective, const K: usize>(
     data: &ForestData,
     targets: Targets,
     rule: SplitRule,
     options: &ForestOptions,
     purpose: u64,
+    bags: Range<usize>,
     stat: impl Fn(usize) -> [f64; K] + Sync,
     ticker: &Ticker<'_>,
 ) -> Trees<K> {
     let group_size = options.ci_group_size;
-    let groups = options.trees_grown() / group_size;
     let honesty = options.honesty.then_some(options.honesty_fraction);
-    let bags: Vec<Vec<(Tree<K>, BitSet)>> = (0..groups)
+    let bags: Vec<Vec<(Tree<K>, BitSet)>> = bags
         .into_par_iter()
         .map_init(Workspace::<O::Sums, O::Moments>::default, |ws, g| {
             ticker.poll();
@@ -139,13 +144,14 @@ impl<const K: usize> Trees<K> {
     }
 
     /// Per-row estimates for `n` rows, computed in parallel over blocks of rows: `estimate` gets
-    /// the routed leaves of a block (see `route`) and appends one result per row.
+    /// the block's first row, the routed leaves of the block (see `route`) and its number of
+    /// rows, and appends one result per row.
     pub(crate) fn predict_blocks<'a, T: Send>(
         &self,
         n: usize,
         row: impl Fn(usize) -> &'a [u16] + Sync,
         oob_cluster: Option<&(dyn Fn(usize) -> usize + Sync)>,
-        estimate: impl Fn(&[u32], usize, &mut Vec<T>) + Sync,
+        estimate: impl Fn(usize, &[u32], usize, &mut Vec<T>) + Sync,
     ) -> Vec<T> {
         const BLOCK: usize = 512;
         (0..n.div_ceil(BLOCK))
@@ -156,7 +162,7 @@ impl<const K: usize> Trees<K> {
                 let clusters: Option<Vec<usize>> = oob_cluster.map(|c| range.clone().map(c).collect());
                 self.route(&rows, clusters.as_deref(), leaves);
                 let mut out = Vec::with_capacity(rows.len());
-                estimate(leaves, rows.len(), &mut out);
+                estimate(range.start, leaves, rows.len(), &mut out);
                 out
             })
             .flat_map_iter(|v| v)

@@ -8,6 +8,7 @@ use crate::error::{check_finite, ForestError, Result};
 use crate::forest::{grow_trees, Trees, NO_LEAF};
 use crate::grow::{Kind, SplitRule, Targets};
 use crate::options::ForestOptions;
+use crate::shard::{finish_regression, RegressionPartial, Shard};
 use cateye_stats::{silent, Progress, Ticker};
 use serde::{Deserialize, Serialize};
 
@@ -45,19 +46,41 @@ impl RegressionForest {
         purpose: u64,
         ticker: &Ticker<'_>,
     ) -> Result<Self> {
+        Self::fit_shard(data, y, outcome, options, purpose, Shard::WHOLE, ticker)
+    }
+
+    /// The trees of `shard`'s little bags of the forest [`Self::fit_with_purpose`] grows.
+    pub(crate) fn fit_shard(
+        data: &ForestData,
+        y: &[f64],
+        outcome: &str,
+        options: &ForestOptions,
+        purpose: u64,
+        shard: Shard,
+        ticker: &Ticker<'_>,
+    ) -> Result<Self> {
         let options = ForestOptions { ci_group_size: 1, ..options.clone() };
         options.validate()?;
+        shard.check()?;
         check_finite(outcome, y, data.num_rows())?;
         let rule = SplitRule::new(Kind::Regression, &options, data.num_features());
         let weights = &data.weights;
         let targets = Targets { y, z: &[], weight: weights };
-        let trees = grow_trees(data, targets, rule, &options, purpose, |u| [weights[u], weights[u] * y[u]], ticker);
+        let bags = shard.bags(options.trees_grown());
+        let trees =
+            grow_trees(data, targets, rule, &options, purpose, bags, |u| [weights[u], weights[u] * y[u]], ticker);
         Ok(RegressionForest { trees })
     }
 
     /// Out-of-bag prediction for every training row (NaN for a row that every tree holds in
     /// bag); an error for a forest read from a file, which does not keep its in-bag samples.
     pub fn predict_oob(&self, data: &ForestData) -> Result<Vec<f64>> {
+        Ok(self.oob_partials(data)?.iter().map(finish_regression).collect())
+    }
+
+    /// The out-of-bag sums of every training row over this forest's trees (see
+    /// [`crate::shard`]): what a shard of the forest contributes to [`Self::predict_oob`].
+    pub fn oob_partials(&self, data: &ForestData) -> Result<Vec<RegressionPartial>> {
         if !self.trees.has_in_bag() {
             return Err(ForestError::NoInBagSamples);
         }
@@ -66,7 +89,7 @@ impl RegressionForest {
             data.num_rows(),
             |i| data.features.row(i),
             Some(&cluster),
-            |l, b, out| self.estimate_block(l, b, out),
+            |_, l, b, out| self.partial_block(l, b, out),
         ))
     }
 
@@ -74,22 +97,24 @@ impl RegressionForest {
     pub fn predict(&self, rows: &[u16], num_features: usize) -> Vec<f64> {
         let n = rows.len() / num_features.max(1);
         let row = |i: usize| &rows[i * num_features..(i + 1) * num_features];
-        self.trees.predict_blocks(n, row, None, |l, b, out| self.estimate_block(l, b, out))
+        let partials = self.trees.predict_blocks(n, row, None, |_, l, b, out| self.partial_block(l, b, out));
+        partials.iter().map(finish_regression).collect()
     }
 
-    /// `Σ_t leaf ωy / Σ_t leaf ω` per row over the trees that predict it.
-    fn estimate_block(&self, leaves: &[u32], b: usize, out: &mut Vec<f64>) {
-        let mut sums = vec![[0.0; 2]; b];
+    /// `[Σ_t leaf ω, Σ_t leaf ωy]` per row over the trees that predict it.
+    fn partial_block(&self, leaves: &[u32], b: usize, out: &mut Vec<RegressionPartial>) {
+        let start = out.len();
+        out.resize(start + b, RegressionPartial::default());
+        let sums = &mut out[start..];
         for (t, tree) in self.trees.trees.iter().enumerate() {
             for (s, &leaf) in leaves[t * b..(t + 1) * b].iter().enumerate() {
                 if leaf != NO_LEAF {
                     let v = &tree.leaves[leaf as usize];
-                    sums[s][0] += v[0];
-                    sums[s][1] += v[1];
+                    sums[s][0].add(v[0]);
+                    sums[s][1].add(v[1]);
                 }
             }
         }
-        out.extend(sums.iter().map(|&[weight, sum]| if weight > 0.0 { sum / weight } else { f64::NAN }));
     }
 
     /// The fitted trees (what split-frequency importance reads).

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
 
-pub use cateye_forest::{ForestOptions, DEFAULT_MAX_BINS};
+pub use cateye_forest::{shard, CausalShards, ForestOptions, NuisancePartials, DEFAULT_MAX_BINS};
 
 /// Bins of the CATE histogram and ranked units of the [`CateProfile`] of a forest or learner job.
 pub(crate) const PROFILE_BINS: usize = 40;
@@ -212,6 +212,112 @@ pub(crate) fn check_distinct_roles(input: &str, outcome: &str, treatment: &str) 
     Ok(())
 }
 
+/// The columns and binned covariates of a forest job, read and checked as `cateye forest` reads
+/// them (a treatment that is not 0/1 is refused, naming its row).
+struct ForestJob {
+    columns: JobColumns,
+    data: cateye_forest::ForestData,
+}
+
+impl ForestJob {
+    fn read(source: &Source, spec: &ForestSpec, progress: Progress<'_>, timings: &mut JobTimings) -> Result<Self> {
+        let input = source.label();
+        check_distinct_roles(input, &spec.outcome, &spec.treatment)?;
+        let mut roles: Vec<(&str, &'static str)> = vec![(&spec.outcome, "outcome"), (&spec.treatment, "treatment")];
+        if let Some(c) = spec.propensity.column() {
+            roles.push((c, "propensity"));
+        }
+        if let Some(c) = &spec.y_hat {
+            roles.push((c, "y_hat"));
+        }
+        if let Some(w) = &spec.weights {
+            roles.push((w, "weights"));
+        }
+        let columns = JobColumns::read(source, &roles, spec.covariates.as_deref(), spec.cluster.as_deref(), progress)?;
+        // Missing values in the outcome, covariates, weights or propensity are refused by
+        // cateye_forest (naming column and row); a missing treatment fails the 0/1 check here.
+        let w = columns.role(&spec.treatment);
+        if let Some(row) = w.iter().position(|&v| v != 0.0 && v != 1.0) {
+            return Err(Error::invalid(
+                input,
+                format!(
+                    "column '{}' (treatment): row {} (1-based) is {}; expected 0/1 (control/treated)",
+                    spec.treatment,
+                    row + 1,
+                    w[row]
+                ),
+            ));
+        }
+        let t = Instant::now();
+        let data =
+            columns.forest_data(input, spec.options.max_bins, spec.weights.as_deref(), spec.cluster.as_deref())?;
+        timings.binning = t.elapsed().as_secs_f64();
+        Ok(ForestJob { columns, data })
+    }
+
+    /// The outcome, treatment and nuisance inputs of the fit.
+    fn causal_input<'a>(&'a self, spec: &'a ForestSpec) -> CausalInput<'a> {
+        let find = |name: &str| self.columns.role(name);
+        CausalInput {
+            y: find(&spec.outcome),
+            w: find(&spec.treatment),
+            outcome: &spec.outcome,
+            treatment: &spec.treatment,
+            propensity: spec.propensity.resolve(spec.propensity.column().map(find)),
+            y_hat: spec.y_hat.as_deref().map(find),
+        }
+    }
+}
+
+/// One experiment's causal forest fitted in shards of its little bags, on several machines
+/// (what `cateye.spark.causal_forest` runs): the driver and every executor read the same rows
+/// into a `ShardedForest`, and run the stages of [`cateye_forest::shard`] through
+/// [`ShardedForest::stages`]. The merged estimates are those of [`fit_forest`] with the same
+/// spec and seed.
+pub struct ShardedForest {
+    job: ForestJob,
+    spec: ForestSpec,
+    input: String,
+}
+
+impl ShardedForest {
+    /// Reads and checks the rows of `source` as [`fit_forest`] does.
+    pub fn read(source: &Source, spec: &ForestSpec) -> Result<Self> {
+        let job = ForestJob::read(source, spec, &cateye_stats::silent, &mut JobTimings::default())?;
+        Ok(ShardedForest { job, spec: spec.clone(), input: source.label().to_string() })
+    }
+
+    /// The stages of the fit, checked as [`fit_forest`] checks its input.
+    pub fn stages(&self) -> Result<CausalShards<'_>> {
+        CausalShards::new(&self.job.data, self.job.causal_input(&self.spec), &self.spec.options)
+            .map_err(|e| self.error(e))
+    }
+
+    /// A forest error as this job's error (naming its input).
+    pub fn error(&self, e: cateye_forest::ForestError) -> Error {
+        Error::fit(&self.input, e)
+    }
+
+    /// Rows of the experiment.
+    pub fn rows(&self) -> usize {
+        self.job.data.num_rows()
+    }
+}
+
+/// Kind of the bytes of a shard's partial sums ([`shard_bytes`]).
+const SHARD_KIND: (&str, u32) = ("forest-shard", 1);
+
+/// A stage's partial sums (or the points) as bytes (the model file's header, then postcard:
+/// floats as their exact bits), to travel between an executor and its driver unchanged.
+pub fn shard_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>> {
+    Ok(cateye_io::encode_model(SHARD_KIND.0, SHARD_KIND.1, value)?)
+}
+
+/// What [`shard_bytes`] wrote; `what` names it in errors.
+pub fn shard_from_bytes<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T> {
+    Ok(cateye_io::decode_model(bytes, what, SHARD_KIND.0, SHARD_KIND.1)?)
+}
+
 /// Fits the causal forest of `spec` to the rows of `source` and runs its analyses.
 pub fn fit_forest(source: &Source, spec: &ForestSpec) -> Result<ForestRun> {
     fit_forest_reporting(source, spec, &cateye_stats::silent)
@@ -223,47 +329,15 @@ pub fn fit_forest_reporting(source: &Source, spec: &ForestSpec, progress: Progre
     let start = Instant::now();
     let mut timings = JobTimings::default();
     let input = source.label();
-    check_distinct_roles(input, &spec.outcome, &spec.treatment)?;
-
-    let mut roles: Vec<(&str, &'static str)> = vec![(&spec.outcome, "outcome"), (&spec.treatment, "treatment")];
-    if let Some(c) = spec.propensity.column() {
-        roles.push((c, "propensity"));
-    }
-    if let Some(c) = &spec.y_hat {
-        roles.push((c, "y_hat"));
-    }
-    if let Some(w) = &spec.weights {
-        roles.push((w, "weights"));
-    }
-    let columns = JobColumns::read(source, &roles, spec.covariates.as_deref(), spec.cluster.as_deref(), progress)?;
-    timings.load = start.elapsed().as_secs_f64();
-    let (y, w) = (columns.role(&spec.outcome), columns.role(&spec.treatment));
-    let n = y.len();
-    // Missing values in the outcome, covariates, weights or propensity are refused by
-    // cateye_forest (naming column and row); a missing treatment fails the 0/1 check here.
+    let job = ForestJob::read(source, spec, progress, &mut timings)?;
+    timings.load = start.elapsed().as_secs_f64() - timings.binning;
+    let (columns, data) = (&job.columns, &job.data);
     let fail = |e: cateye_forest::ForestError| Error::fit(input, e);
-    if let Some(row) = w.iter().position(|&v| v != 0.0 && v != 1.0) {
-        return Err(Error::invalid(
-            input,
-            format!(
-                "column '{}' (treatment): row {} (1-based) is {}; expected 0/1 (control/treated)",
-                spec.treatment,
-                row + 1,
-                w[row]
-            ),
-        ));
-    }
-
-    let t = Instant::now();
-    let data = columns.forest_data(input, spec.options.max_bins, spec.weights.as_deref(), spec.cluster.as_deref())?;
-    timings.binning = t.elapsed().as_secs_f64();
-
-    let find = |name: &str| columns.role(name);
-    let propensity = spec.propensity.resolve(spec.propensity.column().map(find));
-    let y_hat = spec.y_hat.as_deref().map(find);
+    let y = columns.role(&spec.outcome);
+    let n = y.len();
     let covariates = &columns.covariates;
-    let causal = CausalInput { y, w, outcome: &spec.outcome, treatment: &spec.treatment, propensity, y_hat };
-    let fit = fit_causal_forest_reporting(&data, causal, &spec.options, progress).map_err(fail)?;
+    let causal = job.causal_input(spec);
+    let fit = fit_causal_forest_reporting(data, causal, &spec.options, progress).map_err(fail)?;
     progress("analyses", 0, 0);
     timings.nuisance = fit.timings.nuisance;
     timings.forest = fit.timings.forest;
