@@ -2,7 +2,7 @@
 
 use cateye::cate::{BaseKind, CateConfig, CateSpec, Learner, SelectionLoss};
 use cateye::forest::{ForestOptions, ForestSpec, DEFAULT_MAX_BINS};
-use cateye::scan::{Correction, Selection, Tables};
+use cateye::scan::{Correction, CovariateColumns, Dialect, Selection, StatsQuery, Tables};
 use cateye::{Config, Error, Result};
 
 use clap::{Args, Parser, Subcommand};
@@ -53,8 +53,58 @@ pub enum Command {
         #[arg(short, long, default_value = "report.html")]
         out: PathBuf,
     },
+    /// Print the SQL (Spark or ANSI) that turns a unit-level table in a warehouse into the
+    /// statistics table `scan --stats` reads: one query, a GROUP BY over the table.
+    StatsSql(Box<StatsSqlArgs>),
     /// Benchmarks: aggregation throughput, load rate, peak memory, causal forest, CATE learners.
     Bench(cateye_bench::BenchArgs),
+}
+
+/// Arguments of `cateye stats-sql`. Column roles come from the flags or the config file's keys
+/// (`experiment`, `variant`, `metrics`, `dimensions`, `pre_prefix`); its other keys concern the
+/// scan of the table, not the query.
+#[derive(Args)]
+pub struct StatsSqlArgs {
+    /// The unit-level table, one row per (experiment, unit), as the query names it: inserted as
+    /// written, so a name (events, db.events) or a table expression of the dialect (DuckDB:
+    /// "read_parquet('rows.parquet')").
+    pub table: String,
+    /// SQL dialect: spark (Spark SQL: backtick identifiers) or ansi (double-quoted identifiers;
+    /// runs in DuckDB).
+    #[arg(long, default_value = "ansi", value_name = "spark|ansi")]
+    pub dialect: Dialect,
+    /// TOML config with column roles (the scan's config file); the flags given override it
+    /// [default: none].
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Experiment id column [default: experiment].
+    #[arg(long)]
+    pub experiment: Option<String>,
+    /// Arm label column [default: variant].
+    #[arg(long)]
+    pub variant: Option<String>,
+    /// Metric columns, comma separated; required, here or as metrics in --config (the query
+    /// cannot look up the table's columns) [default: the config file's].
+    #[arg(long, value_delimiter = ',')]
+    pub metrics: Option<Vec<String>>,
+    /// Dimension columns, comma separated; categorical only, one level per value (SQL cannot
+    /// bin a float column without its quantile edges) [default: none: SRM and average effects only].
+    #[arg(long, value_delimiter = ',')]
+    pub dimensions: Option<Vec<String>>,
+    /// Every metric has a pre-period (CUPED) covariate column, --pre-prefix followed by the
+    /// metric's name.
+    #[arg(long)]
+    pub cuped: bool,
+    /// Metrics with a pre-period covariate, comma separated: METRIC (the column --pre-prefix
+    /// METRIC) or METRIC=COLUMN; they take precedence over --cuped [default: none].
+    #[arg(long, value_delimiter = ',', value_name = "METRIC[=COLUMN]")]
+    pub pre: Option<Vec<String>>,
+    /// Prefix of the pre-period (CUPED) column of a metric [default: pre_].
+    #[arg(long)]
+    pub pre_prefix: Option<String>,
+    /// Not available: refused with the reason (SQL cannot bin dimensions).
+    #[arg(long, hide = true)]
+    pub bins: Option<String>,
 }
 
 /// Arguments of `cateye cate`.
@@ -376,6 +426,47 @@ impl ScanArgs {
         }
         config.validate("command line")?;
         Ok(config)
+    }
+}
+
+impl StatsSqlArgs {
+    /// The query these arguments describe: the config file's column roles, overridden by the
+    /// flags given.
+    pub fn query(&self) -> Result<StatsQuery> {
+        if self.bins.is_some() {
+            return Err(StatsQuery::binning_refused("--bins").into());
+        }
+        let mut config = match &self.config {
+            Some(p) => Config::from_toml_file(p)?,
+            None => Config::default(),
+        };
+        let c = &mut config.scan;
+        for (flag, value) in [
+            (&self.experiment, &mut c.experiment),
+            (&self.variant, &mut c.variant),
+            (&self.pre_prefix, &mut c.pre_prefix),
+        ] {
+            if let Some(v) = flag {
+                *value = v.clone();
+            }
+        }
+        if self.metrics.is_some() {
+            c.metrics = self.metrics.clone();
+        }
+        if self.dimensions.is_some() {
+            c.dimensions = self.dimensions.clone();
+        }
+        let listed = self
+            .pre
+            .iter()
+            .flatten()
+            .map(|entry| match entry.split_once('=') {
+                Some((metric, column)) => (metric.to_string(), Some(column.to_string())),
+                None => (entry.clone(), None),
+            })
+            .collect();
+        let covariates = CovariateColumns { all: self.cuped, listed };
+        Ok(StatsQuery::from_config(&self.table, &config.scan, &covariates)?)
     }
 }
 

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use cateye::model::Model;
 use cateye::scan::{DeepDiveEvent, ScanEvent, ScanOutputs};
 use cateye::{Config, OutputDir, Source};
-use cateye_cli::args::{CateArgs, Cli, Command, ForestArgs, PredictArgs, ScanArgs};
+use cateye_cli::args::{CateArgs, Cli, Command, ForestArgs, PredictArgs, ScanArgs, StatsSqlArgs};
 use cateye_cli::progress::{self, Reporter};
 use cateye_cli::render::{self, plural};
 use cateye_report::Results;
@@ -36,6 +36,7 @@ fn main() {
         Command::Cate(args) => cate(&args),
         Command::Predict(args) => predict(&args),
         Command::Report { results, out } => report(&results, &out),
+        Command::StatsSql(args) => stats_sql(&args),
         Command::Bench(args) => cateye_bench::run(&args).map_err(anyhow::Error::from),
     };
     if let Err(e) = outcome {
@@ -243,6 +244,12 @@ fn report(results: &Path, out: &Path) -> Result<()> {
     let results = Results::read(results)?;
     cateye_report::write(&results, out)?;
     println!("Report: {}", out.display());
+    Ok(())
+}
+
+/// `cateye stats-sql`: the query that computes the statistics table, on stdout.
+fn stats_sql(args: &StatsSqlArgs) -> Result<()> {
+    print!("{}", args.query()?.sql(args.dialect)?);
     Ok(())
 }
 

@@ -17,7 +17,7 @@ pub struct OptionDoc {
 }
 
 /// The subcommands a user runs, in README order.
-pub const SUBCOMMANDS: [&str; 7] = ["demo", "scan", "forest", "cate", "predict", "report", "bench"];
+pub const SUBCOMMANDS: [&str; 8] = ["demo", "scan", "stats-sql", "forest", "cate", "predict", "report", "bench"];
 
 /// Splits `help` into its text and the `[default: X]` it ends with, if any.
 pub fn split_default(help: &str) -> (String, Option<String>) {
@@ -31,7 +31,7 @@ pub fn split_default(help: &str) -> (String, Option<String>) {
     }
 }
 
-/// The options of subcommand `name` (global ones included), in definition order.
+/// The options of subcommand `name` (global ones included, hidden ones not), in definition order.
 pub fn options(name: &str) -> Vec<OptionDoc> {
     let cli = Cli::command();
     let command = cli.find_subcommand(name).unwrap_or_else(|| panic!("subcommand {name}"));
@@ -39,7 +39,7 @@ pub fn options(name: &str) -> Vec<OptionDoc> {
     command
         .get_arguments()
         .chain(globals)
-        .filter(|a| !matches!(a.get_id().as_str(), "help" | "version"))
+        .filter(|a| !matches!(a.get_id().as_str(), "help" | "version") && !a.is_hide_set())
         .map(|a| {
             let help = a.get_long_help().or(a.get_help()).map(|h| h.to_string()).unwrap_or_default();
             let (help, stated) = split_default(&help);

@@ -1,6 +1,6 @@
 //! Random command lines: flags of every subcommand with ordinary and hostile values. Parsing,
 //! the translation into the library's settings and, for `scan`, the scan itself on a small
-//! table end in a result or a clear error, never a panic.
+//! table (for `stats-sql`, the SQL) end in a result or a clear error, never a panic.
 
 use cateye::{Config, Source};
 use cateye_cli::args::{Cli, Command};
@@ -38,6 +38,7 @@ const VALUES: [&str; 22] = [
 fn base(command: &str) -> Vec<String> {
     let tail: &[&str] = match command {
         "scan" => &["data.parquet"],
+        "stats-sql" => &["events", "--metrics", "m0"],
         "forest" | "cate" => &["data.parquet", "--outcome", "y", "--treatment", "w"],
         "predict" => &["model.bin", "data.parquet"],
         "report" => &["scan.json"],
@@ -112,6 +113,12 @@ proptest! {
                 config.deep_dive.pairs = cateye::scan::Selection::None;
                 config.deep_dive.requested.clear();
                 let _ = cateye::scan::scan(&source(), &config, &|_| {});
+            }
+            Command::StatsSql(args) => {
+                if let Ok(query) = args.query() {
+                    let sql = query.sql(args.dialect);
+                    prop_assert!(sql.is_ok(), "a query built from flags writes its SQL: {:?}", sql.err());
+                }
             }
             Command::Forest(args) => drop(args.spec()),
             Command::Cate(args) => drop(args.spec()),

@@ -494,3 +494,68 @@ fn a_thread_count_beyond_the_machine_is_capped_with_a_warning() {
     assert!(err.contains("--threads 100000") && err.contains("using"), "{err}");
     assert!(out.contains("threads="), "{out}");
 }
+
+/// `stats-sql` prints the library's query for the flags or the config file given, and refuses
+/// what SQL cannot do (no metrics, binning, an unknown dialect) with the reason.
+#[test]
+fn stats_sql_prints_the_query_of_its_flags_or_config_and_refuses_what_sql_cannot_do() {
+    use cateye::scan::{CovariateColumns, Dialect, ScanConfig, StatsQuery};
+    let spark = ok(&[
+        "stats-sql",
+        "db.events",
+        "--metrics",
+        "revenue,sessions",
+        "--dimensions",
+        "country,platform",
+        "--pre",
+        "revenue=rev_before",
+        "--dialect",
+        "spark",
+    ]);
+    let mut config = ScanConfig::default();
+    config.metrics = Some(vec!["revenue".into(), "sessions".into()]);
+    config.dimensions = Some(vec!["country".into(), "platform".into()]);
+    let covariates = CovariateColumns { all: false, listed: vec![("revenue".into(), Some("rev_before".into()))] };
+    let query = StatsQuery::from_config("db.events", &config, &covariates).unwrap();
+    assert_eq!(spark, query.sql(Dialect::Spark).unwrap(), "the CLI prints the library's query");
+    assert!(spark.contains("FROM db.events") && spark.contains("`rev_before`") && spark.contains("GROUPING SETS"));
+
+    // The config file's column roles, with --cuped: every covariate is pre_prefix + metric.
+    let dir = cateye_testkit::temp_dir("stats-sql");
+    let toml = dir.join("roles.toml");
+    std::fs::write(
+        &toml,
+        "experiment = \"exp id\"\nvariant = \"arm\"\nmetrics = [\"m0\"]\ndimensions = [\"d\"]\npre_prefix = \"before_\"\nalpha = 0.01\n",
+    )
+    .unwrap();
+    let ansi = ok(&["stats-sql", "t", "--config", path(&toml), "--cuped"]);
+    assert!(ansi.contains("CAST(\"exp id\" AS VARCHAR)") && ansi.contains("\"before_m0\""), "{ansi}");
+    let flags = ok(&[
+        "stats-sql",
+        "t",
+        "--experiment",
+        "exp id",
+        "--variant",
+        "arm",
+        "--metrics",
+        "m0",
+        "--dimensions",
+        "d",
+        "--pre",
+        "m0",
+        "--pre-prefix",
+        "before_",
+        "--dialect",
+        "ansi",
+    ]);
+    assert_eq!(ansi, flags, "the config file and the flags describe the same query");
+
+    let e = fails(&["stats-sql", "t"], 1);
+    assert!(e.contains("--metrics") && e.contains("cannot look up"), "{e}");
+    let e = fails(&["stats-sql", "t", "--metrics", "m", "--bins", "5"], 1);
+    assert!(e.contains("--bins") && e.contains("cannot bin"), "{e}");
+    let e = fails(&["stats-sql", "t", "--metrics", "m", "--pre", "z"], 1);
+    assert!(e.contains("'z', which is not a metric"), "{e}");
+    let e = fails(&["stats-sql", "t", "--metrics", "m", "--dialect", "mysql"], 2);
+    assert!(e.contains("mysql") && e.contains("spark or ansi"), "{e}");
+}
