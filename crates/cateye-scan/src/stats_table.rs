@@ -20,7 +20,9 @@
 //! sketch: `SELECT experiment, 'revenue' AS metric, 'country' AS dimension, country AS level,
 //! variant, COUNT(*) AS units, COUNT(revenue) AS n, SUM(revenue) AS sum_y,
 //! SUM(revenue*revenue) AS sum_y2, ... GROUP BY experiment, country, variant`, plus the same
-//! without `country` (`'' AS dimension, '' AS level`) for the whole-arm rows.
+//! without `country` (`'' AS dimension, '' AS level`) for the whole-arm rows. The whole query,
+//! with shifts, covariates and missing values handled as the scan handles them, is written by
+//! [`crate::StatsQuery::sql`] (`cateye stats-sql`).
 
 use crate::error::{Result, ScanError};
 use crate::suffstats::{DimensionInfo, ExperimentStats, MetricInfo, SuffStats};
