@@ -23,6 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence
 import pyarrow as pa
 
 from . import _cateye
+from ._data import as_source
 from ._scan import ScanResult, SuffStats, _config
 
 #: Columns cateye adds to the DataFrame for its own bookkeeping.
@@ -167,13 +168,14 @@ def _deep_dive(df, plan, merged, config, settings, threads):
 
 
 class ShardedCausalForest:
-    """The result of :func:`causal_forest`: the out-of-bag estimates of the training rows and the
-    analyses of :class:`cateye.CausalForest` that rest on them (AIPW average effects, the
-    calibration test, RATE, best linear projection). The trees stay on the executors: there is
-    no model to predict new rows."""
+    """The result of :func:`causal_forest`: the out-of-bag estimates of the training rows, the
+    estimates of the new rows given to the fit, and the analyses of :class:`cateye.CausalForest`
+    that rest on the training rows' (AIPW average effects, the calibration test). The trees stay
+    on the executors: there is no model to predict other rows later."""
 
-    def __init__(self, columns: Dict[str, Any], shards: int, seconds: Dict[str, float]) -> None:
+    def __init__(self, columns: Dict[str, Any], new: Dict[str, Any], shards: int, seconds: Dict[str, float]) -> None:
         self._fit = pa.table(columns)
+        self._new = new
         self.shards = shards
         self.seconds_ = seconds
 
@@ -181,6 +183,11 @@ class ShardedCausalForest:
         """Out-of-bag CATE of every training row (and its variance), in the DataFrame's row order."""
         tau = self._fit.column("tau").to_numpy()
         return (tau, self._fit.column("variance").to_numpy()) if estimate_variance else tau
+
+    def predict_new(self, estimate_variance: bool = False):
+        """CATE of the rows given as ``X_new`` to :func:`causal_forest` (and its variance)."""
+        tau = self._new["tau"]
+        return (tau, self._new["variance"]) if estimate_variance else tau
 
     @property
     def y_hat(self):
@@ -208,6 +215,7 @@ def causal_forest(
     outcome: str,
     treatment: str,
     covariates: Sequence[str],
+    X_new: Any = None,
     num_trees: int = 2000,
     executors: int = 2,
     seed: int = 42,
@@ -224,7 +232,9 @@ def causal_forest(
     predict the row, as double-double sums), which the driver adds. Three passes: the nuisance
     forests (``ŷ``, ``ŵ``), the causal trees' points, then the same trees' little-bag variance
     terms at the merged points (the trees are grown again: a bag's variance term needs the
-    forest's estimate, which only the driver has). Other keyword options are
+    forest's estimate, which only the driver has). ``X_new`` (a table with the covariates'
+    columns: pyarrow, pandas, polars or a Spark DataFrame) is predicted in the same passes, as
+    ``CausalForest.predict(X_new)`` predicts it. Other keyword options are
     :class:`cateye.CausalForest`'s (``min_node_size``, ``mtry``, ``ci_group_size``, ...).
     """
     import time
@@ -241,12 +251,12 @@ def causal_forest(
     spec = json.dumps({"outcome": outcome, "treatment": treatment, "covariates": covariates,
                        "options": dict(options, num_trees=num_trees, seed=seed)})
     label = "Spark DataFrame"
-    driver = _cateye.ForestShards(table, spec, label)
+    new = None
+    if X_new is not None:
+        new = X_new.select(*covariates).toArrow() if hasattr(X_new, "sparkSession") else pa.table(as_source(X_new))
+    driver = _cateye.ForestShards(table, spec, label, new)
     spark = df.sparkSession
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    rows = spark.sparkContext.broadcast(sink.getvalue().to_pybytes())
+    rows = spark.sparkContext.broadcast((_ipc(table), None if new is None else _ipc(new)))
     key = uuid.uuid4().hex
     seconds = {"collect": time.perf_counter() - start}
 
@@ -271,13 +281,20 @@ def causal_forest(
     y_hat, w_hat = driver.nuisance(nuisance)
     points = driver.points(stage("points", lambda f, k: f.point_partials(y_hat, w_hat, k, executors, threads)))
     variances = stage("variances", lambda f, k: f.variance_partials(y_hat, w_hat, points, k, executors, threads))
-    tau, variance = driver.estimates(points, variances)
+    tau, variance, new_tau, new_variance = driver.estimates(points, variances)
     vector = lambda b: np.frombuffer(b, dtype="<f8")  # noqa: E731
     fit = {
         "y": table.column(outcome).to_numpy().astype(float), "w": table.column(treatment).to_numpy().astype(float),
         "y_hat": vector(y_hat), "w_hat": vector(w_hat), "tau": vector(tau), "variance": vector(variance),
     }
-    return ShardedCausalForest(fit, executors, seconds)
+    return ShardedCausalForest(fit, {"tau": vector(new_tau), "variance": vector(new_variance)}, executors, seconds)
+
+
+def _ipc(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
 
 
 #: The rows of the last forest an executor's Python worker read (a worker runs the three stages'
@@ -287,6 +304,6 @@ _EXECUTOR_CACHE: Dict[str, Any] = {}
 
 def _executor_forest(key: str, rows, spec: str, label: str):
     if _EXECUTOR_CACHE.get("key") != key:
-        table = pa.ipc.open_stream(rows.value).read_all()
-        _EXECUTOR_CACHE.update(key=key, forest=_cateye.ForestShards(table, spec, f"{label} (executor)"))
+        table, new = (None if b is None else pa.ipc.open_stream(b).read_all() for b in rows.value)
+        _EXECUTOR_CACHE.update(key=key, forest=_cateye.ForestShards(table, spec, f"{label} (executor)", new))
     return _EXECUTOR_CACHE["forest"]

@@ -3,9 +3,10 @@
 //! the merged statistics and run per experiment on the executors, each pair seeded by itself.
 
 use crate::arrow_stream::source;
+use crate::arrow_stream::source as source_of;
 use crate::{error, json, run, scan_config, SuffStats};
-use cateye::forest::shard::{solve_points, PointPartial, RowPoint, Shard, VariancePartial};
-use cateye::forest::NuisancePartials;
+use cateye::forest::shard::{finish_causal, solve_points, PointPartial, RowPoint, Shard, VariancePartial};
+use cateye::forest::{NuisancePartials, RowsAndNew};
 use pyo3::prelude::*;
 use pyo3::types::PyBytes;
 
@@ -93,12 +94,17 @@ pub struct ForestShards {
 
 #[pymethods]
 impl ForestShards {
-    /// Reads `data` with the forest spec (JSON, as `fit_forest` takes it).
+    /// Reads `data` with the forest spec (JSON, as `fit_forest` takes it), and the covariates
+    /// of the `new` rows to predict, if any.
     #[new]
-    fn new(data: &Bound<'_, PyAny>, spec: &str, label: &str) -> PyResult<Self> {
+    #[pyo3(signature = (data, spec, label, new = None))]
+    fn new(data: &Bound<'_, PyAny>, spec: &str, label: &str, new: Option<&Bound<'_, PyAny>>) -> PyResult<Self> {
         let spec = crate::forest_spec(spec)?;
         let source = source(data, label)?;
-        let forest = cateye::forest::ShardedForest::read(&source, &spec).map_err(error)?;
+        let mut forest = cateye::forest::ShardedForest::read(&source, &spec).map_err(error)?;
+        if let Some(new) = new {
+            forest = forest.with_new_rows(&source_of(new, "new rows")?).map_err(error)?;
+        }
         forest.stages().map_err(error)?;
         Ok(ForestShards { forest })
     }
@@ -148,17 +154,20 @@ impl ForestShards {
         let (y_hat, w_hat) = (doubles(y_hat, "y_hat", n)?, doubles(w_hat, "w_hat", n)?);
         let partials = run::run(py, None, threads, |_| {
             let stages = self.forest.stages()?;
-            stages.point_partials(&y_hat, &w_hat, shard(index, count)).map_err(|e| self.forest.error(e))
+            let new_rows = self.forest.new_rows();
+            stages.point_partials(&y_hat, &w_hat, shard(index, count), new_rows).map_err(|e| self.forest.error(e))
         })?;
         bytes_of(py, &partials)
     }
 
     /// Every row's point (τ̂, intercept, Jacobian) from every shard's stage-2 bytes, as bytes.
     fn points(&self, py: Python<'_>, parts: Vec<Vec<u8>>) -> PyResult<Py<PyBytes>> {
-        let partials: Vec<PointPartial> = merged(&parts, "point partial sums", |a: &mut Vec<PointPartial>, b| {
-            a.iter_mut().zip(b).for_each(|(x, y)| x.merge(y))
-        })?;
-        bytes_of(py, &solve_points(&partials))
+        let partials: RowsAndNew<PointPartial> =
+            merged(&parts, "point partial sums", |a: &mut RowsAndNew<PointPartial>, b| {
+                merge_rows(&mut a.rows, &b.rows, PointPartial::merge);
+                merge_rows(&mut a.new, &b.new, PointPartial::merge);
+            })?;
+        bytes_of(py, &RowsAndNew { rows: solve_points(&partials.rows), new: solve_points(&partials.new) })
     }
 
     /// Stage 3 on shard `index` of `count`: the same trees grown again, and their little bags'
@@ -177,25 +186,36 @@ impl ForestShards {
     ) -> PyResult<Py<PyBytes>> {
         let n = self.forest.rows();
         let (y_hat, w_hat) = (doubles(y_hat, "y_hat", n)?, doubles(w_hat, "w_hat", n)?);
-        let points: Vec<RowPoint> = cateye::forest::shard_from_bytes(points, "points").map_err(error)?;
+        let points: RowsAndNew<RowPoint> = cateye::forest::shard_from_bytes(points, "points").map_err(error)?;
         let partials = run::run(py, None, threads, |_| {
             let stages = self.forest.stages()?;
-            stages.variance_partials(&y_hat, &w_hat, &points, shard(index, count)).map_err(|e| self.forest.error(e))
+            let new_rows = self.forest.new_rows();
+            stages
+                .variance_partials(&y_hat, &w_hat, &points, shard(index, count), new_rows)
+                .map_err(|e| self.forest.error(e))
         })?;
         bytes_of(py, &partials)
     }
 
-    /// The out-of-bag `(cate, variance)` as little-endian doubles from the points and every
-    /// shard's stage-3 bytes.
-    fn estimates(&self, py: Python<'_>, points: &[u8], parts: Vec<Vec<u8>>) -> PyResult<(Py<PyBytes>, Py<PyBytes>)> {
-        let points: Vec<RowPoint> = cateye::forest::shard_from_bytes(points, "points").map_err(error)?;
-        let variances: Vec<VariancePartial> =
-            merged(&parts, "variance partial sums", |a: &mut Vec<VariancePartial>, b| {
-                a.iter_mut().zip(b).for_each(|(x, y)| x.merge(y))
+    /// `(cate, variance)` of the training rows (out of bag) and of the new rows, as little-endian
+    /// doubles, from the points and every shard's stage-3 bytes.
+    fn estimates(&self, py: Python<'_>, points: &[u8], parts: Vec<Vec<u8>>) -> PyResult<Vec<Py<PyBytes>>> {
+        let points: RowsAndNew<RowPoint> = cateye::forest::shard_from_bytes(points, "points").map_err(error)?;
+        let variances: RowsAndNew<VariancePartial> =
+            merged(&parts, "variance partial sums", |a: &mut RowsAndNew<VariancePartial>, b| {
+                merge_rows(&mut a.rows, &b.rows, VariancePartial::merge);
+                merge_rows(&mut a.new, &b.new, VariancePartial::merge);
             })?;
         let stages = self.forest.stages().map_err(error)?;
-        let estimates = stages.estimates(&points, &variances).map_err(|e| error(self.forest.error(e)))?;
+        let rows = stages.estimates(&points.rows, &variances.rows).map_err(|e| error(self.forest.error(e)))?;
+        let (new_tau, new_variance): (Vec<f64>, Vec<f64>) =
+            finish_causal(&points.new, &variances.new, stages.group_size()).into_iter().unzip();
         let le = |v: &[f64]| PyBytes::new(py, &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).unbind();
-        Ok((le(&estimates.tau), le(&estimates.variance)))
+        Ok(vec![le(&rows.tau), le(&rows.variance), le(&new_tau), le(&new_variance)])
     }
+}
+
+/// Adds `b` into `a`, row by row.
+fn merge_rows<T>(a: &mut [T], b: &[T], merge: impl Fn(&mut T, &T)) {
+    a.iter_mut().zip(b).for_each(|(x, y)| merge(x, y));
 }

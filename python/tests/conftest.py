@@ -36,6 +36,53 @@ def run_cli(cli, *args) -> str:
     return done.stdout
 
 
+#: Fields compared in units of their sibling ``se``; ``z`` is already in those units.
+SE_SCALED = {"estimate", "ci_low", "ci_high", "effect", "log_ratio"}
+
+
+def worst_differences(a, b, path="$", worst=None, se=None):
+    """The largest difference of each kind between two scan.json values, with where it is:
+    ``p`` (p- and q-values, relative), ``se_units`` (estimates, interval bounds, effects and log
+    ratios in units of their row's standard error, and z statistics, which are in those units
+    already: a small difference of large sums, such as a bound near zero, is exact only to the
+    rounding of the sums) and ``relative`` (every other number). Everything that is not a float
+    (labels, counts, flags, order) must be equal."""
+    worst = {} if worst is None else worst
+
+    def note(kind, value):
+        if value > worst.get(kind, (0.0, ""))[0]:
+            worst[kind] = (value, path)
+
+    if isinstance(a, dict):
+        # What names or times the run, and the deep dive (none on statistics), are not compared.
+        keys = [k for k in a if k not in ("input", "timings", "outputs", "seconds", "deep_dive")]
+        assert isinstance(b, dict) and set(keys) == {k for k in b if k not in (
+            "input", "timings", "outputs", "seconds", "deep_dive")}, f"{path}: keys differ"
+        sibling_se = (a.get("se"), b.get("se")) if isinstance(a.get("se"), float) else None
+        for key in keys:
+            worst_differences(a[key], b[key], f"{path}.{key}", worst, sibling_se)
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), f"{path}: {len(a)} items against {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            worst_differences(x, y, f"{path}[{i}]", worst)
+    elif isinstance(a, float) or isinstance(b, float):
+        if a is None or b is None or math.isnan(a) or math.isnan(b):
+            assert (a is None or math.isnan(a)) and (b is None or math.isnan(b)), f"{path}: {a} != {b}"
+            return worst
+        key = path.rsplit(".", 1)[-1]
+        if key in ("p_value", "q_value"):
+            note("p", abs(a - b) / max(abs(a), abs(b), 1e-300))
+        elif key in SE_SCALED and se is not None:
+            note("se_units", abs(a - b) / max(se[0], se[1], 1e-300))
+        elif key == "z":
+            note("se_units", abs(a - b))
+        else:
+            note("relative", abs(a - b) / max(abs(a), abs(b), 1e-300))
+    else:
+        assert a == b, f"{path}: {a!r} != {b!r}"
+    return worst
+
+
 def assert_close(a, b, rel=1e-12, path="$"):
     """Equal JSON-like values: numbers to `rel` relative (NaN/None equal), the rest exactly."""
     if isinstance(a, dict) and isinstance(b, dict):

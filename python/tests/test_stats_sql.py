@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import cateye
-from conftest import fixture_path
+from conftest import fixture_path, worst_differences
 
 METRICS = ["m0", "m1", "m2"]
 DIMENSIONS = ["country", "platform", "tenure", "region"]
@@ -43,56 +43,12 @@ DIMENSIONS = ["country", "platform", "tenure", "region"]
 MEASURED = {"p": 3.9e-11, "se_units": 3.5e-12, "relative": 9.8e-13}
 TOLERANCE = {"p": 1e-10, "se_units": 1e-11, "relative": 3e-12}
 
-#: Fields compared in units of their sibling ``se``; ``z`` is already in those units.
-SE_SCALED = {"estimate", "ci_low", "ci_high", "effect", "log_ratio"}
-
-
 def run_duckdb(sql, **tables):
     """The result of `sql` in a fresh DuckDB connection where `tables` (pyarrow) are views."""
     con = duckdb.connect()
     for name, table in tables.items():
         con.register(name, table)
     return con.sql(sql).to_arrow_table()
-
-
-def worst_differences(a, b, path="$", worst=None, se=None):
-    """The largest difference of each kind (``TOLERANCE``'s keys) between two scan.json values,
-    with where it is; everything that is not a float (labels, counts, flags, order) must be
-    equal."""
-    worst = {} if worst is None else worst
-
-    def note(kind, value):
-        if value > worst.get(kind, (0.0, ""))[0]:
-            worst[kind] = (value, path)
-
-    if isinstance(a, dict):
-        # What names or times the run, and the deep dive (none on statistics), are not compared.
-        keys = [k for k in a if k not in ("input", "timings", "outputs", "seconds", "deep_dive")]
-        assert isinstance(b, dict) and set(keys) == {k for k in b if k not in (
-            "input", "timings", "outputs", "seconds", "deep_dive")}, f"{path}: keys differ"
-        sibling_se = (a.get("se"), b.get("se")) if isinstance(a.get("se"), float) else None
-        for key in keys:
-            worst_differences(a[key], b[key], f"{path}.{key}", worst, sibling_se)
-    elif isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), f"{path}: {len(a)} items against {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            worst_differences(x, y, f"{path}[{i}]", worst)
-    elif isinstance(a, float) or isinstance(b, float):
-        if a is None or b is None or math.isnan(a) or math.isnan(b):
-            assert (a is None or math.isnan(a)) and (b is None or math.isnan(b)), f"{path}: {a} != {b}"
-            return worst
-        key = path.rsplit(".", 1)[-1]
-        if key in ("p_value", "q_value"):
-            note("p", abs(a - b) / max(abs(a), abs(b), 1e-300))
-        elif key in SE_SCALED and se is not None:
-            note("se_units", abs(a - b) / max(se[0], se[1], 1e-300))
-        elif key == "z":
-            note("se_units", abs(a - b))
-        else:
-            note("relative", abs(a - b) / max(abs(a), abs(b), 1e-300))
-    else:
-        assert a == b, f"{path}: {a!r} != {b!r}"
-    return worst
 
 
 def assert_same_scan(got, want):
@@ -114,25 +70,6 @@ def rows():
 @pytest.fixture(scope="module")
 def rows_scan(rows):
     return cateye.scan(rows, metrics=METRICS, dimensions=DIMENSIONS, deep_dive="none", progress=False)
-
-
-@pytest.fixture(scope="module")
-def spark():
-    """A local Spark session (about 10 s to start), or a skip without pyspark."""
-    pytest.importorskip("pyspark")
-    from pyspark.sql import SparkSession
-
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("cateye-stats-sql-test")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.ui.showConsoleProgress", "false")
-        .getOrCreate()
-    )
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 class Engine:

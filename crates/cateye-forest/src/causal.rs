@@ -153,6 +153,24 @@ impl CausalForest {
         ))
     }
 
+    /// The [`PointPartial`]s of new rows (binned with `ForestData::bin_new_rows`) over this
+    /// forest's trees: what a shard contributes to the points of [`Self::predict`].
+    pub fn point_partials(&self, rows: &[u16], num_features: usize) -> Vec<PointPartial> {
+        let n = rows.len() / num_features.max(1);
+        let row = |i: usize| &rows[i * num_features..(i + 1) * num_features];
+        self.trees.predict_blocks(n, row, None, |_, l, b, out| out.extend(self.point_block(l, b)))
+    }
+
+    /// The [`VariancePartial`]s of new rows over this forest's little bags, at their merged
+    /// `points`.
+    pub fn variance_partials(&self, rows: &[u16], num_features: usize, points: &[RowPoint]) -> Vec<VariancePartial> {
+        let n = rows.len() / num_features.max(1);
+        let row = |i: usize| &rows[i * num_features..(i + 1) * num_features];
+        self.trees.predict_blocks(n, row, None, |start, l, b, out| {
+            out.extend(self.variance_block(l, b, &points[start..start + b]))
+        })
+    }
+
     /// The fitted trees (what split-frequency importance reads).
     pub fn trees(&self) -> &Trees<K> {
         &self.trees
@@ -474,6 +492,15 @@ impl NuisancePartials {
     }
 }
 
+/// Per-row values of a sharded stage for the training rows (out of bag) and for new rows.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RowsAndNew<T> {
+    /// One per training row.
+    pub rows: Vec<T>,
+    /// One per new row.
+    pub new: Vec<T>,
+}
+
 /// A causal forest fit split into the stages of [`crate::shard`]: checked once, then each stage
 /// run for any shard of the forest's little bags. [`fit_causal_forest`] runs every stage for
 /// the whole forest; a distributed engine runs them for its shards and merges the partials, and
@@ -623,21 +650,45 @@ impl<'a> CausalShards<'a> {
         (y, w)
     }
 
-    /// Stage 2 for `shard`: its bags of the causal forest, and their out-of-bag [`PointPartial`]s.
-    pub fn point_partials(&self, y_hat: &[f64], w_hat: &[f64], shard: Shard) -> Result<Vec<PointPartial>> {
-        self.shard_forest(y_hat, w_hat, shard)?.oob_point_partials(self.data)
+    /// Stage 2 for `shard`: its bags of the causal forest, and their [`PointPartial`]s for the
+    /// training rows (out of bag) and for `new_rows` (binned with `ForestData::bin_new_rows`).
+    pub fn point_partials(
+        &self,
+        y_hat: &[f64],
+        w_hat: &[f64],
+        shard: Shard,
+        new_rows: &[u16],
+    ) -> Result<RowsAndNew<PointPartial>> {
+        let forest = self.shard_forest(y_hat, w_hat, shard)?;
+        let p = self.data.num_features();
+        Ok(RowsAndNew { rows: forest.oob_point_partials(self.data)?, new: forest.point_partials(new_rows, p) })
     }
 
-    /// Stage 3 for `shard`: the same bags grown again, and their out-of-bag [`VariancePartial`]s
-    /// at the merged `points` ([`solve_points`] of the merged stage-2 partials).
+    /// Stage 3 for `shard`: the same bags grown again, and their [`VariancePartial`]s at the
+    /// merged `points` ([`solve_points`] of the merged stage-2 partials), for the training rows
+    /// and `new_rows`.
     pub fn variance_partials(
         &self,
         y_hat: &[f64],
         w_hat: &[f64],
-        points: &[RowPoint],
+        points: &RowsAndNew<RowPoint>,
         shard: Shard,
-    ) -> Result<Vec<VariancePartial>> {
-        self.shard_forest(y_hat, w_hat, shard)?.oob_variance_partials(self.data, points)
+        new_rows: &[u16],
+    ) -> Result<RowsAndNew<VariancePartial>> {
+        let p = self.data.num_features();
+        if points.new.len() * p != new_rows.len() {
+            return Err(column_error("points", format!("{} for {} new rows", points.new.len(), new_rows.len() / p)));
+        }
+        let forest = self.shard_forest(y_hat, w_hat, shard)?;
+        Ok(RowsAndNew {
+            rows: forest.oob_variance_partials(self.data, &points.rows)?,
+            new: forest.variance_partials(new_rows, p, &points.new),
+        })
+    }
+
+    /// Trees per little bag (`ci_group_size`; variances need at least 2).
+    pub fn group_size(&self) -> usize {
+        self.options.ci_group_size
     }
 
     /// The out-of-bag estimates from the merged partials of every shard: those of the forest

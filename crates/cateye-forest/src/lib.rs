@@ -35,6 +35,7 @@ pub use binning::{BinnedFeatures, Binning, MAX_FINE_BINS};
 pub use causal::{
     fit_causal_forest, fit_causal_forest_reporting, min_units_per_arm, objective_bayes_debias, CateEstimates,
     CausalForest, CausalForestFit, CausalInput, CausalShards, FitTimings, NuisancePartials, Point, Propensity,
+    RowsAndNew,
 };
 pub use data::{ForestData, DEFAULT_MAX_BINS};
 pub use error::{ForestError, InputError, Result};

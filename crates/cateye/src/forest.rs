@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Instant;
 
-pub use cateye_forest::{shard, CausalShards, ForestOptions, NuisancePartials, DEFAULT_MAX_BINS};
+pub use cateye_forest::{shard, CausalShards, ForestOptions, NuisancePartials, RowsAndNew, DEFAULT_MAX_BINS};
 
 /// Bins of the CATE histogram and ranked units of the [`CateProfile`] of a forest or learner job.
 pub(crate) const PROFILE_BINS: usize = 40;
@@ -278,13 +278,31 @@ pub struct ShardedForest {
     job: ForestJob,
     spec: ForestSpec,
     input: String,
+    /// New rows to predict, binned as the training rows (row-major, one code per covariate).
+    new_rows: Vec<u16>,
 }
 
 impl ShardedForest {
     /// Reads and checks the rows of `source` as [`fit_forest`] does.
     pub fn read(source: &Source, spec: &ForestSpec) -> Result<Self> {
         let job = ForestJob::read(source, spec, &cateye_stats::silent, &mut JobTimings::default())?;
-        Ok(ShardedForest { job, spec: spec.clone(), input: source.label().to_string() })
+        Ok(ShardedForest { job, spec: spec.clone(), input: source.label().to_string(), new_rows: Vec::new() })
+    }
+
+    /// Also predicts the rows of `new` (its columns named as the covariates), binned as the
+    /// training rows.
+    pub fn with_new_rows(mut self, new: &Source) -> Result<Self> {
+        let names: Vec<(&str, &'static str)> =
+            self.job.columns.covariates.iter().map(|c| (c.as_str(), "covariate")).collect();
+        let columns = cateye_io::read_numeric_reporting(new, &names, &cateye_stats::silent)?;
+        let refs: Vec<&[f64]> = columns.iter().map(Vec::as_slice).collect();
+        self.new_rows = self.job.data.bin_new_rows(&refs).map_err(|e| Error::fit(new.label(), e))?;
+        Ok(self)
+    }
+
+    /// The new rows, binned (see [`Self::with_new_rows`]).
+    pub fn new_rows(&self) -> &[u16] {
+        &self.new_rows
     }
 
     /// The stages of the fit, checked as [`fit_forest`] checks its input.
