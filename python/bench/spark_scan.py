@@ -67,7 +67,7 @@ single = best(lambda: subprocess.run(
 print(f"cateye scan (single machine, CLI):      {single:7.2f} s", flush=True)
 
 spark = (SparkSession.builder.master(f"local[{args.cores}]").config("spark.ui.enabled", "false")
-         .config("spark.driver.memory", "8g").config("spark.sql.shuffle.partitions", str(args.cores))
+         .config("spark.driver.memory", "8g").config("spark.ui.showConsoleProgress", "false").config("spark.sql.shuffle.partitions", str(args.cores))
          .getOrCreate())
 spark.sparkContext.setLogLevel("ERROR")
 df = spark.read.parquet(str(file))
@@ -87,7 +87,10 @@ def arrow_only(batches):
 
 def reduction_timed(batches):
     """The scan's executor work, timed around cateye's reduction."""
-    table = pa.Table.from_batches(list(batches))
+    batches = [b for b in batches if b.num_rows > 0]
+    if not batches:
+        return
+    table = pa.Table.from_batches(batches)
     start = time.perf_counter()
     cateye._cateye.suff_stats(table, config, "partition", 1)
     yield pa.RecordBatch.from_pydict({"seconds": [time.perf_counter() - start], "rows": [table.num_rows]})
