@@ -7,10 +7,12 @@
 
 use crate::binning::{as_f64, bin_labels, bin_of, BinEdges};
 use crate::error::{IoError, Result};
-use crate::layout::Layout;
+use crate::layout::{Layout, MetricColumn};
 use arrow::array::{Array, AsArray, RecordBatch};
+use arrow::buffer::ScalarBuffer;
 use arrow::compute::cast;
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Float64Type, Int32Type};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap;
 
 /// Code of a row whose experiment or variant is null: the row is skipped (and counted).
@@ -80,6 +82,31 @@ impl Dictionary {
         out: &mut Vec<u32>,
     ) -> std::result::Result<(), arrow::error::ArrowError> {
         out.clear();
+        if let Some(dict) = array.as_dictionary_opt::<Int32Type>() {
+            // What the Parquet reader gives for a string column: map the dictionary once, then
+            // each row's key (null rows have no meaningful key).
+            let mut value_codes = Vec::new();
+            self.encode(dict.values().as_ref(), null_code, &mut value_codes)?;
+            let keys = dict.keys().values();
+            let code = |k: i32| usize::try_from(k).ok().and_then(|k| value_codes.get(k).copied());
+            match dict.nulls().filter(|n| n.null_count() > 0) {
+                None => {
+                    // Every key in range (one pass without branches; a negative key is a large
+                    // `u32`), then a lookup per row.
+                    let largest = keys.iter().fold(0u32, |m, &k| m.max(k as u32));
+                    if largest as usize >= value_codes.len() && !keys.is_empty() {
+                        return Err(bad_key(largest as i32));
+                    }
+                    out.extend(keys.iter().map(|&k| value_codes[k as u32 as usize]));
+                }
+                Some(nulls) => {
+                    for (i, &k) in keys.iter().enumerate() {
+                        out.push(if nulls.is_null(i) { null_code } else { code(k).ok_or_else(|| bad_key(k))? });
+                    }
+                }
+            }
+            return Ok(());
+        }
         if let Some(dict) = array.as_any_dictionary_opt() {
             let mut value_codes = Vec::new();
             self.encode(dict.values().as_ref(), null_code, &mut value_codes)?;
@@ -124,6 +151,10 @@ impl Dictionary {
     }
 }
 
+fn bad_key(key: i32) -> arrow::error::ArrowError {
+    arrow::error::ArrowError::InvalidArgumentError(format!("dictionary key {key} out of the dictionary's range"))
+}
+
 /// One record batch in columnar, coded form.
 #[derive(Clone, Debug, Default)]
 pub struct EncodedBatch {
@@ -135,10 +166,11 @@ pub struct EncodedBatch {
     pub arm: Vec<u32>,
     /// Level code per dimension per row.
     pub levels: Vec<Vec<u32>>,
-    /// Metric values per metric per row (NaN = missing).
-    pub metrics: Vec<Vec<f64>>,
+    /// Metric values per metric per row (NaN = missing): the batch's own buffer when the column
+    /// is `Float64` without nulls (shared, not copied).
+    pub metrics: Vec<ScalarBuffer<f64>>,
     /// Pre-period values per metric per row, when the metric has a pre-period column.
-    pub pre: Vec<Option<Vec<f64>>>,
+    pub pre: Vec<Option<ScalarBuffer<f64>>>,
     /// Randomization cluster code per row (a null cluster is a cluster of its own label).
     pub cluster: Option<Vec<u32>>,
 }
@@ -147,6 +179,15 @@ impl EncodedBatch {
     /// Rows whose experiment or variant is null: skipped.
     pub fn skipped_rows(&self) -> usize {
         self.experiment.iter().zip(&self.arm).filter(|(e, a)| **e == NULL_CODE || **a == NULL_CODE).count()
+    }
+}
+
+/// Values of a numeric array as `f64`, nulls as NaN: the array's own buffer, shared, when it is
+/// `Float64` without nulls (a scan's metrics usually are), a new one otherwise.
+fn f64_values(array: &dyn Array) -> std::result::Result<ScalarBuffer<f64>, arrow::error::ArrowError> {
+    match array.as_primitive_opt::<Float64Type>() {
+        Some(p) if p.null_count() == 0 => Ok(p.values().clone()),
+        _ => as_f64(array).map(ScalarBuffer::from),
     }
 }
 
@@ -194,91 +235,214 @@ impl Encoder {
         }
     }
 
-    /// Encode one batch (whose columns are those of the layout's projection).
-    /// Encode one batch of `input` (the label errors name).
+    /// Encode one batch of `input` (the label errors name), whose columns are those of the
+    /// layout's projection.
+    ///
+    /// Columns are encoded in parallel (rayon): every label column has a dictionary of its own
+    /// (experiments, arms, each dimension's levels, clusters), and a column's codes depend on its
+    /// dictionary and values alone, so they are those of one column after the other, whatever
+    /// the number of threads. An error is that of the first failing column in the layout's order
+    /// (experiment, variant, dimensions, cluster, metrics).
     pub fn encode(&mut self, batch: &RecordBatch, input: &str) -> Result<EncodedBatch> {
         let err = |column: &str, e: arrow::error::ArrowError| IoError::column(input, column, e);
         let col = |name: &str| batch.column_by_name(name).expect("column of the projection");
-        let mut out = EncodedBatch { rows: batch.num_rows(), ..Default::default() };
         let l = &self.layout;
-        self.experiments
-            .encode(col(&l.experiment).as_ref(), NULL_CODE, &mut out.experiment)
-            .map_err(|e| err(&l.experiment, e))?;
-        self.arms.encode(col(&l.variant).as_ref(), NULL_CODE, &mut out.arm).map_err(|e| err(&l.variant, e))?;
-        for (d, dim) in l.dimensions.iter().enumerate() {
-            let array = col(&dim.name);
+        let (max_levels, rows_seen) = (self.max_levels, self.rows_seen);
+        let (experiments, arms, clusters) = (&mut self.experiments, &mut self.arms, &mut self.clusters);
+        let labels = |dictionary: &mut Dictionary, name: &str| -> Result<Vec<u32>> {
             let mut codes = Vec::with_capacity(batch.num_rows());
+            dictionary.encode(col(name).as_ref(), NULL_CODE, &mut codes).map_err(|e| err(name, e))?;
+            Ok(codes)
+        };
+        let dimension = |(d, dictionary): (usize, &mut Dictionary)| -> Result<Vec<u32>> {
+            let dim = &l.dimensions[d];
             match &self.edges[d] {
                 None => {
-                    self.levels[d].encode(array.as_ref(), NULL_CODE, &mut codes).map_err(|e| err(&dim.name, e))?;
+                    let mut codes = labels(dictionary, &dim.name)?;
                     // Nulls (in the values or, for dictionary arrays, in the dictionary) form a level.
                     if codes.contains(&NULL_CODE) {
-                        let null = self.levels[d].code(NULL_LEVEL);
+                        let null = dictionary.code(NULL_LEVEL);
                         codes.iter_mut().filter(|c| **c == NULL_CODE).for_each(|c| *c = null);
                     }
-                    if self.levels[d].len() > self.max_levels {
+                    if dictionary.len() > max_levels {
                         return Err(IoError::Invalid {
                             input: input.to_string(),
                             message: format!(
-                                "dimension '{}' has more than {} levels (is it an id?): name the dimensions with \
-                                 --dimensions, or raise --max-levels (max_levels in a config file)",
-                                dim.name, self.max_levels
+                                "dimension '{}' has more than {max_levels} levels (is it an id?): name the dimensions \
+                                 with --dimensions, or raise --max-levels (max_levels in a config file)",
+                                dim.name
                             ),
                         });
                     }
+                    Ok(codes)
                 }
                 Some(edges) => {
-                    let values = as_f64(array.as_ref()).map_err(|e| err(&dim.name, e))?;
+                    let values = as_f64(col(&dim.name).as_ref()).map_err(|e| err(&dim.name, e))?;
                     let mut null = None;
-                    for v in values {
-                        codes.push(if v.is_nan() {
-                            *null.get_or_insert_with(|| self.levels[d].code(NULL_LEVEL))
-                        } else {
-                            bin_of(edges, v) as u32
-                        });
-                    }
+                    Ok(values
+                        .into_iter()
+                        .map(|v| match v.is_nan() {
+                            true => *null.get_or_insert_with(|| dictionary.code(NULL_LEVEL)),
+                            false => bin_of(edges, v) as u32,
+                        })
+                        .collect())
                 }
             }
-            out.levels.push(codes);
-        }
-        if let Some(c) = &l.cluster {
-            let mut codes = Vec::with_capacity(batch.num_rows());
-            self.clusters.encode(col(c).as_ref(), NULL_CODE, &mut codes).map_err(|e| err(c, e))?;
+        };
+        let cluster = |clusters: &mut Dictionary| -> Result<Option<Vec<u32>>> {
+            let Some(c) = &l.cluster else { return Ok(None) };
+            let mut codes = labels(clusters, c)?;
             if codes.contains(&NULL_CODE) {
-                let null = self.clusters.code(NULL_LEVEL);
+                let null = clusters.code(NULL_LEVEL);
                 codes.iter_mut().filter(|k| **k == NULL_CODE).for_each(|k| *k = null);
             }
-            out.cluster = Some(codes);
-        }
-        for m in &l.metrics {
-            let values = as_f64(col(&m.name).as_ref()).map_err(|e| err(&m.name, e))?;
-            self.check_range(&values, &m.name, "metric", input)?;
-            out.metrics.push(values);
-            out.pre.push(match &m.pre {
-                Some(p) => {
-                    let values = as_f64(col(p).as_ref()).map_err(|e| err(p, e))?;
-                    self.check_range(&values, p, "pre-period covariate", input)?;
-                    Some(values)
-                }
-                None => None,
-            });
-        }
+            Ok(Some(codes))
+        };
+        let values = |name: &str, role: &'static str| -> Result<ScalarBuffer<f64>> {
+            let values = f64_values(col(name).as_ref()).map_err(|e| err(name, e))?;
+            check_range(&values, name, role, input, rows_seen)?;
+            Ok(values)
+        };
+        let metric = |m: &MetricColumn| -> Result<(ScalarBuffer<f64>, Option<ScalarBuffer<f64>>)> {
+            let pre = m.pre.as_ref().map(|p| values(p, "pre-period covariate"));
+            Ok((values(&m.name, "metric")?, pre.transpose()?))
+        };
+        let ((experiment, arm), ((levels, cluster), metrics)) = rayon::join(
+            || rayon::join(|| labels(experiments, &l.experiment), || labels(arms, &l.variant)),
+            || {
+                rayon::join(
+                    || {
+                        rayon::join(
+                            || self.levels.par_iter_mut().enumerate().map(dimension).collect::<Vec<_>>(),
+                            || cluster(clusters),
+                        )
+                    },
+                    || l.metrics.par_iter().map(metric).collect::<Vec<_>>(),
+                )
+            },
+        );
+        let (experiment, arm) = (experiment?, arm?);
+        let levels = levels.into_iter().collect::<Result<Vec<_>>>()?;
+        let cluster = cluster?;
+        let (metrics, pre) = metrics.into_iter().collect::<Result<(Vec<_>, Vec<_>)>>()?;
         self.rows_seen += batch.num_rows() as u64;
-        Ok(out)
+        Ok(EncodedBatch { rows: batch.num_rows(), experiment, arm, levels, metrics, pre, cluster })
+    }
+}
+
+/// Refuses a finite value beyond [`MAX_METRIC_MAGNITUDE`] (infinite ones are missing values) in
+/// `column`, whose first value is row `rows_seen + 1` of the input.
+fn check_range(values: &[f64], column: &str, role: &'static str, input: &str, rows_seen: u64) -> Result<()> {
+    // First whether there is one, in a pass without branches over the bits (|v| is finite and
+    // beyond the limit when its bits without the sign lie strictly between those of the limit
+    // and of infinity), which the compiler vectorizes; then where.
+    const SIGN: u64 = 1 << 63;
+    let (limit, infinity) = (MAX_METRIC_MAGNITUDE.to_bits(), f64::INFINITY.to_bits());
+    let beyond = |v: &f64| {
+        let bits = v.to_bits() & !SIGN;
+        u64::from(bits > limit) & u64::from(bits < infinity)
+    };
+    if values.iter().map(beyond).sum::<u64>() == 0 {
+        return Ok(());
+    }
+    let i = values.iter().position(|v| beyond(v) == 1).expect("one is beyond");
+    Err(IoError::OutOfRange {
+        input: input.to_string(),
+        column: column.to_string(),
+        role,
+        row: rows_seen + i as u64 + 1,
+        value: values[i],
+        limit: MAX_METRIC_MAGNITUDE,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::ColumnRoles;
+    use crate::source::Source;
+    use arrow::array::{DictionaryArray, Float64Array, StringArray};
+    use arrow::datatypes::{Field, Schema};
+    use std::sync::Arc;
+
+    /// Rows of two experiments; `country` has levels a, b, c, and `y` one value of 1e80 at
+    /// row 6 (1-based).
+    fn batch() -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("experiment", DataType::Utf8, true),
+            Field::new("variant", DataType::Utf8, false),
+            Field::new("country", DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), true),
+            Field::new("y", DataType::Float64, true),
+        ]));
+        let country: DictionaryArray<Int32Type> =
+            vec![Some("b"), Some("a"), None, Some("c"), Some("a"), Some("b"), Some("c"), None].into_iter().collect();
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(vec![
+                    Some("e1"),
+                    Some("e1"),
+                    None,
+                    Some("e2"),
+                    Some("e2"),
+                    Some("e1"),
+                    Some("e2"),
+                    Some("e1"),
+                ])),
+                Arc::new(StringArray::from(vec!["t", "control", "t", "control", "t", "t", "control", "control"])),
+                Arc::new(country),
+                Arc::new(Float64Array::from(vec![
+                    Some(1.0),
+                    None,
+                    Some(f64::INFINITY),
+                    Some(2.0),
+                    Some(3.0),
+                    Some(1e80),
+                    Some(4.0),
+                    Some(f64::NAN),
+                ])),
+            ],
+        )
+        .unwrap()
     }
 
-    /// Refuses a finite value beyond [`MAX_METRIC_MAGNITUDE`] (infinite ones are missing values).
-    fn check_range(&self, values: &[f64], column: &str, role: &'static str, input: &str) -> Result<()> {
-        match values.iter().position(|v| v.is_finite() && v.abs() > MAX_METRIC_MAGNITUDE) {
-            None => Ok(()),
-            Some(i) => Err(IoError::OutOfRange {
-                input: input.to_string(),
-                column: column.to_string(),
-                role,
-                row: self.rows_seen + i as u64 + 1,
-                value: values[i],
-                limit: MAX_METRIC_MAGNITUDE,
-            }),
+    fn encoder(max_levels: usize) -> Encoder {
+        let source = Source::from_batches(vec![batch()]).unwrap();
+        let roles = ColumnRoles { dimensions: Some(vec!["country".into()]), ..ColumnRoles::default() };
+        let layout = Layout::resolve(&source, &roles).unwrap();
+        Encoder::new(layout, vec![None], max_levels)
+    }
+
+    #[test]
+    fn columns_encoded_in_parallel_get_codes_in_order_of_first_appearance_whatever_the_threads() {
+        let rows = batch().slice(0, 5);
+        for threads in [1, 4] {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            let mut enc = encoder(10);
+            let e = pool.install(|| enc.encode(&rows, "t")).unwrap();
+            assert_eq!(e.experiment, [0, 0, NULL_CODE, 1, 1]);
+            assert_eq!(e.arm, [0, 1, 0, 1, 0]);
+            // The null level takes the next code after the batch's values.
+            assert_eq!(e.levels, [vec![0, 1, 3, 2, 1]]);
+            assert_eq!(enc.levels[0].labels(), ["b", "a", "c", NULL_LEVEL]);
+            let y: Vec<u64> = e.metrics[0].iter().map(|v| v.to_bits()).collect();
+            let want: Vec<u64> = [1.0, f64::NAN, f64::INFINITY, 2.0, 3.0].iter().map(|v| v.to_bits()).collect();
+            assert_eq!(y, want, "missing values are NaN, infinite ones kept (missing for the scan)");
+            assert_eq!(enc.rows_seen, 5);
+            // A slice without nulls (the keys' fast path) continues the same dictionaries.
+            let e = pool.install(|| enc.encode(&batch().slice(3, 2), "t")).unwrap();
+            assert_eq!((e.experiment, e.levels), (vec![1, 1], vec![vec![2, 1]]));
+            assert_eq!(enc.rows_seen, 7);
         }
+    }
+
+    #[test]
+    fn the_error_is_that_of_the_first_failing_column_in_the_layout_order() {
+        // Both the dimension (4 levels, 3 allowed) and the metric (1e80) fail: the dimension
+        // comes first in the layout.
+        let err = encoder(3).encode(&batch(), "t.parquet").unwrap_err().to_string();
+        assert!(err.contains("'country' has more than 3 levels"), "{err}");
+        let err = encoder(10).encode(&batch(), "t.parquet").unwrap_err().to_string();
+        assert!(err.contains("'y'") && err.contains("row 6") && err.contains("1e80"), "{err}");
     }
 }

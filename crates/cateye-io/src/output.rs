@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use std::hash::Hasher;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Name of the manifest file in an output folder.
 pub const MANIFEST: &str = "manifest.json";
@@ -75,6 +77,8 @@ pub struct OutputDir {
     /// removes it again (a mistyped input leaves no empty folder behind).
     created: bool,
     committed: bool,
+    /// The input checksums being computed, until the first commit.
+    checksums: Option<InputChecksums>,
 }
 
 fn write_error(path: &Path, e: impl Into<crate::error::Cause>) -> IoError {
@@ -83,11 +87,19 @@ fn write_error(path: &Path, e: impl Into<crate::error::Cause>) -> IoError {
 
 /// XXH3-64 of a file's content, and its size.
 fn checksum(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut file = std::fs::File::open(path)?;
+    checksum_of(std::fs::File::open(path)?, &AtomicBool::new(false))
+}
+
+/// XXH3-64 of what is left to read of `file`, and its size; stops early (with an error) once
+/// `cancel` is set.
+fn checksum_of(mut file: std::fs::File, cancel: &AtomicBool) -> std::io::Result<(u64, String)> {
     let mut hasher = twox_hash::XxHash3_64::with_seed(0);
     let mut buffer = vec![0u8; 1 << 20];
     let mut bytes = 0u64;
     loop {
+        if cancel.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("cancelled"));
+        }
         let k = file.read(&mut buffer)?;
         if k == 0 {
             break;
@@ -96,6 +108,17 @@ fn checksum(path: &Path) -> std::io::Result<(u64, String)> {
         bytes += k as u64;
     }
     Ok((bytes, format!("{:016x}", hasher.finish())))
+}
+
+/// An input's index in the manifest's inputs, and its size and checksum or the read error.
+type InputChecksum = (usize, std::io::Result<(u64, String)>);
+
+/// The checksums of a run's input files, computed on a thread of their own while the run reads
+/// the inputs (hashing a large input alone before any reading would add its time to the run's).
+#[derive(Debug)]
+struct InputChecksums {
+    thread: std::thread::JoinHandle<Vec<InputChecksum>>,
+    cancel: Arc<AtomicBool>,
 }
 
 /// Whether process `pid` is running (Linux: `/proc/<pid>`; elsewhere assumed running).
@@ -122,21 +145,27 @@ impl OutputDir {
             }
         }
         let previous = std::fs::read_to_string(dir.join(MANIFEST)).ok().and_then(|t| serde_json::from_str(&t).ok());
-        let inputs = inputs
-            .iter()
-            .map(|source| {
-                let path = Path::new(source);
-                match path.is_file().then(|| checksum(path)) {
-                    Some(Ok((bytes, xxh3))) => {
-                        Ok(ManifestInput { source: source.clone(), bytes: Some(bytes), xxh3: Some(xxh3) })
-                    }
-                    Some(Err(e)) => Err(IoError::read(source, e)),
-                    None => Ok(ManifestInput { source: source.clone(), bytes: None, xxh3: None }),
-                }
-            })
-            .collect::<Result<Vec<_>>>()?;
+        // Input files are opened now (an unreadable one is an error before any work) and hashed
+        // on a thread of their own; the manifest gets their checksums at the first commit.
+        let mut files = Vec::new();
+        for (k, source) in inputs.iter().enumerate() {
+            let path = Path::new(source);
+            if path.is_file() {
+                files.push((k, std::fs::File::open(path).map_err(|e| IoError::read(source, e))?));
+            }
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let checksums = (!files.is_empty()).then(|| {
+            let stop = cancel.clone();
+            let thread = std::thread::spawn(move || {
+                files.into_iter().map(|(k, file)| (k, checksum_of(file, &stop))).collect::<Vec<_>>()
+            });
+            InputChecksums { thread, cancel }
+        });
+        let inputs =
+            inputs.iter().map(|source| ManifestInput { source: source.clone(), bytes: None, xxh3: None }).collect();
         static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let run = RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let run = RUNS.fetch_add(1, Ordering::Relaxed);
         let staging = dir.join(format!("{STAGING_PREFIX}{pid}-{run}"));
         let manifest = Manifest {
             manifest_version: MANIFEST_VERSION,
@@ -153,7 +182,20 @@ impl OutputDir {
             previous,
             created,
             committed: false,
+            checksums,
         })
+    }
+
+    /// Waits for the checksums of the input files and puts them in the manifest.
+    fn input_checksums(&mut self) -> Result<()> {
+        let Some(checksums) = self.checksums.take() else { return Ok(()) };
+        let sums = checksums.thread.join().map_err(|_| IoError::invalid("input checksums", "the thread panicked"))?;
+        for (k, sum) in sums {
+            let input = &mut self.manifest.inputs[k];
+            let (bytes, xxh3) = sum.map_err(|e| IoError::read(&input.source, e))?;
+            (input.bytes, input.xxh3) = (Some(bytes), Some(xxh3));
+        }
+        Ok(())
     }
 
     /// The folder.
@@ -174,6 +216,7 @@ impl OutputDir {
     /// earlier run's manifest lists that this run has not written. Returns the files' paths.
     /// Nothing in the folder changes unless every staged file was written.
     pub fn commit(&mut self) -> Result<Vec<PathBuf>> {
+        self.input_checksums()?;
         let mut entries = Vec::new();
         for (name, version) in &self.staged {
             let staged = self.staging.join(name);
@@ -211,7 +254,8 @@ impl OutputDir {
         Ok(paths)
     }
 
-    /// The manifest of what has been committed so far.
+    /// The manifest of what has been committed so far (the inputs have their checksums from the
+    /// first commit on).
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
     }
@@ -219,6 +263,9 @@ impl OutputDir {
 
 impl Drop for OutputDir {
     fn drop(&mut self) {
+        if let Some(checksums) = self.checksums.take() {
+            checksums.cancel.store(true, Ordering::Relaxed);
+        }
         let _ = std::fs::remove_dir_all(&self.staging);
         if self.created && !self.committed {
             let _ = std::fs::remove_dir(&self.dir);
@@ -309,6 +356,28 @@ mod tests {
         let files: Vec<&str> = manifest.files.iter().map(|f| f.file.as_str()).collect();
         assert_eq!(files, ["cate.csv", "forest.json"]);
         assert_eq!(manifest.files[1].bytes, 2);
+    }
+
+    #[test]
+    fn the_manifest_lists_the_inputs_with_the_checksums_hashed_during_the_run() {
+        let dir = folder("inputs");
+        std::fs::create_dir_all(&dir).unwrap();
+        let input = dir.join("input.bin");
+        let content: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&input, &content).unwrap();
+        let out_dir = dir.join("out");
+        let sources = [input.display().to_string(), "in-memory table".to_string()];
+        let mut out = OutputDir::prepare(&out_dir, vec!["test".into()], &sources).unwrap();
+        std::fs::write(out.stage("a.json", 1).unwrap(), "a").unwrap();
+        out.commit().unwrap();
+        let manifest: Manifest =
+            serde_json::from_str(&std::fs::read_to_string(out_dir.join(MANIFEST)).unwrap()).unwrap();
+        let hash = format!("{:016x}", twox_hash::XxHash3_64::oneshot_with_seed(0, &content));
+        assert_eq!(manifest.inputs[0].bytes, Some(3_000_000));
+        assert_eq!(manifest.inputs[0].xxh3.as_deref(), Some(hash.as_str()));
+        assert_eq!((manifest.inputs[1].bytes, manifest.inputs[1].xxh3.as_ref()), (None, None));
+        assert_eq!(out.manifest().inputs, manifest.inputs);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

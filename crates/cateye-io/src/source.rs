@@ -8,13 +8,20 @@
 //! unit of parallel work and fixed batches make results independent of how the input was
 //! chunked. A stream is read once: its batches are kept as they arrive (Arrow buffers are shared,
 //! not copied) so that later passes (the deep dive, the bin edges of float dimensions) replay them.
+//!
+//! Parquet files are read column by column in parallel ([`ParquetColumns`]): decoding is most of
+//! the cost of reading, and a single reader decodes on one thread.
 
 use crate::error::{IoError, Result};
-use arrow::array::{RecordBatch, RecordBatchReader};
+use arrow::array::{ArrayRef, RecordBatch, RecordBatchReader};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
-use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
+use parquet::errors::ParquetError;
+use rayon::prelude::*;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -209,8 +216,11 @@ impl Source {
     }
 
     /// Read the columns `projection` (indices into [`Self::schema`], ascending) in batches of
-    /// exactly `batch_rows` rows (the last one shorter). String columns of Parquet files are read
-    /// dictionary-encoded when the file stores them so, which saves hashing every row.
+    /// exactly `batch_rows` rows (the last one shorter), in file order. Of a Parquet file only
+    /// those columns are read, decoded in parallel column by column (in the rayon pool of the
+    /// thread that iterates; the batches do not depend on the number of threads), and string
+    /// columns come dictionary-encoded when the file stores them so, which saves materializing
+    /// and hashing a string per row.
     pub fn batches(&self, projection: &[usize], batch_rows: usize) -> Result<Batches> {
         let label = self.label.clone();
         let projected = Arc::new(self.schema.project(projection).map_err(|e| IoError::read(&label, e))?);
@@ -266,19 +276,7 @@ fn file_batches(
     let file = open_file(path)?;
     let read = |e: ArrowError| IoError::read(label, e);
     Ok(match format {
-        Format::Parquet => {
-            let hint = Arc::new(dictionary_hint(schema));
-            let options = ArrowReaderOptions::new().with_schema(hint);
-            let builder = ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
-                .map_err(|e| IoError::read(label, e))?;
-            let mask = ProjectionMask::roots(builder.parquet_schema(), projection.iter().copied());
-            let reader = builder
-                .with_projection(mask)
-                .with_batch_size(batch_rows)
-                .build()
-                .map_err(|e| IoError::read(label, e))?;
-            Box::new(reader)
-        }
+        Format::Parquet => Box::new(ParquetColumns::open(path, file, schema, projection, batch_rows, label)?),
         Format::Csv => Box::new(
             arrow::csv::ReaderBuilder::new(Arc::new(schema.clone()))
                 .with_header(true)
@@ -296,6 +294,125 @@ fn file_batches(
             }
         }
     })
+}
+
+/// Most Parquet readers (each with its own file handle) one pass over a file opens.
+const MAX_LANES: usize = 64;
+
+/// The projected columns of a Parquet file, decoded in parallel, column by column.
+///
+/// The columns are dealt to *lanes* (one column each, up to [`MAX_LANES`] lanes; beyond, column
+/// `i` of the projection to lane `i mod MAX_LANES`). A lane is a reader of its columns alone,
+/// with its own file handle (the footer metadata is read once and shared), which decodes their
+/// pages in file order, `batch_rows` rows at a time, across row groups. Batch `k` is the `k`-th
+/// batch of every lane, its columns put back in the projection's order: the lanes decode it in
+/// parallel (rayon, in the pool of the thread that asks for the batch), so the batches, their
+/// rows and their order are those one reader of all the columns gives, whatever the number of
+/// threads.
+///
+/// Columns, not row groups, are the unit of parallel work: row groups are large (a million rows
+/// by default) and a file may have a single one, and decoding several row groups at once would
+/// hold them all decoded before the first could be handed on in file order. A scan reads many
+/// columns (every metric, its pre-period column, every dimension), each decoded page by page as
+/// before: memory holds a page and a batch per lane, not a row group.
+///
+/// Only the projected columns are read, and string columns are asked for as dictionaries
+/// ([`dictionary_hint`]): a dictionary-encoded column comes back as its keys and its dictionary,
+/// without a string per row.
+struct ParquetColumns {
+    lanes: Vec<Lane>,
+    /// The batches' schema: the projected columns, string columns as dictionaries.
+    schema: SchemaRef,
+    done: bool,
+}
+
+/// A reader of some of the projected columns, and where its columns go in the batch.
+struct Lane {
+    reader: ParquetRecordBatchReader,
+    /// The batch position of each of the reader's columns, in the reader's (the file's) order.
+    positions: Vec<usize>,
+}
+
+impl ParquetColumns {
+    fn open(
+        path: &Path,
+        file: File,
+        schema: &Schema,
+        projection: &[usize],
+        batch_rows: usize,
+        label: &str,
+    ) -> Result<Self> {
+        let parquet = |e: ParquetError| IoError::read(label, e);
+        let hint = Arc::new(dictionary_hint(schema));
+        let options = ArrowReaderOptions::new().with_schema(hint.clone());
+        let metadata = ArrowReaderMetadata::load(&file, options).map_err(parquet)?;
+        // Each lane's columns as (file column, batch position), in the file's order; one lane of
+        // no column (batches of a row count alone) for no column.
+        let lanes = projection.len().clamp(1, MAX_LANES);
+        let mut columns: Vec<Vec<(usize, usize)>> = vec![Vec::new(); lanes];
+        for (position, &column) in projection.iter().enumerate() {
+            columns[position % lanes].push((column, position));
+        }
+        let mut files = std::iter::once(Ok(file)).chain(std::iter::repeat_with(|| open_file(path)));
+        let lanes = columns
+            .into_iter()
+            .map(|mut columns| {
+                columns.sort_unstable();
+                let file = files.next().expect("an endless iterator")?;
+                let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, metadata.clone());
+                let mask = ProjectionMask::roots(builder.parquet_schema(), columns.iter().map(|c| c.0));
+                let reader = builder.with_projection(mask).with_batch_size(batch_rows).build().map_err(parquet)?;
+                Ok(Lane { reader, positions: columns.iter().map(|c| c.1).collect() })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let schema = Arc::new(hint.project(projection).map_err(|e| IoError::read(label, e))?);
+        Ok(Self { lanes, schema, done: false })
+    }
+
+    /// The next batch of every lane, put together.
+    fn next_batch(&mut self) -> Option<std::result::Result<RecordBatch, ArrowError>> {
+        if let [lane] = &mut self.lanes[..] {
+            return lane.reader.next();
+        }
+        let parts: Vec<Option<std::result::Result<RecordBatch, ArrowError>>> =
+            self.lanes.par_iter_mut().map(|lane| lane.reader.next()).collect();
+        let mismatch = || ArrowError::ParquetError("the columns of the file have different numbers of rows".into());
+        let mut columns: Vec<Option<ArrayRef>> = vec![None; self.schema.fields().len()];
+        let (mut rows, mut ended) = (None, 0);
+        for (lane, part) in self.lanes.iter().zip(parts) {
+            match part {
+                None => ended += 1,
+                Some(Err(e)) => return Some(Err(e)),
+                Some(Ok(batch)) => {
+                    if *rows.get_or_insert(batch.num_rows()) != batch.num_rows() {
+                        return Some(Err(mismatch()));
+                    }
+                    for (&position, column) in lane.positions.iter().zip(batch.columns()) {
+                        columns[position] = Some(column.clone());
+                    }
+                }
+            }
+        }
+        // The lanes read the same rows: they end together.
+        match ended {
+            0 => Some(RecordBatch::try_new(self.schema.clone(), columns.into_iter().flatten().collect())),
+            n if n == self.lanes.len() => None,
+            _ => Some(Err(mismatch())),
+        }
+    }
+}
+
+impl Iterator for ParquetColumns {
+    type Item = std::result::Result<RecordBatch, ArrowError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        let next = self.next_batch();
+        self.done = !matches!(next, Some(Ok(_)));
+        next
+    }
 }
 
 /// The file schema with every string column asked for as a dictionary.
@@ -430,7 +547,7 @@ impl<I: Iterator<Item = std::result::Result<RecordBatch, ArrowError>>> Iterator 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{Float64Array, Int64Array, StringArray};
+    use arrow::array::{AsArray, Float64Array, Int64Array, StringArray};
 
     fn table(n: usize) -> RecordBatch {
         let schema = Arc::new(Schema::new(vec![
@@ -474,6 +591,92 @@ mod tests {
             assert_eq!(source.num_rows(), Some(1000));
             assert_eq!(read_all(&source, &[0, 2], 64), whole, "{k} pieces");
         }
+    }
+
+    /// A Parquet file of `copies` times the columns of `table(n)` (`id0, label0, y0, id1, ...`)
+    /// with nulls in the labels and `y`, in row groups of 300 rows and pages of 50.
+    fn parquet_file(test: &str, n: usize, copies: usize) -> (PathBuf, RecordBatch) {
+        let t = table(n);
+        let label: StringArray =
+            t.column(1).as_string::<i32>().iter().enumerate().map(|(i, v)| v.filter(|_| i % 11 != 3)).collect();
+        let y: Float64Array = t
+            .column(2)
+            .as_primitive::<arrow::datatypes::Float64Type>()
+            .iter()
+            .enumerate()
+            .map(|(i, v)| v.filter(|_| i % 13 != 5))
+            .collect();
+        let (mut fields, mut columns) = (Vec::new(), Vec::<ArrayRef>::new());
+        for k in 0..copies {
+            fields.push(Field::new(format!("id{k}"), DataType::Int64, false));
+            fields.push(Field::new(format!("label{k}"), DataType::Utf8, true));
+            fields.push(Field::new(format!("y{k}"), DataType::Float64, true));
+            columns.extend([t.column(0).clone(), Arc::new(label.clone()), Arc::new(y.clone())]);
+        }
+        let t = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap();
+        let path = cateye_testkit::temp_dir(test).join("t.parquet");
+        let props = parquet::file::properties::WriterProperties::builder()
+            .set_max_row_group_row_count(Some(300))
+            .set_data_page_row_count_limit(50)
+            .set_write_batch_size(50)
+            .build();
+        let mut w =
+            parquet::arrow::ArrowWriter::try_new(File::create(&path).unwrap(), t.schema(), Some(props)).unwrap();
+        w.write(&t).unwrap();
+        w.close().unwrap();
+        (path, t)
+    }
+
+    /// The batches of `projection` one reader of all the projected columns gives (the reading
+    /// before lanes).
+    fn one_reader(path: &Path, schema: &Schema, projection: &[usize], rows: usize) -> Vec<RecordBatch> {
+        let options = ArrowReaderOptions::new().with_schema(Arc::new(dictionary_hint(schema)));
+        let builder =
+            ParquetRecordBatchReaderBuilder::try_new_with_options(File::open(path).unwrap(), options).unwrap();
+        let mask = ProjectionMask::roots(builder.parquet_schema(), projection.iter().copied());
+        builder.with_projection(mask).with_batch_size(rows).build().unwrap().map(|b| b.unwrap()).collect()
+    }
+
+    #[test]
+    fn parquet_columns_decoded_in_parallel_are_those_one_reader_gives_in_order() {
+        let (path, t) = parquet_file("lanes", 1000, 1);
+        let (wide_path, wide) = parquet_file("lanes-wide", 1000, 30);
+        let source = Source::open(&path).unwrap();
+        let wide_source = Source::open(&wide_path).unwrap();
+        let metadata = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        assert_eq!(metadata.metadata().num_row_groups(), 4);
+        let every_column: Vec<usize> = (0..90).collect();
+        let some_columns: Vec<usize> = (0..90).filter(|c| c % 7 != 2).collect();
+        let cases = [
+            (&source, &t, vec![0, 1, 2]),
+            (&source, &t, vec![1, 2]),
+            (&source, &t, vec![2]),
+            (&source, &t, vec![]),
+            // More columns than lanes: lanes of several columns.
+            (&wide_source, &wide, every_column),
+            (&wide_source, &wide, some_columns),
+        ];
+        for (source, table, projection) in cases {
+            let path = source.path().unwrap();
+            let one = one_reader(path, &table.schema(), &projection, 64);
+            assert_eq!(one.iter().map(RecordBatch::num_rows).sum::<usize>(), 1000);
+            for threads in [1, 3] {
+                let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+                let lanes = pool.install(|| read_all(source, &projection, 64));
+                assert_eq!(lanes.len(), one.len(), "{projection:?}, {threads} threads");
+                for (a, b) in lanes.iter().zip(&one) {
+                    assert_eq!(a.num_rows(), b.num_rows());
+                    assert_eq!(a.columns(), b.columns(), "{projection:?}, {threads} threads");
+                    assert_eq!(a.schema().fields(), b.schema().fields());
+                }
+            }
+        }
+        // String columns come as dictionaries, in file order, nulls kept.
+        let read = read_all(&source, &[1, 2], 64);
+        assert!(matches!(read[0].column(0).data_type(), DataType::Dictionary(..)));
+        let labels = arrow::compute::concat(&read.iter().map(|b| b.column(0).as_ref()).collect::<Vec<_>>()).unwrap();
+        let labels = arrow::compute::cast(&labels, &DataType::Utf8).unwrap();
+        assert_eq!(labels.as_ref(), t.column(1).as_ref());
     }
 
     #[test]

@@ -6,10 +6,12 @@ use crate::config::ScanConfig;
 use crate::error::{Result, ScanError};
 use crate::suffstats::{DimensionInfo, ExperimentStats, MetricInfo, SuffStats};
 use arrow::array::RecordBatch;
-use cateye_io::{quantile_edges, BinEdges, Dictionary, EncodedBatch, Encoder, IoError, Layout, Source, NULL_CODE};
+use cateye_io::{
+    quantile_edges, Batches, BinEdges, Dictionary, EncodedBatch, Encoder, IoError, Layout, Source, NULL_CODE,
+};
 use cateye_stats::ClusterMoments;
 use rustc_hash::FxHashMap;
-use std::sync::mpsc::sync_channel;
+use std::collections::VecDeque;
 
 /// Progress of a pass over the input: rows read so far and the total when known.
 pub type Progress<'a> = &'a (dyn Fn(u64, Option<u64>) + Sync);
@@ -35,7 +37,7 @@ struct Window {
 /// How the windows of a pass are sized.
 #[derive(Clone, Copy, Debug)]
 enum Windows {
-    /// [`collect`]: one batch per thread to start, up to eight per thread, within
+    /// [`collect`]: one batch per thread to start, up to two per thread, within
     /// [`WINDOW_BUDGET`].
     PerThread,
     /// [`collect_by_experiment`]: two batches to start, up to sixteen, within
@@ -51,8 +53,15 @@ impl Window {
             Windows::PerThread => (rayon::current_num_threads().max(1), WINDOW_BUDGET),
             Windows::Fixed => (2, STREAM_WINDOW_BUDGET),
         };
-        // Start small: the first window tells how costly a batch is.
-        Self { size: min, min, max: 8 * min, budget }
+        // Start small: the first window tells how costly a batch is. Up to two batches per
+        // thread when the window does not decide the results: every batch of a window is held
+        // decoded and encoded (a batch of 65,536 rows and 20 float columns is 10 MB) while it is
+        // aggregated, and memory first touched costs a page fault per 4 kB.
+        let max = match windows {
+            Windows::PerThread => 2 * min,
+            Windows::Fixed => 8 * min,
+        };
+        Self { size: min, min, max, budget }
     }
 
     /// Adapt to the chunk statistics the last window produced.
@@ -75,6 +84,28 @@ fn encode_in_order(
     let enc = encoder.encode(batch, source.label())?;
     shifts.observe(&enc);
     Ok((enc, Shape::of(&encoder.arms, &encoder.levels)))
+}
+
+/// Batches decoded ahead of their encoding, in file order (an error in its place).
+struct Ahead {
+    batches: Batches,
+    decoded: VecDeque<cateye_io::Result<RecordBatch>>,
+    ended: bool,
+}
+
+impl Ahead {
+    /// Decode batches until `count` are waiting or the input ends.
+    fn fill(&mut self, count: usize) {
+        while !self.ended && self.decoded.len() < count {
+            match self.batches.next() {
+                Some(batch) => {
+                    self.ended = batch.is_err();
+                    self.decoded.push_back(batch);
+                }
+                None => self.ended = true,
+            }
+        }
+    }
 }
 
 /// Reading, encoding and aggregating one input: the state the two drivers ([`collect`] and
@@ -115,6 +146,13 @@ impl<'s> Reader<'s> {
 
     /// Read the whole input in parallel windows of batches; after each window (merged in
     /// batch order) `after_window` is called with the number of rows read so far.
+    ///
+    /// Everything runs in the caller's rayon pool, as a pipeline: the next batches are decoded
+    /// (their columns in parallel, see [`Source::batches`]) while this one is encoded (its
+    /// columns in parallel) and while a window is aggregated (its batches in parallel), through
+    /// `rayon::join`, so that a thread left idle by one stage helps the other. Batches are
+    /// decoded, encoded and merged in file order: the statistics do not depend on the number of
+    /// threads. At most `window.min` batches are decoded ahead.
     fn read(
         &mut self,
         windows: Windows,
@@ -122,38 +160,34 @@ impl<'s> Reader<'s> {
         mut after_window: impl FnMut(&mut Self) -> Result<()>,
     ) -> Result<()> {
         let mut window = Window::new(windows);
-        let batches = self.source.batches(&self.layout.projection, self.config.batch_rows)?;
-        std::thread::scope(|scope| -> Result<()> {
-            // Decoding runs on its own thread, ahead of encoding and aggregation.
-            let (tx, rx) = sync_channel::<cateye_io::Result<RecordBatch>>(window.min);
-            scope.spawn(move || {
-                for b in batches {
-                    if tx.send(b).is_err() {
-                        break;
-                    }
-                }
-            });
-            let mut pending = Vec::with_capacity(window.max);
-            let mut rx = rx.into_iter().peekable();
-            while rx.peek().is_some() {
-                pending.clear();
-                while pending.len() < window.size {
-                    let Some(batch) = rx.next() else { break };
-                    let (enc, shape) = encode_in_order(&mut self.encoder, &mut self.shifts, &batch?, self.source)?;
-                    self.rows += enc.rows as u64;
-                    self.skipped += enc.skipped_rows() as u64;
-                    pending.push((enc, shape));
-                }
-                let chunks = aggregate_window(&pending, &self.shifts);
-                for c in chunks.iter().flatten() {
-                    self.acc.merge_chunk(c, &self.shifts);
-                }
-                window.observe(&chunks);
-                progress(self.rows, self.source.num_rows());
-                after_window(self)?;
+        let mut ahead = Ahead {
+            batches: self.source.batches(&self.layout.projection, self.config.batch_rows)?,
+            decoded: VecDeque::new(),
+            ended: false,
+        };
+        ahead.fill(1);
+        let mut pending = Vec::with_capacity(window.max);
+        while !ahead.decoded.is_empty() {
+            pending.clear();
+            while pending.len() < window.size {
+                let Some(batch) = ahead.decoded.pop_front() else { break };
+                let batch = batch?;
+                let (encoder, shifts, source) = (&mut self.encoder, &mut self.shifts, self.source);
+                let ((), encoded) = rayon::join(|| ahead.fill(1), || encode_in_order(encoder, shifts, &batch, source));
+                let (enc, shape) = encoded?;
+                self.rows += enc.rows as u64;
+                self.skipped += enc.skipped_rows() as u64;
+                pending.push((enc, shape));
             }
-            Ok(())
-        })?;
+            let shifts = &self.shifts;
+            let ((), chunks) = rayon::join(|| ahead.fill(window.min), || aggregate_window(&pending, shifts));
+            for c in chunks.iter().flatten() {
+                self.acc.merge_chunk(c, &self.shifts);
+            }
+            window.observe(&chunks);
+            progress(self.rows, self.source.num_rows());
+            after_window(self)?;
+        }
         if self.rows == 0 {
             return Err(IoError::Empty { input: self.source.label().to_string() }.into());
         }
