@@ -245,9 +245,18 @@ impl<'s> Reader<'s> {
     /// Take experiment `code` out of the accumulator: labelled, absent arms dropped, checked to
     /// have a control and a treatment arm. `None` when it has no aggregated row.
     fn complete(&mut self, code: usize) -> Result<Option<ExperimentStats>> {
-        let Some(mut e) = self.acc.experiments.get_mut(code).and_then(Option::take) else { return Ok(None) };
+        if self.acc.experiments.get(code).is_none_or(Option::is_none) {
+            return Ok(None);
+        }
         self.check_control()?;
-        let (input, column, control) = (self.source.label(), &self.layout.variant, &self.config.control);
+        let Some(e) = self.take_experiment(code) else { return Ok(None) };
+        check_arms(&e, self.source.label(), &self.layout.variant, &self.config.control)?;
+        Ok(Some(e))
+    }
+
+    /// Take experiment `code` out of the accumulator, labelled, with its absent arms dropped.
+    fn take_experiment(&mut self, code: usize) -> Option<ExperimentStats> {
+        let mut e = self.acc.experiments.get_mut(code).and_then(Option::take)?;
         e.name = self.encoder.experiments.labels()[code].clone();
         e.arms = self.encoder.arms.labels()[..e.units.len()].to_vec();
         let levels: Vec<usize> = self.encoder.levels.iter().map(Dictionary::len).collect();
@@ -257,26 +266,31 @@ impl<'s> Reader<'s> {
             set_cluster_moments(&mut e, sums);
         }
         keep_present_arms(&mut e);
-        let arms = e.arms.join(", ");
-        if e.control_index(control).is_none() {
-            return Err(ScanError::NoControlArm {
-                input: input.to_string(),
-                column: column.clone(),
-                experiment: e.name,
-                control: control.clone(),
-                arms,
-            });
-        }
-        if e.arms.len() < 2 {
-            return Err(ScanError::SingleArm {
-                input: input.to_string(),
-                column: column.clone(),
-                experiment: e.name,
-                arm: arms,
-            });
-        }
-        Ok(Some(e))
+        Some(e)
     }
+}
+
+/// An experiment must have its control arm and another arm: an error naming it otherwise.
+pub(crate) fn check_arms(e: &ExperimentStats, input: &str, column: &str, control: &str) -> Result<()> {
+    let arms = e.arms.join(", ");
+    if e.control_index(control).is_none() {
+        return Err(ScanError::NoControlArm {
+            input: input.to_string(),
+            column: column.to_string(),
+            experiment: e.name.clone(),
+            control: control.to_string(),
+            arms,
+        });
+    }
+    if e.arms.len() < 2 {
+        return Err(ScanError::SingleArm {
+            input: input.to_string(),
+            column: column.to_string(),
+            experiment: e.name.clone(),
+            arm: arms,
+        });
+    }
+    Ok(())
 }
 
 /// Read `source` and compute its sufficient statistics under `config`.
@@ -288,6 +302,16 @@ pub fn collect(source: &Source, config: &ScanConfig, progress: Progress) -> Resu
     for code in 0..reader.acc.experiments.len() {
         experiments.extend(reader.complete(code)?);
     }
+    Ok(reader.stats(experiments))
+}
+
+/// [`collect`] of one part of a larger input (a Spark partition): an experiment may have only
+/// some of its arms in it, or none of the control's, so neither is checked here; the scan of the
+/// merged statistics checks every experiment's arms ([`crate::scan`]).
+pub fn collect_partial(source: &Source, config: &ScanConfig, progress: Progress) -> Result<SuffStats> {
+    let mut reader = Reader::new(source, config, None)?;
+    reader.read(Windows::PerThread, progress, |_| Ok(()))?;
+    let experiments = (0..reader.acc.experiments.len()).filter_map(|code| reader.take_experiment(code)).collect();
     Ok(reader.stats(experiments))
 }
 

@@ -33,7 +33,8 @@ mod suffstats;
 
 pub use aggregate::Accumulator;
 pub use collect::{
-    aggregate_encoded, collect, collect_by_experiment, encode_all, EncodedTable, ExperimentSpans, Progress,
+    aggregate_encoded, collect, collect_by_experiment, collect_partial, encode_all, EncodedTable, ExperimentSpans,
+    Progress,
 };
 pub use config::{ScanConfig, Tables};
 pub use error::{Result, ScanError};

@@ -36,7 +36,11 @@ struct ExperimentRows {
 /// Run the scan on sufficient statistics; `source` names the input in the results and in
 /// errors. Fails when a planned split does not give every arm of an experiment a positive weight.
 pub fn scan(stats: &SuffStats, config: &ScanConfig, source: Option<String>) -> Result<ScanResult> {
-    check_planned_splits(stats, config, source.as_deref().unwrap_or("statistics"))?;
+    let input = source.as_deref().unwrap_or("statistics");
+    for e in &stats.experiments {
+        crate::collect::check_arms(e, input, &config.variant, &stats.control)?;
+    }
+    check_planned_splits(stats, config, input)?;
     let per_exp: Vec<ExperimentRows> =
         stats.experiments.par_iter().map(|e| scan_experiment(stats, e, config)).collect();
     let mut families = Families::default();

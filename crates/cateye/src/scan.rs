@@ -53,9 +53,11 @@ pub type ScanEvents<'a> = &'a (dyn Fn(ScanEvent<'_>) + Sync);
 
 /// The sufficient statistics of the unit-level rows of `source`: what a partition of a large
 /// table reduces to; merge partitions with [`SuffStats::merge`] and scan them with
-/// [`scan_suff_stats`].
+/// [`scan_suff_stats`]. A partition may hold only some arms of an experiment (none of the
+/// control's): the scan of the merged statistics checks that every experiment has its control
+/// and another arm.
 pub fn suff_stats(source: &Source, config: &ScanConfig) -> Result<SuffStats> {
-    Ok(cateye_scan::collect(source, config, &|_, _| {})?)
+    Ok(cateye_scan::collect_partial(source, config, &|_, _| {})?)
 }
 
 /// Scans statistics computed elsewhere (merged partitions, a warehouse table); `label` names
