@@ -135,8 +135,7 @@ impl ForestShards {
         let partials: NuisancePartials = merged(&parts, "nuisance partial sums", NuisancePartials::merge)?;
         let stages = self.forest.stages().map_err(error)?;
         let (y_hat, w_hat) = stages.nuisance(&partials).map_err(|e| error(self.forest.error(e)))?;
-        let le = |v: &[f64]| PyBytes::new(py, &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).unbind();
-        Ok((le(&y_hat), le(&w_hat)))
+        Ok((le_bytes(py, &y_hat), le_bytes(py, &w_hat)))
     }
 
     /// Stage 2 on shard `index` of `count`: the causal trees' out-of-bag point partial sums.
@@ -150,8 +149,7 @@ impl ForestShards {
         count: usize,
         threads: Option<usize>,
     ) -> PyResult<Py<PyBytes>> {
-        let n = self.forest.rows();
-        let (y_hat, w_hat) = (doubles(y_hat, "y_hat", n)?, doubles(w_hat, "w_hat", n)?);
+        let (y_hat, w_hat) = self.nuisance_values(y_hat, w_hat)?;
         let partials = run::run(py, None, threads, |_| {
             let stages = self.forest.stages()?;
             let new_rows = self.forest.new_rows();
@@ -184,8 +182,7 @@ impl ForestShards {
         count: usize,
         threads: Option<usize>,
     ) -> PyResult<Py<PyBytes>> {
-        let n = self.forest.rows();
-        let (y_hat, w_hat) = (doubles(y_hat, "y_hat", n)?, doubles(w_hat, "w_hat", n)?);
+        let (y_hat, w_hat) = self.nuisance_values(y_hat, w_hat)?;
         let points: RowsAndNew<RowPoint> = cateye::forest::shard_from_bytes(points, "points").map_err(error)?;
         let partials = run::run(py, None, threads, |_| {
             let stages = self.forest.stages()?;
@@ -210,9 +207,21 @@ impl ForestShards {
         let rows = stages.estimates(&points.rows, &variances.rows).map_err(|e| error(self.forest.error(e)))?;
         let (new_tau, new_variance): (Vec<f64>, Vec<f64>) =
             finish_causal(&points.new, &variances.new, stages.group_size()).into_iter().unzip();
-        let le = |v: &[f64]| PyBytes::new(py, &v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).unbind();
-        Ok(vec![le(&rows.tau), le(&rows.variance), le(&new_tau), le(&new_variance)])
+        Ok([&rows.tau, &rows.variance, &new_tau, &new_variance].map(|v| le_bytes(py, v)).into())
     }
+}
+
+impl ForestShards {
+    /// `ŷ` and `ŵ` from their little-endian bytes, one per row.
+    fn nuisance_values(&self, y_hat: &[u8], w_hat: &[u8]) -> PyResult<(Vec<f64>, Vec<f64>)> {
+        let n = self.forest.rows();
+        Ok((doubles(y_hat, "y_hat", n)?, doubles(w_hat, "w_hat", n)?))
+    }
+}
+
+/// Doubles as little-endian bytes (what numpy's `frombuffer(..., "<f8")` reads).
+fn le_bytes(py: Python<'_>, values: &[f64]) -> Py<PyBytes> {
+    PyBytes::new(py, &values.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).unbind()
 }
 
 /// Adds `b` into `a`, row by row.

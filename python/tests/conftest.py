@@ -3,6 +3,7 @@
 import math
 import os
 import pathlib
+import shutil
 import subprocess
 
 import pytest
@@ -112,6 +113,10 @@ def spark(tmp_path_factory):
         if os.environ.get("CI"):
             pytest.fail("pyspark is missing: python/requirements-dev.txt installs it")
         pytest.skip("pyspark is not installed")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        if os.environ.get("CI"):
+            pytest.fail("no Java runtime for Spark: .ci/run installs openjdk-17-jre-headless")
+        pytest.skip("Spark needs a Java 17 runtime (Debian's openjdk-17-jre-headless)")
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
     session = (
         SparkSession.builder.master("local[2]")
