@@ -116,8 +116,8 @@ def scan(
     Tier 1 runs on partial statistics merged on the driver; the deep dive, on the executors,
     one experiment per task, on the experiment's rows in the DataFrame's order (that of the file
     read, when nothing reorders it): the results are those of ``cateye.scan`` on the same rows
-    (tier 1 to rounding, ~1e-15 relative; the deep dive's forests on the same rows in the same
-    order). Not supported yet: ``cluster`` and float (binned) dimensions.
+    (tier 1 to 1e-12: sums added in another order move at rounding; the deep dive identical).
+    Not supported yet: ``cluster`` and float (binned) dimensions.
     """
     settings = _settings(dict(options, deep_dive_options=deep_dive_options))
     merged = merge_stats(partial_stats(df, threads=threads, **settings))
