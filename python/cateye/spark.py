@@ -78,10 +78,11 @@ def partial_stats(df: Any, *, threads: int = 1, **options: Any) -> List[bytes]:
         batches = [b for b in batches if b.num_rows > 0]
         if not batches:
             return
+        partition = TaskContext.get().partitionId()
         table = pa.Table.from_batches(batches)
-        stats = _cateye.suff_stats(table, config, f"{label} (partition {TaskContext.get().partitionId()})", threads)
+        stats = _cateye.suff_stats(table, config, f"{label} (partition {partition})", threads)
         yield pa.RecordBatch.from_pydict(
-            {"partition": [TaskContext.get().partitionId()], "stats": [stats.to_bytes()]},
+            {"partition": [partition], "stats": [stats.to_bytes()]},
             schema=pa.schema([("partition", pa.int64()), ("stats", pa.binary())]),
         )
 
