@@ -1,0 +1,2 @@
+//! Effects from outcomes released under label differential privacy.
+#![deny(missing_docs)]
