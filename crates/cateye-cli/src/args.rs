@@ -56,6 +56,12 @@ pub enum Command {
     /// Print the SQL (Spark or ANSI) that turns a unit-level table in a warehouse into the
     /// statistics table `scan --stats` reads: one query, a GROUP BY over the table.
     StatsSql(Box<StatsSqlArgs>),
+    /// Release a table's outcomes under label differential privacy (Cluster-DP): each unit's
+    /// outcome is kept or redrawn from its cluster's noisy distribution, spending a budget ε.
+    Privatize(Box<crate::privacy_args::PrivatizeArgs>),
+    /// Estimate the average treatment effect from outcomes released by `privatize`: the
+    /// mechanism is inverted, with its variance in the standard error.
+    DpEffect(Box<crate::privacy_args::DpEffectArgs>),
     /// Benchmarks: aggregation throughput, load rate, peak memory, causal forest, CATE learners.
     Bench(cateye_bench::BenchArgs),
 }

@@ -6,6 +6,7 @@ use cateye::model::Model;
 use cateye::scan::{DeepDiveEvent, ScanEvent, ScanOutputs};
 use cateye::{Config, OutputDir, Source};
 use cateye_cli::args::{CateArgs, Cli, Command, ForestArgs, PredictArgs, ScanArgs, StatsSqlArgs};
+use cateye_cli::privacy_args::{DpEffectArgs, PrivatizeArgs};
 use cateye_cli::progress::{self, Reporter};
 use cateye_cli::render::{self, plural};
 use cateye_report::Results;
@@ -37,6 +38,8 @@ fn main() {
         Command::Predict(args) => predict(&args),
         Command::Report { results, out } => report(&results, &out),
         Command::StatsSql(args) => stats_sql(&args),
+        Command::Privatize(args) => privatize(&args),
+        Command::DpEffect(args) => dp_effect(&args),
         Command::Bench(args) => cateye_bench::run(&args).map_err(anyhow::Error::from),
     };
     if let Err(e) = outcome {
@@ -248,6 +251,39 @@ fn report(results: &Path, out: &Path) -> Result<()> {
 }
 
 /// `cateye stats-sql`: the query that computes the statistics table, on stdout.
+fn privatize(args: &PrivatizeArgs) -> Result<()> {
+    let command = cateye_cli::privacy_args::redact_seed(&command_line());
+    let mut out = OutputDir::prepare(&args.out, command, &inputs(&[Some(&args.file)]))?;
+    let source = Source::open(&args.file)?;
+    let released = cateye::privacy::privatize_table(&source, &args.spec())?;
+    let table = format!("released.{}", args.format.extension());
+    let path = out.stage(&table, cateye::JOB_SCHEMA_VERSION)?;
+    cateye::write_batches(&path, released.schema.clone(), released.batches.iter().cloned())?;
+    let path = out.stage("mechanism.json", cateye::JOB_SCHEMA_VERSION)?;
+    cateye::write_json(&path, &released.mechanism)?;
+    let files = out.commit()?;
+    if !args.quiet {
+        let rows = released.batches.iter().map(|b| b.num_rows()).sum();
+        let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        print!("{}", render::privatize_summary(&released.mechanism, rows, &files));
+    }
+    Ok(())
+}
+
+fn dp_effect(args: &DpEffectArgs) -> Result<()> {
+    let mut out = OutputDir::prepare(&args.out, command_line(), &inputs(&[Some(&args.file), Some(&args.mechanism)]))?;
+    let mechanism: cateye::privacy::ReleasedMechanism = cateye::read_json(&args.mechanism)?;
+    let source = Source::open(&args.file)?;
+    let effect = cateye::privacy::dp_effect_table(&source, &args.spec(), &mechanism)?;
+    let path = out.stage("effect.json", cateye::JOB_SCHEMA_VERSION)?;
+    cateye::write_json(&path, &effect)?;
+    out.commit()?;
+    if !args.quiet {
+        print!("{}", render::dp_effect_summary(&effect, args.level));
+    }
+    Ok(())
+}
+
 fn stats_sql(args: &StatsSqlArgs) -> Result<()> {
     print!("{}", args.query()?.sql(args.dialect)?);
     Ok(())

@@ -113,3 +113,48 @@ pub fn read_ids(source: &Source, name: &str, role: &'static str) -> Result<Vec<u
     }
     Ok(out)
 }
+
+/// A column of labels (any type, written as text): the distinct labels in order of first
+/// appearance and each row's code into them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Labels {
+    /// The distinct labels, in order of first appearance.
+    pub names: Vec<String>,
+    /// Each row's index into `names`.
+    pub codes: Vec<u32>,
+}
+
+/// Reads a column of any type as [`Labels`]; a null is an error naming the row (1-based), since
+/// a label that is not there cannot be grouped on.
+pub fn read_labels(source: &Source, name: &str, role: &'static str) -> Result<Labels> {
+    let index = column_index(source, name, role)?;
+    let mut seen: HashMap<String, u32> = HashMap::new();
+    let mut labels = Labels { names: Vec::new(), codes: Vec::with_capacity(source.num_rows().unwrap_or(0) as usize) };
+    for batch in source.batches(&[index], 65_536)? {
+        let batch = batch?;
+        let array = batch.column_by_name(name).expect("projected column");
+        let text = cast(array, &DataType::Utf8).map_err(|e| IoError::column(source.label(), name, e))?;
+        let text = text.as_string::<i32>();
+        for i in 0..text.len() {
+            if text.is_null(i) {
+                let row = labels.codes.len() + 1;
+                return Err(IoError::invalid(
+                    source.label(),
+                    format!("column '{name}' ({role}): row {row} (1-based) is null; expected a label"),
+                ));
+            }
+            let value = text.value(i);
+            let code = match seen.get(value) {
+                Some(&code) => code,
+                None => {
+                    let code = labels.names.len() as u32;
+                    seen.insert(value.to_string(), code);
+                    labels.names.push(value.to_string());
+                    code
+                }
+            };
+            labels.codes.push(code);
+        }
+    }
+    Ok(labels)
+}

@@ -27,7 +27,8 @@ mod write;
 
 pub use binning::{as_f64, bin_labels, bin_of, edges_of, quantile_edges, BinEdges, SAMPLE_SIZE};
 pub use columns::{
-    column_index, is_numeric, numeric_column_index, pick_covariates, read_ids, read_numeric, read_numeric_reporting,
+    column_index, is_numeric, numeric_column_index, pick_covariates, read_ids, read_labels, read_numeric,
+    read_numeric_reporting, Labels,
 };
 pub use encode::{Dictionary, EncodedBatch, Encoder, MAX_METRIC_MAGNITUDE, NULL_CODE, NULL_LEVEL};
 pub use error::{Cause, IoError, Result};
@@ -35,4 +36,4 @@ pub use layout::{ColumnRoles, DimensionColumn, DimensionKind, Layout, MetricColu
 pub use model_file::{decode_model, encode_model, read_header, read_model_bytes, save_model, ModelHeader, MAGIC};
 pub use output::{check_writable, write_atomically, Manifest, ManifestFile, ManifestInput, OutputDir, MANIFEST};
 pub use source::{Batches, Format, Source, IN_MEMORY_LABEL, STREAM_LABEL};
-pub use write::{write_batches, write_json, write_json_compact, write_unit_table, TableWriter};
+pub use write::{read_json, write_batches, write_json, write_json_compact, write_unit_table, TableWriter};

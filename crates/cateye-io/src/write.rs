@@ -137,6 +137,14 @@ pub fn write_json_compact<T: serde::Serialize + ?Sized>(path: &Path, value: &T) 
     stream_json(path, |w| serde_json::to_writer(w, value))
 }
 
+/// Reads a JSON document written by [`write_json`] (a mechanism file, a design summary); the
+/// error names the file and says what the reader found.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let label = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|e| IoError::read(&label, e))?;
+    serde_json::from_reader(std::io::BufReader::new(file)).map_err(|e| IoError::read(&label, e))
+}
+
 fn stream_json(
     path: &Path,
     serialize: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> serde_json::Result<()>,

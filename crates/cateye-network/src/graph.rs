@@ -39,10 +39,7 @@ impl Graph {
     /// the edge. `weights`, when given, has one finite positive weight per edge.
     pub fn from_edges(num_nodes: usize, edges: &[(u32, u32)], weights: Option<&[f64]>) -> Result<(Graph, EdgeReport)> {
         if num_nodes > u32::MAX as usize {
-            return Err(NetworkError::invalid(format!(
-                "{num_nodes} nodes: at most {} are supported",
-                u32::MAX
-            )));
+            return Err(NetworkError::invalid(format!("{num_nodes} nodes: at most {} are supported", u32::MAX)));
         }
         if let Some(w) = weights {
             if w.len() != edges.len() {
@@ -66,9 +63,7 @@ impl Graph {
                 )));
             }
             if a as usize >= num_nodes || b as usize >= num_nodes {
-                return Err(NetworkError::invalid(format!(
-                    "edge {k} ({a}, {b}) names a node outside 0..{num_nodes}"
-                )));
+                return Err(NetworkError::invalid(format!("edge {k} ({a}, {b}) names a node outside 0..{num_nodes}")));
             }
             degree[a as usize + 1] += 1;
             degree[b as usize + 1] += 1;
@@ -95,12 +90,12 @@ impl Graph {
         let kept: Vec<u64> = {
             let mut rows = split_rows(&offsets, &mut neighbors);
             match edge_weights.as_mut() {
-                None => rows.par_iter_mut().map(|row| dedup_row(row, None)).collect(),
+                None => rows.par_iter_mut().map(|row| dedup_row(row)).collect(),
                 Some(ew) => {
                     let mut wrows = split_rows(&offsets, ew);
                     rows.par_iter_mut()
                         .zip(wrows.par_iter_mut())
-                        .map(|(row, w)| dedup_row(row, Some(w)))
+                        .map_init(Vec::new, |pairs, (row, w)| dedup_weighted_row(row, w, pairs))
                         .collect()
                 }
             }
@@ -153,9 +148,7 @@ impl Graph {
 
     /// The weights of `node`'s edges, aligned with [`Graph::neighbors`]; `None` when unweighted.
     pub fn edge_weights(&self, node: usize) -> Option<&[f64]> {
-        self.weights
-            .as_ref()
-            .map(|w| &w[self.offsets[node] as usize..self.offsets[node + 1] as usize])
+        self.weights.as_ref().map(|w| &w[self.offsets[node] as usize..self.offsets[node + 1] as usize])
     }
 
     /// Whether the edges carry weights.
@@ -201,37 +194,37 @@ fn split_rows<'a, T>(offsets: &[u64], mut values: &'a mut [T]) -> Vec<&'a mut [T
     rows
 }
 
-/// Sorts a row by neighbour (weights alongside) and merges repeated neighbours (weights add);
-/// returns the number of distinct neighbours, moved to the front of the row.
-fn dedup_row(row: &mut [u32], weights: Option<&mut &mut [f64]>) -> u64 {
-    match weights {
-        None => {
-            row.sort_unstable();
-            let mut kept = 0usize;
-            for k in 0..row.len() {
-                if kept == 0 || row[k] != row[kept - 1] {
-                    row[kept] = row[k];
-                    kept += 1;
-                }
-            }
-            kept as u64
-        }
-        Some(w) => {
-            let mut pairs: Vec<(u32, f64)> = row.iter().copied().zip(w.iter().copied()).collect();
-            pairs.sort_unstable_by_key(|p| p.0);
-            let mut kept = 0usize;
-            for k in 0..pairs.len() {
-                if kept > 0 && pairs[k].0 == row[kept - 1] {
-                    w[kept - 1] += pairs[k].1;
-                } else {
-                    row[kept] = pairs[k].0;
-                    w[kept] = pairs[k].1;
-                    kept += 1;
-                }
-            }
-            kept as u64
+/// Sorts a row and merges repeated neighbours; returns the number of distinct neighbours,
+/// moved to the front of the row.
+fn dedup_row(row: &mut [u32]) -> u64 {
+    row.sort_unstable();
+    let mut kept = 0usize;
+    for k in 0..row.len() {
+        if kept == 0 || row[k] != row[kept - 1] {
+            row[kept] = row[k];
+            kept += 1;
         }
     }
+    kept as u64
+}
+
+/// [`dedup_row`] with the weights alongside (repeated neighbours' weights add); `pairs` is a
+/// buffer reused across the rows of one worker.
+fn dedup_weighted_row(row: &mut [u32], weights: &mut [f64], pairs: &mut Vec<(u32, f64)>) -> u64 {
+    pairs.clear();
+    pairs.extend(row.iter().copied().zip(weights.iter().copied()));
+    pairs.sort_unstable_by_key(|p| p.0);
+    let mut kept = 0usize;
+    for &(node, weight) in pairs.iter() {
+        if kept > 0 && node == row[kept - 1] {
+            weights[kept - 1] += weight;
+        } else {
+            row[kept] = node;
+            weights[kept] = weight;
+            kept += 1;
+        }
+    }
+    kept as u64
 }
 
 #[cfg(test)]

@@ -45,6 +45,31 @@ impl Clusters {
         })
     }
 
+    /// Clusters from a dictionary: the distinct `labels` and each row's index into them (as a
+    /// column reader gives them). Labels are re-sorted, so the codes do not depend on row order.
+    pub fn from_dictionary(labels: &[String], codes: &[u32]) -> Result<Self> {
+        if let Some((row, code)) = codes.iter().enumerate().find(|(_, &c)| c as usize >= labels.len()) {
+            return Err(PrivacyError::Data(format!(
+                "row {} has cluster code {code}, but there are {} labels",
+                row + 1,
+                labels.len()
+            )));
+        }
+        let mut order: Vec<u32> = (0..labels.len() as u32).collect();
+        order.sort_by(|&a, &b| labels[a as usize].cmp(&labels[b as usize]));
+        if let Some(w) = order.windows(2).find(|w| labels[w[0] as usize] == labels[w[1] as usize]) {
+            return Err(PrivacyError::Data(format!("cluster label '{}' is listed twice", labels[w[0] as usize])));
+        }
+        let mut rank = vec![0u32; labels.len()];
+        for (r, &c) in order.iter().enumerate() {
+            rank[c as usize] = r as u32;
+        }
+        Ok(Clusters {
+            codes: codes.iter().map(|&c| rank[c as usize]).collect(),
+            labels: order.iter().map(|&c| labels[c as usize].clone()).collect(),
+        })
+    }
+
     /// Clusters from integer ids, one per row; labels are the ids written in decimal and
     /// sorted numerically.
     pub fn from_integers(ids: &[i64]) -> Self {
@@ -110,5 +135,15 @@ mod tests {
         assert_eq!(i.codes(), &[2, 0, 2, 1]);
         assert_eq!(i.code_of("10"), Some(2));
         assert_eq!(Clusters::single(3).codes(), &[0, 0, 0]);
+    }
+
+    #[test]
+    fn a_dictionary_gives_the_codes_of_its_labels() {
+        let labels: Vec<String> = ["b", "a", "c"].iter().map(|s| s.to_string()).collect();
+        let c = Clusters::from_dictionary(&labels, &[0, 1, 0, 2]).unwrap();
+        assert_eq!(c, Clusters::from_labels(&["b", "a", "b", "c"]).unwrap());
+        let twice: Vec<String> = ["a", "a"].iter().map(|s| s.to_string()).collect();
+        assert!(Clusters::from_dictionary(&twice, &[0, 1]).unwrap_err().to_string().contains("'a' is listed twice"));
+        assert!(Clusters::from_dictionary(&labels, &[3]).unwrap_err().to_string().contains("row 1"));
     }
 }

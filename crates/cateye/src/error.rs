@@ -62,6 +62,12 @@ pub enum FitError {
     /// An analysis tool.
     #[error(transparent)]
     Input(#[from] cateye_stats::InputError),
+    /// A network design or estimator.
+    #[error(transparent)]
+    Network(#[from] cateye_network::NetworkError),
+    /// The label-DP mechanism or its estimator.
+    #[error(transparent)]
+    Privacy(#[from] cateye_privacy::PrivacyError),
 }
 
 /// Result of the library API.

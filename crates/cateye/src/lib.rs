@@ -17,6 +17,8 @@
 //! | [`cate`] | the CATE learners (S, T, X, R, DR, causal forest), calibration, model selection |
 //! | [`tables`] | the per-dimension and per-level results as Arrow tables, streamed to Parquet |
 //! | [`model`] | fitted models: save, load, predict new rows |
+//! | [`network`] | designs and effects under network interference: graphs, clusters, exposure, HT/Hájek |
+//! | [`privacy`] | outcomes released under label differential privacy (Cluster-DP) and their effects |
 //! | [`demo`] | data with known truth and the roles that scan it |
 //!
 //! ```
@@ -53,6 +55,8 @@ mod error;
 mod export;
 pub mod forest;
 pub mod model;
+pub mod network;
+pub mod privacy;
 mod propensity;
 pub mod regression;
 pub mod scan;
@@ -60,7 +64,8 @@ pub mod tables;
 mod units;
 
 pub use cateye_io::{
-    check_writable, write_atomically, write_batches, write_json, Format, IoError, Manifest, OutputDir, Source,
+    check_writable, read_json, write_atomically, write_batches, write_json, Format, IoError, Manifest, OutputDir,
+    Source,
 };
 pub use config::Config;
 pub use error::{Error, FitError, Result};

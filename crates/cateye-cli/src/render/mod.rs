@@ -3,11 +3,13 @@
 mod cate;
 mod deep_dive;
 mod forest;
+mod privacy;
 mod scan;
 
 pub use cate::cate_summary;
 pub use deep_dive::deep_dive_summary;
 pub use forest::forest_summary;
+pub use privacy::{dp_effect_summary, privatize_summary};
 pub use scan::scan_summary;
 
 /// "1 metric", "3 metrics": a count with its noun.

@@ -1,0 +1,1 @@
+//! Designs and effects under network interference.
