@@ -56,6 +56,13 @@ pub enum Command {
     /// Print the SQL (Spark or ANSI) that turns a unit-level table in a warehouse into the
     /// statistics table `scan --stats` reads: one query, a GROUP BY over the table.
     StatsSql(Box<StatsSqlArgs>),
+    /// Design an experiment on a network: cluster the graph (or grow cascade territories from
+    /// known seeds) and draw a seeded assignment of whole clusters.
+    Design(Box<crate::network_args::DesignArgs>),
+    /// Estimate the global average treatment effect of an experiment on a network from the
+    /// design, the graph and the outcomes (Horvitz–Thompson and Hájek under an exposure
+    /// condition).
+    NetworkEffect(Box<crate::network_args::NetworkEffectArgs>),
     /// Release a table's outcomes under label differential privacy (Cluster-DP): each unit's
     /// outcome is kept or redrawn from its cluster's noisy distribution, spending a budget ε.
     Privatize(Box<crate::privacy_args::PrivatizeArgs>),

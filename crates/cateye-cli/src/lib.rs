@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod network_args;
 pub mod privacy_args;
 pub mod progress;
 pub mod reference;

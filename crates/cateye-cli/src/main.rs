@@ -6,6 +6,7 @@ use cateye::model::Model;
 use cateye::scan::{DeepDiveEvent, ScanEvent, ScanOutputs};
 use cateye::{Config, OutputDir, Source};
 use cateye_cli::args::{CateArgs, Cli, Command, ForestArgs, PredictArgs, ScanArgs, StatsSqlArgs};
+use cateye_cli::network_args::{DesignArgs, NetworkEffectArgs};
 use cateye_cli::privacy_args::{DpEffectArgs, PrivatizeArgs};
 use cateye_cli::progress::{self, Reporter};
 use cateye_cli::render::{self, plural};
@@ -38,6 +39,8 @@ fn main() {
         Command::Predict(args) => predict(&args),
         Command::Report { results, out } => report(&results, &out),
         Command::StatsSql(args) => stats_sql(&args),
+        Command::Design(args) => design(&args),
+        Command::NetworkEffect(args) => network_effect(&args),
         Command::Privatize(args) => privatize(&args),
         Command::DpEffect(args) => dp_effect(&args),
         Command::Bench(args) => cateye_bench::run(&args).map_err(anyhow::Error::from),
@@ -251,6 +254,41 @@ fn report(results: &Path, out: &Path) -> Result<()> {
 }
 
 /// `cateye stats-sql`: the query that computes the statistics table, on stdout.
+fn design(args: &DesignArgs) -> Result<()> {
+    let mut out = OutputDir::prepare(&args.out, command_line(), &inputs(&[Some(&args.edges.edges)]))?;
+    let spec = args.spec()?;
+    let edges = Source::open(&args.edges.edges)?;
+    let run = cateye::network::design(&edges, &spec)?;
+    let files = run.write(&mut out, &format!("assignment.{}", args.format.extension()))?;
+    if !args.quiet {
+        let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
+        print!("{}", render::design_summary(&run.report, &files));
+    }
+    Ok(())
+}
+
+fn network_effect(args: &NetworkEffectArgs) -> Result<()> {
+    let assignment_path = args.assignment();
+    let report_path = args.design.join("design.json");
+    let mut out = OutputDir::prepare(
+        &args.out,
+        command_line(),
+        &inputs(&[Some(&args.file), Some(&args.edges.edges), Some(&assignment_path), Some(&report_path)]),
+    )?;
+    let report: cateye::network::DesignReport = cateye::read_json(&report_path)?;
+    let edges = Source::open(&args.edges.edges)?;
+    let assignment = Source::open(&assignment_path)?;
+    let outcomes = Source::open(&args.file)?;
+    let effect = cateye::network::network_effect(&edges, &assignment, &report, &outcomes, &args.spec())?;
+    let path = out.stage("effect.json", cateye::network::NETWORK_SCHEMA_VERSION)?;
+    cateye::write_json(&path, &effect)?;
+    out.commit()?;
+    if !args.quiet {
+        print!("{}", render::network_effect_summary(&effect));
+    }
+    Ok(())
+}
+
 fn privatize(args: &PrivatizeArgs) -> Result<()> {
     let command = cateye_cli::privacy_args::redact_seed(&command_line());
     let mut out = OutputDir::prepare(&args.out, command, &inputs(&[Some(&args.file)]))?;

@@ -17,7 +17,20 @@ pub struct OptionDoc {
 }
 
 /// The subcommands a user runs, in README order.
-pub const SUBCOMMANDS: [&str; 8] = ["demo", "scan", "stats-sql", "forest", "cate", "predict", "report", "bench"];
+pub const SUBCOMMANDS: [&str; 12] = [
+    "demo",
+    "scan",
+    "stats-sql",
+    "forest",
+    "cate",
+    "predict",
+    "report",
+    "design",
+    "network-effect",
+    "privatize",
+    "dp-effect",
+    "bench",
+];
 
 /// Splits `help` into its text and the `[default: X]` it ends with, if any.
 pub fn split_default(help: &str) -> (String, Option<String>) {

@@ -42,6 +42,10 @@ fn base(command: &str) -> Vec<String> {
         "forest" | "cate" => &["data.parquet", "--outcome", "y", "--treatment", "w"],
         "predict" => &["model.bin", "data.parquet"],
         "report" => &["scan.json"],
+        "design" => &["--edges", "edges.parquet"],
+        "network-effect" => &["outcomes.parquet", "--edges", "edges.parquet", "--design", "d", "--outcome", "y"],
+        "privatize" => &["data.parquet", "--outcome", "y", "--treatment", "w", "--epsilon", "1", "--lo", "0", "--hi", "1"],
+        "dp-effect" => &["released.parquet", "--mechanism", "m.json", "--outcome", "y", "--treatment", "w"],
         _ => &[],
     };
     ["cateye", command].iter().chain(tail).map(|s| s.to_string()).collect()
@@ -122,6 +126,10 @@ proptest! {
             }
             Command::Forest(args) => drop(args.spec()),
             Command::Cate(args) => drop(args.spec()),
+            Command::Design(args) => drop(args.spec()),
+            Command::NetworkEffect(args) => drop(args.spec()),
+            Command::Privatize(args) => drop(args.spec()),
+            Command::DpEffect(args) => drop(args.spec()),
             _ => {}
         }
     }
