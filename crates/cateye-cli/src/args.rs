@@ -56,6 +56,16 @@ pub enum Command {
     /// Print the SQL (Spark or ANSI) that turns a unit-level table in a warehouse into the
     /// statistics table `scan --stats` reads: one query, a GROUP BY over the table.
     StatsSql(Box<StatsSqlArgs>),
+    /// Generate a social graph with spillovers, design an experiment on it, estimate its effect
+    /// and compare unit with cluster randomization by simulation, with the truth known.
+    NetworkDemo {
+        /// Folder for the demo's graph, design, outcomes and results.
+        #[arg(long, default_value = "cateye-network-demo")]
+        out: PathBuf,
+        /// Seed of the graph, the design and the outcomes.
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
     /// Design an experiment on a network: cluster the graph (or grow cascade territories from
     /// known seeds) and draw a seeded assignment of whole clusters.
     Design(Box<crate::network_args::DesignArgs>),

@@ -39,6 +39,7 @@ fn main() {
         Command::Predict(args) => predict(&args),
         Command::Report { results, out } => report(&results, &out),
         Command::StatsSql(args) => stats_sql(&args),
+        Command::NetworkDemo { out, seed } => network_demo(&out, seed),
         Command::Design(args) => design(&args),
         Command::NetworkEffect(args) => network_effect(&args),
         Command::Privatize(args) => privatize(&args),
@@ -254,6 +255,12 @@ fn report(results: &Path, out: &Path) -> Result<()> {
 }
 
 /// `cateye stats-sql`: the query that computes the statistics table, on stdout.
+fn network_demo(out: &Path, seed: u64) -> Result<()> {
+    let demo = cateye::network::network_demo(out, seed)?;
+    print!("{}", render::network_demo_summary(&demo));
+    Ok(())
+}
+
 fn design(args: &DesignArgs) -> Result<()> {
     let mut out = OutputDir::prepare(&args.out, command_line(), &inputs(&[Some(&args.edges.edges)]))?;
     let spec = args.spec()?;

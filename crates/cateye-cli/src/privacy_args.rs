@@ -36,10 +36,10 @@ pub struct PrivatizeArgs {
     #[arg(long, default_value = "uniform")]
     pub prior: PriorKind,
     /// Lower clipping bound of the outcome, fixed in advance (the data's own range would leak).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub lo: f64,
     /// Upper clipping bound of the outcome, fixed in advance.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub hi: f64,
     /// Levels of the outcome grid on [lo, hi].
     #[arg(long, default_value_t = 101)]

@@ -17,7 +17,7 @@ pub struct OptionDoc {
 }
 
 /// The subcommands a user runs, in README order.
-pub const SUBCOMMANDS: [&str; 12] = [
+pub const SUBCOMMANDS: [&str; 13] = [
     "demo",
     "scan",
     "stats-sql",
@@ -25,6 +25,7 @@ pub const SUBCOMMANDS: [&str; 12] = [
     "cate",
     "predict",
     "report",
+    "network-demo",
     "design",
     "network-effect",
     "privatize",

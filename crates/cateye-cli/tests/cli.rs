@@ -696,3 +696,110 @@ fn privatize_then_dp_effect_recovers_the_effect_and_keeps_the_seed_secret() {
     );
     assert!(e.contains("units.csv"), "{e}");
 }
+
+#[test]
+fn network_demo_design_and_network_effect_end_to_end() {
+    let dir = cateye_testkit::temp_dir("cli-network");
+    let demo = dir.join("demo");
+    let printed = ok(&["network-demo", "--out", path(&demo)]);
+    assert!(printed.contains("true global effect 1.500"), "{printed}");
+    // The simulator's table: unit randomization misses the spillover (0.5), the cluster design's
+    // Hájek estimator does not (within 3 Monte Carlo standard errors).
+    let simulation = json(&demo.join("simulation.json"));
+    let rows = simulation["rows"].as_array().unwrap();
+    let row = |design: &str, estimator: &str| {
+        rows.iter().find(|r| r["design"] == design && r["estimator"] == estimator).unwrap_or_else(|| panic!("{design} {estimator}"))
+    };
+    let (unit, hajek) = (row("unit", "difference_in_means"), row("cluster", "hajek"));
+    let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap();
+    assert!((f(unit, "bias") + 0.5).abs() < 4.0 * f(unit, "bias_mc_se") + 0.05, "{unit}");
+    assert!(f(hajek, "bias").abs() < 3.0 * f(hajek, "bias_mc_se"), "{hajek}");
+
+    // A design of its own on the demo's edges, the same whatever the threads.
+    let edges = demo.join("edges.parquet");
+    let design = |out: &Path, threads: &str| {
+        ok(&[
+            "--threads",
+            threads,
+            "design",
+            "--edges",
+            path(&edges),
+            "--clustering",
+            "reldg",
+            "--clusters",
+            "40",
+            "--randomization",
+            "stratified",
+            "--seed",
+            "5",
+            "--out",
+            path(out),
+        ])
+    };
+    let printed = design(&dir.join("d1"), "1");
+    assert!(printed.contains("Clusters: 40") && printed.contains("Stratified randomization"), "{printed}");
+    design(&dir.join("d2"), "2");
+    assert_eq!(
+        std::fs::read(dir.join("d1/assignment.parquet")).unwrap(),
+        std::fs::read(dir.join("d2/assignment.parquet")).unwrap()
+    );
+    let report = json(&dir.join("d1/design.json"));
+    assert_eq!(report["graph"]["nodes"], 2000);
+    assert!(report["quality"]["cut_fraction"].as_f64().unwrap() < 0.3, "{}", report["quality"]);
+
+    // The demo's own design and outcomes.
+    let effect_dir = dir.join("effect");
+    let outcomes = demo.join("outcomes.parquet");
+    let design_dir = demo.join("design");
+    let printed = ok(&[
+        "network-effect",
+        path(&outcomes),
+        "--edges",
+        path(&edges),
+        "--design",
+        path(&design_dir),
+        "--outcome",
+        "y",
+        "--out",
+        path(&effect_dir),
+    ]);
+    assert!(printed.contains("Hajek"), "{printed}");
+    let effect = json(&effect_dir.join("effect.json"));
+    assert_eq!(effect["estimates"][0]["estimator"], "hajek");
+
+    // Bad input: clear messages naming the value.
+    let e = fails(&["design", "--edges", path(&edges), "--method", "cascade"], 1);
+    assert!(e.contains("--seeds"), "{e}");
+    let e = fails(&["design", "--edges", path(&edges), "--method", "cascade", "--seeds", "3,999999"], 1);
+    assert!(e.contains("'999999' is not a node"), "{e}");
+    let e = fails(&["design", "--edges", path(&edges), "--clustering", "reldg"], 1);
+    assert!(e.contains("--clusters"), "{e}");
+    let e = fails(&["design", "--edges", path(&edges), "--p", "1.5"], 1);
+    assert!(e.contains("1.5"), "{e}");
+    let e = fails(
+        &["network-effect", path(&edges), "--edges", path(&edges), "--design", path(&design_dir), "--outcome", "y"],
+        1,
+    );
+    assert!(e.contains("edges.parquet"), "{e}");
+    let e = fails(
+        &[
+            "network-effect",
+            path(&outcomes),
+            "--edges",
+            path(&edges),
+            "--design",
+            path(&design_dir),
+            "--outcome",
+            "y",
+            "--exposure",
+            "most",
+        ],
+        2,
+    );
+    assert!(e.contains("'most'"), "{e}");
+    // A self-loop names the id.
+    let looped = dir.join("loop.csv");
+    std::fs::write(&looped, "source,target\n1,2\n3,3\n").unwrap();
+    let e = fails(&["design", "--edges", path(&looped)], 1);
+    assert!(e.contains("loop.csv") && e.contains("'3'") || e.contains("3 is joined"), "{e}");
+}

@@ -90,7 +90,11 @@ fn readme_commands() -> Vec<Vec<String>> {
 fn readme_commands_run_as_printed() {
     let commands = readme_commands();
     let names: Vec<&str> = commands.iter().map(|c| c[0].as_str()).collect();
-    assert_eq!(names, ["demo", "scan", "forest", "predict", "cate"], "README's quick-start commands");
+    assert_eq!(
+        names,
+        ["demo", "scan", "forest", "predict", "cate", "network-demo", "privatize", "dp-effect"],
+        "README's quick-start commands"
+    );
     let dir = cateye_testkit::temp_dir("readme");
     for args in &commands {
         let o = Command::new(env!("CARGO_BIN_EXE_cateye")).args(args).current_dir(&dir).output().unwrap();
@@ -100,7 +104,14 @@ fn readme_commands_run_as_printed() {
     for file in ["cateye-demo/results/scan.json", "results/scan.json", "forest/forest.json", "forest.model"] {
         assert!(dir.join(file).exists(), "{file} written by README's commands");
     }
-    for file in ["predictions/predictions.parquet", "cate/cate.parquet", "cate.model"] {
+    for file in [
+        "predictions/predictions.parquet",
+        "cate/cate.parquet",
+        "cate.model",
+        "cateye-network-demo/design/design.json",
+        "released/mechanism.json",
+        "dp-effect/effect.json",
+    ] {
         assert!(dir.join(file).exists(), "{file} written by README's commands");
     }
 }

@@ -13,10 +13,12 @@
 //! | `exposure` | exposure conditions (own, full and fractional neighbourhood) and their exact probabilities under a design ([`ExposureModel`]) or by Monte Carlo ([`ExposureProbabilities::monte_carlo`]) |
 //! | `estimate` | Horvitz–Thompson, Hájek and difference-in-means estimates of the global effect with Aronow–Samii variances ([`ExposureModel::estimate`], [`difference_in_means`], [`EffectEstimate`]) |
 //! | `pairs` | the Aronow–Samii pair sums through subsets of cluster sets (Möbius identity), without visiting pairs |
+//! | `blocks` | Young's bound on cluster totals for the unidentified covariance of the Aronow–Samii variance (cluster-level bound generalized to cluster sets) |
 //! | `complete` | the exact Aronow–Samii pair sums under complete randomization of clusters (size-grouped baseline and subset corrections) |
 //! | `simulate` | the interference simulator: linear-in-means, independent cascade and linear threshold outcomes ([`OutcomeModel`]), true global effects, bias/variance/RMSE/coverage/power of every design × estimator ([`simulate`], [`SimulationTable`]) |
 #![deny(missing_docs)]
 
+mod blocks;
 mod cascade;
 mod cluster;
 mod complete;

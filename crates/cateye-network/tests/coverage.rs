@@ -6,6 +6,15 @@
 //! design, so bias, spread and coverage are over the randomization only. The graphs are
 //! stochastic block models of 100 communities of 20 nodes whose blocks are the clusters.
 //!
+//! Current state (issue 18, cluster-total bound): `no_interference_designs_are_unbiased_and_cover`
+//! runs every design × exposure (own, full) × estimator in an iid-outcome setting and a
+//! community-effect setting and asserts bias within 3 MC SEs and coverage in 93–97% (2000
+//! replications each). Young's inequality is now applied to cluster totals (`blocks.rs`), which
+//! removed the over-coverage of Hájek with iid outcomes (se/sd 3.3–3.8 → 0.96–1.0); own exposure
+//! under complete and stratified randomization uses Neyman's cluster-total variance (HT se/sd
+//! 2.4 and 45 → 1.0); HT under complete/stratified randomization with full exposure reports no
+//! interval. The history below describes the pairwise bound used before.
+//!
 //! What the simulations found about the Aronow–Samii variance (Young's bound). For the pairs of
 //! nodes exposed to opposite arms whose cluster sets meet, `π_ij(1,0) = 0` and the estimator adds
 //! `Y_i(1)² + Y_j(0)²` for the unidentified `2Y_i(1)Y_j(0)`: a slack of `(Y_i(1) − Y_j(0))²` per
@@ -40,7 +49,7 @@ use rand_distr::StandardNormal;
 use std::time::Instant;
 
 /// Replications per design and estimator without interference.
-const REPS: usize = 10_000;
+const REPS: usize = 2_000;
 /// Replications per design with spillovers (the bias check is at 2 Monte Carlo SEs).
 const REPS_SPILLOVER: usize = 20_000;
 
@@ -87,7 +96,7 @@ fn replicate(
     truth: f64,
     reps: usize,
     seed: u64,
-) -> Outcome {
+) -> Option<Outcome> {
     let model = ExposureModel::new(graph, design, exposure).unwrap();
     let mut estimates = Vec::with_capacity(reps);
     let (mut covered, mut se_sum, mut young) = (0usize, 0.0, 0.0);
@@ -97,8 +106,12 @@ fn replicate(
         let e = match estimator {
             Estimator::DifferenceInMeans => difference_in_means(a.nodes(), &y, 0.95),
             _ => model.estimate(&a, &y, estimator, 0.95),
+        };
+        let e = e.unwrap();
+        if e.refused.is_some() {
+            assert!(e.se.is_nan() && e.ci.iter().all(|x| x.is_nan()), "a refused interval is NaN");
+            return None;
         }
-        .unwrap();
         estimates.push(e.estimate);
         se_sum += e.se;
         if e.variance > 0.0 {
@@ -111,7 +124,7 @@ fn replicate(
     let k = reps as f64;
     let mean = estimates.iter().sum::<f64>() / k;
     let sd = (estimates.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (k - 1.0)).sqrt();
-    Outcome { mean, sd, mean_se: se_sum / k, coverage: covered as f64 / k, young_share: young / k, reps }
+    Some(Outcome { mean, sd, mean_se: se_sum / k, coverage: covered as f64 / k, young_share: young / k, reps })
 }
 
 /// 100 communities of 20 nodes, within-community edge probability 0.3, and the given
@@ -132,38 +145,75 @@ fn control_outcomes(labels: &[u32], level: f64, community_sd: f64, unit_sd: f64,
 }
 
 /// Under no interference every design's estimator is unbiased (within 3 Monte Carlo standard
-/// errors) and its 95% interval covers the true effect in 93–97% of the replications.
+/// errors) and its 95% interval covers the true effect in 93–97% of the replications, with iid
+/// unit-level outcomes and with a community effect.
 #[test]
 #[cfg_attr(debug_assertions, ignore = "simulation: run with cargo test --release")]
 fn no_interference_designs_are_unbiased_and_cover() {
     let planted = communities(4e-5);
     let (g, labels) = (&planted.graph, &planted.blocks);
     let n = g.num_nodes();
-    let y0 = control_outcomes(labels, 10.0, 1.0, 0.1, 1);
-    let y1: Vec<f64> = y0.iter().map(|y| y + 1.0).collect();
-    let truth = (y1.iter().sum::<f64>() - y0.iter().sum::<f64>()) / n as f64;
-    let observe = |a: &Assignment| -> Vec<f64> {
-        a.nodes().iter().enumerate().map(|(i, &z)| if z == 1 { y1[i] } else { y0[i] }).collect()
-    };
     let unit = Design::unit_bernoulli(n, 0.5).unwrap();
     let bernoulli = Design::cluster_bernoulli(labels, 0.5).unwrap();
     let complete = Design::cluster_complete(labels, 0.5).unwrap();
     let strata = size_strata(&cluster_sizes(labels).unwrap(), 10).unwrap();
     let stratified = Design::cluster_stratified(labels, &strata, 0.5).unwrap();
     let t = Instant::now();
-    for (name, design, exposure, estimator) in [
-        ("unit Bernoulli, difference in means", &unit, Exposure::Own, Estimator::DifferenceInMeans),
-        ("cluster Bernoulli, HT, full", &bernoulli, Exposure::Full, Estimator::HorvitzThompson),
-        ("cluster Bernoulli, Hájek, full", &bernoulli, Exposure::Full, Estimator::Hajek),
-        ("cluster complete, Hájek, full", &complete, Exposure::Full, Estimator::Hajek),
-        ("cluster stratified, Hájek, full", &stratified, Exposure::Full, Estimator::Hajek),
-    ] {
-        let o = replicate(g, design, exposure, estimator, &observe, truth, REPS, 11);
-        o.report(name, truth);
-        assert!(o.bias(truth).abs() <= 3.0 * o.mc_se(), "{name}: bias {} with MC SE {}", o.bias(truth), o.mc_se());
-        assert!((0.93..=0.97).contains(&o.coverage), "{name}: coverage {}", o.coverage);
+    let mut failures = Vec::new();
+    let mut runs = 0;
+    for (setting, community_sd, unit_sd) in [("iid unit sd 1", 0.0, 1.0), ("community sd 1, unit sd 0.1", 1.0, 0.1)] {
+        let y0 = control_outcomes(labels, 10.0, community_sd, unit_sd, 1);
+        let y1: Vec<f64> = y0.iter().map(|y| y + 1.0).collect();
+        let truth = (y1.iter().sum::<f64>() - y0.iter().sum::<f64>()) / n as f64;
+        let observe = |a: &Assignment| -> Vec<f64> {
+            a.nodes().iter().enumerate().map(|(i, &z)| if z == 1 { y1[i] } else { y0[i] }).collect()
+        };
+        eprintln!("--- level 10, {setting}");
+        for (name, design, exposure, estimator) in CASES(&unit, &bernoulli, &complete, &stratified) {
+            let Some(o) = replicate(g, design, exposure, estimator, &observe, truth, REPS, 11) else {
+                eprintln!("{name:<40} no interval (refused)");
+                continue;
+            };
+            runs += 1;
+            o.report(name, truth);
+            if o.bias(truth).abs() > 3.0 * o.mc_se() || !(0.93..=0.97).contains(&o.coverage) {
+                failures.push(format!(
+                    "{setting}, {name}: bias {:+.2} MC SE, coverage {}",
+                    o.bias(truth) / o.mc_se(),
+                    o.coverage
+                ));
+            }
+        }
     }
-    eprintln!("{} replications of 5 designs in {:.1} s", REPS, t.elapsed().as_secs_f64());
+    eprintln!("{REPS} replications of {runs} design × estimator × setting in {:.1} s", t.elapsed().as_secs_f64());
+    assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Every design × exposure × estimator of the coverage table.
+#[allow(non_snake_case)]
+fn CASES<'a>(
+    unit: &'a Design,
+    bernoulli: &'a Design,
+    complete: &'a Design,
+    stratified: &'a Design,
+) -> Vec<(&'static str, &'a Design, Exposure, Estimator)> {
+    use Estimator::{Hajek, HorvitzThompson as Ht};
+    use Exposure::{Full, Own};
+    vec![
+        ("unit Bernoulli, difference in means", unit, Own, Estimator::DifferenceInMeans),
+        ("cluster Bernoulli, HT, own", bernoulli, Own, Ht),
+        ("cluster Bernoulli, Hájek, own", bernoulli, Own, Hajek),
+        ("cluster Bernoulli, HT, full", bernoulli, Full, Ht),
+        ("cluster Bernoulli, Hájek, full", bernoulli, Full, Hajek),
+        ("cluster complete, HT, own", complete, Own, Ht),
+        ("cluster complete, Hájek, own", complete, Own, Hajek),
+        ("cluster complete, HT, full", complete, Full, Ht),
+        ("cluster complete, Hájek, full", complete, Full, Hajek),
+        ("cluster stratified, HT, own", stratified, Own, Ht),
+        ("cluster stratified, Hájek, own", stratified, Own, Hajek),
+        ("cluster stratified, HT, full", stratified, Full, Ht),
+        ("cluster stratified, Hájek, full", stratified, Full, Hajek),
+    ]
 }
 
 /// With spillovers (linear in means: `Y_i = a_i + τ·Z_i + γ·(share of treated neighbours)`) the
@@ -214,11 +264,11 @@ fn spillovers_bias_unit_randomization_but_not_the_cluster_design() {
     }
     let t = Instant::now();
     let reps = REPS_SPILLOVER;
-    let dim = replicate(g, &unit, Exposure::Own, Estimator::DifferenceInMeans, &observe, truth, reps, 21);
+    let dim = replicate(g, &unit, Exposure::Own, Estimator::DifferenceInMeans, &observe, truth, reps, 21).unwrap();
     dim.report("unit Bernoulli, difference in means", truth);
-    let ht = replicate(g, &bernoulli, Exposure::Full, Estimator::HorvitzThompson, &observe, truth, reps, 22);
+    let ht = replicate(g, &bernoulli, Exposure::Full, Estimator::HorvitzThompson, &observe, truth, reps, 22).unwrap();
     ht.report("cluster Bernoulli, HT, full", truth);
-    let hajek = replicate(g, &bernoulli, Exposure::Full, Estimator::Hajek, &observe, truth, reps, 23);
+    let hajek = replicate(g, &bernoulli, Exposure::Full, Estimator::Hajek, &observe, truth, reps, 23).unwrap();
     hajek.report("cluster Bernoulli, Hájek, full", truth);
     eprintln!("{reps} replications of 3 designs in {:.1} s", t.elapsed().as_secs_f64());
     eprintln!("true global effect {truth:.4} (τ = {tau}, γ = {gamma}, {isolated} isolated nodes)");
@@ -264,7 +314,9 @@ fn young_bound_settings() {
                 ("stratified (10 strata), HT, full", &stratified, Exposure::Full, Estimator::HorvitzThompson),
                 ("cluster Bernoulli, Hájek, q=0.75", &bernoulli, Exposure::Fractional { q: 0.75 }, Estimator::Hajek),
             ] {
-                replicate(g, d, ex, est, &observe, 1.0, 2000, 1).report(dn, 1.0);
+                if let Some(o) = replicate(g, d, ex, est, &observe, 1.0, 2000, 1) {
+                    o.report(dn, 1.0)
+                }
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Terminal summaries of `cateye design` and `cateye network-effect`.
 
 use super::sig;
-use cateye::network::{DesignReport, NetworkEffect};
+use cateye::network::{DesignReport, NetworkDemo, NetworkEffect};
 use std::fmt::Write;
 
 /// The graph, the clusters and the draw.
@@ -49,19 +49,62 @@ pub fn network_effect_summary(effect: &NetworkEffect) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "Global average treatment effect, exposure {:?}, {} units:", effect.exposure, effect.units);
     for e in &effect.estimates {
+        let interval = match &e.refused {
+            Some(why) => format!("no interval: {why}"),
+            None => format!(
+                "se {}, {:.0}% CI [{}, {}]",
+                sig(e.se),
+                e.level * 100.0,
+                sig(e.ci[0]),
+                sig(e.ci[1])
+            ),
+        };
         let _ = writeln!(
             s,
-            "  {:<20} {} (se {}, {:.0}% CI [{}, {}]); exposed: {} treated, {} control",
+            "  {:<20} {} ({interval}); exposed: {} treated, {} control",
             format!("{:?}", e.estimator),
             sig(e.estimate),
-            sig(e.se),
-            e.level * 100.0,
-            sig(e.ci[0]),
-            sig(e.ci[1]),
             e.exposed_treated,
             e.exposed_control
         );
     }
+    for note in &effect.not_reported {
+        let _ = writeln!(s, "  not reported: {note}");
+    }
     let _ = writeln!(s, "(the difference in means ignores interference: biased when units affect each other)");
+    s
+}
+
+/// The demo: its files, the one experiment against the truth, the simulation table.
+pub fn network_demo_summary(demo: &NetworkDemo) -> String {
+    let mut s = String::new();
+    let files = [demo.edges.display().to_string(), demo.design_dir.display().to_string(), demo.outcomes.display().to_string()];
+    let _ = writeln!(
+        s,
+        "Generated {} (edges), {} (design), {} (outcomes) and {} (a unit-randomized experiment for privatize)\n",
+        files[0],
+        files[1],
+        files[2],
+        demo.private.display()
+    );
+    s.push_str(&design_summary(&demo.design, &[]).lines().filter(|l| !l.starts_with("Wrote")).map(|l| format!("{l}\n")).collect::<String>());
+    let _ = writeln!(s, "\nOne experiment (true global effect {}):", sig(demo.truth));
+    s.push_str(&network_effect_summary(&demo.effect));
+    let t = &demo.simulation;
+    let _ = writeln!(s, "\nThe designs over {} replications (true effect {}):", t.replications, sig(t.truth.effect));
+    let _ = writeln!(s, "  {:<8} {:<18} {:>8} {:>8} {:>8} {:>9} {:>6}", "design", "estimator", "bias", "sd", "rmse", "coverage", "power");
+    for r in &t.rows {
+        let _ = writeln!(
+            s,
+            "  {:<8} {:<18} {:>8} {:>8} {:>8} {:>9} {:>6}",
+            r.design,
+            format!("{:?}", r.estimator),
+            sig(r.bias),
+            sig(r.variance.sqrt()),
+            sig(r.rmse),
+            format!("{:.1}%", 100.0 * r.coverage),
+            format!("{:.0}%", 100.0 * r.power)
+        );
+    }
     s
 }

@@ -10,6 +10,12 @@
 //! quality, the randomization). `network-effect` reads both back, so the estimator always uses
 //! the design that drew the assignment.
 
+mod demo;
+
+pub use demo::{
+    demo_model, network_demo, NetworkDemo, DEMO_BLOCKS, DEMO_BLOCK_SIZE, DEMO_REPLICATIONS, PRIVATE_EFFECT,
+};
+
 use crate::error::{Error, Result};
 use arrow::array::{ArrayRef, RecordBatch, UInt32Array, UInt8Array};
 use arrow::datatypes::{Field, Schema, SchemaRef};
@@ -267,9 +273,12 @@ pub struct NetworkEffect {
     pub exposure: Exposure,
     /// The design the assignment was drawn from.
     pub design: DesignSummary,
-    /// Horvitz–Thompson, Hájek and (ignoring interference, for comparison) the difference in
+    /// Hájek, Horvitz–Thompson and (ignoring interference, for comparison) the difference in
     /// means.
     pub estimates: Vec<EffectEstimate>,
+    /// Estimators that gave no estimate here, with the reason (for example Horvitz–Thompson
+    /// under a design without a valid variance estimator for it).
+    pub not_reported: Vec<String>,
     /// Units of the graph and rows of the outcome table.
     pub units: usize,
 }
@@ -341,9 +350,15 @@ pub fn network_effect(
         y[node as usize] = v;
     }
     let model = ExposureModel::new(&graph, &design, spec.exposure).map_err(net(edges.label()))?;
-    let estimates = [Estimator::HorvitzThompson, Estimator::Hajek, Estimator::DifferenceInMeans]
-        .into_iter()
-        .map(|e| model.estimate(&drawn, &y, e, spec.level).map_err(net(outcomes.label())))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(NetworkEffect { exposure: spec.exposure, design: design.summary(), estimates, units: n })
+    // Hájek is the primary estimate: its failure is the job's. Horvitz–Thompson may have no
+    // valid variance under some designs; its refusal is reported beside the others.
+    let mut estimates = vec![model.estimate(&drawn, &y, Estimator::Hajek, spec.level).map_err(net(outcomes.label()))?];
+    let mut not_reported = Vec::new();
+    for estimator in [Estimator::HorvitzThompson, Estimator::DifferenceInMeans] {
+        match model.estimate(&drawn, &y, estimator, spec.level) {
+            Ok(e) => estimates.push(e),
+            Err(e) => not_reported.push(format!("{estimator:?}: {e}")),
+        }
+    }
+    Ok(NetworkEffect { exposure: spec.exposure, design: design.summary(), estimates, not_reported, units: n })
 }
