@@ -138,7 +138,11 @@ impl DesignArgs {
                         let k = self
                             .clusters
                             .ok_or_else(|| bad("--clustering reldg needs --clusters K, the number of parts".into()))?;
-                        ClusterMethod::Reldg(ReldgConfig { seed: Some(self.seed), latest_labels: true, ..ReldgConfig::new(k) })
+                        ClusterMethod::Reldg(ReldgConfig {
+                            seed: Some(self.seed),
+                            latest_labels: true,
+                            ..ReldgConfig::new(k)
+                        })
                     }
                 },
             },

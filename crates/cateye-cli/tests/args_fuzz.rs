@@ -44,7 +44,9 @@ fn base(command: &str) -> Vec<String> {
         "report" => &["scan.json"],
         "design" => &["--edges", "edges.parquet"],
         "network-effect" => &["outcomes.parquet", "--edges", "edges.parquet", "--design", "d", "--outcome", "y"],
-        "privatize" => &["data.parquet", "--outcome", "y", "--treatment", "w", "--epsilon", "1", "--lo", "0", "--hi", "1"],
+        "privatize" => {
+            &["data.parquet", "--outcome", "y", "--treatment", "w", "--epsilon", "1", "--lo", "0", "--hi", "1"]
+        }
         "dp-effect" => &["released.parquet", "--mechanism", "m.json", "--outcome", "y", "--treatment", "w"],
         _ => &[],
     };

@@ -708,7 +708,9 @@ fn network_demo_design_and_network_effect_end_to_end() {
     let simulation = json(&demo.join("simulation.json"));
     let rows = simulation["rows"].as_array().unwrap();
     let row = |design: &str, estimator: &str| {
-        rows.iter().find(|r| r["design"] == design && r["estimator"] == estimator).unwrap_or_else(|| panic!("{design} {estimator}"))
+        rows.iter()
+            .find(|r| r["design"] == design && r["estimator"] == estimator)
+            .unwrap_or_else(|| panic!("{design} {estimator}"))
     };
     let (unit, hajek) = (row("unit", "difference_in_means"), row("cluster", "hajek"));
     let f = |r: &serde_json::Value, k: &str| r[k].as_f64().unwrap();

@@ -62,12 +62,24 @@ pub enum FitError {
     /// An analysis tool.
     #[error(transparent)]
     Input(#[from] cateye_stats::InputError),
-    /// A network design or estimator.
+    /// A network design or estimator (boxed: it is larger than the others).
     #[error(transparent)]
-    Network(#[from] cateye_network::NetworkError),
-    /// The label-DP mechanism or its estimator.
+    Network(Box<cateye_network::NetworkError>),
+    /// The label-DP mechanism or its estimator (boxed: it is larger than the others).
     #[error(transparent)]
-    Privacy(#[from] cateye_privacy::PrivacyError),
+    Privacy(Box<cateye_privacy::PrivacyError>),
+}
+
+impl From<cateye_network::NetworkError> for FitError {
+    fn from(e: cateye_network::NetworkError) -> Self {
+        FitError::Network(Box::new(e))
+    }
+}
+
+impl From<cateye_privacy::PrivacyError> for FitError {
+    fn from(e: cateye_privacy::PrivacyError) -> Self {
+        FitError::Privacy(Box::new(e))
+    }
 }
 
 /// Result of the library API.

@@ -50,14 +50,8 @@ pub fn network_effect_summary(effect: &NetworkEffect) -> String {
     let _ = writeln!(s, "Global average treatment effect, exposure {:?}, {} units:", effect.exposure, effect.units);
     for e in &effect.estimates {
         let interval = match &e.refused {
-            Some(why) => format!("no interval: {why}"),
-            None => format!(
-                "se {}, {:.0}% CI [{}, {}]",
-                sig(e.se),
-                e.level * 100.0,
-                sig(e.ci[0]),
-                sig(e.ci[1])
-            ),
+            Some(why) => why.clone(),
+            None => format!("se {}, {:.0}% CI [{}, {}]", sig(e.se), e.level * 100.0, sig(e.ci[0]), sig(e.ci[1])),
         };
         let _ = writeln!(
             s,
@@ -78,7 +72,8 @@ pub fn network_effect_summary(effect: &NetworkEffect) -> String {
 /// The demo: its files, the one experiment against the truth, the simulation table.
 pub fn network_demo_summary(demo: &NetworkDemo) -> String {
     let mut s = String::new();
-    let files = [demo.edges.display().to_string(), demo.design_dir.display().to_string(), demo.outcomes.display().to_string()];
+    let files =
+        [demo.edges.display().to_string(), demo.design_dir.display().to_string(), demo.outcomes.display().to_string()];
     let _ = writeln!(
         s,
         "Generated {} (edges), {} (design), {} (outcomes) and {} (a unit-randomized experiment for privatize)\n",
@@ -87,12 +82,22 @@ pub fn network_demo_summary(demo: &NetworkDemo) -> String {
         files[2],
         demo.private.display()
     );
-    s.push_str(&design_summary(&demo.design, &[]).lines().filter(|l| !l.starts_with("Wrote")).map(|l| format!("{l}\n")).collect::<String>());
+    s.push_str(
+        &design_summary(&demo.design, &[])
+            .lines()
+            .filter(|l| !l.starts_with("Wrote"))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    );
     let _ = writeln!(s, "\nOne experiment (true global effect {}):", sig(demo.truth));
     s.push_str(&network_effect_summary(&demo.effect));
     let t = &demo.simulation;
     let _ = writeln!(s, "\nThe designs over {} replications (true effect {}):", t.replications, sig(t.truth.effect));
-    let _ = writeln!(s, "  {:<8} {:<18} {:>8} {:>8} {:>8} {:>9} {:>6}", "design", "estimator", "bias", "sd", "rmse", "coverage", "power");
+    let _ = writeln!(
+        s,
+        "  {:<8} {:<18} {:>8} {:>8} {:>8} {:>9} {:>6}",
+        "design", "estimator", "bias", "sd", "rmse", "coverage", "power"
+    );
     for r in &t.rows {
         let _ = writeln!(
             s,
@@ -102,9 +107,18 @@ pub fn network_demo_summary(demo: &NetworkDemo) -> String {
             sig(r.bias),
             sig(r.variance.sqrt()),
             sig(r.rmse),
-            format!("{:.1}%", 100.0 * r.coverage),
-            format!("{:.0}%", 100.0 * r.power)
+            percent(r.coverage, 1),
+            percent(r.power, 0)
         );
     }
     s
+}
+
+/// A share as a percentage, `n/a` when there is none.
+fn percent(share: f64, decimals: usize) -> String {
+    if share.is_finite() {
+        format!("{:.*}%", decimals, 100.0 * share)
+    } else {
+        "n/a".into()
+    }
 }

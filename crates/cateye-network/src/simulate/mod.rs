@@ -154,7 +154,8 @@ pub struct SimulationRow {
     pub rmse: f64,
     /// Mean estimated standard error.
     pub mean_se: f64,
-    /// Share of replications whose 95% interval contains the truth.
+    /// Share of replications whose 95% interval contains the truth (among those with an
+    /// interval; NaN, written `null`, when the estimator refuses intervals under the design).
     pub coverage: f64,
     /// Monte Carlo standard error of the coverage, `√(c(1−c)/R)`.
     pub coverage_mc_se: f64,
@@ -411,8 +412,12 @@ fn summarize(
         f64::NAN
     };
     let mse = values.iter().map(|d| (d.estimate - truth.effect).powi(2)).sum::<f64>() / k;
-    let coverage = values.iter().filter(|d| d.lower <= truth.effect && truth.effect <= d.upper).count() as f64 / k;
-    let power = values.iter().filter(|d| d.lower > 0.0 || d.upper < 0.0).count() as f64 / k;
+    // An estimator that refuses intervals (no valid variance under the design) has no coverage
+    // or power: NaN, not 0.
+    let with_interval = values.iter().filter(|d| d.lower.is_finite() && d.upper.is_finite()).count();
+    let share = |hit: usize| if with_interval == 0 { f64::NAN } else { hit as f64 / with_interval as f64 };
+    let coverage = share(values.iter().filter(|d| d.lower <= truth.effect && truth.effect <= d.upper).count());
+    let power = share(values.iter().filter(|d| d.lower > 0.0 || d.upper < 0.0).count());
     SimulationRow {
         design: case.name.clone(),
         kind: case.spec.kind().to_string(),
@@ -427,7 +432,7 @@ fn summarize(
         rmse: mse.sqrt(),
         mean_se: values.iter().map(|d| d.se).sum::<f64>() / k,
         coverage,
-        coverage_mc_se: (coverage * (1.0 - coverage) / k).sqrt(),
+        coverage_mc_se: (coverage * (1.0 - coverage) / with_interval as f64).sqrt(),
         power,
     }
 }
@@ -480,7 +485,7 @@ mod tests {
         for r in &t.rows {
             assert_eq!(r.replications + r.failures, 40);
             assert!(r.rmse.is_finite() && r.rmse >= r.bias.abs() - 1e-15, "{r:?}");
-            assert!((0.0..=1.0).contains(&r.coverage) && (0.0..=1.0).contains(&r.power));
+            assert!(r.coverage.is_nan() || (0.0..=1.0).contains(&r.coverage) && (0.0..=1.0).contains(&r.power));
         }
         assert!(t.row("cascade", Estimator::Hajek).is_some());
         let json = serde_json::to_string(&t).unwrap();

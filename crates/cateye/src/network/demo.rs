@@ -14,8 +14,9 @@ use arrow::array::{ArrayRef, Float64Array, Int64Array, RecordBatch, UInt32Array,
 use arrow::datatypes::{DataType, Field, Schema};
 use cateye_io::{OutputDir, Source};
 use cateye_network::{
-    load_graph, simulate, stochastic_block_model, LoadedGraph, ClusterMethod, Design, DesignCase, DesignSpec as SimulatedDesign, EdgeColumns,
-    Exposure, Graph, LinearInMeans, LouvainConfig, OutcomeModel, Randomization, Scenario, SimulationTable,
+    load_graph, simulate, stochastic_block_model, ClusterMethod, Design, DesignCase, DesignSpec as SimulatedDesign,
+    EdgeColumns, Exposure, Graph, LinearInMeans, LoadedGraph, LouvainConfig, OutcomeModel, Randomization, Scenario,
+    SimulationTable,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -90,7 +91,8 @@ fn write_private_table(path: &Path, blocks: &[u32], seed: u64) -> Result<()> {
         Arc::new(UInt8Array::from(treated)),
         Arc::new(Float64Array::from(y)),
     ];
-    let table = RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::invalid("demo table", e.to_string()))?;
+    let table =
+        RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::invalid("demo table", e.to_string()))?;
     cateye_io::write_batches(path, schema, [table])?;
     Ok(())
 }
@@ -120,8 +122,7 @@ fn edge_table(graph: &Graph) -> Result<RecordBatch> {
 pub fn network_demo(dir: &Path, seed: u64) -> Result<NetworkDemo> {
     let net = |e| Error::fit("network demo", e);
     std::fs::create_dir_all(dir).map_err(|e| cateye_io::IoError::write(dir, e))?;
-    let planted =
-        stochastic_block_model(&[DEMO_BLOCK_SIZE; DEMO_BLOCKS], 0.2, 0.001, seed).map_err(net)?;
+    let planted = stochastic_block_model(&[DEMO_BLOCK_SIZE; DEMO_BLOCKS], 0.2, 0.001, seed).map_err(net)?;
     let blocks = planted.blocks;
     let graph = planted.graph;
     let edges_path = dir.join("edges.parquet");
@@ -140,7 +141,10 @@ pub fn network_demo(dir: &Path, seed: u64) -> Result<NetworkDemo> {
     };
     let run = design(&edges_source, &spec)?;
     let design_dir = dir.join("design");
-    run.write(&mut OutputDir::prepare(&design_dir, vec!["cateye".into(), "network-demo".into()], &[])?, "assignment.parquet")?;
+    run.write(
+        &mut OutputDir::prepare(&design_dir, vec!["cateye".into(), "network-demo".into()], &[])?,
+        "assignment.parquet",
+    )?;
 
     // The units are the nodes of the edge list (an isolated node of the generated graph is not
     // one), in the order the design's graph numbers them: the assignment table's rows.
@@ -160,7 +164,12 @@ pub fn network_demo(dir: &Path, seed: u64) -> Result<NetworkDemo> {
     ]));
     let table = RecordBatch::try_new(
         schema.clone(),
-        vec![ids.to_array(), Arc::new(Float64Array::from(y)), run.assignment.column(2).clone(), run.assignment.column(1).clone()],
+        vec![
+            ids.to_array(),
+            Arc::new(Float64Array::from(y)),
+            run.assignment.column(2).clone(),
+            run.assignment.column(1).clone(),
+        ],
     )
     .map_err(|e| Error::invalid("demo outcomes", e.to_string()))?;
     cateye_io::write_batches(&outcomes_path, schema, [table])?;
@@ -181,7 +190,8 @@ pub fn network_demo(dir: &Path, seed: u64) -> Result<NetworkDemo> {
     cateye_io::write_json(&dir.join("effect.json"), &effect)?;
 
     // The simulator: the same graph and model, the designs re-drawn in every replication.
-    let labels = run.assignment.column(1).as_any().downcast_ref::<UInt32Array>().expect("cluster column").values().to_vec();
+    let labels =
+        run.assignment.column(1).as_any().downcast_ref::<UInt32Array>().expect("cluster column").values().to_vec();
     let scenario = Scenario {
         model,
         designs: vec![

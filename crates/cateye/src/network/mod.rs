@@ -23,13 +23,13 @@ use cateye_io::{read_numeric, Source};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-pub use cateye_network::{
-    CascadeOptions, CascadeSummary, ClusterMethod, ClusterQuality, DesignSummary, EdgeColumns, EdgeReport,
-    EffectEstimate, Estimator, Exposure, LouvainConfig, Randomization, ReldgConfig, Remainder, UnitDraw,
-};
 use cateye_network::{
     cluster, load_graph, rows_to_nodes, size_strata, Assignment, CascadeDesign, Design, ExposureModel, LoadedGraph,
     NodeId, NodeIds,
+};
+pub use cateye_network::{
+    CascadeOptions, CascadeSummary, ClusterMethod, ClusterQuality, DesignSummary, EdgeColumns, EdgeReport,
+    EffectEstimate, Estimator, Exposure, LouvainConfig, Randomization, ReldgConfig, Remainder, UnitDraw,
 };
 
 /// Version of `design.json` and `effect.json`.
@@ -172,7 +172,11 @@ pub fn design(edges: &Source, spec: &DesignSpec) -> Result<DesignRun> {
             let options = CascadeOptions {
                 radius: *radius,
                 treated_fraction: spec.p,
-                draw: if spec.randomization == Randomization::Bernoulli { UnitDraw::Bernoulli } else { UnitDraw::Complete },
+                draw: if spec.randomization == Randomization::Bernoulli {
+                    UnitDraw::Bernoulli
+                } else {
+                    UnitDraw::Complete
+                },
                 remainder: remainder.clone(),
                 ..CascadeOptions::new(*radius)
             };
@@ -214,7 +218,9 @@ fn seed_nodes(ids: &NodeIds, seeds: &[String]) -> std::result::Result<Vec<u32>, 
     let mut nodes = Vec::with_capacity(seeds.len());
     for s in seeds {
         let id = match ids.as_ints() {
-            Some(_) => NodeId::Int(s.parse::<i64>().map_err(|_| format!("cascade seed '{s}': the node ids are integers"))?),
+            Some(_) => {
+                NodeId::Int(s.parse::<i64>().map_err(|_| format!("cascade seed '{s}': the node ids are integers"))?)
+            }
             None => NodeId::Str(s),
         };
         let node = ids.index_of(id).ok_or_else(|| format!("cascade seed '{s}' is not a node of the edge list"))?;
@@ -318,7 +324,10 @@ pub fn network_effect(
             let id = ids.get(node).map(|id| id.to_string()).unwrap_or_default();
             return Err(Error::invalid(
                 what.label(),
-                format!("{} units of the graph have no row (the first: '{id}'); expected one row per unit", rows.nodes_without_row()),
+                format!(
+                    "{} units of the graph have no row (the first: '{id}'); expected one row per unit",
+                    rows.nodes_without_row()
+                ),
             ));
         }
         Ok(())
@@ -344,7 +353,11 @@ pub fn network_effect(
         if !v.is_finite() {
             return Err(Error::invalid(
                 outcomes.label(),
-                format!("column '{}' (outcome): row {} (1-based) is {v}; expected a finite number", spec.outcome, row + 1),
+                format!(
+                    "column '{}' (outcome): row {} (1-based) is {v}; expected a finite number",
+                    spec.outcome,
+                    row + 1
+                ),
             ));
         }
         y[node as usize] = v;
@@ -352,7 +365,8 @@ pub fn network_effect(
     let model = ExposureModel::new(&graph, &design, spec.exposure).map_err(net(edges.label()))?;
     // Hájek is the primary estimate: its failure is the job's. Horvitz–Thompson may have no
     // valid variance under some designs; its refusal is reported beside the others.
-    let mut estimates = vec![model.estimate(&drawn, &y, Estimator::Hajek, spec.level).map_err(net(outcomes.label()))?];
+    let mut estimates =
+        vec![model.estimate(&drawn, &y, Estimator::Hajek, spec.level).map_err(net(outcomes.label()))?];
     let mut not_reported = Vec::new();
     for estimator in [Estimator::HorvitzThompson, Estimator::DifferenceInMeans] {
         match model.estimate(&drawn, &y, estimator, spec.level) {
