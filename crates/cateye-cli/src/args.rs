@@ -73,6 +73,10 @@ pub enum Command {
     /// design, the graph and the outcomes (Horvitz–Thompson and Hájek under an exposure
     /// condition).
     NetworkEffect(Box<crate::network_args::NetworkEffectArgs>),
+    /// Check a design before it runs: simulate outcomes with spillovers on the design's graph,
+    /// re-draw the design and unit randomization many times, and report bias, RMSE, coverage
+    /// and power of each estimator.
+    SimulateDesign(Box<crate::network_args::SimulateDesignArgs>),
     /// Release a table's outcomes under label differential privacy (Cluster-DP): each unit's
     /// outcome is kept or redrawn from its cluster's noisy distribution, spending a budget ε.
     Privatize(Box<crate::privacy_args::PrivatizeArgs>),

@@ -6,7 +6,7 @@ use cateye::model::Model;
 use cateye::scan::{DeepDiveEvent, ScanEvent, ScanOutputs};
 use cateye::{Config, OutputDir, Source};
 use cateye_cli::args::{CateArgs, Cli, Command, ForestArgs, PredictArgs, ScanArgs, StatsSqlArgs};
-use cateye_cli::network_args::{DesignArgs, NetworkEffectArgs};
+use cateye_cli::network_args::{DesignArgs, NetworkEffectArgs, SimulateDesignArgs};
 use cateye_cli::privacy_args::{DpEffectArgs, PrivatizeArgs};
 use cateye_cli::progress::{self, Reporter};
 use cateye_cli::render::{self, plural};
@@ -42,6 +42,7 @@ fn main() {
         Command::NetworkDemo { out, seed } => network_demo(&out, seed),
         Command::Design(args) => design(&args),
         Command::NetworkEffect(args) => network_effect(&args),
+        Command::SimulateDesign(args) => simulate_design(&args),
         Command::Privatize(args) => privatize(&args),
         Command::DpEffect(args) => dp_effect(&args),
         Command::Bench(args) => cateye_bench::run(&args).map_err(anyhow::Error::from),
@@ -262,10 +263,12 @@ fn network_demo(out: &Path, seed: u64) -> Result<()> {
 }
 
 fn design(args: &DesignArgs) -> Result<()> {
-    let mut out = OutputDir::prepare(&args.out, command_line(), &inputs(&[Some(&args.edges.edges)]))?;
+    let mut out =
+        OutputDir::prepare(&args.out, command_line(), &inputs(&[Some(&args.edges.edges), args.nodes.as_deref()]))?;
     let spec = args.spec()?;
     let edges = Source::open(&args.edges.edges)?;
-    let run = cateye::network::design(&edges, &spec)?;
+    let nodes = args.nodes.as_deref().map(Source::open).transpose()?;
+    let run = cateye::network::design(&edges, nodes.as_ref().map(|n| (n, args.node_column.as_str())), &spec)?;
     let files = run.write(&mut out, &format!("assignment.{}", args.format.extension()))?;
     if !args.quiet {
         let files: Vec<String> = files.iter().map(|f| f.display().to_string()).collect();
@@ -292,6 +295,27 @@ fn network_effect(args: &NetworkEffectArgs) -> Result<()> {
     out.commit()?;
     if !args.quiet {
         print!("{}", render::network_effect_summary(&effect));
+    }
+    Ok(())
+}
+
+fn simulate_design(args: &SimulateDesignArgs) -> Result<()> {
+    let assignment_path = args.assignment();
+    let report_path = args.design.join("design.json");
+    let mut out = OutputDir::prepare(
+        &args.out,
+        command_line(),
+        &inputs(&[Some(&args.edges.edges), Some(&assignment_path), Some(&report_path)]),
+    )?;
+    let report: cateye::network::DesignReport = cateye::read_json(&report_path)?;
+    let edges = Source::open(&args.edges.edges)?;
+    let assignment = Source::open(&assignment_path)?;
+    let table = cateye::network::simulate_design(&edges, &assignment, &report, &args.spec())?;
+    let path = out.stage("simulation.json", cateye::network::NETWORK_SCHEMA_VERSION)?;
+    cateye::write_json(&path, &table)?;
+    out.commit()?;
+    if !args.quiet {
+        print!("{}", render::simulation_summary(&table));
     }
     Ok(())
 }

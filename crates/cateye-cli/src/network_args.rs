@@ -3,8 +3,8 @@
 
 use crate::args::UnitFormat;
 use cateye::network::{
-    ClusterMethod, DesignPlan, DesignSpec, EdgeColumns, EffectSpec, Exposure, LouvainConfig, Randomization,
-    ReldgConfig, Remainder,
+    ClusterMethod, DesignPlan, DesignSpec, EdgeColumns, EffectSpec, Exposure, LinearInMeans, LouvainConfig,
+    Randomization, ReldgConfig, Remainder, SimulateSpec,
 };
 use cateye::{Error, Result};
 use clap::Args;
@@ -62,6 +62,14 @@ pub struct DesignArgs {
     /// The edge list.
     #[command(flatten)]
     pub edges: EdgeArgs,
+    /// Table of the experiment's units (Parquet, CSV or Arrow IPC): units without an edge are
+    /// kept (each randomized on its own) and an edge naming a unit not in it is an error
+    /// [default: none: the units are the edge list's nodes].
+    #[arg(long)]
+    pub nodes: Option<PathBuf>,
+    /// Unit id column of --nodes.
+    #[arg(long, default_value = "unit")]
+    pub node_column: String,
     /// The randomized unit: cluster, cascade or unit.
     #[arg(long, value_enum, default_value_t = Method::Cluster)]
     pub method: Method,
@@ -224,11 +232,81 @@ impl NetworkEffectArgs {
 
     /// The design's assignment table: assignment.parquet, else assignment.csv.
     pub fn assignment(&self) -> PathBuf {
-        let parquet = self.design.join("assignment.parquet");
-        if parquet.exists() {
-            parquet
-        } else {
-            self.design.join("assignment.csv")
+        assignment_file(&self.design)
+    }
+}
+
+/// Arguments of `cateye simulate-design`.
+#[derive(Args)]
+pub struct SimulateDesignArgs {
+    /// The edge list the design read.
+    #[command(flatten)]
+    pub edges: EdgeArgs,
+    /// The design's output folder (assignment.parquet or .csv, and design.json).
+    #[arg(long)]
+    pub design: PathBuf,
+    /// Direct effect τ of a unit's own treatment in the simulated outcomes.
+    #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+    pub direct: f64,
+    /// Spillover γ: the effect of having every neighbour treated (the global effect is τ + γ).
+    #[arg(long, default_value_t = 0.5, allow_negative_numbers = true)]
+    pub spillover: f64,
+    /// Mean of the units' baseline outcomes.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub baseline_mean: f64,
+    /// Standard deviation of the units' baseline outcomes.
+    #[arg(long, default_value_t = 1.0)]
+    pub baseline_sd: f64,
+    /// Standard deviation of the outcomes' noise.
+    #[arg(long, default_value_t = 1.0)]
+    pub noise_sd: f64,
+    /// Exposure condition of the design's estimators: full, own or a share q in [0, 1].
+    #[arg(long, default_value = "full", value_parser = parse_exposure)]
+    pub exposure: Exposure,
+    /// Re-draws of each design.
+    #[arg(long, default_value_t = 500)]
+    pub replications: usize,
+    /// Seed of the simulated outcomes and the re-drawn designs.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output folder: simulation.json and manifest.json.
+    #[arg(long, default_value = "cateye-simulate-out")]
+    pub out: PathBuf,
+    /// Print nothing but errors.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl SimulateDesignArgs {
+    /// The simulation these arguments describe.
+    pub fn spec(&self) -> SimulateSpec {
+        SimulateSpec {
+            columns: self.edges.columns(),
+            model: LinearInMeans {
+                baseline_mean: self.baseline_mean,
+                baseline_sd: self.baseline_sd,
+                direct: self.direct,
+                spillover: self.spillover,
+                noise_sd: self.noise_sd,
+            },
+            exposure: self.exposure,
+            replications: self.replications,
+            seed: self.seed,
         }
+    }
+
+    /// The design's assignment table: assignment.parquet, else assignment.csv.
+    pub fn assignment(&self) -> PathBuf {
+        assignment_file(&self.design)
+    }
+}
+
+/// The assignment table of a design folder: assignment.parquet, else assignment.csv.
+fn assignment_file(dir: &std::path::Path) -> PathBuf {
+    let parquet = dir.join("assignment.parquet");
+    if parquet.exists() {
+        parquet
+    } else {
+        dir.join("assignment.csv")
     }
 }

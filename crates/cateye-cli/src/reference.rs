@@ -17,7 +17,7 @@ pub struct OptionDoc {
 }
 
 /// The subcommands a user runs, in README order.
-pub const SUBCOMMANDS: [&str; 13] = [
+pub const SUBCOMMANDS: [&str; 14] = [
     "demo",
     "scan",
     "stats-sql",
@@ -28,6 +28,7 @@ pub const SUBCOMMANDS: [&str; 13] = [
     "network-demo",
     "design",
     "network-effect",
+    "simulate-design",
     "privatize",
     "dp-effect",
     "bench",

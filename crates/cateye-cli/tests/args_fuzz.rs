@@ -130,6 +130,7 @@ proptest! {
             Command::Cate(args) => drop(args.spec()),
             Command::Design(args) => drop(args.spec()),
             Command::NetworkEffect(args) => drop(args.spec()),
+            Command::SimulateDesign(args) => drop(args.spec()),
             Command::Privatize(args) => drop(args.spec()),
             Command::DpEffect(args) => drop(args.spec()),
             _ => {}

@@ -769,6 +769,50 @@ fn network_demo_design_and_network_effect_end_to_end() {
     let effect = json(&effect_dir.join("effect.json"));
     assert_eq!(effect["estimates"][0]["estimator"], "hajek");
 
+    // Checking the demo's design before running it: the simulator on the design's own graph.
+    let printed = ok(&[
+        "simulate-design",
+        "--edges",
+        path(&edges),
+        "--design",
+        path(&design_dir),
+        "--baseline-mean",
+        "10",
+        "--noise-sd",
+        "0.3",
+        "--replications",
+        "200",
+        "--out",
+        path(&dir.join("sim")),
+    ]);
+    assert!(printed.contains("true effect 1.500"), "{printed}");
+    let table = json(&dir.join("sim/simulation.json"));
+    assert_eq!(table["rows"].as_array().unwrap().len(), 3, "unit DiM, cluster HT and Hájek");
+
+    // Units without an edge, from a node list: kept, counted, randomized on their own.
+    let nodes = dir.join("units.csv");
+    let mut list = String::from("unit\n");
+    for id in (0..2000).chain([5000, 5001]) {
+        list.push_str(&format!("{id}\n"));
+    }
+    std::fs::write(&nodes, list).unwrap();
+    let printed = ok(&["design", "--edges", path(&edges), "--nodes", path(&nodes), "--out", path(&dir.join("d3"))]);
+    assert!(printed.contains("2002 nodes") && printed.contains("2 isolated nodes"), "{printed}");
+    let e = fails(
+        &[
+            "network-effect",
+            path(&outcomes),
+            "--edges",
+            path(&edges),
+            "--design",
+            path(&dir.join("d3")),
+            "--outcome",
+            "y",
+        ],
+        1,
+    );
+    assert!(e.contains("2 units of the graph have no row") && e.contains("'5000'"), "{e}");
+
     // Bad input: clear messages naming the value.
     let e = fails(&["design", "--edges", path(&edges), "--method", "cascade"], 1);
     assert!(e.contains("--seeds"), "{e}");

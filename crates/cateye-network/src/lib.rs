@@ -41,7 +41,9 @@ pub use cluster::{
 };
 pub use design::{cluster_sizes, size_strata, Assignment, Design, DesignSummary, Level, Randomization};
 pub use error::{NetworkError, Result};
-pub use estimate::{difference_in_means, EffectEstimate, Estimator, VarianceMethod, VarianceParts};
+pub use estimate::{
+    difference_in_means, EffectEstimate, Estimator, VarianceMethod, VarianceParts, MIN_CLUSTERS_PER_ARM,
+};
 pub use exposure::{exposure_conditions, Condition, Exposure, ExposureModel, ExposureProbabilities, MonteCarloError};
 pub use generate::{
     barabasi_albert, barabasi_albert_edges, stochastic_block_model, stochastic_block_model_edges,

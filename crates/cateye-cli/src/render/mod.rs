@@ -10,7 +10,7 @@ mod scan;
 pub use cate::cate_summary;
 pub use deep_dive::deep_dive_summary;
 pub use forest::forest_summary;
-pub use network::{design_summary, network_demo_summary, network_effect_summary};
+pub use network::{design_summary, network_demo_summary, network_effect_summary, simulation_summary};
 pub use privacy::{dp_effect_summary, privatize_summary};
 pub use scan::scan_summary;
 

@@ -1,7 +1,7 @@
 //! Terminal summaries of `cateye design` and `cateye network-effect`.
 
 use super::sig;
-use cateye::network::{DesignReport, NetworkDemo, NetworkEffect};
+use cateye::network::{DesignReport, NetworkDemo, NetworkEffect, SimulationTable};
 use std::fmt::Write;
 
 /// The graph, the clusters and the draw.
@@ -91,17 +91,24 @@ pub fn network_demo_summary(demo: &NetworkDemo) -> String {
     );
     let _ = writeln!(s, "\nOne experiment (true global effect {}):", sig(demo.truth));
     s.push_str(&network_effect_summary(&demo.effect));
-    let t = &demo.simulation;
-    let _ = writeln!(s, "\nThe designs over {} replications (true effect {}):", t.replications, sig(t.truth.effect));
+    s.push('\n');
+    s.push_str(&simulation_summary(&demo.simulation));
+    s
+}
+
+/// The simulator's table: one row per design × estimator.
+pub fn simulation_summary(t: &SimulationTable) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "The designs over {} replications (true effect {}):", t.replications, sig(t.truth.effect));
     let _ = writeln!(
         s,
-        "  {:<8} {:<18} {:>8} {:>8} {:>8} {:>9} {:>6}",
+        "  {:<12} {:<18} {:>8} {:>8} {:>8} {:>9} {:>6}",
         "design", "estimator", "bias", "sd", "rmse", "coverage", "power"
     );
     for r in &t.rows {
         let _ = writeln!(
             s,
-            "  {:<8} {:<18} {:>8} {:>8} {:>8} {:>9} {:>6}",
+            "  {:<12} {:<18} {:>8} {:>8} {:>8} {:>9} {:>6}",
             r.design,
             format!("{:?}", r.estimator),
             sig(r.bias),

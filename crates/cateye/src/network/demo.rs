@@ -139,7 +139,7 @@ pub fn network_demo(dir: &Path, seed: u64) -> Result<NetworkDemo> {
         p: 0.5,
         seed,
     };
-    let run = design(&edges_source, &spec)?;
+    let run = design(&edges_source, None, &spec)?;
     let design_dir = dir.join("design");
     run.write(
         &mut OutputDir::prepare(&design_dir, vec!["cateye".into(), "network-demo".into()], &[])?,

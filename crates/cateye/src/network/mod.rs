@@ -24,12 +24,13 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 use cateye_network::{
-    cluster, load_graph, rows_to_nodes, size_strata, Assignment, CascadeDesign, Design, ExposureModel, LoadedGraph,
-    NodeId, NodeIds,
+    cluster, load_graph, rows_to_nodes, simulate, size_strata, Assignment, CascadeDesign, Design, DesignCase,
+    DesignSpec as SimulatedDesign, ExposureModel, LoadedGraph, NodeId, NodeIds, NodeList, OutcomeModel, Scenario,
 };
 pub use cateye_network::{
     CascadeOptions, CascadeSummary, ClusterMethod, ClusterQuality, DesignSummary, EdgeColumns, EdgeReport,
-    EffectEstimate, Estimator, Exposure, LouvainConfig, Randomization, ReldgConfig, Remainder, UnitDraw,
+    EffectEstimate, Estimator, Exposure, LinearInMeans, LouvainConfig, Randomization, ReldgConfig, Remainder,
+    SimulationRow, SimulationTable, UnitDraw,
 };
 
 /// Version of `design.json` and `effect.json`.
@@ -155,12 +156,16 @@ fn seconds(t: std::time::Instant) -> f64 {
     t.elapsed().as_secs_f64()
 }
 
-/// Reads the graph, clusters it per `spec` and draws the assignment.
-pub fn design(edges: &Source, spec: &DesignSpec) -> Result<DesignRun> {
+/// Reads the graph, clusters it per `spec` and draws the assignment. `nodes`, when given, is a
+/// table and its column of the experiment's units: every unit is a node (units without an edge
+/// are kept, randomized as clusters of their own, and counted in the report), and an edge
+/// naming a unit not in it is an error. Without it the units are the nodes of the edge list.
+pub fn design(edges: &Source, nodes: Option<(&Source, &str)>, spec: &DesignSpec) -> Result<DesignRun> {
     let input = edges.label();
     let net = |e| Error::fit(input, e);
     let t = std::time::Instant::now();
-    let LoadedGraph { graph, ids, report: edge_report } = load_graph(edges, &spec.columns, None).map_err(net)?;
+    let list = nodes.map(|(table, column)| NodeList { table, column });
+    let LoadedGraph { graph, ids, report: edge_report } = load_graph(edges, &spec.columns, list).map_err(net)?;
     let load = seconds(t);
     let t = std::time::Instant::now();
     let mut cascade = None;
@@ -289,20 +294,44 @@ pub struct NetworkEffect {
     pub units: usize,
 }
 
-/// Estimates the global average treatment effect from the graph (`edges`), the design's
-/// assignment table and report, and the outcomes (one row per unit of the graph).
-pub fn network_effect(
+/// A design read back: the graph (numbered as the assignment table lists the units), the
+/// design rebuilt from `design.json` and the cluster labels, and the drawn assignment.
+struct DrawnDesign {
+    graph: cateye_network::Graph,
+    ids: NodeIds,
+    design: Design,
+    drawn: Assignment,
+}
+
+fn net_error(label: &str) -> impl Fn(cateye_network::NetworkError) -> Error + '_ {
+    move |e| Error::fit(label, e)
+}
+
+/// An error when `rows` leaves a node of the graph without a row of `table`.
+fn check_every_node(rows: &cateye_network::RowNodes, ids: &NodeIds, table: &Source) -> Result<()> {
+    if let Some(node) = rows.row_of_node.iter().position(Option::is_none) {
+        let id = ids.get(node).map(|id| id.to_string()).unwrap_or_default();
+        return Err(Error::invalid(
+            table.label(),
+            format!(
+                "{} units of the graph have no row (the first: '{id}'); expected one row per unit",
+                rows.nodes_without_row()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads the design `report` drew: the edge list, with the assignment table's units as the
+/// node list (so isolated units keep their place), checked against the graph the design read.
+fn read_design(
     edges: &Source,
+    columns: &EdgeColumns,
     assignment: &Source,
     report: &DesignReport,
-    outcomes: &Source,
-    spec: &EffectSpec,
-) -> Result<NetworkEffect> {
-    let net = |label: &str| {
-        let label = label.to_string();
-        move |e| Error::fit(&label, e)
-    };
-    let LoadedGraph { graph, ids, .. } = load_graph(edges, &spec.columns, None).map_err(net(edges.label()))?;
+) -> Result<DrawnDesign> {
+    let units = NodeList { table: assignment, column: "unit" };
+    let LoadedGraph { graph, ids, .. } = load_graph(edges, columns, Some(units)).map_err(net_error(edges.label()))?;
     if graph.num_nodes() != report.graph.nodes || graph.num_edges() != report.graph.edges {
         return Err(Error::invalid(
             edges.label(),
@@ -317,22 +346,8 @@ pub fn network_effect(
         ));
     }
     let n = graph.num_nodes();
-    // The assignment: one row per node.
-    let rows = rows_to_nodes(&ids, assignment, "unit").map_err(net(assignment.label()))?;
-    let missing = |rows: &cateye_network::RowNodes, what: &Source| -> Result<()> {
-        if let Some(node) = rows.row_of_node.iter().position(Option::is_none) {
-            let id = ids.get(node).map(|id| id.to_string()).unwrap_or_default();
-            return Err(Error::invalid(
-                what.label(),
-                format!(
-                    "{} units of the graph have no row (the first: '{id}'); expected one row per unit",
-                    rows.nodes_without_row()
-                ),
-            ));
-        }
-        Ok(())
-    };
-    missing(&rows, assignment)?;
+    let rows = rows_to_nodes(&ids, assignment, "unit").map_err(net_error(assignment.label()))?;
+    check_every_node(&rows, &ids, assignment)?;
     let columns = read_numeric(assignment, &[("cluster", "cluster"), ("treated", "treatment")])?;
     let mut labels = vec![0u32; n];
     let mut treated = vec![0u8; n];
@@ -341,11 +356,29 @@ pub fn network_effect(
         treated[node as usize] = columns[1][row] as u8;
     }
     let design = design_of(&report.plan, report.randomization, report.per_stratum, report.design.p, &labels)
-        .map_err(net(assignment.label()))?;
-    let drawn = Assignment::from_nodes(&design, &treated).map_err(net(assignment.label()))?;
+        .map_err(net_error(assignment.label()))?;
+    let drawn = Assignment::from_nodes(&design, &treated).map_err(net_error(assignment.label()))?;
+    Ok(DrawnDesign { graph, ids, design, drawn })
+}
+
+/// Estimates the global average treatment effect from the graph (`edges`), the design's
+/// assignment table and report, and the outcomes (one row per unit of the graph).
+pub fn network_effect(
+    edges: &Source,
+    assignment: &Source,
+    report: &DesignReport,
+    outcomes: &Source,
+    spec: &EffectSpec,
+) -> Result<NetworkEffect> {
+    let net = |label: &str| {
+        let label = label.to_string();
+        move |e| Error::fit(&label, e)
+    };
+    let DrawnDesign { graph, ids, design, drawn } = read_design(edges, &spec.columns, assignment, report)?;
+    let n = graph.num_nodes();
     // The outcomes: one row per node.
     let rows = rows_to_nodes(&ids, outcomes, &spec.unit).map_err(net(outcomes.label()))?;
-    missing(&rows, outcomes)?;
+    check_every_node(&rows, &ids, outcomes)?;
     let y_rows = read_numeric(outcomes, &[(&spec.outcome, "outcome")])?.remove(0);
     let mut y = vec![0.0; n];
     for (row, &node) in rows.node_of_row.iter().enumerate() {
@@ -375,4 +408,55 @@ pub fn network_effect(
         }
     }
     Ok(NetworkEffect { exposure: spec.exposure, design: design.summary(), estimates, not_reported, units: n })
+}
+
+/// What [`simulate_design`] simulates.
+#[derive(Debug, Clone)]
+pub struct SimulateSpec {
+    /// The edge list's columns (the design's graph).
+    pub columns: EdgeColumns,
+    /// The outcome model: direct effect, spillover, baseline and noise spread.
+    pub model: LinearInMeans,
+    /// The exposure condition of the design's estimators.
+    pub exposure: Exposure,
+    /// Replications of each design.
+    pub replications: usize,
+    /// Seed of the outcomes and the re-drawn designs.
+    pub seed: u64,
+}
+
+/// Checks a design before it runs: on the design's own graph, with linear-in-means outcomes
+/// (`spec.model`), re-draws the design and a unit-randomized design of the same probability
+/// `spec.replications` times each and reports, per design × estimator, bias, variance, RMSE,
+/// coverage of the 95% interval and power at the model's effect ([`cateye_network::simulate`]).
+pub fn simulate_design(
+    edges: &Source,
+    assignment: &Source,
+    report: &DesignReport,
+    spec: &SimulateSpec,
+) -> Result<SimulationTable> {
+    let DrawnDesign { graph, design, .. } = read_design(edges, &spec.columns, assignment, report)?;
+    let net = net_error(edges.label());
+    let p = report.design.p;
+    let unit = match report.randomization {
+        Randomization::Bernoulli => Design::unit_bernoulli(graph.num_nodes(), p),
+        _ => Design::unit_complete(graph.num_nodes(), p),
+    }
+    .map_err(&net)?;
+    let name = match &report.plan {
+        DesignPlan::Unit => "this design",
+        DesignPlan::Cluster { .. } => "cluster",
+        DesignPlan::Cascade { .. } => "cascade",
+    };
+    let scenario = Scenario {
+        model: OutcomeModel::LinearInMeans(spec.model.clone()),
+        designs: vec![
+            DesignCase::new("unit", SimulatedDesign::Unit(unit)),
+            DesignCase::new(name, SimulatedDesign::Cluster { design, exposure: spec.exposure }),
+        ],
+        replications: spec.replications,
+        truth_runs: 2,
+        seed: spec.seed,
+    };
+    simulate(&graph, &scenario).map_err(net)
 }
