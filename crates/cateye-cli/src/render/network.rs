@@ -31,12 +31,17 @@ pub fn design_summary(report: &DesignReport, files: &[String]) -> String {
     }
     let _ = writeln!(
         s,
-        "Design: {:?} randomization of {} groups, p = {}; {} units treated; {:.1}% of units can be fully exposed to either arm",
+        "Design: {:?} randomization of {} groups, p = {}; {} units treated",
         d.randomization,
         d.clusters,
         sig(d.p),
-        report.treated_units,
-        100.0 * report.full_exposure_possible
+        report.treated_units
+    );
+    let _ = writeln!(
+        s,
+        "Expected share of units fully exposed (unit and all neighbours in one arm): {:.1}% to treatment, {:.1}% to control",
+        100.0 * report.expected_exposed_treated,
+        100.0 * report.expected_exposed_control
     );
     let t = &report.seconds;
     let _ = writeln!(s, "Took {} s to load, {} s to cluster, {} s to draw", sig(t.load), sig(t.cluster), sig(t.draw));

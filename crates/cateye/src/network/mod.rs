@@ -94,9 +94,12 @@ pub struct DesignReport {
     pub cascade: Option<CascadeSummary>,
     /// Units treated by the draw.
     pub treated_units: usize,
-    /// Share of units with a positive probability of full-neighbourhood exposure to each arm
-    /// (a unit whose neighbourhood spans many clusters is rarely fully exposed).
-    pub full_exposure_possible: f64,
+    /// Expected share of units fully exposed to treatment (the unit and all its neighbours
+    /// treated) under the design: the mean exposure probability. A unit whose neighbourhood
+    /// spans many clusters is rarely fully exposed, and the estimators see only exposed units.
+    pub expected_exposed_treated: f64,
+    /// Expected share of units fully exposed to control.
+    pub expected_exposed_control: f64,
     /// Seconds taken: loading, clustering, drawing.
     pub seconds: Timings,
 }
@@ -196,10 +199,7 @@ pub fn design(edges: &Source, nodes: Option<(&Source, &str)>, spec: &DesignSpec)
     let assignment = built.draw(spec.seed);
     let model = ExposureModel::new(&graph, &built, Exposure::Full).map_err(net)?;
     let probabilities = model.probabilities();
-    let possible = (0..graph.num_nodes())
-        .filter(|&i| probabilities.treated[i] > 0.0 && probabilities.control[i] > 0.0)
-        .count() as f64
-        / graph.num_nodes().max(1) as f64;
+    let mean = |p: &[f64]| p.iter().sum::<f64>() / p.len().max(1) as f64;
     let quality =
         ClusterQuality::compute(&graph, &cateye_network::Clustering::from_labels(labels.clone())).map_err(net)?;
     let report = DesignReport {
@@ -211,7 +211,8 @@ pub fn design(edges: &Source, nodes: Option<(&Source, &str)>, spec: &DesignSpec)
         quality,
         cascade,
         treated_units: assignment.treated_nodes(),
-        full_exposure_possible: possible,
+        expected_exposed_treated: mean(&probabilities.treated),
+        expected_exposed_control: mean(&probabilities.control),
         seconds: Timings { load, cluster: cluster_seconds, draw: seconds(t) },
     };
     let table = assignment_table(&ids, built.labels(), assignment.nodes()).map_err(|m| Error::invalid(input, m))?;
