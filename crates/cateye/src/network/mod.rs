@@ -353,8 +353,21 @@ fn read_design(
     let mut labels = vec![0u32; n];
     let mut treated = vec![0u8; n];
     for (row, &node) in rows.node_of_row.iter().enumerate() {
-        labels[node as usize] = columns[0][row] as u32;
-        treated[node as usize] = columns[1][row] as u8;
+        let (cluster, arm) = (columns[0][row], columns[1][row]);
+        if !(cluster >= 0.0 && cluster <= u32::MAX as f64 && cluster.fract() == 0.0) {
+            return Err(Error::invalid(
+                assignment.label(),
+                format!("column 'cluster': row {} (1-based) is {cluster}; expected a cluster number", row + 1),
+            ));
+        }
+        if arm != 0.0 && arm != 1.0 {
+            return Err(Error::invalid(
+                assignment.label(),
+                format!("column 'treated': row {} (1-based) is {arm}; expected 0/1 (control/treated)", row + 1),
+            ));
+        }
+        labels[node as usize] = cluster as u32;
+        treated[node as usize] = arm as u8;
     }
     let design = design_of(&report.plan, report.randomization, report.per_stratum, report.design.p, &labels)
         .map_err(net_error(assignment.label()))?;
