@@ -255,7 +255,6 @@ fn report(results: &Path, out: &Path) -> Result<()> {
     Ok(())
 }
 
-/// `cateye stats-sql`: the query that computes the statistics table, on stdout.
 fn network_demo(out: &Path, seed: u64) -> Result<()> {
     let demo = cateye::network::network_demo(out, seed)?;
     print!("{}", render::network_demo_summary(&demo));
@@ -321,8 +320,10 @@ fn simulate_design(args: &SimulateDesignArgs) -> Result<()> {
 }
 
 fn privatize(args: &PrivatizeArgs) -> Result<()> {
+    // The manifest records neither the seed nor a checksum of the input: either would let the
+    // release be undone (a hash of the clear outcomes can be tested against guesses).
     let command = cateye_cli::privacy_args::redact_seed(&command_line());
-    let mut out = OutputDir::prepare(&args.out, command, &inputs(&[Some(&args.file)]))?;
+    let mut out = OutputDir::prepare(&args.out, command, &[])?;
     let source = Source::open(&args.file)?;
     let released = cateye::privacy::privatize_table(&source, &args.spec())?;
     let table = format!("released.{}", args.format.extension());
@@ -353,6 +354,7 @@ fn dp_effect(args: &DpEffectArgs) -> Result<()> {
     Ok(())
 }
 
+/// `cateye stats-sql`: the query that computes the statistics table, on stdout.
 fn stats_sql(args: &StatsSqlArgs) -> Result<()> {
     print!("{}", args.query()?.sql(args.dialect)?);
     Ok(())

@@ -132,6 +132,25 @@ impl DesignArgs {
     /// The design these arguments describe.
     pub fn spec(&self) -> Result<DesignSpec> {
         let bad = |message: String| Error::Config { origin: "command line".into(), message };
+        // Options of another method or algorithm are refused rather than ignored.
+        let cascade = matches!(self.method, Method::Cascade);
+        let louvain = matches!(self.method, Method::Cluster) && matches!(self.clustering, Clusterer::Louvain);
+        let reldg = matches!(self.method, Method::Cluster) && matches!(self.clustering, Clusterer::Reldg);
+        for (given, flag, applies) in [
+            (self.seeds.is_some(), "--seeds", cascade),
+            (self.nearest, "--nearest", cascade),
+            (self.clusters.is_some(), "--clusters", reldg),
+            (self.max_cluster_size.is_some(), "--max-cluster-size", louvain),
+        ] {
+            if given && !applies {
+                let to = match flag {
+                    "--seeds" | "--nearest" => "--method cascade",
+                    "--clusters" => "--method cluster --clustering reldg",
+                    _ => "--method cluster --clustering louvain",
+                };
+                return Err(bad(format!("{flag} applies to {to} only")));
+            }
+        }
         let plan = match self.method {
             Method::Unit => DesignPlan::Unit,
             Method::Cluster => DesignPlan::Cluster {

@@ -683,6 +683,28 @@ fn privatize_then_dp_effect_recovers_the_effect_and_keeps_the_seed_secret() {
     assert!(e.contains("'spend' is the outcome"), "{e}");
     let e = fails(
         &[
+            "privatize",
+            path(&data),
+            "--outcome",
+            "spend",
+            "--treatment",
+            "treated",
+            "--cluster",
+            "spend",
+            "--epsilon",
+            "1",
+            "--lo",
+            "0",
+            "--hi",
+            "6",
+        ],
+        1,
+    );
+    assert!(e.contains("both the outcome and the cluster"), "{e}");
+    let inputs = json(&released.join("manifest.json"))["inputs"].clone();
+    assert!(inputs.as_array().is_none_or(Vec::is_empty), "no checksum of the clear input: {inputs}");
+    let e = fails(
+        &[
             "dp-effect",
             path(&released.join("released.parquet")),
             "--mechanism",
@@ -820,6 +842,10 @@ fn network_demo_design_and_network_effect_end_to_end() {
     assert!(e.contains("'999999' is not a node"), "{e}");
     let e = fails(&["design", "--edges", path(&edges), "--clustering", "reldg"], 1);
     assert!(e.contains("--clusters"), "{e}");
+    let e = fails(&["design", "--edges", path(&edges), "--clusters", "40"], 1);
+    assert!(e.contains("--clusters applies to --method cluster --clustering reldg only"), "{e}");
+    let e = fails(&["design", "--edges", path(&edges), "--method", "unit", "--randomization", "stratified"], 1);
+    assert!(e.contains("a unit design has none"), "{e}");
     let e = fails(&["design", "--edges", path(&edges), "--p", "1.5"], 1);
     assert!(e.contains("1.5"), "{e}");
     let e = fails(

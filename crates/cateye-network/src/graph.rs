@@ -213,7 +213,9 @@ fn dedup_row(row: &mut [u32]) -> u64 {
 fn dedup_weighted_row(row: &mut [u32], weights: &mut [f64], pairs: &mut Vec<(u32, f64)>) -> u64 {
     pairs.clear();
     pairs.extend(row.iter().copied().zip(weights.iter().copied()));
-    pairs.sort_unstable_by_key(|p| p.0);
+    // A stable sort: the weights of a repeated edge add in edge-list order in both rows, so
+    // the weight of a–b is the weight of b–a to the last bit.
+    pairs.sort_by_key(|p| p.0);
     let mut kept = 0usize;
     for &(node, weight) in pairs.iter() {
         if kept > 0 && node == row[kept - 1] {

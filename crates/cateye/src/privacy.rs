@@ -5,14 +5,19 @@
 //!
 //! The released table keeps only the columns the analysis needs (the treatment, the cluster,
 //! the released outcome) and those the caller names to keep (unit ids): other columns of the
-//! input could carry the outcome in the clear. The seed is never written anywhere: with it the
+//! input could carry the outcome in the clear. Its rows are shuffled by the secret seed (the
+//! input's order could rank the outcomes). The seed is never written anywhere: with it the
 //! release could be replayed and undone.
 
 use crate::error::{Error, Result};
 use arrow::array::{ArrayRef, Float64Array, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use cateye_io::{column_index, read_labels, read_numeric, Source};
+use rand::seq::SliceRandom;
 use std::sync::Arc;
+
+/// Purpose of the random stream that orders the released rows.
+const PURPOSE_ROW_ORDER: u64 = 0x726F_776F_7264_6572;
 
 pub use cateye_privacy::{
     BudgetSplit, ClusterQuality, Clusters, DpEffect, EffectOptions, Mechanism, MechanismParams, OutcomeGrid, PriorKind,
@@ -102,6 +107,17 @@ pub fn privatize_table(source: &Source, spec: &PrivatizeSpec) -> Result<Privatiz
             format!("column '{}' is the outcome: it cannot be kept in the clear", spec.outcome),
         ));
     }
+    for (role, column) in [("treatment", Some(&spec.treatment)), ("cluster", spec.cluster.as_ref())] {
+        if column == Some(&spec.outcome) {
+            return Err(Error::invalid(
+                input,
+                format!(
+                    "column '{}' is both the outcome and the {role}: it would be released in the clear",
+                    spec.outcome
+                ),
+            ));
+        }
+    }
     let outcomes = read_numeric(source, &[(&spec.outcome, "outcome")])?.remove(0);
     let treated = read_treated(source, &spec.treatment)?;
     let clusters = read_clusters(source, spec.cluster.as_deref(), outcomes.len())?;
@@ -132,6 +148,20 @@ pub fn privatize_table(source: &Source, spec: &PrivatizeSpec) -> Result<Privatiz
         start += rows;
         batches.push(RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::invalid(input, e.to_string()))?);
     }
+    // Rows leave in an order drawn from the secret seed: the input's order (a table sorted by
+    // the outcome, say) would otherwise rank the units.
+    let invalid = |e: arrow::error::ArrowError| Error::invalid(input, e.to_string());
+    let table = arrow::compute::concat_batches(&schema, &batches).map_err(invalid)?;
+    let mut order: Vec<u32> = (0..table.num_rows() as u32).collect();
+    order.shuffle(&mut cateye_stats::stream(spec.seed, PURPOSE_ROW_ORDER, 0));
+    let indices = arrow::array::UInt32Array::from(order);
+    let shuffled = table
+        .columns()
+        .iter()
+        .map(|c| arrow::compute::take(c, &indices, None))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(invalid)?;
+    let batches = vec![RecordBatch::try_new(schema.clone(), shuffled).map_err(invalid)?];
     Ok(Privatized { schema, batches, mechanism: release.mechanism })
 }
 

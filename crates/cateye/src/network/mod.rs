@@ -94,6 +94,9 @@ pub struct DesignReport {
     pub cascade: Option<CascadeSummary>,
     /// Units treated by the draw.
     pub treated_units: usize,
+    /// The seed of the clustering's visiting order and of the draw: with the plan and the edge
+    /// list it reproduces the assignment.
+    pub seed: u64,
     /// Expected share of units fully exposed to treatment (the unit and all its neighbours
     /// treated) under the design: the mean exposure probability. A unit whose neighbourhood
     /// spans many clusters is rarely fully exposed, and the estimators see only exposed units.
@@ -145,7 +148,10 @@ fn design_of(
 ) -> cateye_network::Result<Design> {
     match (plan, randomization) {
         (DesignPlan::Unit, Randomization::Bernoulli) => Design::unit_bernoulli(labels.len(), p),
-        (DesignPlan::Unit, _) => Design::unit_complete(labels.len(), p),
+        (DesignPlan::Unit, Randomization::Complete) => Design::unit_complete(labels.len(), p),
+        (DesignPlan::Unit, Randomization::Stratified) => Err(cateye_network::NetworkError::invalid(
+            "stratified randomization strata clusters by size; a unit design has none: use bernoulli or complete",
+        )),
         (_, Randomization::Bernoulli) => Design::cluster_bernoulli(labels, p),
         (_, Randomization::Complete) => Design::cluster_complete(labels, p),
         (_, Randomization::Stratified) => {
@@ -211,6 +217,7 @@ pub fn design(edges: &Source, nodes: Option<(&Source, &str)>, spec: &DesignSpec)
         quality,
         cascade,
         treated_units: assignment.treated_nodes(),
+        seed: spec.seed,
         expected_exposed_treated: mean(&probabilities.treated),
         expected_exposed_control: mean(&probabilities.control),
         seconds: Timings { load, cluster: cluster_seconds, draw: seconds(t) },
