@@ -76,7 +76,7 @@ pub struct DesignArgs {
     /// Clustering of a cluster design.
     #[arg(long, value_enum, default_value_t = Clusterer::Louvain)]
     pub clustering: Clusterer,
-    /// Number of balanced clusters (reldg; required there).
+    /// Number of balanced clusters (reldg, where it is required) [default: none].
     #[arg(long)]
     pub clusters: Option<usize>,
     /// Louvain resolution (above 1: smaller clusters).
@@ -85,7 +85,8 @@ pub struct DesignArgs {
     /// Largest cluster Louvain may form [default: no cap].
     #[arg(long)]
     pub max_cluster_size: Option<u64>,
-    /// Cascade seed node ids, comma separated (cascade design).
+    /// Cascade seed node ids, comma separated (cascade design, where they are required)
+    /// [default: none].
     #[arg(long, value_delimiter = ',')]
     pub seeds: Option<Vec<String>>,
     /// Hops over which a cascade seed's arm propagates (cascade design).

@@ -113,11 +113,16 @@ mod tests {
 
     #[test]
     fn every_option_says_what_it_does_and_its_default() {
+        let cli = Cli::command();
         for name in SUBCOMMANDS {
+            let command = cli.find_subcommand(name).unwrap();
             for o in options(name) {
                 assert!(!o.help.is_empty(), "cateye {name} {}: no help text", o.name);
                 let positional = !o.name.starts_with("--");
-                let required = matches!(o.name.as_str(), "--outcome" | "--treatment");
+                // Options the user must give (clap refuses the command without them).
+                let required = command
+                    .get_arguments()
+                    .any(|a| a.is_required_set() && a.get_long().is_some_and(|l| o.name == format!("--{l}")));
                 assert!(
                     o.default.is_some() || positional || required,
                     "cateye {name} {}: no default stated (end the help with [default: X])",

@@ -14,8 +14,10 @@
 //! # The mechanism in brief
 //!
 //! Outcomes are clipped to `[lo, hi]` and rounded onto a grid of `K` levels ([`OutcomeGrid`],
-//! [`Rounding`]). For each cluster and arm the empirical distribution of the levels gets
-//! `Laplace(σ/n_{a,c})` noise per level and is floored at `γ` and renormalised; each unit then
+//! [`Rounding`]). For each cluster and arm the counts of the levels get discrete Laplace noise
+//! (`P(k) ∝ e^{−|k|/σ}`, the integer form of the paper's `Laplace(σ/n_{a,c})` on the
+//! probabilities, [`discrete_laplace_pmf`]), are clipped at 0, turned into proportions, floored
+//! at `γ` and renormalised; each unit then
 //! keeps its level with probability `1 − λ` and otherwise reports a level drawn from that
 //! distribution ([`privatize`]). The released distributions are published with the outcomes
 //! ([`ReleasedMechanism`]), and the estimator ([`dp_effect`]) inverts each cell's routing matrix
@@ -56,7 +58,8 @@ pub use params::{
 };
 pub use quality::{cluster_quality, ArmPair, ClusterQuality};
 pub use release::{
-    privatize, CellPrior, Release, ReleasedMechanism, BLOCK, PURPOSE_PRIOR, PURPOSE_RELEASE, PURPOSE_ROUND,
+    discrete_laplace_pmf, privatize, CellPrior, Release, ReleasedMechanism, BLOCK, PURPOSE_PRIOR, PURPOSE_RELEASE,
+    PURPOSE_ROUND,
 };
 pub use routing::{floor_distribution, RoutingMatrix};
 pub use variance::{conditional_mechanism_variance, variance_formula, VarianceFormula};

@@ -4,11 +4,25 @@
 //!
 //! 1. the empirical distribution `p̂_{a,c}` of the cell's levels (outcomes clipped and rounded
 //!    onto the grid, [`crate::grid`]);
-//! 2. Laplace noise: `q(y) = p̂_{a,c}(y) + Laplace(σ/n_{a,c})`, independently per level;
-//! 3. truncation at the floor `γ` and renormalisation, keeping the floor exact
-//!    ([`floor_distribution`]), which gives the released distribution `q̃_{a,c}`;
+//! 2. noise on the cell's integer *counts* `N_{a,c}(y) = n_{a,c}·p̂_{a,c}(y)`: independent discrete
+//!    Laplace (two-sided geometric) noise per level, `Ñ(y) = N(y) + Z_y` with
+//!    `P(Z = k) = ((1 − p)/(1 + p))·p^{|k|}`, `p = e^{−1/σ}` ([`discrete_laplace_pmf`]);
+//! 3. clipping at 0, division by `n_{a,c}`, truncation at the floor `γ` and renormalisation,
+//!    keeping the floor exact ([`floor_distribution`]), which gives the released distribution
+//!    `q̃_{a,c}`;
 //! 4. each unit keeps its level with probability `1 − λ`, and with probability `λ` reports a
 //!    level drawn from `q̃_{a,c}`.
+//!
+//! Step 2 is the integer analogue of the paper's `Laplace(σ/n_{a,c})` noise on the probabilities
+//! (which is `Laplace(σ)` on the counts, divided by `n_{a,c}`). Moving one unit between two levels
+//! changes the count vector by 2 in L1, and the discrete Laplace mechanism's likelihood ratio
+//! is `p^{(|k − N'| − |k − N|)} ≤ e^{2/σ}` summed over the levels: the same `ε_prior = 2/σ`, attained.
+//! Integer noise is used because the distributions are published at full `f64` precision: a
+//! floating-point Laplace sample leaks its input through the pattern of its low-order bits
+//! (Mironov, "On significance of the least significant bits for differential privacy", CCS
+//! 2012), while here everything published is a deterministic function of the noisy integer
+//! counts and the public cell sizes. The sampler ([`discrete_laplace`]) is the difference of
+//! two geometric draws `⌊σE⌋`, `E` exponential; see its documentation for how exact it is.
 //!
 //! The cluster-free prior uses one cell per arm; the uniform prior skips steps 1–3. The
 //! released distributions are part of the output ([`ReleasedMechanism`]): they are
@@ -30,7 +44,7 @@ use serde::{Deserialize, Serialize};
 
 /// The random-stream purpose of stochastic rounding.
 pub const PURPOSE_ROUND: u64 = 0xC1D9_0001;
-/// The random-stream purpose of the Laplace noise on the response distributions.
+/// The random-stream purpose of the discrete Laplace noise on the response distributions.
 pub const PURPOSE_PRIOR: u64 = 0xC1D9_0002;
 /// The random-stream purpose of the per-unit release.
 pub const PURPOSE_RELEASE: u64 = 0xC1D9_0003;
@@ -79,8 +93,8 @@ pub struct Release {
 
 impl ReleasedMechanism {
     /// Checks a mechanism read back from a file: valid parameters, one distribution of `K`
-    /// probabilities per cell, cluster labels exactly for the cluster prior, and an account
-    /// that matches the parameters.
+    /// probabilities per cell, no (cluster, arm) cell listed twice, cluster labels exactly for
+    /// the cluster prior, and an account that matches the parameters.
     pub fn validate(&self) -> Result<()> {
         let k = self.mechanism.grid.k();
         let account = self.mechanism.account()?;
@@ -92,8 +106,16 @@ impl ReleasedMechanism {
             )));
         }
         let clustered = self.mechanism.params.prior == PriorKind::Cluster;
+        let mut seen = std::collections::HashSet::with_capacity(self.priors.len());
         for cell in &self.priors {
             let name = cell.cluster.as_deref().unwrap_or("(all)");
+            if !seen.insert((cell.cluster.as_deref(), cell.treated)) {
+                return Err(PrivacyError::Mechanism(format!(
+                    "the cell of cluster '{name}' ({}) is listed twice: each (cluster, arm) has one released \
+                     distribution",
+                    arm_name(cell.treated)
+                )));
+            }
             if cell.prior.len() != k {
                 return Err(PrivacyError::Mechanism(format!(
                     "cell of cluster '{name}' ({}) has {} probabilities for {k} levels",
@@ -139,14 +161,55 @@ pub(crate) fn arm_name(treated: bool) -> &'static str {
     }
 }
 
-/// A Laplace draw of scale `scale` by inversion.
-fn laplace(rng: &mut ChaCha8Rng, scale: f64) -> f64 {
+/// `−ln u` is drawn only on `u ≥ e^{−EXP_SPLIT}`; the rest of the exponential's tail is
+/// reached through its memorylessness (see [`exponential`]).
+const EXP_SPLIT: f64 = 8.0;
+
+/// A standard exponential draw. A 53-bit uniform `u` on `(0, 1]` gives `−ln u`; to keep the
+/// resolution of `u` fine relative to `u` itself (spacing `2^{-53}` against `u ≥ e^{−8}`, a
+/// relative `3·10^{-13}`) and the support unbounded, a draw beyond `EXP_SPLIT` is replaced by
+/// `EXP_SPLIT` plus a fresh exponential: `P(E ≥ s + x | E ≥ s) = e^{−x}`.
+fn exponential(rng: &mut ChaCha8Rng) -> f64 {
+    let threshold = (-EXP_SPLIT).exp();
+    let mut base = 0.0;
     loop {
-        let u: f64 = rng.random::<f64>();
-        if u > 0.0 {
-            return if u < 0.5 { scale * (2.0 * u).ln() } else { -scale * (2.0 * (1.0 - u)).ln() };
+        // `random::<f64>()` is a multiple of 2^-53 in [0, 1); `1 − r` is in (0, 1].
+        let u = 1.0 - rng.random::<f64>();
+        if u >= threshold {
+            return base - u.ln();
         }
+        base += EXP_SPLIT;
     }
+}
+
+/// A geometric draw on `{0, 1, 2, …}` with `P(G ≥ k) = e^{−k/σ}`: `⌊σE⌋` for a standard
+/// exponential `E`, since `P(⌊σE⌋ ≥ k) = P(E ≥ k/σ)`.
+fn geometric(rng: &mut ChaCha8Rng, sigma: f64) -> i64 {
+    let g = (sigma * exponential(rng)).floor();
+    // Far beyond any count: `P(G ≥ 2^62) = e^{−2^62/σ}`.
+    if g >= 4.0e18 {
+        i64::MAX / 2
+    } else {
+        g as i64
+    }
+}
+
+/// A discrete Laplace (two-sided geometric) draw with `P(Z = k) ∝ e^{−|k|/σ}`: the difference of
+/// two independent geometric draws ([`discrete_laplace_pmf`] gives the law). It is exact up to
+/// the `f64` evaluation of `σ·(−ln u)` for a 53-bit `u`: each probability is off by a relative
+/// error of order `σ·10^{-12}`, not by a structural leak, and the support is all of ℤ.
+pub(crate) fn discrete_laplace(rng: &mut ChaCha8Rng, sigma: f64) -> i64 {
+    geometric(rng, sigma) - geometric(rng, sigma)
+}
+
+/// `P(Z = k) = ((1 − p)/(1 + p))·p^{|k|}` with `p = e^{−1/σ}`: the law of the noise added to each
+/// count of a cell (module documentation). For neighbouring counts `N, N'` (one unit moved
+/// between two levels) the ratio `Π_y P(Ñ_y − N_y)/P(Ñ_y − N'_y) = e^{(Σ_y |Ñ_y − N'_y| − |Ñ_y − N_y|)/σ}`
+/// is at most `e^{2/σ}`, with equality exactly when the noisy count of the level the unit left is
+/// at least its count there and that of the level it joined is at most its count there.
+pub fn discrete_laplace_pmf(k: i64, sigma: f64) -> f64 {
+    let p = (-1.0 / sigma).exp();
+    (1.0 - p) / (1.0 + p) * p.powf(k.unsigned_abs() as f64)
 }
 
 /// The cell of each row: `2·cluster + arm` for the cluster prior, the arm otherwise.
@@ -205,6 +268,17 @@ pub fn privatize(
     let k = grid.k();
     let levels = discretize_column(outcomes, mechanism, seed)?;
 
+    // A per-unit id passed as the cluster: every cell would hold one or two units (each
+    // distribution drowned in noise) and the counts below would take 2·C·K cells.
+    if params.prior == PriorKind::Cluster && 2 * clusters.count() > n {
+        return Err(PrivacyError::Data(format!(
+            "the cluster column has {} clusters for {n} rows (more than half the rows; is it a unit id?): the \
+             cluster prior needs clusters of several units per arm; use the cluster-free or uniform prior, or a \
+             coarser cluster column",
+            clusters.count()
+        )));
+    }
+
     // Steps 1–3: the released distribution of every cell.
     let n_cells = match params.prior {
         PriorKind::Cluster => 2 * clusters.count(),
@@ -228,15 +302,16 @@ pub fn privatize(
             if uniform {
                 return Some(vec![1.0 / k as f64; k]);
             }
-            let mf = m as f64;
-            let mut w: Vec<f64> = counts[cell * k..(cell + 1) * k].iter().map(|&c| c as f64 / mf).collect();
+            // Integer counts plus discrete Laplace noise, clipped at 0; then proportions.
+            let mut noisy: Vec<i64> = counts[cell * k..(cell + 1) * k].iter().map(|&c| c as i64).collect();
             if params.sigma > 0.0 {
                 let mut rng = cateye_stats::stream(seed, PURPOSE_PRIOR, cell as u64);
-                let scale = params.sigma / mf;
-                for p in w.iter_mut() {
-                    *p += laplace(&mut rng, scale);
+                for c in noisy.iter_mut() {
+                    *c = c.saturating_add(discrete_laplace(&mut rng, params.sigma));
                 }
             }
+            let mf = m as f64;
+            let w: Vec<f64> = noisy.iter().map(|&c| c.max(0) as f64 / mf).collect();
             Some(floor_distribution(&w, params.gamma))
         })
         .collect();
@@ -373,6 +448,87 @@ mod tests {
         let back: ReleasedMechanism = serde_json::from_str(&json).unwrap();
         assert_eq!(back, r.mechanism);
         back.validate().unwrap();
+    }
+
+    #[test]
+    fn discrete_laplace_has_its_law() {
+        // Frequencies of each value against the pmf, and the pmf's ratio between neighbours.
+        for &sigma in &[0.7f64, 2.5, 8.0] {
+            let mut rng = cateye_stats::stream(17, PURPOSE_PRIOR, 0);
+            let draws = 400_000usize;
+            let mut freq = std::collections::HashMap::<i64, usize>::new();
+            let mut sum = 0i64;
+            for _ in 0..draws {
+                let z = discrete_laplace(&mut rng, sigma);
+                sum += z;
+                *freq.entry(z).or_default() += 1;
+            }
+            let total: f64 = (-2000..=2000).map(|k| discrete_laplace_pmf(k, sigma)).sum();
+            assert!((total - 1.0).abs() < 1e-12, "pmf sums to {total}");
+            let mut chi2 = 0.0;
+            let mut bins = 0;
+            for k in -6i64..=6 {
+                let e = discrete_laplace_pmf(k, sigma) * draws as f64;
+                if e < 50.0 {
+                    continue;
+                }
+                let o = *freq.get(&k).unwrap_or(&0) as f64;
+                chi2 += (o - e).powi(2) / e;
+                bins += 1;
+            }
+            // χ² with at most 13 bins: far below its 99.99% quantile (≈ 39 at 12 degrees of freedom).
+            assert!(chi2 < 39.0, "σ = {sigma}: χ² = {chi2} over {bins} bins");
+            let mean = sum as f64 / draws as f64;
+            assert!(mean.abs() < 6.0 * (2.0 * sigma * sigma + 1.0).sqrt() / (draws as f64).sqrt(), "{mean}");
+            for k in -5i64..5 {
+                let r = discrete_laplace_pmf(k, sigma) / discrete_laplace_pmf(k + 1, sigma);
+                let want = if k < 0 { (-1.0 / sigma).exp() } else { (1.0 / sigma).exp() };
+                assert!((r / want - 1.0).abs() < 1e-12, "σ = {sigma}, k = {k}: {r} vs {want}");
+            }
+        }
+        // The tail is unbounded: far draws happen at their rate.
+        let mut rng = cateye_stats::stream(18, PURPOSE_PRIOR, 0);
+        let far = (0..200_000).filter(|_| discrete_laplace(&mut rng, 1.0) >= 9).count() as f64;
+        let want = 200_000.0 * (-9.0f64).exp() / (1.0 + (-1.0f64).exp());
+        assert!((far - want).abs() < 5.0 * want.sqrt(), "{far} draws ≥ 9, expected {want}");
+    }
+
+    #[test]
+    fn duplicate_cells_are_refused() {
+        let (y, t, c) = data(600);
+        let clusters = Clusters::from_labels(&c).unwrap();
+        let grid = OutcomeGrid::uniform(0.0, 6.0, 13).unwrap();
+        let m = Mechanism::new(grid, Rounding::Nearest, MechanismParams::cluster(0.5, 0.02, 2.0)).unwrap();
+        let r = privatize(&y, &t, &clusters, &m, 4).unwrap();
+        r.mechanism.validate().unwrap();
+        let mut twice = r.mechanism.clone();
+        let mut copy = twice.priors[3].clone();
+        copy.prior = vec![1.0 / 13.0; 13];
+        twice.priors.push(copy);
+        let e = twice.validate().unwrap_err().to_string();
+        assert!(e.contains("listed twice") && e.contains("cluster 'c1'") && e.contains("treated"), "{e}");
+        // The same for the one-cell-per-arm priors.
+        let free = Mechanism::new(m.grid.clone(), Rounding::Nearest, MechanismParams::uniform(0.5, 13)).unwrap();
+        let mut r = privatize(&y, &t, &Clusters::single(600), &free, 4).unwrap().mechanism;
+        r.priors.push(r.priors[0].clone());
+        let e = r.validate().unwrap_err().to_string();
+        assert!(e.contains("listed twice") && e.contains("(all)") && e.contains("control"), "{e}");
+    }
+
+    #[test]
+    fn a_unit_id_as_cluster_is_refused() {
+        let (y, t, _) = data(100);
+        let ids: Vec<String> = (0..100).map(|i| format!("u{}", i % 51)).collect();
+        let clusters = Clusters::from_labels(&ids).unwrap();
+        let grid = OutcomeGrid::uniform(0.0, 6.0, 13).unwrap();
+        let m = Mechanism::new(grid.clone(), Rounding::Nearest, MechanismParams::cluster(0.5, 0.02, 2.0)).unwrap();
+        let e = privatize(&y, &t, &clusters, &m, 1).unwrap_err().to_string();
+        assert!(e.contains("51 clusters for 100 rows"), "{e}");
+        // Half the rows is still accepted, and the other priors ignore the clusters.
+        let ids: Vec<String> = (0..100).map(|i| format!("u{}", i % 50)).collect();
+        privatize(&y, &t, &Clusters::from_labels(&ids).unwrap(), &m, 1).unwrap();
+        let free = Mechanism::new(grid, Rounding::Nearest, MechanismParams::cluster_free(0.5, 0.02, 2.0)).unwrap();
+        privatize(&y, &t, &clusters, &free, 1).unwrap();
     }
 
     #[test]

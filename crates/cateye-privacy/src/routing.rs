@@ -141,6 +141,9 @@ impl RoutingMatrix {
     }
 }
 
+/// Relative slack of the floor test in [`floor_distribution`].
+const FLOOR_SLACK: f64 = 1e-12;
+
 /// The released response distribution from non-negative weights (the noisy empirical
 /// distribution): `q̃(y) = max(γ, c·w⁺(y))` with `w⁺ = max(w, 0)` and `c ≥ 0` chosen so that
 /// `Σ q̃ = 1`. This is the paper's truncation of the noisy probabilities to `[γ, 1]` followed by
@@ -167,8 +170,11 @@ pub fn floor_distribution(weights: &[f64], gamma: f64) -> Vec<f64> {
             continue;
         }
         let c = (1.0 - (k - m) as f64 * gamma) / prefix;
-        let lifted = c * w[order[m - 1]] >= gamma;
-        let next_below = m == k || c * w[order[m]] <= gamma;
+        // A relative slack for the boundary case `c·w = γ` (the level is exactly at the
+        // floor, and both `m − 1` and `m` are solutions): proportions of integer counts reach it
+        // exactly, and rounding would otherwise reject both.
+        let lifted = c * w[order[m - 1]] >= gamma * (1.0 - FLOOR_SLACK);
+        let next_below = m == k || c * w[order[m]] <= gamma * (1.0 + FLOOR_SLACK);
         if lifted && next_below {
             chosen = Some(c);
             break;
@@ -267,6 +273,28 @@ mod tests {
         assert_eq!(q[1], 0.05);
         assert_eq!(q[2], 0.05);
         assert!((q[0] - 0.9).abs() < 1e-15);
+        // A level exactly at the floor after scaling (integer counts reach it): here
+        // c = (1 − 5γ)/1.36 and c·0.08 = γ = 1/22 exactly, so both 5 and 6 lifted levels solve it.
+        let counts = [20.0, 7.0, 5.0, 37.0, 3.0, 41.0, 10.0, 12.0, 3.0, 50.0, 0.0];
+        let w: Vec<f64> = counts.iter().map(|c| c / 125.0).collect();
+        let q = floor_distribution(&w, 0.5 / 11.0);
+        assert!((q.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{q:?}");
+        assert!(q.iter().all(|&x| x >= 0.5 / 11.0));
+        assert!((q[9] / q[5] - 50.0 / 41.0).abs() < 1e-12);
+        // Random integer counts, scaled by a cell size they do not sum to (noisy counts).
+        let mut s = 12345u64;
+        for _ in 0..20_000 {
+            let w: Vec<f64> = (0..11)
+                .map(|_| {
+                    s ^= s << 13;
+                    s ^= s >> 7;
+                    s ^= s << 17;
+                    (s % 60) as f64 / 125.0
+                })
+                .collect();
+            let q = floor_distribution(&w, 0.5 / 11.0);
+            assert!((q.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{w:?} -> {q:?}");
+        }
     }
 
     #[test]

@@ -7,8 +7,8 @@
 //! treatment (stratified complete randomization), releases the outcomes and estimates.
 
 use cateye_privacy::{
-    conditional_mechanism_variance, dp_effect, privatize, variance_formula, BudgetSplit, Clusters, EffectOptions,
-    Mechanism, MechanismParams, OutcomeGrid, PriorKind, Rounding, RoutingMatrix, Weighting,
+    conditional_mechanism_variance, discrete_laplace_pmf, dp_effect, privatize, variance_formula, BudgetSplit,
+    Clusters, EffectOptions, Mechanism, MechanismParams, OutcomeGrid, PriorKind, Rounding, RoutingMatrix, Weighting,
 };
 use rand::seq::SliceRandom;
 use rand::RngExt;
@@ -382,35 +382,36 @@ fn released_values_satisfy_label_dp_exactly() {
     // Levels 0 and 10 are rare in some clusters: the floor is reached and the bound is tight.
     assert!((attained - bound).abs() < 1e-12, "the accounting's ε is not attained: {attained} < {bound}");
 
-    // The response distributions: the Laplace mechanism's density ratio between neighbouring
-    // data sets (one unit moved from level 2 to level 7 in a cell of n units) is at most
-    // e^{2/σ}, with equality on a set of positive probability.
+    // The response distributions: the discrete Laplace mechanism on a cell's counts. One unit
+    // moved from level 2 to level 7 changes the counts N to N'; the other levels' noise cancels.
+    // Over every pair of noisy counts of the two levels, the exact log ratio of their
+    // probabilities is at most 2/σ = ε_prior, and it equals it on the event {Z_2 ≥ 0, Z_7 ≤ 0},
+    // of probability (1/(1 + e^{−1/σ}))² > 1/4.
     let sigma = m.params.sigma;
-    let n = 125.0;
-    let scale = sigma / n;
-    let p: Vec<f64> = (0..k)
-        .map(|j| {
-            if j == 2 {
-                30.0 / n
-            } else if j == 7 {
-                10.0 / n
-            } else {
-                85.0 / n / 9.0
-            }
-        })
-        .collect();
-    let mut p2 = p.clone();
-    p2[2] -= 1.0 / n;
-    p2[7] += 1.0 / n;
-    let mut rng = cateye_stats::stream(4, 4, 0);
+    let (n2, n7) = (30i64, 10i64);
+    let (m2, m7) = (n2 - 1, n7 + 1);
+    let ln_p = |z: i64| discrete_laplace_pmf(z, sigma).ln();
     let mut max_log_ratio = f64::NEG_INFINITY;
-    for _ in 0..20_000 {
-        let noisy: Vec<f64> = p.iter().map(|&x| x + scale * 3.0 * (rng.random::<f64>() - 0.5)).collect();
-        // ln f(noisy | p) − ln f(noisy | p2) for independent Laplace(scale) coordinates.
-        let l1 = |c: &[f64]| noisy.iter().zip(c).map(|(a, b)| (a - b).abs()).sum::<f64>();
-        max_log_ratio = max_log_ratio.max((l1(&p2) - l1(&p)) / scale);
+    let mut min_log_ratio = f64::INFINITY;
+    let mut attained_mass = 0.0;
+    for a in -200i64..=260 {
+        for b in -200i64..=220 {
+            let r = ln_p(a - n2) + ln_p(b - n7) - ln_p(a - m2) - ln_p(b - m7);
+            max_log_ratio = max_log_ratio.max(r);
+            min_log_ratio = min_log_ratio.min(r);
+            if (r - 2.0 / sigma).abs() < 1e-9 {
+                attained_mass += discrete_laplace_pmf(a - n2, sigma) * discrete_laplace_pmf(b - n7, sigma);
+            }
+        }
     }
-    assert!(max_log_ratio <= account.epsilon_prior + 1e-9);
-    assert!(max_log_ratio >= account.epsilon_prior - 1e-9, "{max_log_ratio} vs {}", account.epsilon_prior);
+    assert!((max_log_ratio - account.epsilon_prior).abs() < 1e-9, "{max_log_ratio} vs {}", account.epsilon_prior);
+    assert!((min_log_ratio + account.epsilon_prior).abs() < 1e-9);
+    let p = (-1.0 / sigma).exp();
+    assert!((attained_mass - 1.0 / (1.0 + p).powi(2)).abs() < 1e-9 && attained_mass > 0.25, "{attained_mass}");
+    // The released distributions are proportions of integers: each noisy count times n_{a,c},
+    // before the floor, is a whole number (no floating-point noise is published).
+    for cell in &r.mechanism.priors {
+        assert!(cell.prior.iter().all(|&q| q >= m.params.gamma * (1.0 - 1e-12)));
+    }
     assert!((account.epsilon - 2.0).abs() < 1e-12);
 }
