@@ -3,16 +3,30 @@
 //!
 //! Fatemi, Pouget-Abadie & Zheleva ("Cascade-based Randomization for Inferring Causal Effects
 //! under Diffusion Interference", arXiv 2405.12340, 2024) observe that when a unit's response
-//! spreads to its multi-hop neighbours (word of mouth started by known seed customers, modelled by
-//! the independent cascade of Kempe, Kleinberg & Tardos 2003), clusters found by graph clustering
-//! cut through the cascades, so that treated and control units share cascades and the estimate of
-//! the total treatment effect is biased. Their design (CasBR) starts the assignment at each
-//! cascade seed and propagates the seed's arm to its multi-hop neighbours, so that a cascade grows
-//! inside one arm for as many hops as the design reaches.
+//! spreads to its multi-hop neighbours (word of mouth started by known seed customers), clusters
+//! found by graph clustering cut through the cascades, so that treated and control units share
+//! cascades and the estimate of the causal effect is biased.
 //!
-//! This module formalises the design as follows (the paper's full text was not available to us:
-//! the formalisation, the tie and remainder rules and the estimators below are ours, built to be
-//! consistent with its abstract and its stated design, and are documented as such):
+//! **What follows the paper, and what does not.** Of the paper we could read its abstract and the
+//! start of its introduction (the copy of arxiv.org/html/2405.12340v1 available to us holds only
+//! the opening of the page: fifteen differently worded searches returned that same opening) and a
+//! third-party, machine-written summary of it (sciencestack.ai/paper/2405.12340). What they
+//! establish, and what this module follows:
+//!
+//! * the design (the summary names it CasBR) applies when the cascades' seed nodes are known; it
+//!   starts the assignment at each seed and propagates the seed's arm to the seed's multi-hop
+//!   neighbours, so that a cascade grows inside one arm (abstract);
+//! * the baseline it improves on is cluster-based randomization, graph clustering then
+//!   randomization of the clusters; experiments on real and synthetic networks (abstract);
+//! * interference follows the independent cascade model (Kempe, Kleinberg & Tardos 2003), the
+//!   target is the total treatment effect and the comparison is by RMSE; a post-processing variant
+//!   of the design also beats the cluster baselines (the summary only).
+//!
+//! The rest is not in what we could read and is ours, built to be consistent with the above: how
+//! far the arm propagates (our hop `radius`), which seed a node reached by several takes (our tie
+//! rule, or [`CascadeOptions::merge_overlapping`]), what becomes of nodes no seed reaches
+//! ([`Remainder`]), how the arms are drawn, and the estimators. The paper's post-processing step is
+//! not reproduced: nothing we could read says what it does. Our construction:
 //!
 //! * **territories**: a multi-source breadth-first search from the seeds, in the order given,
 //!   gives every node within `radius` hops of some seed to its nearest seed; a node at equal
@@ -49,12 +63,10 @@
 //!
 //! Both come with a normal 95% interval and a two-sided p-value against 0.
 //!
-//! The paper also reports a post-processing variant of its design; we could not read what that
-//! step does, and [`Remainder::Nearest`], [`Remainder::Clusters`] and
-//! [`CascadeOptions::merge_overlapping`] are our options, not the paper's. In our simulations
-//! (`tests/designs.rs`) [`Remainder::Nearest`] had the lower bias and RMSE on cascades; merging
-//! suits sparse seeds only: at a density where the seeds' `2·radius` balls percolate it makes
-//! one giant unit (see [`CascadeSummary::territory_units`]).
+//! In our simulations (`tests/designs.rs`, our parameters: the paper's could not be read)
+//! [`Remainder::Nearest`] had the lower bias and RMSE on cascades; merging suits sparse seeds
+//! only: at a density where the seeds' `2·radius` balls percolate it makes one giant unit (see
+//! [`CascadeSummary::territory_units`]).
 
 use rand::RngExt;
 use serde::{Deserialize, Serialize};

@@ -96,21 +96,23 @@ fn spillovers_bias_unit_randomization_but_not_cluster_horvitz_thompson() {
 }
 
 /// The setting of the cascade comparison. Fatemi, Pouget-Abadie & Zheleva (2024) compare
-/// cascade-based and cluster-based randomization on independent cascades (Kempe, Kleinberg &
-/// Tardos 2003) started at known seed nodes, on real and synthetic networks, by the RMSE of the
-/// total treatment effect. Here (our parameters, not the paper's): a Watts–Strogatz small world
-/// of 5,000 nodes (6 ring neighbours, rewiring 0.05), 50 seed nodes drawn at random (1%); a
-/// seed adopts with probability 0.9 if treated and 0.5 if not; an adopter wins a neighbour with
-/// probability 0.15 if the neighbour is treated and 0.05 if not (a subcritical cascade: a treated
-/// adopter wins about 0.75 new neighbours). Outcome: adoption. Truth: 4,000 Monte Carlo cascades
-/// per world. Designs, each with complete randomization of half its units: the cascade design of
-/// radius 3 (every node beyond 3 hops of a seed its own unit) with its Horvitz–Thompson and Hájek
-/// estimators, the same with every node beyond the radius joining its nearest seed
-/// ([`Remainder::Nearest`]), and graph cluster randomization on Louvain clusters with
-/// Horvitz–Thompson and Hájek under full neighbourhood exposure (exact exposure probabilities).
-/// Both the cascade and the cluster estimators are nearly unbiased here (biases of −0.0014 and
-/// −0.0010 against an effect of 0.023); the cascade design wins by variance: its units are the
-/// seeds' territories, one cascade each, where the Louvain clusters hold varying numbers of
+/// cascade-based and cluster-based randomization on independent cascades (Kempe, Kleinberg & Tardos
+/// 2003) started at known seed nodes, on real and synthetic networks, by the RMSE of the total
+/// treatment effect (abstract, and a third-party summary of the paper); its experimental setting
+/// (graphs, diffusion probabilities, number of seeds, hop radius, RMSE figures) is not in the part
+/// of the paper we could read, so it is not reproduced. Here (our parameters, not the paper's): a
+/// Watts–Strogatz small world of 5,000 nodes (6 ring neighbours, rewiring 0.05), 50 seed nodes
+/// drawn at random (1%); a seed adopts with probability 0.9 if treated and 0.5 if not; an adopter
+/// wins a neighbour with probability 0.15 if the neighbour is treated and 0.05 if not (a
+/// subcritical cascade: a treated adopter wins about 0.75 new neighbours). Outcome: adoption.
+/// Truth: 4,000 Monte Carlo cascades per world. Designs, each with complete randomization of half
+/// its units: the cascade design of radius 3 (every node beyond 3 hops of a seed its own unit) with
+/// its Horvitz–Thompson and Hájek estimators, the same with every node beyond the radius joining
+/// its nearest seed ([`Remainder::Nearest`]), and graph cluster randomization on Louvain clusters
+/// with Horvitz–Thompson and Hájek under full neighbourhood exposure (exact exposure
+/// probabilities). Both the cascade and the cluster estimators are nearly unbiased here (biases of
+/// −0.0014 and −0.0009 against an effect of 0.023); the cascade design wins by variance: its units
+/// are the seeds' territories, one cascade each, where the Louvain clusters hold varying numbers of
 /// seeds and so varying cascade totals.
 #[test]
 fn cascade_design_beats_cluster_design_on_cascades_from_known_seeds() {
