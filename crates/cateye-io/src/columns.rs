@@ -132,7 +132,7 @@ pub fn read_labels(source: &Source, name: &str, role: &'static str) -> Result<La
     let mut labels = Labels { names: Vec::new(), codes: Vec::with_capacity(source.num_rows().unwrap_or(0) as usize) };
     for batch in source.batches(&[index], 65_536)? {
         let batch = batch?;
-        let array = batch.column_by_name(name).expect("projected column");
+        let array = batch.column(0);
         let text = cast(array, &DataType::Utf8).map_err(|e| IoError::column(source.label(), name, e))?;
         let text = text.as_string::<i32>();
         for i in 0..text.len() {

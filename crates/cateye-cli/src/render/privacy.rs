@@ -38,13 +38,17 @@ pub fn dp_effect_summary(effect: &DpEffect, level: f64) -> String {
         sig(e.ci_high),
         sig(e.p_value)
     );
+    let share = if effect.variance > 0.0 {
+        format!("{:.0}%", 100.0 * effect.variance_mechanism / effect.variance)
+    } else {
+        "n/a".to_string()
+    };
     let _ = writeln!(
         s,
-        "{} control, {} treated units; released under ε = {}; mechanism's share of the variance {:.0}%",
+        "{} control, {} treated units; released under ε = {}; mechanism's share of the variance {share}",
         effect.n_control,
         effect.n_treated,
-        sig(effect.epsilon),
-        100.0 * effect.variance_mechanism / effect.variance
+        sig(effect.epsilon)
     );
     for w in &effect.warnings {
         let _ = writeln!(s, "warning: {w}");
