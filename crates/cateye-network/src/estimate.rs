@@ -22,8 +22,10 @@
 //! exposure) the inequality is applied to cluster totals instead (`blocks.rs`: the classic
 //! cluster-level bound of Middleton & Aronow 2015, generalized to cluster sets, with an exact
 //! correction for pairs sharing several clusters), which is never looser for the pairs of one
-//! cluster and tight for Hájek under a constant effect; the pairwise `A` is the fallback when a
-//! same-arm pair of a cluster cannot be exposed together. Under own exposure with complete or
+//! cluster and tight for Hájek under a constant effect. Same-arm pairs of a cluster that can
+//! never be exposed together (complete or stratified randomization, `π_ii'(t,t) = 0`) get
+//! Young's terms of their own there, so the bound stays valid; the pairwise `A` is the fallback
+//! when the distinct sets or those pairs exceed a work budget. Under own exposure with complete or
 //! stratified randomization the variance is Neyman's over cluster totals within strata
 //! ([`VarianceMethod::ClusterNeyman`]); Horvitz–Thompson under complete randomization with full
 //! exposure reports no interval ([`EffectEstimate::refused`]). Under cluster Bernoulli the
@@ -45,11 +47,28 @@
 //! Aronow–Samii estimator; for Horvitz–Thompson it is a difference of terms of the size of the
 //! outcome's level, so it is unbiased but unstable when that level is large (prefer Hájek).
 //! Under fractional exposure, where joint probabilities have no closed form, the variance is the
-//! dependence bound `Σ_i D_i b_i²` from `Cov(X_i, X_j) ≤ (Var X_i + Var X_j)/2` and
-//! `Var X_i ≤ E X_i²` for the nodes whose cluster sets meet, with
-//! `D_i = Σ_j |S_i ∩ S_j| = Σ_{c∈S_i} |U_c|` (every node `j` counted once per shared cluster, at
-//! least the number of nodes dependent on `i`, computed in `O(|S_i|)`)
-//! ([`VarianceMethod::DependenceBound`]): conservative, often by much.
+//! dependence bound `Σ_i D_i b_i²`, `D_i = Σ_j |S_i ∩ S_j| = Σ_{c∈S_i} |U_c|` (every node `j`
+//! counted once per shared cluster, computed in `O(|S_i|)`) ([`VarianceMethod::DependenceBound`]).
+//! With `W_i = X_i(1)Y_i(1)/π_i(1) − X_i(0)Y_i(0)/π_i(0)`, `Cov(W_i, W_j) ≤ (E W_i² + E W_j²)/2`
+//! for every pair, and `D_i` is at least the number of nodes whose set meets `S_i`; the terms of
+//! the pairs with disjoint sets are left out. Whether that is valid depends on the design:
+//!
+//! * **Bernoulli designs** (cluster or unit): nodes with disjoint cluster sets are independent,
+//!   so the dependent pairs are among the meeting ones and the bound is proven (in expectation)
+//!   for any values: for HT, and for the linearized Hájek variance up to the estimation of the
+//!   means in its residuals;
+//! * **complete or stratified randomization**: every pair of nodes whose sets touch a common
+//!   stratum is dependent, so "`D_i` ≥ the number of dependent nodes" does not hold. The
+//!   assignment of a fixed number of clusters per stratum is negatively associated
+//!   (Joag-Dev & Proschan 1983) and exposure to treatment (control) is increasing (decreasing) in
+//!   it, so for disjoint sets same-arm exposures are negatively and opposite-arm exposures
+//!   positively correlated: the omitted covariances are `≤ 0`, and the bound is still proven,
+//!   when all the values `b_i` have one sign (Horvitz–Thompson with outcomes of one sign). For
+//!   values of both signs (Hájek residuals, or outcomes of both signs) the omitted terms can be
+//!   positive and the bound is not proven; they are of order `1/C_s` per pair while the bound's
+//!   slack is of the order of `D_i` per node, so it is expected to stay conservative, but that is
+//!   an empirical statement (simulated for cluster Bernoulli only, see `tests/coverage.rs`), not
+//!   a theorem.
 
 use serde::{Deserialize, Serialize};
 
@@ -85,7 +104,9 @@ pub enum VarianceMethod {
     /// complete randomization when some same-arm pair could have joint probability 0).
     IndependentClusters,
     /// The dependence bound `Σ_i D_i b_i²`, `D_i = Σ_j |S_i ∩ S_j|` (fractional exposure):
-    /// conservative.
+    /// conservative, provably so under Bernoulli designs and, under complete or stratified
+    /// randomization, for Horvitz–Thompson with outcomes of one sign; only empirically
+    /// otherwise (see the module documentation).
     DependenceBound,
     /// Neyman's `s₁²/n₁ + s₀²/n₀` (difference in means).
     Neyman,
@@ -152,13 +173,23 @@ pub struct EffectEstimate {
     /// Nodes exposed to control (control nodes for the difference in means).
     pub exposed_control: usize,
     /// Nodes that can never be exposed to treatment (`π_i(1) = 0`): they are in `N` but cannot
-    /// be represented, so the estimate is biased for them.
+    /// be represented, so the estimate is biased for them. A simulated probability of 0 counts
+    /// here too (see [`EffectEstimate::excluded_unestimated_probability`]).
     pub zero_probability_treated: usize,
     /// Nodes that can never be exposed to control (`π_i(0) = 0`).
     pub zero_probability_control: usize,
-    /// Nodes whose exposure probabilities were simulated rather than exact (their Monte Carlo
-    /// errors are in the model's probabilities).
+    /// Nodes whose exposure probabilities were simulated rather than exact (fractional exposure
+    /// under complete randomization, for nodes whose exact programme is too large; their Monte
+    /// Carlo errors are in the model's probabilities). The estimators weight them by `1/π̂` as if
+    /// exact, so when this is nonzero Horvitz–Thompson and Hájek are only approximately
+    /// unbiased (a relative error of about `se(π̂)/π̂` on those nodes' weights).
     pub simulated_probabilities: usize,
+    /// Nodes exposed in this draw whose simulated probability of that exposure is 0 (no Monte
+    /// Carlo draw exposed them, so `1/π̂` is undefined): they are left out of the estimate and
+    /// its variance, as nodes that can never be exposed are, which biases the estimate for them.
+    /// Always 0 when every probability is exact.
+    #[serde(default)]
+    pub excluded_unestimated_probability: usize,
     /// Why no variance, standard error or interval is reported (they are then NaN and the
     /// method is [`VarianceMethod::Unavailable`]): the estimator has no reliable variance
     /// estimator under this design and exposure. `None` when they are reported.
@@ -246,6 +277,7 @@ pub fn difference_in_means(nodes: &[u8], outcomes: &[f64], level: f64) -> Result
         zero_probability_treated: 0,
         zero_probability_control: 0,
         simulated_probabilities: 0,
+        excluded_unestimated_probability: 0,
         refused: None,
     })
 }
@@ -281,8 +313,24 @@ impl ExposureModel<'_> {
                 Condition::Neither => {}
             }
         }
+        // A simulated probability of 0 is no evidence that the exposure is impossible: such
+        // nodes are left out and counted. An exact probability of 0 is.
+        let simulated = probs.monte_carlo.as_ref().map(|m| m.simulated.as_slice());
+        let mut excluded = 0usize;
         for (arm, name) in [(0, "control"), (1, "treatment")] {
-            if let Some(&i) = exposed[arm].iter().find(|&&i| pi(arm, i as usize) == 0.0) {
+            let mut impossible = None;
+            exposed[arm].retain(|&i| {
+                if pi(arm, i as usize) != 0.0 {
+                    true
+                } else if simulated.is_some_and(|s| s.binary_search(&i).is_ok()) {
+                    excluded += 1;
+                    false
+                } else {
+                    impossible.get_or_insert(i);
+                    true
+                }
+            });
+            if let Some(i) = impossible {
                 return Err(NetworkError::invalid(format!(
                     "node {i} is exposed to {name}, which has probability 0 under the design: is the assignment a \
                      draw of this design?"
@@ -376,6 +424,7 @@ impl ExposureModel<'_> {
             zero_probability_treated: probs.zero_treated(),
             zero_probability_control: probs.zero_control(),
             simulated_probabilities: probs.monte_carlo.as_ref().map_or(0, |m| m.simulated_nodes),
+            excluded_unestimated_probability: excluded,
         })
     }
 
@@ -400,7 +449,9 @@ impl ExposureModel<'_> {
         let keep1: Vec<f64> = (0..clusters).map(|c| design.cluster_probability(c)).collect();
         let keep0: Vec<f64> = keep1.iter().map(|p| 1.0 - p).collect();
         if matches!(self.exposure(), Exposure::Fractional { .. }) {
-            // D_i = Σ_j |S_i ∩ S_j| = Σ_{c∈S_i} |U_c| ≥ #{j : S_j ∩ S_i ≠ ∅}.
+            // D_i = Σ_j |S_i ∩ S_j| = Σ_{c∈S_i} |U_c| ≥ #{j : S_j ∩ S_i ≠ ∅}: every dependent node
+            // under Bernoulli designs. Under complete randomization the pairs with disjoint sets
+            // are dependent too and left out: proven only for values of one sign (module docs).
             let u_count = cluster_counts(self.sets(), clusters);
             let bound = |arm: usize| -> f64 {
                 b[arm]
@@ -464,6 +515,10 @@ impl ExposureModel<'_> {
                 overlaps: [&sums.overlaps[0], &sums.overlaps[1]],
                 eligible: [elig_for_control.as_deref(), elig_for_treated.as_deref()],
                 pi: [&probs.control, &probs.treated],
+                strata: match design.scheme() {
+                    SchemeView::Complete(strata) => Some(strata),
+                    SchemeView::Bernoulli(_) => None,
+                },
             },
             &|arm, set| all_in_arm(&design.scheme(), arm, set),
         );
@@ -758,6 +813,200 @@ mod tests {
                 "{exposure:?} {nodes} nodes: E[Var̂] {expected_var} vs Var {var} + slack {slack}"
             );
             let _ = n;
+        }
+    }
+
+    /// What the exact enumeration of a design gives for the cluster-total bound.
+    struct BoundCheck {
+        /// `E[young]` (times `N²`).
+        expected_young: f64,
+        /// `2·Σ_M Y_i(1)Y_j(0)`, what Young's bound replaces.
+        unidentified: f64,
+        /// The slack of the cluster totals and of the pairs never exposed together.
+        slack: f64,
+        /// `Σ_t Σ_{{i,i'}∈Z_t} |S_i∩S_i'| (Y_i² + Y_i'²)`: the expectation of the terms added for
+        /// the pairs never exposed together.
+        zero_terms: f64,
+        /// Number of same-arm pairs sharing a cluster that are never exposed together.
+        zero_pairs: usize,
+        /// `Var(τ̂)` and `E[Var̂]` of Horvitz–Thompson.
+        var: f64,
+        expected_var: f64,
+    }
+
+    /// Enumerates every draw of `design` (complete randomization of six or fewer clusters).
+    fn check_bound(model: &ExposureModel<'_>, y1: &[f64], y0: &[f64]) -> BoundCheck {
+        let design = model.design();
+        let n = y1.len();
+        let nf = n as f64;
+        let probs = model.probabilities();
+        let can = |arm: usize, i: usize| if arm == 1 { probs.treated[i] > 0.0 } else { probs.control[i] > 0.0 };
+        let arm_of = |arm: usize| if arm == 1 { Condition::Treated } else { Condition::Control };
+        let (mut zero_pairs, mut zero_slack, mut zero_terms) = (0, 0.0, 0.0);
+        for arm in 0..2 {
+            let y = if arm == 1 { y1 } else { y0 };
+            for i in (0..n).filter(|&i| can(arm, i)) {
+                for j in (i + 1..n).filter(|&j| can(arm, j)) {
+                    let shared =
+                        model.cluster_set(i).iter().filter(|c| model.cluster_set(j).contains(c)).count() as f64;
+                    if shared > 0.0 && model.joint_probability(i, arm_of(arm), j, arm_of(arm)) == Some(0.0) {
+                        zero_pairs += 1;
+                        zero_slack += shared * (y[i] - y[j]).powi(2);
+                        zero_terms += shared * (y[i] * y[i] + y[j] * y[j]);
+                    }
+                }
+            }
+        }
+        let mut unidentified = 0.0;
+        for i in (0..n).filter(|&i| can(1, i)) {
+            for j in (0..n).filter(|&j| can(0, j)) {
+                if model.cluster_set(i).iter().any(|c| model.cluster_set(j).contains(c)) {
+                    unidentified += 2.0 * y1[i] * y0[j];
+                }
+            }
+        }
+        let c = design.num_clusters();
+        let draws: Vec<Assignment> = (0u32..1 << c)
+            .filter_map(|mask| {
+                let z: Vec<u8> = (0..c).map(|k| ((mask >> k) & 1) as u8).collect();
+                Assignment::from_clusters(design, z).ok()
+            })
+            .collect();
+        let w = 1.0 / draws.len() as f64;
+        let (mut mean, mut second, mut expected_var, mut expected_young) = (0.0, 0.0, 0.0, 0.0);
+        for a in &draws {
+            let cond = model.conditions(a).unwrap();
+            let y: Vec<f64> =
+                cond.iter().enumerate().map(|(i, c)| if *c == Condition::Treated { y1[i] } else { y0[i] }).collect();
+            let (estimate, variance, method) = ht_with_variance(model, &cond, &y);
+            assert_eq!(method, VarianceMethod::IndependentClusters);
+            let mut exposed: [Vec<u32>; 2] = [Vec::new(), Vec::new()];
+            for (i, c) in cond.iter().enumerate() {
+                if *c != Condition::Neither {
+                    exposed[*c as usize].push(i as u32);
+                }
+            }
+            let (_, parts) = model.variance(&exposed, &|_, i| y[i]).unwrap();
+            mean += w * estimate;
+            second += w * estimate * estimate;
+            expected_var += w * variance;
+            expected_young += w * parts.young;
+        }
+        // Nodes that can never be exposed are missing from HT's expectation.
+        let reachable = |arm: usize, y: &[f64]| (0..n).filter(|&i| can(arm, i)).map(|i| y[i]).sum::<f64>();
+        let ht_mean = (reachable(1, y1) - reachable(0, y0)) / nf;
+        assert!((mean - ht_mean).abs() < 1e-12, "HT mean {mean} vs {ht_mean}");
+        BoundCheck {
+            expected_young,
+            unidentified,
+            slack: block_slack(model, y1, y0) + zero_slack,
+            zero_terms,
+            zero_pairs,
+            var: second - mean * mean,
+            expected_var,
+        }
+    }
+
+    #[test]
+    fn cluster_total_bound_is_valid_with_pairs_never_exposed_together() {
+        // Six clusters in strata {0,1,2,3} (2 treated) and {4,5} (1 treated). Nodes 0, 3, 13 have
+        // the set {0,1}, nodes 2, 5, 14 the set {0,2}: they share cluster 0 but need three clusters
+        // of the first stratum in one arm, so π_ii'(t,t) = 0 for both arms (likewise {0,2} and
+        // {2,3}). All 12 draws are enumerated.
+        let edges = [
+            (0, 1),
+            (1, 2),
+            (0, 3),
+            (2, 5),
+            (3, 4),
+            (5, 6),
+            (6, 7),
+            (7, 8),
+            (8, 9),
+            (10, 11),
+            (11, 12),
+            (13, 3),
+            (13, 1),
+            (14, 5),
+            (14, 1),
+            (15, 6),
+        ];
+        let (g, _) = Graph::from_edges(16, &edges, None).unwrap();
+        let labels = vec![0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 0, 0, 2];
+        let design = Design::cluster_stratified(&labels, &[0, 0, 0, 0, 1, 1], 0.5).unwrap();
+        let model = ExposureModel::new(&g, &design, Exposure::Full).unwrap();
+        let n = 16;
+        // A positive level with an effect close to constant.
+        let level: (Vec<f64>, Vec<f64>) = {
+            let y0: Vec<f64> = (0..n).map(|i| 5.0 + 0.3 * (i as f64 * 1.3).sin()).collect();
+            (y0.iter().enumerate().map(|(i, y)| y + 1.0 + 0.1 * (i as f64).cos()).collect(), y0)
+        };
+        // Residual-like outcomes (Y(0) = −Y(1)) whose cluster totals are 0 and constant over the
+        // pairs sharing two clusters: the slack of the cluster totals is 0, so leaving out the
+        // products of the pairs never exposed together (9 pairs of +1 per arm) made the estimate
+        // before this correction fall 36 below its target.
+        let residuals: (Vec<f64>, Vec<f64>) = {
+            let mut y1 = vec![0.0; n];
+            for i in [0, 3, 13, 2, 5, 14] {
+                y1[i] = 1.0;
+            }
+            (y1[1], y1[4], y1[15]) = (-6.0, -3.0, -3.0);
+            let y0 = y1.iter().map(|y| -y).collect();
+            (y1, y0)
+        };
+        for (name, (y1, y0)) in [("level", &level), ("residuals", &residuals)] {
+            let b = check_bound(&model, y1, y0);
+            assert!(b.zero_pairs >= 18, "{name}: {} pairs never exposed together", b.zero_pairs);
+            // E[young] = the unidentified term + the stated slack: a valid bound.
+            let scale = b.unidentified.abs().max(1.0);
+            assert!(
+                (b.expected_young - (b.unidentified + b.slack)).abs() < 1e-9 * scale,
+                "{name}: E[young] {} vs unidentified {} + slack {}",
+                b.expected_young,
+                b.unidentified,
+                b.slack
+            );
+            assert!(
+                b.expected_young >= b.unidentified,
+                "{name}: E[young] {} below {}",
+                b.expected_young,
+                b.unidentified
+            );
+            assert!(b.expected_var >= b.var, "{name}: E[Var̂] {} below Var {}", b.expected_var, b.var);
+            if name == "residuals" {
+                let old = b.expected_young - b.zero_terms;
+                assert!(old < b.unidentified - 30.0, "{name}: without the terms {old} vs {}", b.unidentified);
+            }
+        }
+    }
+
+    #[test]
+    fn nodes_with_a_simulated_zero_probability_are_left_out() {
+        // A star: the centre (cluster 0) has 500 leaves in clusters 1..=500, and 30 isolated nodes
+        // have clusters of their own; 251 of the 531 clusters are treated. Under 0.5-exposure the
+        // centre's programme is too large and is simulated; it is exposed to treatment only when
+        // every other treated cluster is a leaf (probability ~5e-9), so π̂ = 0, yet this draw
+        // exposes it.
+        let leaves = 500u32;
+        let edges: Vec<(u32, u32)> = (1..=leaves).map(|j| (0, j)).collect();
+        let n = 1 + leaves as usize + 30;
+        let (g, _) = Graph::from_edges(n, &edges, None).unwrap();
+        let labels: Vec<u32> = (0..n as u32).collect();
+        let design = Design::cluster_complete(&labels, 251.0 / 531.0).unwrap();
+        let model = ExposureModel::new(&g, &design, Exposure::Fractional { q: 0.5 }).unwrap();
+        let mc = model.probabilities().monte_carlo.as_ref().unwrap();
+        assert_eq!(mc.simulated, vec![0]);
+        assert_eq!(model.probabilities().treated[0], 0.0);
+        let z: Vec<u8> = (0..n).map(|c| u8::from(c <= 250)).collect();
+        let a = Assignment::from_clusters(&design, z).unwrap();
+        assert_eq!(model.conditions(&a).unwrap()[0], Condition::Treated);
+        let y: Vec<f64> = (0..n).map(|i| 1.0 + 0.01 * i as f64).collect();
+        for estimator in [Estimator::HorvitzThompson, Estimator::Hajek] {
+            let e = model.estimate(&a, &y, estimator, 0.95).unwrap();
+            assert_eq!(e.excluded_unestimated_probability, 1, "{estimator:?}");
+            assert_eq!(e.simulated_probabilities, 1);
+            assert_eq!(e.exposed_treated, 250, "the leaves of treated clusters, not the centre");
+            assert!(e.estimate.is_finite() && e.variance.is_finite(), "{e:?}");
         }
     }
 

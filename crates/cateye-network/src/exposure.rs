@@ -30,7 +30,11 @@
 //! randomization the programme also tracks how many of the stratum's clusters are treated
 //! (`O(Σ_s a_s²·d_i)`), mixing the uniform `t`-subsets with hypergeometric weights, and strata
 //! are convolved. A node whose programme would exceed `4·10⁷` steps is simulated instead
-//! (20,000 draws of its clusters) and its Monte Carlo standard error is reported.
+//! (20,000 draws of its clusters) and its Monte Carlo standard error is reported: the
+//! estimators then weight it by `1/π̂`, so they are only approximately unbiased for it, and a
+//! simulated `π̂ = 0` (no draw exposed the node, though it may be exposable) leaves the node
+//! out of any estimate in which it is exposed (counted in
+//! [`EffectEstimate::excluded_unestimated_probability`](crate::EffectEstimate::excluded_unestimated_probability)).
 
 use cateye_stats::stream;
 use rand::RngExt;
@@ -161,7 +165,8 @@ pub struct ExposureProbabilities {
     /// `π_i(0)` of every node.
     pub control: Vec<f64>,
     /// Present when some probabilities were simulated: their Monte Carlo standard errors.
-    pub monte_carlo: Option<MonteCarloError>,
+    /// (Boxed: it is large and usually absent.)
+    pub monte_carlo: Option<Box<MonteCarloError>>,
 }
 
 /// The Monte Carlo error of simulated exposure probabilities.
@@ -173,6 +178,12 @@ pub struct MonteCarloError {
     /// Number of nodes whose probabilities were simulated (the others are exact, with
     /// standard error 0).
     pub simulated_nodes: usize,
+    /// The simulated nodes, ascending. A simulated probability of 0 only says that no draw
+    /// exposed the node (its standard error is then 0 too): the node may still be exposed, and
+    /// the estimators leave it out when it is
+    /// ([`EffectEstimate::excluded_unestimated_probability`](crate::EffectEstimate::excluded_unestimated_probability)).
+    #[serde(default)]
+    pub simulated: Vec<u32>,
     /// Standard error `√(π̂(1−π̂)/draws)` of every `π_i(1)` (0 where exact).
     pub treated_se: Vec<f64>,
     /// Standard error of every `π_i(0)` (0 where exact).
@@ -215,7 +226,14 @@ impl ExposureProbabilities {
         Ok(ExposureProbabilities {
             treated,
             control,
-            monte_carlo: Some(MonteCarloError { draws, simulated_nodes: n, treated_se, control_se, max_se }),
+            monte_carlo: Some(Box::new(MonteCarloError {
+                draws,
+                simulated_nodes: n,
+                simulated: (0..n as u32).collect(),
+                treated_se,
+                control_se,
+                max_se,
+            })),
         })
     }
 
@@ -491,7 +509,15 @@ fn exact_probabilities(
         let treated_se: Vec<f64> = se.iter().map(|e| if e.0.is_nan() { 0.0 } else { e.0 }).collect();
         let control_se: Vec<f64> = se.iter().map(|e| if e.1.is_nan() { 0.0 } else { e.1 }).collect();
         let max_se = treated_se.iter().chain(&control_se).fold(0.0f64, |a, &b| a.max(b));
-        MonteCarloError { draws: FALLBACK_DRAWS, simulated_nodes: simulated, treated_se, control_se, max_se }
+        let nodes: Vec<u32> = (0..n as u32).filter(|&i| !se[i as usize].0.is_nan()).collect();
+        Box::new(MonteCarloError {
+            draws: FALLBACK_DRAWS,
+            simulated_nodes: simulated,
+            simulated: nodes,
+            treated_se,
+            control_se,
+            max_se,
+        })
     });
     ExposureProbabilities { treated, control, monte_carlo }
 }
