@@ -9,7 +9,7 @@ use clap::Parser;
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 
-const VALUES: [&str; 22] = [
+const VALUES: [&str; 34] = [
     "0",
     "1",
     "-1",
@@ -32,6 +32,18 @@ const VALUES: [&str; 22] = [
     "d0,d1",
     "bh",
     "/nonexistent/file.toml",
+    "complete",
+    "stratified",
+    "reldg",
+    "cascade",
+    "uniform",
+    "cluster-free",
+    "nearest",
+    "pooled",
+    "full",
+    "0.75",
+    "a,b",
+    "csv",
 ];
 
 /// The arguments `command` needs before any option.
@@ -47,6 +59,7 @@ fn base(command: &str) -> Vec<String> {
         "privatize" => {
             &["data.parquet", "--outcome", "y", "--treatment", "w", "--epsilon", "1", "--lo", "0", "--hi", "1"]
         }
+        "simulate-design" => &["--edges", "edges.parquet", "--design", "d"],
         "dp-effect" => &["released.parquet", "--mechanism", "m.json", "--outcome", "y", "--treatment", "w"],
         _ => &[],
     };
@@ -72,6 +85,8 @@ fn flag_values(command: &str) -> Vec<(String, Vec<Option<&'static str>>)> {
                 std::iter::once(None).chain(VALUES.iter().copied().map(Some)).filter(|v| parses(&flag, *v)).collect();
             (flag, values)
         })
+        // A flag the base line already gives once (a required one) cannot be given again.
+        .filter(|(_, values)| !values.is_empty())
         .filter(|(_, values)| !values.is_empty())
         .collect()
 }
@@ -81,6 +96,7 @@ fn flag_values(command: &str) -> Vec<(String, Vec<Option<&'static str>>)> {
 fn command_line() -> impl Strategy<Value = Vec<String>> {
     prop::sample::select(SUBCOMMANDS.to_vec()).prop_flat_map(|command| {
         let flags = flag_values(command);
+        assert!(!flags.is_empty(), "cateye {command}: no flag parses after {:?}", base(command));
         let any_flag: Vec<String> = SUBCOMMANDS.iter().flat_map(|c| options(c)).map(|o| o.name).collect();
         let own = prop::sample::select(flags).prop_flat_map(|(flag, values)| {
             (Just(flag), prop::sample::select(values).prop_map(|v| v.map(String::from)))
