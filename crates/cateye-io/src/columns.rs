@@ -97,21 +97,8 @@ pub fn read_numeric_reporting(
 
 /// Reads a column of any type as dense ids (in order of first appearance; null is an id too).
 pub fn read_ids(source: &Source, name: &str, role: &'static str) -> Result<Vec<u64>> {
-    let index = column_index(source, name, role)?;
-    let mut ids: HashMap<String, u64> = HashMap::new();
-    let mut out = Vec::new();
-    for batch in source.batches(&[index], 65_536)? {
-        let batch = batch?;
-        let array = batch.column_by_name(name).expect("projected column");
-        let text = cast(array, &DataType::Utf8).map_err(|e| IoError::column(source.label(), name, e))?;
-        let text = text.as_string::<i32>();
-        for i in 0..text.len() {
-            let key = if text.is_null(i) { "\u{0}null" } else { text.value(i) };
-            let next = ids.len() as u64;
-            out.push(*ids.entry(key.to_string()).or_insert(next));
-        }
-    }
-    Ok(out)
+    let labels = dictionary(source, name, role, Some("\u{0}null"))?;
+    Ok(labels.codes.into_iter().map(u64::from).collect())
 }
 
 /// A column of labels (any type, written as text): the distinct labels in order of first
@@ -127,23 +114,31 @@ pub struct Labels {
 /// Reads a column of any type as [`Labels`]; a null is an error naming the row (1-based), since
 /// a label that is not there cannot be grouped on.
 pub fn read_labels(source: &Source, name: &str, role: &'static str) -> Result<Labels> {
+    dictionary(source, name, role, None)
+}
+
+/// A column of any type, cast to text, as its distinct values in order of first appearance and
+/// each row's code; a null is the label `null_label`, or an error naming the row without one.
+fn dictionary(source: &Source, name: &str, role: &'static str, null_label: Option<&str>) -> Result<Labels> {
     let index = column_index(source, name, role)?;
     let mut seen: HashMap<String, u32> = HashMap::new();
     let mut labels = Labels { names: Vec::new(), codes: Vec::with_capacity(source.num_rows().unwrap_or(0) as usize) };
     for batch in source.batches(&[index], 65_536)? {
         let batch = batch?;
-        let array = batch.column(0);
-        let text = cast(array, &DataType::Utf8).map_err(|e| IoError::column(source.label(), name, e))?;
+        let text = cast(batch.column(0), &DataType::Utf8).map_err(|e| IoError::column(source.label(), name, e))?;
         let text = text.as_string::<i32>();
         for i in 0..text.len() {
-            if text.is_null(i) {
-                let row = labels.codes.len() + 1;
-                return Err(IoError::invalid(
-                    source.label(),
-                    format!("column '{name}' ({role}): row {row} (1-based) is null; expected a label"),
-                ));
-            }
-            let value = text.value(i);
+            let value = match (text.is_null(i), null_label) {
+                (false, _) => text.value(i),
+                (true, Some(label)) => label,
+                (true, None) => {
+                    let row = labels.codes.len() + 1;
+                    return Err(IoError::invalid(
+                        source.label(),
+                        format!("column '{name}' ({role}): row {row} (1-based) is null; expected a label"),
+                    ));
+                }
+            };
             let code = match seen.get(value) {
                 Some(&code) => code,
                 None => {

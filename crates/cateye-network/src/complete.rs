@@ -278,21 +278,9 @@ fn choose_max_subset(input: &CompleteInput<'_>) -> usize {
     }
 }
 
-/// `|a ∩ b|` of two sorted sets.
+/// Number of clusters two sorted cluster sets share.
 fn shared(a: &[u32], b: &[u32]) -> usize {
-    let (mut x, mut y, mut k) = (0, 0, 0);
-    while x < a.len() && y < b.len() {
-        match a[x].cmp(&b[y]) {
-            std::cmp::Ordering::Less => x += 1,
-            std::cmp::Ordering::Greater => y += 1,
-            std::cmp::Ordering::Equal => {
-                k += 1;
-                x += 1;
-                y += 1;
-            }
-        }
-    }
-    k
+    crate::pairs::common(a, b).count()
 }
 
 #[cfg(test)]

@@ -431,19 +431,26 @@ pub(crate) fn pair_sums(input: &PairInput<'_>, auto: bool) -> Result<PairSums> {
 
 /// `Π_{c ∈ a ∩ b} keep_c` over two sorted sets.
 fn shared_product(a: &[u32], b: &[u32], keep: &[f64]) -> f64 {
-    let (mut x, mut y, mut prod) = (0, 0, 1.0);
-    while x < a.len() && y < b.len() {
-        match a[x].cmp(&b[y]) {
-            std::cmp::Ordering::Less => x += 1,
-            std::cmp::Ordering::Greater => y += 1,
-            std::cmp::Ordering::Equal => {
-                prod *= keep[a[x] as usize];
-                x += 1;
-                y += 1;
+    common(a, b).map(|c| keep[c as usize]).product()
+}
+
+/// The clusters two sorted cluster sets share, ascending.
+pub(crate) fn common<'a>(a: &'a [u32], b: &'a [u32]) -> impl Iterator<Item = u32> + 'a {
+    let (mut x, mut y) = (0, 0);
+    std::iter::from_fn(move || {
+        while x < a.len() && y < b.len() {
+            match a[x].cmp(&b[y]) {
+                std::cmp::Ordering::Less => x += 1,
+                std::cmp::Ordering::Greater => y += 1,
+                std::cmp::Ordering::Equal => {
+                    x += 1;
+                    y += 1;
+                    return Some(a[x - 1]);
+                }
             }
         }
-    }
-    prod
+        None
+    })
 }
 
 /// The given nodes whose cluster sets contain each cluster, in compressed rows.

@@ -77,3 +77,19 @@ impl JobColumns {
         Ok(data)
     }
 }
+
+/// An error naming the first row of `values` (column `column`, role `role`, of input `input`)
+/// that is neither 0 nor 1: the check of every treatment column of a job.
+pub(crate) fn check_binary(input: &str, column: &str, role: &str, values: &[f64]) -> Result<()> {
+    match values.iter().position(|&v| v != 0.0 && v != 1.0) {
+        None => Ok(()),
+        Some(row) => Err(Error::invalid(
+            input,
+            format!(
+                "column '{column}' ({role}): row {} (1-based) is {}; expected 0/1 (control/treated)",
+                row + 1,
+                values[row]
+            ),
+        )),
+    }
+}

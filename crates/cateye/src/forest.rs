@@ -236,18 +236,7 @@ impl ForestJob {
         let columns = JobColumns::read(source, &roles, spec.covariates.as_deref(), spec.cluster.as_deref(), progress)?;
         // Missing values in the outcome, covariates, weights or propensity are refused by
         // cateye_forest (naming column and row); a missing treatment fails the 0/1 check here.
-        let w = columns.role(&spec.treatment);
-        if let Some(row) = w.iter().position(|&v| v != 0.0 && v != 1.0) {
-            return Err(Error::invalid(
-                input,
-                format!(
-                    "column '{}' (treatment): row {} (1-based) is {}; expected 0/1 (control/treated)",
-                    spec.treatment,
-                    row + 1,
-                    w[row]
-                ),
-            ));
-        }
+        crate::columns::check_binary(input, &spec.treatment, "treatment", columns.role(&spec.treatment))?;
         let t = Instant::now();
         let data =
             columns.forest_data(input, spec.options.max_bins, spec.weights.as_deref(), spec.cluster.as_deref())?;

@@ -67,23 +67,18 @@ pub struct Privatized {
     pub mechanism: ReleasedMechanism,
 }
 
-/// Reads the treatment column as 0/1, naming the first row that is neither.
-fn read_treated(source: &Source, column: &str) -> Result<Vec<bool>> {
-    let w = read_numeric(source, &[(column, "treatment")])?.remove(0);
-    w.iter()
-        .enumerate()
-        .map(|(row, &v)| match v {
-            0.0 => Ok(false),
-            1.0 => Ok(true),
-            _ => Err(Error::invalid(
-                source.label(),
-                format!(
-                    "column '{column}' (treatment): row {} (1-based) is {v}; expected 0/1 (control/treated)",
-                    row + 1
-                ),
-            )),
-        })
-        .collect()
+/// Reads the outcome column (in role `role`) and the 0/1 treatment column in one pass; a
+/// treatment that is not 0/1 is an error naming its row.
+fn read_outcome_and_treated(
+    source: &Source,
+    outcome: &str,
+    role: &'static str,
+    treatment: &str,
+) -> Result<(Vec<f64>, Vec<bool>)> {
+    let mut columns = read_numeric(source, &[(outcome, role), (treatment, "treatment")])?;
+    let w = columns.pop().unwrap_or_default();
+    crate::columns::check_binary(source.label(), treatment, "treatment", &w)?;
+    Ok((columns.pop().unwrap_or_default(), w.iter().map(|&v| v == 1.0).collect()))
 }
 
 /// The cluster column as [`Clusters`], or one cluster.
@@ -118,8 +113,7 @@ pub fn privatize_table(source: &Source, spec: &PrivatizeSpec) -> Result<Privatiz
             ));
         }
     }
-    let outcomes = read_numeric(source, &[(&spec.outcome, "outcome")])?.remove(0);
-    let treated = read_treated(source, &spec.treatment)?;
+    let (outcomes, treated) = read_outcome_and_treated(source, &spec.outcome, "outcome", &spec.treatment)?;
     let clusters = read_clusters(source, spec.cluster.as_deref(), outcomes.len())?;
     let fit = |e| Error::fit(input, e);
     let grid = OutcomeGrid::uniform(spec.lo, spec.hi, spec.levels).map_err(fit)?;
@@ -181,8 +175,7 @@ pub struct DpEffectSpec {
 /// The average treatment effect from a released table and its mechanism (the debiased
 /// difference in means `τ̂_Q` of the paper, with its variance; see [`cateye_privacy::dp_effect`]).
 pub fn dp_effect_table(source: &Source, spec: &DpEffectSpec, mechanism: &ReleasedMechanism) -> Result<DpEffect> {
-    let released = read_numeric(source, &[(&spec.outcome, "released outcome")])?.remove(0);
-    let treated = read_treated(source, &spec.treatment)?;
+    let (released, treated) = read_outcome_and_treated(source, &spec.outcome, "released outcome", &spec.treatment)?;
     let clusters = read_clusters(source, spec.cluster.as_deref(), released.len())?;
     cateye_privacy::dp_effect(&released, &treated, &clusters, mechanism, &spec.options)
         .map_err(|e| Error::fit(source.label(), e))

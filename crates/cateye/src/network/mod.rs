@@ -357,6 +357,7 @@ fn read_design(
     let rows = rows_to_nodes(&ids, assignment, "unit").map_err(net_error(assignment.label()))?;
     check_every_node(&rows, &ids, assignment)?;
     let columns = read_numeric(assignment, &[("cluster", "cluster"), ("treated", "treatment")])?;
+    crate::columns::check_binary(assignment.label(), "treated", "treatment", &columns[1])?;
     let mut labels = vec![0u32; n];
     let mut treated = vec![0u8; n];
     for (row, &node) in rows.node_of_row.iter().enumerate() {
@@ -365,12 +366,6 @@ fn read_design(
             return Err(Error::invalid(
                 assignment.label(),
                 format!("column 'cluster': row {} (1-based) is {cluster}; expected a cluster number", row + 1),
-            ));
-        }
-        if arm != 0.0 && arm != 1.0 {
-            return Err(Error::invalid(
-                assignment.label(),
-                format!("column 'treated': row {} (1-based) is {arm}; expected 0/1 (control/treated)", row + 1),
             ));
         }
         labels[node as usize] = cluster as u32;
@@ -391,14 +386,10 @@ pub fn network_effect(
     outcomes: &Source,
     spec: &EffectSpec,
 ) -> Result<NetworkEffect> {
-    let net = |label: &str| {
-        let label = label.to_string();
-        move |e| Error::fit(&label, e)
-    };
     let DrawnDesign { graph, ids, design, drawn } = read_design(edges, &spec.columns, assignment, report)?;
     let n = graph.num_nodes();
     // The outcomes: one row per node.
-    let rows = rows_to_nodes(&ids, outcomes, &spec.unit).map_err(net(outcomes.label()))?;
+    let rows = rows_to_nodes(&ids, outcomes, &spec.unit).map_err(net_error(outcomes.label()))?;
     check_every_node(&rows, &ids, outcomes)?;
     let y_rows = read_numeric(outcomes, &[(&spec.outcome, "outcome")])?.remove(0);
     let mut y = vec![0.0; n];
@@ -416,11 +407,11 @@ pub fn network_effect(
         }
         y[node as usize] = v;
     }
-    let model = ExposureModel::new(&graph, &design, spec.exposure).map_err(net(edges.label()))?;
+    let model = ExposureModel::new(&graph, &design, spec.exposure).map_err(net_error(edges.label()))?;
     // Hájek is the primary estimate: its failure is the job's. Horvitz–Thompson may have no
     // valid variance under some designs; its refusal is reported beside the others.
     let mut estimates =
-        vec![model.estimate(&drawn, &y, Estimator::Hajek, spec.level).map_err(net(outcomes.label()))?];
+        vec![model.estimate(&drawn, &y, Estimator::Hajek, spec.level).map_err(net_error(outcomes.label()))?];
     let mut not_reported = Vec::new();
     for estimator in [Estimator::HorvitzThompson, Estimator::DifferenceInMeans] {
         match model.estimate(&drawn, &y, estimator, spec.level) {
