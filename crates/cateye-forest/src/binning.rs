@@ -9,13 +9,22 @@
 //!
 //! Fine code `c` holds the values in `(edge[c-1], edge[c]]`, so the split "code ≤ c" is the split
 //! "x ≤ edge[c]" on raw values, and new data is binned with the same edges.
+//!
+//! Missing values (NaN; nulls are read as NaN) get the fine code [`MISSING`], above every real
+//! code, and a coarse bin of their own after the covariate's last one, so that the split search
+//! can send them to either side (Missing Incorporated in Attributes, Twala, Jones & Hand 2008).
+//! Infinite values are an error.
 
-use crate::error::{check_finite, column_error, Result};
+use crate::error::{check_not_infinite, column_error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Most fine codes per covariate.
-pub const MAX_FINE_BINS: usize = 65_535;
+/// Most fine codes per covariate. New values above the last edge get code `MAX_FINE_BINS` at
+/// most, still below [`MISSING`].
+pub const MAX_FINE_BINS: usize = 65_534;
+
+/// The fine code of a missing value.
+pub const MISSING: u16 = u16::MAX;
 
 /// How raw covariate values become fine codes: the covariates' names and the upper edges of
 /// their fine bins. A fitted forest keeps it to bin new rows exactly as its training rows were.
@@ -43,7 +52,8 @@ impl Binning {
 
     /// Row-major codes of new rows given by column (one slice per covariate, in the binning's
     /// order). Values above the last edge get a code past every bin, so they go right at every
-    /// split, as their raw values would. Non-finite values are an error naming the column and row.
+    /// split, as their raw values would; missing values (NaN) get [`MISSING`]. Infinite values
+    /// are an error naming the column and row.
     pub fn bin_rows(&self, columns: &[&[f64]]) -> Result<Vec<u16>> {
         let p = self.num_features();
         if columns.len() != p {
@@ -54,7 +64,7 @@ impl Binning {
         }
         let n = columns.first().map_or(0, |c| c.len());
         for (column, name) in columns.iter().zip(&self.names) {
-            check_finite(name, column, n)?;
+            check_not_infinite(name, column, n)?;
         }
         let mut rows = vec![0u16; n * p];
         rows.par_chunks_mut(p.max(1)).enumerate().for_each(|(i, row)| {
@@ -67,7 +77,8 @@ impl Binning {
 }
 
 /// Binned covariates: fine codes by column (split search) and by row (tree traversal), coarse
-/// bins by column (histograms).
+/// bins by column (histograms). A covariate with missing values has one coarse slot more than
+/// coarse bins: the missing values' own, last.
 #[derive(Clone, Debug)]
 pub struct BinnedFeatures {
     n: usize,
@@ -78,16 +89,19 @@ pub struct BinnedFeatures {
     binning: Binning,
     /// Last fine code of each coarse bin, per covariate.
     coarse_last: Vec<Vec<u16>>,
+    /// Rows missing each covariate.
+    missing: Vec<usize>,
     max_bins: usize,
 }
 
 impl BinnedFeatures {
     /// Bins `columns` (one slice per covariate, all of equal length): fine codes, and at most
-    /// `max_bins` coarse quantile bins each. `names` are used in errors.
+    /// `max_bins` coarse quantile bins each; missing values (NaN) are coded [`MISSING`]. `names`
+    /// are used in errors.
     pub fn new(columns: &[&[f64]], names: &[String], max_bins: usize) -> Result<Self> {
         let n = columns.first().map_or(0, |c| c.len());
         for (column, name) in columns.iter().zip(names) {
-            check_finite(name, column, n)?;
+            check_not_infinite(name, column, n)?;
         }
         let edges: Vec<Vec<f64>> = columns.par_iter().map(|c| quantile_edges(c, MAX_FINE_BINS)).collect();
         let p = columns.len();
@@ -108,6 +122,7 @@ impl BinnedFeatures {
         let coarse_last: Vec<Vec<u16>> =
             by_column.par_chunks(n.max(1)).map(|codes| coarse_runs(codes, max_bins)).collect();
         let mut coarse = vec![0u16; n * p];
+        // A missing code is above every last fine code: its coarse bin is the slot after the last.
         coarse.par_chunks_mut(n.max(1)).zip(by_column.par_chunks(n.max(1))).zip(coarse_last.par_iter()).for_each(
             |((coarse, fine), last)| {
                 for (c, &f) in coarse.iter_mut().zip(fine) {
@@ -115,8 +130,10 @@ impl BinnedFeatures {
                 }
             },
         );
+        let missing =
+            by_column.par_chunks(n.max(1)).map(|codes| codes.iter().filter(|&&c| c == MISSING).count()).collect();
         let by_row = transpose(&by_column, n, p);
-        BinnedFeatures { n, p, by_column, by_row, coarse, binning, coarse_last, max_bins }
+        BinnedFeatures { n, p, by_column, by_row, coarse, binning, coarse_last, missing, max_bins }
     }
 
     /// New rows (one slice per covariate) coded with an existing `binning`, so that trees grown
@@ -169,9 +186,25 @@ impl BinnedFeatures {
         self.binning.edges[f].len()
     }
 
-    /// Number of coarse bins of covariate `f`.
+    /// Number of coarse bins of covariate `f` (of its values, missing ones aside).
     pub fn num_coarse_bins(&self, f: usize) -> usize {
         self.coarse_last[f].len()
+    }
+
+    /// Histogram slots of covariate `f`: its coarse bins, and one for missing values if it has any
+    /// (their coarse bin is `num_coarse_bins(f)`).
+    pub fn num_coarse_slots(&self, f: usize) -> usize {
+        self.coarse_last[f].len() + usize::from(self.has_missing(f))
+    }
+
+    /// Whether any row misses covariate `f`.
+    pub fn has_missing(&self, f: usize) -> bool {
+        self.missing[f] > 0
+    }
+
+    /// Rows missing covariate `f`.
+    pub fn missing_count(&self, f: usize) -> usize {
+        self.missing[f]
     }
 
     /// Fine codes of covariate `f`, one per row.
@@ -200,20 +233,27 @@ impl BinnedFeatures {
     }
 }
 
-/// First bin whose upper edge is ≥ x.
+/// First bin whose upper edge is ≥ x; [`MISSING`] for NaN.
 fn bin_of(edges: &[f64], x: f64) -> u16 {
+    if x.is_nan() {
+        return MISSING;
+    }
     edges.partition_point(|&e| e < x) as u16
 }
 
 /// Coarse bins as runs of fine codes: the last fine code of each, at ranks k·n/max_bins of the
-/// sorted codes (deduplicated; the largest code always ends a bin).
+/// sorted codes of the values present (deduplicated; the largest code always ends a bin).
 fn coarse_runs(fine: &[u16], max_bins: usize) -> Vec<u16> {
     let mut counts = vec![0usize; MAX_FINE_BINS + 1];
-    for &c in fine {
+    let mut n = 0;
+    for &c in fine.iter().filter(|&&c| c != MISSING) {
         counts[c as usize] += 1;
+        n += 1;
     }
-    let n = fine.len();
     let mut last = Vec::new();
+    if n == 0 {
+        return last;
+    }
     let (mut code, mut below) = (0usize, counts[0]);
     for k in 1..=max_bins {
         let rank = (k * n / max_bins).max(1); // the rank-th smallest code (1-based) ends bin k
@@ -225,16 +265,14 @@ fn coarse_runs(fine: &[u16], max_bins: usize) -> Vec<u16> {
             last.push(code as u16);
         }
     }
-    if n == 0 {
-        last.clear();
-    }
     last
 }
 
-/// Upper bin edges: the distinct values when there are at most `max_bins` of them, otherwise
-/// the values at ranks k·n/max_bins (k = 1..max_bins), deduplicated; the maximum is always an edge.
+/// Upper bin edges of the values present: the distinct values when there are at most `max_bins`
+/// of them, otherwise the values at ranks k·n/max_bins (k = 1..max_bins), deduplicated; the
+/// maximum is always an edge.
 fn quantile_edges(column: &[f64], max_bins: usize) -> Vec<f64> {
-    let mut sorted = column.to_vec();
+    let mut sorted: Vec<f64> = column.iter().copied().filter(|x| !x.is_nan()).collect();
     sorted.sort_unstable_by(f64::total_cmp);
     let mut distinct = sorted.clone();
     distinct.dedup();
@@ -303,8 +341,22 @@ mod tests {
     }
 
     #[test]
-    fn non_finite_values_are_named() {
-        let err = BinnedFeatures::new(&[&[1.0, f64::NAN]], &["age".into()], 256).unwrap_err();
+    fn infinite_values_are_named() {
+        let err = BinnedFeatures::new(&[&[1.0, f64::INFINITY]], &["age".into()], 256).unwrap_err();
         assert!(err.to_string().contains("age") && err.to_string().contains("row 2 (1-based)"), "{err}");
+    }
+
+    #[test]
+    fn missing_values_get_their_own_code_and_coarse_slot() {
+        let x = [3.0, f64::NAN, 1.0, 2.0, f64::NAN];
+        let b = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
+        assert_eq!(b.column(0), &[2, MISSING, 0, 1, MISSING]);
+        assert_eq!((b.num_bins(0), b.num_coarse_bins(0), b.num_coarse_slots(0)), (3, 3, 4));
+        assert_eq!(b.coarse_column(0), &[2, 3, 0, 1, 3], "missing values fill the slot after the last bin");
+        assert_eq!(b.missing_count(0), 2);
+        assert_eq!(b.binning().bin_rows(&[&[f64::NAN, 9.0]]).unwrap(), vec![MISSING, 3]);
+        let all_missing = BinnedFeatures::new(&[&[f64::NAN, f64::NAN]], &["x".into()], 256).unwrap();
+        assert_eq!((all_missing.num_coarse_bins(0), all_missing.num_coarse_slots(0)), (0, 1));
+        assert_eq!(all_missing.coarse_column(0), &[0, 0]);
     }
 }

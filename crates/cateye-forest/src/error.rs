@@ -83,3 +83,18 @@ pub(crate) fn column_error(column: impl Into<String>, message: impl Into<String>
 pub(crate) fn check_finite(column: &str, values: &[f64], n: usize) -> Result<()> {
     Ok(cateye_stats::check_finite(column, values, n)?)
 }
+
+/// Like `check_finite`, but NaN (a missing covariate value) is allowed: only infinite values
+/// are an error.
+pub(crate) fn check_not_infinite(column: &str, values: &[f64], n: usize) -> Result<()> {
+    if values.len() != n {
+        return Err(column_error(column, format!("has {} values, expected {n} (one per row)", values.len())));
+    }
+    if let Some(row) = values.iter().position(|v| v.is_infinite()) {
+        return Err(column_error(
+            column,
+            format!("row {} (1-based) is {} (infinite values are not allowed; missing ones are)", row + 1, values[row]),
+        ));
+    }
+    Ok(())
+}

@@ -31,7 +31,7 @@ mod sampling;
 pub mod shard;
 mod tree;
 
-pub use binning::{BinnedFeatures, Binning, MAX_FINE_BINS};
+pub use binning::{BinnedFeatures, Binning, MAX_FINE_BINS, MISSING};
 pub use causal::{
     fit_causal_forest, fit_causal_forest_reporting, min_units_per_arm, objective_bayes_debias, CateEstimates,
     CausalForest, CausalForestFit, CausalInput, CausalShards, FitTimings, NuisancePartials, Point, Propensity,

@@ -1,19 +1,23 @@
-//! A fitted tree: binary splits "code ≤ bin" on binned covariates, and per-leaf sufficient
-//! statistics of the honest (estimation) sample, `K` values per leaf.
+//! A fitted tree: binary splits "code ≤ bin" on binned covariates, each sending missing values
+//! to the side its search chose, and per-leaf sufficient statistics of the honest (estimation)
+//! sample, `K` values per leaf.
 //!
 //! Leaves point to themselves (`left` = own index, a split bin no code exceeds), so a step of
 //! the traversal is the same branch-free operation at every node, and several rows can walk
 //! one tree in lock-step until none moves (`leaves_of`), which hides memory latency.
 
-use crate::binning::BinnedFeatures;
+use crate::binning::{BinnedFeatures, MISSING};
 use crate::error::ForestError;
 use serde::{Deserialize, Serialize};
 
-/// One node: internal nodes send codes ≤ `split_bin` of `feature` to node `left`, others to
-/// `left + 1`. A leaf has `split_bin == LEAF_BIN` and `left` equal to its own index.
+/// One node: internal nodes send codes ≤ `split_bin` of their covariate to node `left`, others
+/// to `left + 1`; missing values ([`MISSING`], above every code) go left when the node's
+/// `MISSING_LEFT` bit is set. A leaf has `split_bin == LEAF_BIN` and `left` equal to its own
+/// index. The bit shares the covariate's `u16` so that a node stays 8 bytes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Node {
-    pub feature: u16,
+    /// The covariate, with `MISSING_LEFT` set when missing values go left.
+    feature: u16,
     pub split_bin: u16,
     pub left: u32,
 }
@@ -21,8 +25,15 @@ pub(crate) struct Node {
 /// Split bin of leaves: no code is greater, so a leaf's step stays on the leaf.
 const LEAF_BIN: u16 = u16::MAX;
 
+/// The bit of `Node::feature` that sends missing values left.
+const MISSING_LEFT: u16 = 1 << 15;
+
+/// Split bin of the split "is the covariate missing?": every value present goes left, missing
+/// values right.
+pub(crate) const MISSING_SPLIT_BIN: u16 = MISSING - 1;
+
 /// Covariates a tree can split on.
-pub const MAX_FEATURES: usize = u16::MAX as usize;
+pub const MAX_FEATURES: usize = (MISSING_LEFT - 1) as usize;
 
 /// Rows walked through a tree together.
 const LANES: usize = 8;
@@ -34,9 +45,19 @@ impl Node {
     pub fn leaf(own_index: u32) -> Self {
         Node { feature: 0, split_bin: LEAF_BIN, left: own_index }
     }
-    pub fn split(feature: usize, bin: u16, left: u32) -> Self {
-        debug_assert!(bin < LEAF_BIN);
-        Node { feature: feature as u16, split_bin: bin, left }
+    pub fn split(feature: usize, bin: u16, missing_left: bool, left: u32) -> Self {
+        debug_assert!(bin < LEAF_BIN && feature <= MAX_FEATURES);
+        Node { feature: feature as u16 | if missing_left { MISSING_LEFT } else { 0 }, split_bin: bin, left }
+    }
+    /// The covariate split on.
+    #[inline(always)]
+    pub fn feature(&self) -> usize {
+        (self.feature & !MISSING_LEFT) as usize
+    }
+    /// Whether missing values go left.
+    #[inline(always)]
+    pub fn missing_left(&self) -> bool {
+        self.feature & MISSING_LEFT != 0
     }
     pub fn is_leaf(&self) -> bool {
         self.split_bin == LEAF_BIN
@@ -44,10 +65,12 @@ impl Node {
     pub fn right(&self) -> u32 {
         self.left + 1
     }
-    /// The node a row goes to next (itself at a leaf).
+    /// The node a row goes to next (itself at a leaf), without a branch.
     #[inline(always)]
     fn step(&self, row: &[u16]) -> u32 {
-        self.left + (row[self.feature as usize] > self.split_bin) as u32
+        let code = row[self.feature()];
+        let right = (code > self.split_bin) & !((code == MISSING) & self.missing_left());
+        self.left + right as u32
     }
 }
 
@@ -148,10 +171,10 @@ impl<const K: usize> Tree<K> {
                 if node.left as usize != i || slot >= self.leaves.len() {
                     return bad(format!("leaf {i} points at node {} and leaf slot {slot}", node.left));
                 }
-            } else if node.left as usize <= i || node.right() as usize >= n || node.feature as usize >= p {
+            } else if node.left as usize <= i || node.right() as usize >= n || node.feature() >= p {
                 return bad(format!(
                     "node {i} splits covariate {} into nodes {} and {}",
-                    node.feature,
+                    node.feature(),
                     node.left,
                     node.right()
                 ));
@@ -168,7 +191,7 @@ impl<const K: usize> Tree<K> {
             if n.is_leaf() || depth >= counts.len() {
                 continue;
             }
-            counts[depth][n.feature as usize] += 1;
+            counts[depth][n.feature()] += 1;
             stack.push((n.left as usize, depth + 1));
             stack.push((n.right() as usize, depth + 1));
         }
@@ -240,7 +263,7 @@ impl<const K: usize> Tree<K> {
                 let first = tree.nodes.len();
                 tree.nodes.extend([Node::leaf(0), Node::leaf(0)]);
                 tree.leaf_slot.extend([NOT_A_LEAF, NOT_A_LEAF]);
-                tree.nodes[new] = Node::split(n.feature as usize, n.split_bin, first as u32);
+                tree.nodes[new] = Node::split(n.feature(), n.split_bin, n.missing_left(), first as u32);
                 stack.push((resolve(n.right() as usize), first + 1));
                 stack.push((resolve(n.left as usize), first));
             }
@@ -277,7 +300,8 @@ mod tests {
         // x in bins 0..3; root splits at bin 1, its right child at bin 2.
         let x = [0.0, 1.0, 2.0, 3.0];
         let features = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
-        let grown = vec![Node::split(0, 1, 1), Node::leaf(1), Node::split(0, 2, 3), Node::leaf(3), Node::leaf(4)];
+        let grown =
+            vec![Node::split(0, 1, false, 1), Node::leaf(1), Node::split(0, 2, false, 3), Node::leaf(3), Node::leaf(4)];
         // Estimation units: 0 (left leaf) and 3 (bin 3 leaf); the bin-2 leaf is empty.
         let stat = |u: usize| [1.0, x[u]];
         let pruned = Tree::<2>::populate(&grown, &features, &[0, 3], stat, true);
@@ -286,5 +310,26 @@ mod tests {
         assert_eq!(pruned.values(features.row(1)).unwrap()[1], 0.0);
         let kept = Tree::<2>::populate(&grown, &features, &[0, 3], stat, false);
         assert!(kept.values(features.row(2)).is_none());
+    }
+
+    #[test]
+    fn missing_values_follow_the_node_bit_and_present_values_the_threshold() {
+        let x = [0.0, 1.0, 2.0, f64::NAN];
+        let features = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
+        let stat = |u: usize| [(u * u) as f64];
+        for missing_left in [false, true] {
+            let grown = vec![Node::split(0, 0, missing_left, 1), Node::leaf(1), Node::leaf(2)];
+            let tree = Tree::<1>::populate(&grown, &features, &[0, 1, 2, 3], stat, false);
+            // Left holds x = 0 (and the missing row 3 with the bit set), right x = 1, 2.
+            let (left, right) = if missing_left { (4.5, 2.5) } else { (0.0, 14.0 / 3.0) };
+            assert_eq!(tree.values(features.row(0)).unwrap()[0], left);
+            assert_eq!(tree.values(features.row(2)).unwrap()[0], right);
+            assert_eq!(tree.values(features.row(3)).unwrap()[0], if missing_left { left } else { right });
+        }
+        let is_missing = vec![Node::split(0, MISSING_SPLIT_BIN, false, 1), Node::leaf(1), Node::leaf(2)];
+        let tree = Tree::<1>::populate(&is_missing, &features, &[0, 1, 2, 3], stat, false);
+        assert_eq!(tree.values(features.row(3)).unwrap()[0], 9.0);
+        let new_row = features.binning().bin_rows(&[&[1e9]]).unwrap();
+        assert_eq!(tree.values(&new_row).unwrap()[0], 5.0 / 3.0, "values beyond the training range are present values");
     }
 }

@@ -4,7 +4,7 @@
 use super::*;
 
 /// The exact search on covariate `f`: the node's `units` sorted by fine code, with their
-/// per-unit sums `unit` (position-aligned with `units`).
+/// per-unit sums `unit` (position-aligned with `units`); missing values sort last.
 pub(crate) fn scan_sorted<O: Objective>(
     rule: &SplitRule,
     node: &NodeLimits<O::Sums>,
@@ -13,21 +13,32 @@ pub(crate) fn scan_sorted<O: Objective>(
     units: &[u32],
     unit: &[O::Sums],
     sort: &mut SortBuffers,
-) -> Option<(u16, f64)> {
-    sort_by_code(features.column(f), features.num_bins(f), units, sort);
-    scan::<O>(rule, node, sort.keys.iter().map(|&key| ((key >> 16) as u16, unit[(key & 0xffff) as usize])))
+) -> Option<Candidate> {
+    sort_by_code(features.column(f), features.num_bins(f), features.has_missing(f), units, sort);
+    let present = sort.keys.partition_point(|&key| key >> 16 < MISSING as u32);
+    let (keys, missing_keys) = sort.keys.split_at(present);
+    let mut missing = O::Sums::default();
+    for &key in missing_keys {
+        missing.add(&unit[(key & 0xffff) as usize]);
+    }
+    scan_with_missing::<O>(
+        rule,
+        node,
+        keys.iter().map(|&key| ((key >> 16) as u16, unit[(key & 0xffff) as usize])),
+        &missing,
+    )
 }
 
 /// Keys `code << 16 | position` of the node's units, sorted: units in code order. Only used
 /// for nodes smaller than half the bins (< 32,768 units), so positions fit in 16 bits.
-/// Nodes of at least 48 units on a covariate with at most 1,024 codes use a stable counting
-/// sort instead (the same order, without comparisons).
-pub(crate) fn sort_by_code(codes: &[u16], num_codes: usize, units: &[u32], buffers: &mut SortBuffers) {
+/// Nodes of at least 48 units on a covariate with at most 1,024 codes and no missing value
+/// use a stable counting sort instead (the same order, without comparisons).
+pub(crate) fn sort_by_code(codes: &[u16], num_codes: usize, missing: bool, units: &[u32], buffers: &mut SortBuffers) {
     debug_assert!(units.len() <= 1 << 16);
     let SortBuffers { keys, counts, sorted } = buffers;
     keys.clear();
     keys.extend(units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u32) << 16 | k as u32));
-    if units.len() < 48 || num_codes > 1024 {
+    if units.len() < 48 || num_codes > 1024 || missing {
         keys.sort_unstable();
         return;
     }

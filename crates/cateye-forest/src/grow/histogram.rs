@@ -61,7 +61,7 @@ pub(crate) fn add_by_bin<M: Sums>(codes: &[u16], units: &[u32], sums: &[M], out:
     }
 }
 
-/// The best split of the node over a random subset of covariates: (covariate, bin).
+/// The best split of the node over a random subset of covariates.
 pub(crate) fn best_split<O: Objective>(
     rule: &SplitRule,
     count: &rand_distr::Poisson<f64>,
@@ -70,12 +70,11 @@ pub(crate) fn best_split<O: Objective>(
     units: &[u32],
     rng: &mut ChaCha8Rng,
     ws: &mut Workspace<O::Sums, O::Moments>,
-) -> Option<(usize, u16)> {
+) -> Option<Split> {
     let node = O::prepare(rule, targets, units, &mut ws.unit)?;
     let mut candidates = std::mem::take(&mut ws.candidates);
     split_candidates(rng, features.num_features(), count, &mut candidates);
-    let mut best: Option<(usize, u16)> = None;
-    let mut best_criterion = 0.0;
+    let mut best = Best::default();
     for &f in &candidates {
         // A dense histogram over the coarse bins, whose splits are translated to fine codes; with
         // more coarse bins than twice the node's units (max_bins > 256), sorting the node's
@@ -84,19 +83,57 @@ pub(crate) fn best_split<O: Objective>(
             scan_sorted::<O>(rule, &node, features, f, units, &ws.unit, &mut ws.sort)
         } else {
             histogram(features, f, units, ws);
-            let dense = ws.hist.iter().enumerate().filter(|(_, b)| b.units() > 0);
-            scan::<O>(rule, &node, dense.map(|(c, b)| (c as u16, *b)))
-                .map(|(coarse, criterion)| (features.coarse_last(f, coarse), criterion))
+            let bins = features.num_coarse_bins(f);
+            let missing = if features.has_missing(f) { ws.hist[bins] } else { O::Sums::default() };
+            let dense = ws.hist[..bins].iter().enumerate().filter(|(_, b)| b.units() > 0);
+            scan_with_missing::<O>(rule, &node, dense.map(|(c, b)| (c as u16, *b)), &missing)
+                .map(|c| c.to_fine(|coarse| features.coarse_last(f, coarse)))
         };
-        if let Some((bin, criterion)) = found {
-            if criterion > best_criterion {
-                best_criterion = criterion;
-                best = Some((f, bin));
+        best.consider(f, found);
+    }
+    ws.candidates = candidates;
+    best.split()
+}
+
+/// A covariate's best split point: split after `code` (`None`: the split "is the value
+/// missing?"), with missing values on the side `missing_left` says (`None`: the node has no
+/// missing value of the covariate), and its criterion.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Candidate {
+    pub(crate) code: Option<u16>,
+    pub(crate) missing_left: Option<bool>,
+    pub(crate) criterion: f64,
+}
+
+impl Candidate {
+    /// The same candidate with its code mapped by `fine` (coarse bin → last fine code).
+    pub(crate) fn to_fine(self, fine: impl Fn(u16) -> u16) -> Self {
+        Candidate { code: self.code.map(fine), ..self }
+    }
+}
+
+/// The best candidate over the covariates searched so far (positive criteria only).
+#[derive(Default)]
+pub(crate) struct Best(Option<(usize, Candidate)>);
+
+impl Best {
+    /// Keeps covariate `f`'s candidate if it beats the best so far.
+    #[inline]
+    pub(crate) fn consider(&mut self, f: usize, found: Option<Candidate>) {
+        if let Some(c) = found {
+            if c.criterion > self.0.map_or(0.0, |(_, b)| b.criterion) {
+                self.0 = Some((f, c));
             }
         }
     }
-    ws.candidates = candidates;
-    best
+
+    /// The split of the best candidate.
+    pub(crate) fn split(self) -> Option<Split> {
+        self.0.map(|(feature, c)| match c.code {
+            Some(bin) => Split { feature, bin, missing_left: c.missing_left },
+            None => Split { feature, bin: MISSING_SPLIT_BIN, missing_left: Some(false) },
+        })
+    }
 }
 
 /// Covariates with at most this many coarse bins are summed into `LANES` interleaved histograms.
@@ -112,7 +149,7 @@ pub(crate) const LANES: usize = 4;
 pub(crate) fn histogram<S: Sums, M>(features: &BinnedFeatures, f: usize, units: &[u32], ws: &mut Workspace<S, M>) {
     let Workspace { unit, hist, lanes, .. } = ws;
     hist.clear();
-    hist.resize(features.num_coarse_bins(f), S::default());
+    hist.resize(features.num_coarse_slots(f), S::default());
     add_by_bin(features.coarse_column(f), units, unit, hist, lanes);
 }
 
@@ -123,7 +160,17 @@ pub(crate) fn scan<O: Objective>(
     node: &NodeLimits<O::Sums>,
     items: impl Iterator<Item = (u16, O::Sums)>,
 ) -> Option<(u16, f64)> {
-    let mut left = O::Sums::default();
+    scan_from::<O>(rule, node, O::Sums::default(), items)
+}
+
+/// `scan` with `start` on the left of every split point (missing values sent left).
+fn scan_from<O: Objective>(
+    rule: &SplitRule,
+    node: &NodeLimits<O::Sums>,
+    start: O::Sums,
+    items: impl Iterator<Item = (u16, O::Sums)>,
+) -> Option<(u16, f64)> {
+    let mut left = start;
     let mut current: Option<u16> = None;
     let mut best: Option<(u16, f64)> = None;
     for (code, sums) in items {
@@ -141,5 +188,36 @@ pub(crate) fn scan<O: Objective>(
         left.add(&sums);
         current = Some(code);
     }
+    best
+}
+
+/// The best split of one covariate with missing values incorporated in the attribute (MIA;
+/// Twala, Jones & Hand 2008, as grf does): `items` are the sums of the values present in
+/// ascending code order, `missing` those of the node's units missing the covariate (included
+/// in the node's total). With missing units, each split point is judged with them on the left
+/// and on the right, and "missing against present" is a candidate of its own.
+pub(crate) fn scan_with_missing<O: Objective>(
+    rule: &SplitRule,
+    node: &NodeLimits<O::Sums>,
+    items: impl Iterator<Item = (u16, O::Sums)> + Clone,
+    missing: &O::Sums,
+) -> Option<Candidate> {
+    let found = |scanned: Option<(u16, f64)>, missing_left| {
+        scanned.map(|(code, criterion)| Candidate { code: Some(code), missing_left, criterion })
+    };
+    if missing.units() == 0 {
+        return found(scan::<O>(rule, node, items), None);
+    }
+    // Missing right: the node's total holds them, so they are on the right of every point.
+    let mut best = found(scan::<O>(rule, node, items.clone()), Some(false));
+    let mut consider = |c: Option<Candidate>| {
+        if let Some(c) = c.filter(|c| best.is_none_or(|b| c.criterion > b.criterion)) {
+            best = Some(c);
+        }
+    };
+    if let Step::Criterion(criterion) = O::judge(rule, node, &node.total.minus(missing), missing) {
+        consider(Some(Candidate { code: None, missing_left: Some(false), criterion }));
+    }
+    consider(found(scan_from::<O>(rule, node, *missing, items), Some(true)));
     best
 }

@@ -20,6 +20,11 @@
 //! Partitions are branch-free (both sides written, one cursor advanced): which side a unit goes
 //! to is unpredictable, and mispredicted branches cost more than the extra stores.
 //!
+//! Missing covariate values (MIA, Twala, Jones & Hand 2008): a covariate's missing units sit in
+//! a histogram slot of their own (or sort last), every split point is judged with them on
+//! either side, and "missing against present" is a candidate too (`scan_with_missing`). A node
+//! without missing units of the chosen covariate sends them, at prediction, to its larger child.
+//!
 //! - `Regression` maximises `S_L²/W_L + S_R²/W_R` (weighted outcome sums `S`, weights `W`), each
 //!   child holding at least `max(1, ceil(alpha · n))` units (grf's regression splitting rule).
 //! - `Causal` uses gradient-based relabeling (Athey, Tibshirani & Wager 2019, eq. 5–6, with the
@@ -35,9 +40,9 @@ mod histogram;
 mod objective;
 mod partition;
 
-use crate::binning::BinnedFeatures;
+use crate::binning::{BinnedFeatures, MISSING};
 use crate::sampling::{candidate_count, split_candidates};
-use crate::tree::Node;
+use crate::tree::{Node, MISSING_SPLIT_BIN};
 pub(crate) use exact::*;
 pub(crate) use histogram::*;
 pub(crate) use objective::*;
@@ -72,6 +77,15 @@ impl SplitRule {
             imbalance_penalty: options.imbalance_penalty,
         }
     }
+}
+
+/// A chosen split: values of `feature` with fine code ≤ `bin` go left; missing values go left
+/// when `missing_left` (`None`: the node has none, so they follow the larger child).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Split {
+    pub feature: usize,
+    pub bin: u16,
+    pub missing_left: Option<bool>,
 }
 
 /// Per-unit training targets: the (centered) outcome, the centered treatment (causal only) and weights.
@@ -207,10 +221,10 @@ pub(crate) fn grow_direct<O: Objective>(
             continue;
         }
         let split = best_split::<O>(rule, count, features, targets, &units[start..end], rng, ws);
-        if let Some((feature, bin)) = split {
-            let mid = start + partition(&mut units[start..end], features.column(feature), bin, &mut ws.right_units);
+        if let Some(split) = split {
+            let mid = start + partition_by_split(&mut units[start..end], features, &split, &mut ws.right_units);
             debug_assert!(mid > start && mid < end);
-            let left = split_node(&mut nodes, id, feature, bin);
+            let left = split_node(&mut nodes, id, &split, mid - start, end - mid);
             ws.stack.push((left + 1, mid, end));
             ws.stack.push((left, start, mid));
         }
@@ -246,7 +260,7 @@ pub(crate) fn grow_by_subtraction<O: Objective>(
     ws.offsets.clear();
     ws.offsets.push(0);
     for f in 0..p {
-        let next = ws.offsets[f] + features.num_coarse_bins(f);
+        let next = ws.offsets[f] + features.num_coarse_slots(f);
         ws.offsets.push(next);
     }
     let mut nodes = vec![Node::leaf(0)];
@@ -269,8 +283,7 @@ pub(crate) fn grow_by_subtraction<O: Objective>(
         let node_units = &units[start..end];
         let split = O::limits_from_moments(rule, &total).and_then(|(node, context)| {
             split_candidates(rng, p, count, &mut candidates);
-            let mut best: Option<(usize, u16)> = None;
-            let mut best_criterion = 0.0;
+            let mut best = Best::default();
             let mut unit_sums_ready = false;
             for &f in &candidates {
                 // Below `SMALL_NODE` units, a covariate whose coarse bins merge exact codes is
@@ -287,27 +300,29 @@ pub(crate) fn grow_by_subtraction<O: Objective>(
                     }
                     scan_sorted::<O>(rule, &node, features, f, node_units, &ws.unit, &mut ws.sort)
                 } else {
-                    let bins = &hist[ws.offsets[f]..ws.offsets[f + 1]];
-                    let dense = bins.iter().enumerate().filter(|(_, b)| b.units() > 0);
+                    let slots = &hist[ws.offsets[f]..ws.offsets[f + 1]];
+                    let bins = features.num_coarse_bins(f);
+                    let missing = if features.has_missing(f) {
+                        O::sums_from_moments(&context, &slots[bins])
+                    } else {
+                        O::Sums::default()
+                    };
+                    let dense = slots[..bins].iter().enumerate().filter(|(_, b)| b.units() > 0);
                     let sums = dense.map(|(c, b)| (c as u16, O::sums_from_moments(&context, b)));
-                    scan::<O>(rule, &node, sums).map(|(coarse, criterion)| (features.coarse_last(f, coarse), criterion))
+                    scan_with_missing::<O>(rule, &node, sums, &missing)
+                        .map(|c| c.to_fine(|coarse| features.coarse_last(f, coarse)))
                 };
-                if let Some((bin, criterion)) = found {
-                    if criterion > best_criterion {
-                        best_criterion = criterion;
-                        best = Some((f, bin));
-                    }
-                }
+                best.consider(f, found);
             }
-            best
+            best.split()
         });
-        let Some((feature, bin)) = split else {
+        let Some(split) = split else {
             ws.pool.push(hist);
             continue;
         };
-        let mid = start + partition(&mut units[start..end], features.column(feature), bin, &mut ws.right_units);
+        let mid = start + partition_by_split(&mut units[start..end], features, &split, &mut ws.right_units);
         debug_assert!(mid > start && mid < end);
-        let left = split_node(&mut nodes, id, feature, bin);
+        let left = split_node(&mut nodes, id, &split, mid - start, end - mid);
         let (left_len, right_len) = (mid - start, end - mid);
         let left_small = left_len <= right_len;
         let (small_range, large_len) = if left_small { (start..mid, right_len) } else { (mid..end, left_len) };
@@ -360,7 +375,7 @@ pub(crate) fn grow_small<O: Objective>(
     lists.codes.clear();
     lists.ids.clear();
     for f in 0..p {
-        sort_by_code(features.column(f), features.num_bins(f), units, &mut ws.sort);
+        sort_by_code(features.column(f), features.num_bins(f), features.has_missing(f), units, &mut ws.sort);
         lists.codes.extend(ws.sort.keys.iter().map(|&key| (key >> 16) as u16));
         lists.ids.extend(ws.sort.keys.iter().map(|&key| key as u16));
     }
@@ -382,23 +397,25 @@ pub(crate) fn grow_small<O: Objective>(
             lists.by_id[local as usize] = *unit;
         }
         split_candidates(rng, p, count, &mut candidates);
-        let mut best: Option<(usize, u16)> = None;
-        let mut best_criterion = 0.0;
+        let mut best = Best::default();
         for &f in &candidates {
             let (codes, ids) = (&lists.codes[f * m + a..f * m + b], &lists.ids[f * m + a..f * m + b]);
             let by_id = &lists.by_id;
-            let items = codes.iter().zip(ids).map(|(&code, &local)| (code, by_id[local as usize]));
-            if let Some((bin, criterion)) = scan::<O>(rule, &node, items) {
-                if criterion > best_criterion {
-                    best_criterion = criterion;
-                    best = Some((f, bin));
-                }
+            // Missing values sort last.
+            let present = if features.has_missing(f) { codes.partition_point(|&c| c < MISSING) } else { codes.len() };
+            let mut missing = O::Sums::default();
+            for &local in &ids[present..] {
+                missing.add(&by_id[local as usize]);
             }
+            let items =
+                codes[..present].iter().zip(&ids[..present]).map(|(&code, &local)| (code, by_id[local as usize]));
+            best.consider(f, scan_with_missing::<O>(rule, &node, items, &missing));
         }
-        let Some((feature, bin)) = best else { continue };
-        let column = features.column(feature);
+        let Some(split) = best.split() else { continue };
+        let column = features.column(split.feature);
+        let missing_left = split.missing_left.unwrap_or(false);
         for (&u, &local) in units[a..b].iter().zip(&lists.unit_ids[a..b]) {
-            lists.goes_left[local as usize] = column[u as usize] <= bin;
+            lists.goes_left[local as usize] = goes_left(column[u as usize], split.bin, missing_left);
         }
         let SmallLists { codes, ids, unit_ids, goes_left, scratch_codes, scratch_ids, stack, .. } = &mut lists;
         let mid =
@@ -408,7 +425,7 @@ pub(crate) fn grow_small<O: Objective>(
             partition_list(&mut codes[range.clone()], &mut ids[range], goes_left, scratch_codes, scratch_ids);
         }
         debug_assert!(mid > a && mid < b);
-        let left = split_node(nodes, id, feature, bin);
+        let left = split_node(nodes, id, &split, mid - a, b - mid);
         stack.push((left + 1, mid, b));
         stack.push((left, a, mid));
     }
@@ -416,12 +433,19 @@ pub(crate) fn grow_small<O: Objective>(
     ws.small = lists;
 }
 
-/// Turns leaf `id` into a split on `feature` at `bin` with two new leaves; returns the left one.
-pub(crate) fn split_node(nodes: &mut Vec<Node>, id: u32, feature: usize, bin: u16) -> u32 {
+/// Turns leaf `id` into `split` with two new leaves of `left_len` and `right_len` units; returns
+/// the left one. Missing values go where the split search sent them, else to the larger child.
+pub(crate) fn split_node(nodes: &mut Vec<Node>, id: u32, split: &Split, left_len: usize, right_len: usize) -> u32 {
     let left = nodes.len() as u32;
     nodes.extend([Node::leaf(left), Node::leaf(left + 1)]);
-    nodes[id as usize] = Node::split(feature, bin, left);
+    let missing_left = split.missing_left.unwrap_or(left_len >= right_len);
+    nodes[id as usize] = Node::split(split.feature, split.bin, missing_left, left);
     left
+}
+
+/// `partition` of a node's units by `split`.
+fn partition_by_split(units: &mut [u32], features: &BinnedFeatures, split: &Split, right: &mut Vec<u32>) -> usize {
+    partition(units, features.column(split.feature), split.bin, split.missing_left.unwrap_or(false), right)
 }
 
 #[cfg(test)]
@@ -488,7 +512,7 @@ mod tests {
         let weight = vec![1.0; n];
         let targets = Targets { y: &y, z: &[], weight: &weight };
         let nodes = grow_all::<Regression>(&rule(Kind::Regression), &features, targets);
-        assert_eq!(nodes[0].feature, 0);
+        assert_eq!(nodes[0].feature(), 0);
         assert!((features.threshold(0, nodes[0].split_bin) - 122.0).abs() <= 1.0, "{:?}", nodes[0]);
     }
 
@@ -504,7 +528,7 @@ mod tests {
         let features = BinnedFeatures::new(&[&x0, &x1], &["x0".into(), "x1".into()], 256).unwrap();
         let weight = vec![1.0; n];
         let nodes = grow_all::<Causal>(&rule(Kind::Causal), &features, Targets { y: &y, z: &z, weight: &weight });
-        assert_eq!(nodes[0].feature, 1);
+        assert_eq!(nodes[0].feature(), 1);
         assert_eq!(features.threshold(1, nodes[0].split_bin), 30.0);
     }
 
@@ -552,7 +576,7 @@ mod tests {
             let codes: Vec<u16> = (0..10_000).map(|i| ((i * 7919 + 13) % num_codes) as u16).collect();
             let units: Vec<u32> = (0..m as u32).map(|i| i * 3).collect();
             let mut buffers = SortBuffers::default();
-            sort_by_code(&codes, num_codes, &units, &mut buffers);
+            sort_by_code(&codes, num_codes, false, &units, &mut buffers);
             let mut expected: Vec<u32> =
                 units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u32) << 16 | k as u32).collect();
             expected.sort_unstable();
@@ -572,7 +596,7 @@ mod tests {
         let r = SplitRule { min_node_size: 2, ..rule(Kind::Causal) };
         let mut ws: Workspace<CausalSums> = Workspace::default();
         let node = Causal::prepare(&r, Targets { y: &y, z: &z, weight: &weight }, &units, &mut ws.unit).unwrap();
-        sort_by_code(features.column(0), features.num_bins(0), &units, &mut ws.sort);
+        sort_by_code(features.column(0), features.num_bins(0), false, &units, &mut ws.sort);
         let mut expected = ws.sort.keys.clone();
         expected.sort_unstable();
         assert_eq!(ws.sort.keys, expected, "counting sort = comparison sort");

@@ -2,6 +2,8 @@
 //! cursor advanced: which side a unit goes to is unpredictable, and mispredicted branches cost
 //! more than the extra stores).
 
+use crate::binning::MISSING;
+
 /// Stable partition of `units` (and their local ids) by `goes_left[local id]`, branch-free;
 /// returns the left count.
 pub(crate) fn partition_by_flag(
@@ -59,15 +61,23 @@ pub(crate) fn partition_list(
     ids[left..].copy_from_slice(&right_ids[..right]);
 }
 
-/// Moves the units with code ≤ `bin` to the front, keeping the order on both sides (so units
-/// stay ascending and later gathers walk memory forward), branch-free; returns how many went left.
-pub(crate) fn partition(units: &mut [u32], codes: &[u16], bin: u16, right: &mut Vec<u32>) -> usize {
+/// Whether a unit with fine code `code` goes left at the split "code ≤ `bin`" whose missing
+/// values go left when `missing_left` (branch-free).
+#[inline(always)]
+pub(crate) fn goes_left(code: u16, bin: u16, missing_left: bool) -> bool {
+    (code <= bin) | ((code == MISSING) & missing_left)
+}
+
+/// Moves the units that go left (see `goes_left`) to the front, keeping the order on both sides
+/// (so units stay ascending and later gathers walk memory forward), branch-free; returns how
+/// many went left.
+pub(crate) fn partition(units: &mut [u32], codes: &[u16], bin: u16, missing_left: bool, right: &mut Vec<u32>) -> usize {
     right.clear();
     right.resize(units.len(), 0);
     let (mut l, mut r) = (0, 0);
     for i in 0..units.len() {
         let u = units[i];
-        let go = codes[u as usize] <= bin;
+        let go = goes_left(codes[u as usize], bin, missing_left);
         units[l] = u;
         right[r] = u;
         l += go as usize;

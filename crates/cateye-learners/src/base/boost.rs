@@ -3,12 +3,14 @@
 //! leaf value `−η G/(H + λ)`. Splits are searched on the forest's coarse quantile bins of the
 //! fold's rows and stored as fine codes, so trees route any row of the data. Squared loss for
 //! regression, logistic loss for classification. Trees are grown depth-first to `max_depth`;
-//! a fit is serial and deterministic (cross-fitting runs folds in parallel).
+//! a fit is serial and deterministic (cross-fitting runs folds in parallel). Missing covariate
+//! values are incorporated in the attribute (MIA, as the forests do): every split point is
+//! judged with them on either side, and a node whose rows had none sends them to its larger child.
 
 use super::{check_fit_input, BaseLearner, Fitted, SavedFit, Task};
 use crate::data::LearnerData;
 use crate::error::{data_error, Result};
-use cateye_forest::BinnedFeatures;
+use cateye_forest::{BinnedFeatures, MISSING};
 use serde::{Deserialize, Serialize};
 
 /// Gradient boosting settings (the defaults follow scikit-learn's `HistGradientBoosting*`:
@@ -41,6 +43,9 @@ struct Node {
     feature: u32,
     /// Rows with fine code ≤ threshold go left.
     threshold: u16,
+    /// Whether rows missing the covariate go left.
+    #[serde(default)]
+    missing_left: bool,
     left: u32,
     right: u32,
     value: f64,
@@ -84,7 +89,9 @@ impl FittedBoost {
                     total += node.value;
                     break;
                 }
-                k = if codes[node.feature as usize] <= node.threshold { node.left } else { node.right } as usize;
+                let code = codes[node.feature as usize];
+                let left = if code == MISSING { node.missing_left } else { code <= node.threshold };
+                k = if left { node.left } else { node.right } as usize;
             }
         }
         total
@@ -132,7 +139,8 @@ impl BoostLearner {
         pred: &mut [f64],
         hist: &mut Vec<Sums>,
     ) -> Vec<Node> {
-        let mut nodes = vec![Node { feature: LEAF, threshold: 0, left: 0, right: 0, value: 0.0 }];
+        let leaf = |value| Node { feature: LEAF, threshold: 0, missing_left: false, left: 0, right: 0, value };
+        let mut nodes = vec![leaf(0.0)];
         // (node id, start, end, depth)
         let mut stack = vec![(0usize, 0usize, index.len(), 0usize)];
         while let Some((id, start, end, depth)) = stack.pop() {
@@ -148,33 +156,37 @@ impl BoostLearner {
                 None
             };
             match split {
-                Some((feature, bin)) => {
+                Some(BoostSplit { feature, bin, missing_left }) => {
+                    // A missing value's coarse bin is past every bin, so it goes right unless sent left.
                     let coarse = features.coarse_column(feature);
+                    let missing_bin = features.num_coarse_bins(feature) as u16;
                     let mut left_end = 0;
                     for k in 0..rows.len() {
-                        if coarse[rows[k] as usize] <= bin {
+                        let code = coarse[rows[k] as usize];
+                        if code <= bin || (code == missing_bin && missing_left == Some(true)) {
                             rows.swap(k, left_end);
                             left_end += 1;
                         }
                     }
                     let (left, right) = (nodes.len(), nodes.len() + 1);
+                    // After the last bin: every present value goes left, new ones beyond the range too.
+                    let threshold =
+                        if bin + 1 == missing_bin { MISSING - 1 } else { features.coarse_last(feature, bin) };
                     nodes[id] = Node {
                         feature: feature as u32,
-                        threshold: features.coarse_last(feature, bin),
+                        threshold,
+                        missing_left: missing_left.unwrap_or(2 * left_end >= rows.len()),
                         left: left as u32,
                         right: right as u32,
                         value: 0.0,
                     };
-                    nodes.push(nodes[0]);
-                    nodes.push(nodes[0]);
-                    nodes[left] = Node { feature: LEAF, threshold: 0, left: 0, right: 0, value: 0.0 };
-                    nodes[right] = nodes[left];
+                    nodes.extend([leaf(0.0), leaf(0.0)]);
                     stack.push((right, start + left_end, end, depth + 1));
                     stack.push((left, start, start + left_end, depth + 1));
                 }
                 None => {
                     let value = -self.learning_rate * total.g / (total.h + self.lambda);
-                    nodes[id] = Node { feature: LEAF, threshold: 0, left: 0, right: 0, value };
+                    nodes[id] = leaf(value);
                     for &r in rows.iter() {
                         pred[r as usize] += value;
                     }
@@ -184,8 +196,9 @@ impl BoostLearner {
         nodes
     }
 
-    /// The (covariate, coarse bin) with the largest positive gain whose children both keep
-    /// `min_leaf` rows; ties go to the first covariate and bin (deterministic).
+    /// The split with the largest positive gain whose children both keep `min_leaf` rows; ties
+    /// go to the first covariate and bin (deterministic). Rows missing a covariate are tried on
+    /// both sides of each point, and alone against the rest.
     fn best_split(
         &self,
         features: &BinnedFeatures,
@@ -194,16 +207,13 @@ impl BoostLearner {
         hess: &[f64],
         total: Sums,
         hist: &mut Vec<Sums>,
-    ) -> Option<(usize, u16)> {
+    ) -> Option<BoostSplit> {
         let parent = total.g * total.g / (total.h + self.lambda);
-        let mut best: Option<(f64, usize, u16)> = None;
+        let mut best: Option<(f64, BoostSplit)> = None;
         for f in 0..features.num_features() {
             let bins = features.num_coarse_bins(f);
-            if bins < 2 {
-                continue;
-            }
             hist.clear();
-            hist.resize(bins, Sums::default());
+            hist.resize(features.num_coarse_slots(f), Sums::default());
             let coarse = features.coarse_column(f);
             for &r in rows {
                 let s = &mut hist[coarse[r as usize] as usize];
@@ -211,27 +221,46 @@ impl BoostLearner {
                 s.h += hess[r as usize];
                 s.count += 1;
             }
-            let mut left = Sums::default();
-            for (b, s) in hist[..bins - 1].iter().enumerate() {
-                left.g += s.g;
-                left.h += s.h;
-                left.count += s.count;
-                let right_count = total.count - left.count;
-                if (left.count as usize) < self.min_leaf {
-                    continue;
-                }
-                if (right_count as usize) < self.min_leaf {
-                    break;
-                }
-                let (rg, rh) = (total.g - left.g, total.h - left.h);
-                let gain = left.g * left.g / (left.h + self.lambda) + rg * rg / (rh + self.lambda) - parent;
-                if gain > 1e-12 && best.is_none_or(|(g, _, _)| gain > g) {
-                    best = Some((gain, f, b as u16));
+            let missing = hist.get(bins).copied().filter(|_| features.has_missing(f)).unwrap_or_default();
+            // (rows on the left before the first bin, bins scanned, where missing rows go)
+            let passes: &[(Sums, usize, Option<bool>)] = if missing.count == 0 {
+                &[(Sums::default(), bins.saturating_sub(1), None)]
+            } else {
+                // Missing right, up to "present left, missing right"; then missing left.
+                &[(Sums::default(), bins, Some(false)), (missing, bins.saturating_sub(1), Some(true))]
+            };
+            for &(start, scanned, missing_left) in passes {
+                let mut left = start;
+                for (b, s) in hist[..scanned].iter().enumerate() {
+                    left.g += s.g;
+                    left.h += s.h;
+                    left.count += s.count;
+                    let right_count = total.count - left.count;
+                    if (left.count as usize) < self.min_leaf {
+                        continue;
+                    }
+                    if (right_count as usize) < self.min_leaf {
+                        break;
+                    }
+                    let (rg, rh) = (total.g - left.g, total.h - left.h);
+                    let gain = left.g * left.g / (left.h + self.lambda) + rg * rg / (rh + self.lambda) - parent;
+                    if gain > 1e-12 && best.is_none_or(|(g, _)| gain > g) {
+                        best = Some((gain, BoostSplit { feature: f, bin: b as u16, missing_left }));
+                    }
                 }
             }
         }
-        best.map(|(_, f, b)| (f, b))
+        best.map(|(_, split)| split)
     }
+}
+
+/// A boosting split: coarse bins ≤ `bin` of `feature` go left; missing values go left when
+/// `missing_left` (`None`: the node has none).
+#[derive(Clone, Copy, Debug)]
+struct BoostSplit {
+    feature: usize,
+    bin: u16,
+    missing_left: Option<bool>,
 }
 
 impl BaseLearner for BoostLearner {
