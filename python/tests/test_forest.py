@@ -119,10 +119,12 @@ def test_bad_input_is_a_value_error_naming_the_column(trial):
     f = cateye.CausalForest(num_trees=100, progress=False)
     with pytest.raises(ValueError, match="w: expected numbers"):
         f.fit(X, y, np.where(w > 0, "treated", "control"))
-    with_nan = X.copy()
-    with_nan.loc[17, "x3"] = np.nan
+    with_inf = X.copy()
+    with_inf.loc[17, "x3"] = np.inf
     with pytest.raises(ValueError, match="x3"):
-        f.fit(with_nan, y, w)
+        f.fit(with_inf, y, w)
+    with pytest.raises(ValueError, match="y"):
+        f.fit(X, np.where(np.arange(len(y)) == 5, np.nan, y), w)
     with pytest.raises(ValueError, match="y: expected 4000 values"):
         f.fit(X, y[:-1], w)
     with pytest.raises(ValueError, match="two-dimensional"):
@@ -134,6 +136,29 @@ def test_bad_input_is_a_value_error_naming_the_column(trial):
     fitted = cateye.CausalForest(num_trees=100, progress=False).fit(X, y, w)
     with pytest.raises(ValueError, match="x6"):
         fitted.effect(X.drop(columns=["x6"]))
+
+
+def test_missing_covariates_from_pandas_pyarrow_and_polars_fit_and_predict_alike(trial):
+    """NaN in pandas, null in pyarrow and polars: the same missing values, the same forest (MIA)."""
+    polars = pytest.importorskip("polars")
+    X = trial.select(COVARIATES).to_pandas()
+    y, w = trial.column("y").to_numpy(), trial.column("w").to_numpy()
+    missing = np.random.default_rng(5).random(len(y)) < 0.2
+    X.loc[missing, "x1"] = np.nan
+    table = pa.Table.from_pandas(X, preserve_index=False)
+    assert table.column("x1").null_count == missing.sum()
+    inputs = {"pandas": X, "pyarrow": table, "polars": polars.from_arrow(table)}
+    fits = {k: cateye.CausalForest(num_trees=100, seed=2, progress=False).fit(v, y, w) for k, v in inputs.items()}
+    effects = {k: f.effect() for k, f in fits.items()}
+    assert np.isfinite(effects["pandas"]).all()
+    np.testing.assert_array_equal(effects["pandas"], effects["pyarrow"])
+    np.testing.assert_array_equal(effects["pandas"], effects["polars"])
+    # New rows with a missing value are predicted too, the same from every input.
+    new = X.iloc[:50]
+    np.testing.assert_array_equal(fits["pandas"].effect(new), fits["polars"].effect(polars.from_pandas(new)))
+    tau = (trial.column("x1").to_numpy() + trial.column("x2").to_numpy()) / 2
+    rmse = np.sqrt(np.mean((effects["pandas"] - tau) ** 2))
+    assert rmse < 0.35, rmse
 
 
 def test_regression_forest_recovers_the_conditional_mean(trial):

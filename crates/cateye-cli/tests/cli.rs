@@ -875,3 +875,54 @@ fn network_demo_design_and_network_effect_end_to_end() {
     let e = fails(&["design", "--edges", path(&looped)], 1);
     assert!(e.contains("loop.csv") && e.contains("'3'") || e.contains("3 is joined"), "{e}");
 }
+
+/// A CSV trial of 2,000 units whose effect is 1 where x1 > 0.5, else 0; x1 is empty (missing)
+/// on every fifth row, and `y` too on row `missing_outcome` when given.
+fn trial_with_missing(dir: &Path, missing_outcome: Option<u64>) -> PathBuf {
+    let path = dir.join(format!("missing-{}.csv", missing_outcome.is_some()));
+    let mut text = String::from("x1,x2,w,y\n");
+    for i in 0..2000u64 {
+        let x1 = ((i * 7919) % 1000) as f64 / 1000.0;
+        let x2 = ((i * 104_729) % 997) as f64 / 997.0;
+        let w = (i / 3) % 2;
+        let wobble = ((i * 31) % 17) as f64 / 17.0 - 0.5;
+        let y = x2 + w as f64 * f64::from(u8::from(x1 > 0.5)) + wobble;
+        let x1 = if i % 5 == 0 { String::new() } else { format!("{x1}") };
+        let y = if missing_outcome == Some(i) { String::new() } else { format!("{y:.4}") };
+        text.push_str(&format!("{x1},{x2},{w},{y}\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn covariates_with_missing_values_are_fitted_and_predicted_an_outcome_missing_is_named() {
+    let dir = demo().join("missing");
+    std::fs::create_dir_all(&dir).unwrap();
+    let table = trial_with_missing(&dir, None);
+    let model = dir.join("forest.model");
+    let (forest_out, cate_out, broken_out) = (dir.join("forest"), dir.join("cate"), dir.join("broken"));
+    let common = ["--outcome", "y", "--treatment", "w", "--covariates", "x1,x2", "--trees", "200"];
+    let mut args = vec!["forest", path(&table)];
+    args.extend(common);
+    args.extend(["--save-model", path(&model), "--out", path(&forest_out)]);
+    let printed = ok(&args);
+    assert!(!printed.contains("warning"), "{printed}");
+    let summary = json(&dir.join("forest/forest.json"));
+    let terms: Vec<&str> =
+        summary["best_linear_projection"].as_array().unwrap().iter().map(|c| c["term"].as_str().unwrap()).collect();
+    assert_eq!(terms, ["(intercept)", "x1", "x1 (missing)", "x2"]);
+    let predicted = ok(&["predict", path(&model), path(&table), "--out", path(&dir.join("predict"))]);
+    assert!(predicted.contains("Predicted 2000 rows"), "{predicted}");
+    let mut args = vec!["cate", path(&table)];
+    args.extend(common);
+    args.extend(["--method", "dr", "--base", "boost", "--out", path(&cate_out)]);
+    ok(&args);
+
+    let broken = trial_with_missing(&dir, Some(41));
+    let mut args = vec!["forest", path(&broken)];
+    args.extend(common);
+    args.extend(["--out", path(&broken_out)]);
+    let e = fails(&args, 1);
+    assert!(e.contains("missing-true.csv") && e.contains("'y'") && e.contains("row 42"), "{e}");
+}

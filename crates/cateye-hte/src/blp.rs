@@ -1,6 +1,8 @@
 //! Best linear projection of the effect on chosen covariates (Semenova & Chernozhukov 2021;
 //! grf's `best_linear_projection`): OLS of the doubly robust scores on an intercept and the
-//! covariates, with HC3 (or cluster-robust) standard errors.
+//! covariates, with HC3 (or cluster-robust) standard errors. A covariate with missing values
+//! (NaN) enters with its missing values set to the mean of its present ones, beside an indicator
+//! term `<name> (missing)`: the projection on the observed information (Josse et al. 2019).
 
 use crate::fit::CateFit;
 use crate::ols::{weighted_ols, Coefficient};
@@ -9,16 +11,33 @@ use crate::vcov_of;
 use crate::Result;
 use cateye_stats::check_finite;
 
-/// Coefficients: the intercept first, then one per covariate `(name, values)`.
+/// Coefficients: the intercept first, then one per covariate `(name, values)`, each followed
+/// by `<name> (missing)` when it has missing values. Infinite values are an error naming the
+/// covariate and row.
 pub fn best_linear_projection(fit: &CateFit<'_>, covariates: &[(&str, &[f64])]) -> Result<Vec<Coefficient>> {
     let n = fit.y.len();
+    let mut imputed: Vec<(String, Vec<f64>)> = Vec::new();
     for (name, values) in covariates {
-        check_finite(name, values, n)?;
+        let missing = values.iter().filter(|v| v.is_nan()).count();
+        if missing == 0 {
+            check_finite(name, values, n)?;
+            continue;
+        }
+        let present: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
+        check_finite(name, &present, n - missing)?;
+        let mean = present.iter().sum::<f64>() / present.len().max(1) as f64;
+        imputed.push((name.to_string(), values.iter().map(|&v| if v.is_nan() { mean } else { v }).collect()));
+        imputed.push((format!("{name} (missing)"), values.iter().map(|v| f64::from(u8::from(v.is_nan()))).collect()));
     }
     let scores = doubly_robust_scores(fit)?.scores;
     let one = vec![1.0; n];
     let mut terms: Vec<(&str, &[f64])> = vec![("(intercept)", &one)];
-    terms.extend_from_slice(covariates);
+    for (name, values) in covariates {
+        match imputed.iter().position(|(n, _)| n == name) {
+            Some(k) => terms.extend(imputed[k..k + 2].iter().map(|(n, v)| (n.as_str(), v.as_slice()))),
+            None => terms.push((name, values)),
+        }
+    }
     weighted_ols(&terms, &scores, fit.weights, vcov_of(fit))
 }
 
@@ -114,5 +133,29 @@ mod tests {
             assert!((c.se - g.se).abs() < 1e-9 * g.se, "{c:?} {g:?}");
             assert!((c.p_value - g.p_value).abs() < 1e-9, "{c:?} {g:?}");
         }
+    }
+
+    #[test]
+    fn a_covariate_with_missing_values_is_mean_imputed_beside_an_indicator() {
+        // Scores equal to 1 + 2·x where x is present and 5 where it is missing (y_hat = 0,
+        // w_hat = 0.5, tau = the score: the DR score is then tau + (w − ½)(y − tau (w − ½))/¼,
+        // so take y = tau·(w − ½) to make it exactly tau). The projection is exact: slope 2, and
+        // the indicator carries 5 − (1 + 2·mean of the present x).
+        let n = 400;
+        let x: Vec<f64> = (0..n).map(|i| if i % 5 == 0 { f64::NAN } else { (i as f64 * 0.37).sin() }).collect();
+        let tau: Vec<f64> = x.iter().map(|&v| if v.is_nan() { 5.0 } else { 1.0 + 2.0 * v }).collect();
+        let w: Vec<f64> = (0..n).map(|i| (i % 2) as f64).collect();
+        let y: Vec<f64> = tau.iter().zip(&w).map(|(t, w)| t * (w - 0.5)).collect();
+        let (y_hat, w_hat) = (vec![0.0; n], vec![0.5; n]);
+        let fit = CateFit::new(&y, &w, &y_hat, &w_hat, &tau).unwrap();
+        let blp = best_linear_projection(&fit, &[("x", &x)]).unwrap();
+        let terms: Vec<&str> = blp.iter().map(|c| c.term.as_str()).collect();
+        assert_eq!(terms, ["(intercept)", "x", "x (missing)"]);
+        let present: Vec<f64> = x.iter().copied().filter(|v| !v.is_nan()).collect();
+        let mean = present.iter().sum::<f64>() / present.len() as f64;
+        assert!((blp[1].estimate - 2.0).abs() < 1e-9, "{blp:?}");
+        assert!((blp[2].estimate - (5.0 - 1.0 - 2.0 * mean)).abs() < 1e-9, "{blp:?}");
+        let infinite: Vec<f64> = x.iter().map(|&v| if v.is_nan() { f64::INFINITY } else { v }).collect();
+        assert!(best_linear_projection(&fit, &[("x", &infinite)]).is_err());
     }
 }

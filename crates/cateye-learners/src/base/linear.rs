@@ -28,8 +28,8 @@ impl Default for LinearLearner {
     }
 }
 
-/// A fitted linear base learner: `intercept + Σ slope_f · (x_f − center_f) / scale_f
-/// + Σ_k γ_k · [x_{missing_k} is missing]`, a missing value counting as its mean (0 after
+/// A fitted linear base learner: `intercept + Σ slope_f · (x_f − center_f) / scale_f +
+/// Σ_k γ_k · [x_{missing_k} is missing]`, a missing value counting as its mean (0 after
 /// standardising); logistic-linked for classification.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct FittedLinear {
