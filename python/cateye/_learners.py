@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from statistics import NormalDist
 from typing import Any, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import pyarrow as pa
 
 from . import _cateye, _progress
-from ._data import covariate_table, vector
+from ._data import cluster_codes, covariate_table, vector
 from ._forest import _Estimator, _training_table
 
 
@@ -24,6 +25,11 @@ class CateLearner(_Estimator):
         Base learners of the nuisances and the final stage (``forest``, ``linear``, ``boost``).
     calibrate : bool, default False
         Causal isotonic cross-calibration of the estimates (van der Laan et al. 2023).
+    intervals : bool, default False
+        Per-unit intervals for the R- and DR-learners on the forest base (see
+        :meth:`effect_interval`): their final-stage forests grow `interval_trees` trees
+        (default 2000) in little bags of two.
+    interval_trees : int, optional
     folds : int, optional
         Cross-fitting folds (default 5).
     trees : int, optional
@@ -37,14 +43,16 @@ class CateLearner(_Estimator):
         As for :class:`CausalForest`.
     """
 
-    _params = ("method", "base", "calibrate", "folds", "trees", "propensity", "clip", "seed", "select", "loss",
-               "threads", "progress")
+    _params = ("method", "base", "calibrate", "intervals", "interval_trees", "folds", "trees", "propensity", "clip",
+               "seed", "select", "loss", "threads", "progress")
 
     def __init__(
         self,
         method: str = "dr",
         base: Union[str, Sequence[str], None] = "forest",
         calibrate: bool = False,
+        intervals: bool = False,
+        interval_trees: Optional[int] = None,
         folds: Optional[int] = None,
         trees: Optional[int] = None,
         propensity: str = "design",
@@ -58,6 +66,8 @@ class CateLearner(_Estimator):
         self.method = method
         self.base = base
         self.calibrate = calibrate
+        self.intervals = intervals
+        self.interval_trees = interval_trees
         self.folds = folds
         self.trees = trees
         self.propensity = propensity
@@ -69,19 +79,29 @@ class CateLearner(_Estimator):
         self.progress = progress
         self._model = None
 
-    def fit(self, X: Any, y: Any, w: Any) -> "CateLearner":
+    def fit(self, X: Any, y: Any, w: Any, *, sample_weight: Any = None, clusters: Any = None) -> "CateLearner":
         """Fits the learner to covariates `X`, outcomes `y` and treatments `w` (0/1, or arm
-        codes with the smallest as control)."""
+        codes with the smallest as control). `sample_weight` weights every fit and the AIPW
+        effect; `clusters` labels clusters: cross-fitting keeps each in one fold and the AIPW
+        standard error becomes cluster-robust."""
         covariates_table = covariate_table(X)
         rows = covariates_table.num_rows
         columns = {"y": vector(y, "y", rows), "w": vector(w, "w", rows)}
+        if sample_weight is not None:
+            columns["sample_weight"] = vector(sample_weight, "sample_weight", rows)
+        if clusters is not None:
+            columns["clusters"] = cluster_codes(clusters, rows)
         table, covariates, names = _training_table(covariates_table, columns)
         bases = [self.base] if isinstance(self.base, str) else self.base
         spec = {
             "outcome": names["y"], "treatment": names["w"], "covariates": covariates, "propensity": str(self.propensity),
-            "method": self.method, "bases": bases, "calibrate": self.calibrate, "folds": self.folds,
+            "method": self.method, "bases": bases, "calibrate": self.calibrate, "intervals": self.intervals,
+            "interval_trees": self.interval_trees, "folds": self.folds,
             "trees": self.trees, "clip": self.clip, "seed": self.seed, "select": self.select, "loss": self.loss,
         }
+        for role, arg in (("weights", "sample_weight"), ("cluster", "clusters")):
+            if arg in names:
+                spec[role] = names[arg]
         with _progress.shown(self.progress) as bar:
             summary, units, model = _cateye.fit_cate(table, json.dumps(spec), "training data", bar, self.threads)
         self._model = model
@@ -103,11 +123,23 @@ class CateLearner(_Estimator):
         return columns[0] if len(columns) == 1 else np.column_stack(columns)
 
     def effect_interval(self, X: Any = None, alpha: float = 0.05):
-        """Not available: the learners' estimates have no per-unit intervals yet (use
-        :class:`CausalForest`, whose intervals are valid)."""
-        raise NotImplementedError(
-            f"the {self.method} learner has no per-unit confidence intervals; CausalForest.effect_interval has"
-        )
+        """Per-unit ``(lower, upper)`` bounds of (1 - alpha) intervals of the training rows'
+        estimates, for the learners that report them: the R- and DR-learners on the forest base
+        fitted with ``intervals=True`` (the honest final-stage forest's bootstrap of little bags)
+        and the causal forest (``method="forest"``, also with ``intervals=True``). Other
+        learners raise NotImplementedError saying why; so do new rows (not computed yet)."""
+        self._fitted()
+        if X is not None:
+            raise NotImplementedError("intervals are computed for the training rows (X=None) only")
+        names = [c for c in self.units_.column_names if c == "se" or c.startswith("se_")]
+        if not names:
+            raise NotImplementedError(f"the {self.method} learner reports no per-unit intervals: "
+                                      f"{self.summary_['arms'][0]['intervals']}")
+        z = NormalDist().inv_cdf(1 - alpha / 2)
+        cate = self.effect()
+        columns = [self.units_.column(c).to_numpy() for c in names]
+        se = columns[0] if len(columns) == 1 else np.column_stack(columns)
+        return cate - z * se, cate + z * se
 
     def ate(self) -> Dict[str, float]:
         """The AIPW average effect of each arm against control, with its standard error."""

@@ -330,6 +330,8 @@ fn cate_spec(spec: &str) -> PyResult<CateSpec> {
     if let Some(p) = take_string(&mut spec, "propensity")? {
         cate.propensity = p.parse().unwrap_or_else(|never| match never {});
     }
+    cate.weights = take_string(&mut spec, "weights")?;
+    cate.cluster = take_string(&mut spec, "cluster")?;
     let mut config = CateConfig::default();
     if let Some(m) = take_string(&mut spec, "method")? {
         config.method = m.parse().map_err(|e| setting(format!("method: {e}")))?;
@@ -349,6 +351,12 @@ fn cate_spec(spec: &str) -> PyResult<CateSpec> {
     }
     if let Some(v) = take(&mut spec, "calibrate")? {
         config.calibrate = v;
+    }
+    if let Some(v) = take(&mut spec, "intervals")? {
+        config.intervals = v;
+    }
+    if let Some(v) = take(&mut spec, "interval_trees")? {
+        config.interval_trees = v;
     }
     if let Some(v) = take(&mut spec, "folds")? {
         config.folds = v;
@@ -373,7 +381,7 @@ fn cate_spec(spec: &str) -> PyResult<CateSpec> {
 }
 
 /// Runs the CATE learners as `cateye cate` does. `spec` (JSON): outcome, treatment, covariates,
-/// propensity, method, bases, select, loss, calibrate, folds, trees, clip, max_bins, seed,
+/// propensity, weights, cluster, method, intervals, interval_trees, bases, select, loss, calibrate, folds, trees, clip, max_bins, seed,
 /// control. Returns the summary as JSON, the per-unit estimates and the model.
 #[pyfunction]
 #[pyo3(signature = (data, spec, label, progress = None, threads = None))]

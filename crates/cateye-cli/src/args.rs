@@ -155,6 +155,14 @@ pub struct CateArgs {
     /// Calibrate the estimates (causal isotonic cross-calibration).
     #[arg(long)]
     pub calibrate: bool,
+    /// Per-unit 95% intervals for the R- and DR-learners on the forest base: their final-stage
+    /// forests grow --interval-trees trees in little bags of two (the causal forest, grown in
+    /// little bags, gives its own; other learners have none and cate.json says why).
+    #[arg(long)]
+    pub intervals: bool,
+    /// Trees of the final-stage forests with --intervals.
+    #[arg(long, default_value_t = 2000)]
+    pub interval_trees: usize,
     /// Run every learner with every base learner (and the causal forest), rank them by held-out
     /// loss and write the best one's estimates.
     #[arg(long)]
@@ -172,6 +180,14 @@ pub struct CateArgs {
     /// Estimated propensities are clipped to [clip, 1 - clip].
     #[arg(long, default_value_t = 0.05)]
     pub clip: f64,
+    /// Sample-weight column: every fit and the AIPW effect are weighted [default: none, every
+    /// unit weighs 1].
+    #[arg(long)]
+    pub weights: Option<String>,
+    /// Cluster column: cross-fitting keeps clusters in one fold, the AIPW SE is cluster-robust
+    /// (CR1) and the causal forest samples whole clusters [default: none].
+    #[arg(long)]
+    pub cluster: Option<String>,
     /// The control value of the treatment column [default: its smallest value].
     #[arg(long)]
     pub control: Option<f64>,
@@ -536,12 +552,16 @@ impl CateArgs {
     pub fn spec(&self) -> CateSpec {
         let mut spec = CateSpec::new(&self.outcome, &self.treatment);
         spec.covariates = self.covariates.clone();
+        spec.weights = self.weights.clone();
+        spec.cluster = self.cluster.clone();
         spec.propensity = self.propensity.parse().unwrap_or_else(|never| match never {});
         let default_bases = if self.select { BaseKind::ALL.to_vec() } else { vec![BaseKind::Forest] };
         spec.config = CateConfig::default().with(|c| {
             c.method = self.method;
             c.bases = self.base.clone().unwrap_or(default_bases);
             c.calibrate = self.calibrate;
+            c.intervals = self.intervals;
+            c.interval_trees = self.interval_trees;
             c.select = self.select;
             c.loss = self.loss;
             c.folds = self.folds;

@@ -1,7 +1,7 @@
 //! The training data of a forest: binned covariates, sample weights and sampling clusters.
 
 use crate::binning::{BinnedFeatures, Binning};
-use crate::error::{check_finite, column_error, Result};
+use crate::error::{column_error, Result};
 use crate::sampling::Clusters;
 
 /// Default number of quantile bins per covariate.
@@ -50,16 +50,7 @@ impl ForestData {
 
     /// Sample weights (finite, non-negative, not all zero), used in splits, leaves and analyses.
     pub fn with_weights(mut self, weights: Vec<f64>, column: &str) -> Result<Self> {
-        check_finite(column, &weights, self.num_rows())?;
-        if let Some(row) = weights.iter().position(|&w| w < 0.0) {
-            return Err(column_error(
-                column,
-                format!("row {} (1-based) is {}: weights must be >= 0", row + 1, weights[row]),
-            ));
-        }
-        if weights.iter().all(|&w| w == 0.0) {
-            return Err(column_error(column, "all weights are zero"));
-        }
+        cateye_stats::check_weights(column, &weights, self.num_rows())?;
         self.weights = weights;
         self.weighted = true;
         Ok(self)

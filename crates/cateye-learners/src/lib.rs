@@ -32,15 +32,15 @@ pub use calibrate::{cross_calibrate, default_min_block, fold_held_out_calibratio
 pub use cateye_forest::Propensity;
 pub use data::LearnerData;
 pub use error::{LearnerError, Result};
-pub use meta::{causal_forest_cate, meta_learner_cate, Learner, MetaLearner, PairContext};
+pub use meta::{causal_forest_cate, meta_learner_cate, Learner, LearnerEstimates, MetaLearner, PairContext};
 pub use model::{ArmEstimator, ArmModel, ArmPrediction, CateModel, SavedPropensity};
 pub use nuisance::{
-    cross_fit, cross_fit_nuisance, CrossFitted, NuisanceNeeds, Nuisances, Pair, PairPropensity, PropensityOrigin,
-    PropensitySummary,
+    cross_fit, cross_fit_nuisance, CrossFit, CrossFitted, NuisanceNeeds, Nuisances, Pair, PairPropensity,
+    PropensityOrigin, PropensitySummary,
 };
 pub use pipeline::{
-    estimate_cate, estimate_cate_reporting, ArmReport, CandidateEstimates, CateConfig, CateReport, StageTime,
-    PURPOSE_FOLDS,
+    estimate_cate, estimate_cate_reporting, estimate_cate_sampled, ArmReport, CandidateEstimates, CateConfig,
+    CateReport, Sampling, StageTime, PURPOSE_FOLDS,
 };
 pub use select::{dr_loss_terms, r_loss_terms, rank, SelectionLoss, SelectionRow};
 

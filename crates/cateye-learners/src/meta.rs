@@ -12,6 +12,14 @@
 //! - **DR** (Kennedy 2023): regression of the AIPW pseudo-outcome on x.
 //! - **causal forest** (Athey, Tibshirani & Wager 2019): grf's forest with its own nuisances,
 //!   out-of-bag estimates for the pair's rows.
+//!
+//! Intervals (when asked for): the R- and DR-learners with the forest base fit their final stage
+//! as an honest regression forest in little bags of two trees, and each estimate carries that forest's
+//! bootstrap-of-little-bags variance (the final stage's sampling variance given the cross-fitted
+//! pseudo-outcomes; Athey, Tibshirani & Wager 2019, §4); the causal forest carries its own. The
+//! S-, T- and X-learners, and every learner on the linear or boosting bases, report none: their
+//! estimates are differences or mixtures of separately fitted models (or adaptive ones) whose
+//! variances this package does not estimate.
 
 use crate::base::{BaseKind, BaseLearner, SavedFit};
 use crate::data::LearnerData;
@@ -96,6 +104,11 @@ pub struct PairContext<'a> {
     pub pair: Pair<'a>,
     /// Cross-fitting folds of the rows.
     pub folds: &'a Folds,
+    /// Cluster codes of the rows, when units are clustered (the causal forest samples whole clusters).
+    pub clusters: Option<&'a [u32]>,
+    /// Trees of the R- and DR-learners' final-stage forests when intervals are asked for
+    /// (`None`: no intervals, the base learner as given).
+    pub interval_trees: Option<usize>,
     /// Quantile bins per covariate when the data is binned again (the S-learner's treatment column).
     pub max_bins: usize,
     /// Seed from which every fit derives its own.
@@ -108,6 +121,18 @@ const SEED_X0: u64 = 0x5003;
 const SEED_R: u64 = 0x5004;
 const SEED_DR: u64 = 0x5005;
 
+/// A learner's out-of-fold estimates for every row of the data.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct LearnerEstimates {
+    /// `τ̂(X_i)`.
+    pub cate: Vec<f64>,
+    /// The variance of each estimate, for a learner that has one (see the module docs).
+    pub variance: Option<Vec<f64>>,
+    /// With `keep`, the estimator that predicts new rows.
+    pub estimator: Option<ArmEstimator>,
+}
+
 /// Out-of-fold CATE estimates of a meta-learner (not the causal forest) for every row. The
 /// final stage predicting fold k trains on pseudo-outcomes whose nuisances exclude fold k. With
 /// `keep`, also the estimator that predicts new rows (its models; the T- and X-learners need the
@@ -118,19 +143,36 @@ pub fn meta_learner_cate(
     base: &dyn BaseLearner,
     nuisances: &Nuisances,
     keep: bool,
-) -> Result<(Vec<f64>, Option<ArmEstimator>)> {
+) -> Result<LearnerEstimates> {
     let (data, pair, folds) = (ctx.data, ctx.pair, ctx.folds);
     let (y, w) = (pair.y, pair.w);
     let (mu0, mu1, e) = (&nuisances.mu0, &nuisances.mu1, &nuisances.e);
     let member = |i: usize| pair.member[i];
-    let regress =
-        |data: &LearnerData,
-         train: &(dyn Fn(usize) -> bool + Sync),
-         target: &(dyn Fn(usize, usize) -> f64 + Sync),
-         weight: Option<&(dyn Fn(usize, usize) -> f64 + Sync)>,
-         sets: &[Option<(usize, f64)>],
-         purpose: u64| { cross_fit(data, folds, base, train, target, weight, sets, ctx.seed ^ purpose, keep) };
+    let regress = |data: &LearnerData,
+                   train: &(dyn Fn(usize) -> bool + Sync),
+                   target: &(dyn Fn(usize, usize) -> f64 + Sync),
+                   weight: Option<&(dyn Fn(usize, usize) -> f64 + Sync)>,
+                   sets: &[Option<(usize, f64)>],
+                   purpose: u64| {
+        cross_fit(data, folds, base, train, target, weight, sets, ctx.seed ^ purpose, keep)
+            .map(|fit| (fit.predictions, fit.models))
+    };
+    // The R- and DR-learners' final stage, with intervals when asked and the base can give them.
+    let with_intervals = ctx.interval_trees.and_then(|trees| base.with_intervals(trees));
+    let final_stage = |train: &(dyn Fn(usize) -> bool + Sync),
+                       target: &(dyn Fn(usize, usize) -> f64 + Sync),
+                       weight: Option<&(dyn Fn(usize, usize) -> f64 + Sync)>,
+                       purpose: u64| {
+        let base = with_intervals.as_deref().unwrap_or(base);
+        let mut fit = cross_fit(data, folds, base, train, target, weight, &[None], ctx.seed ^ purpose, keep)?;
+        let estimator = keep.then_some(fit.models).map(ArmEstimator::Direct);
+        Ok(LearnerEstimates { cate: fit.predictions.remove(0), variance: fit.variance, estimator })
+    };
+    let sample_weight = |_: usize, i: usize| pair.weight(i);
+    let weighted = pair.weights.is_some().then_some(&sample_weight as &(dyn Fn(usize, usize) -> f64 + Sync));
     let kept = |models: Vec<SavedFit>| keep.then_some(models);
+    let without_variance =
+        |cate: Vec<f64>, estimator: Option<ArmEstimator>| Ok(LearnerEstimates { cate, variance: None, estimator });
     match learner {
         Learner::S => {
             let indicator: Vec<f64> =
@@ -139,10 +181,10 @@ pub fn meta_learner_cate(
             let f = data.num_features();
             let target = |_: usize, i: usize| y[i];
             let (mut out, models) =
-                regress(&with_w, &member, &target, None, &[Some((f, 1.0)), Some((f, 0.0))], SEED_S)?;
+                regress(&with_w, &member, &target, weighted, &[Some((f, 1.0)), Some((f, 0.0))], SEED_S)?;
             let (treated, control) = (out.remove(0), out.remove(0));
             let estimator = kept(models).map(|models| ArmEstimator::S { models, binning: with_w.binning().clone() });
-            Ok((treated.iter().zip(&control).map(|(a, b)| a - b).collect(), estimator))
+            without_variance(treated.iter().zip(&control).map(|(a, b)| a - b).collect(), estimator)
         }
         Learner::T => {
             let estimator = if keep {
@@ -150,15 +192,15 @@ pub fn meta_learner_cate(
             } else {
                 None
             };
-            Ok((mu1.oof.iter().zip(&mu0.oof).map(|(a, b)| a - b).collect(), estimator))
+            without_variance(mu1.oof.iter().zip(&mu0.oof).map(|(a, b)| a - b).collect(), estimator)
         }
         Learner::X => {
             let treated = |i: usize| pair.is_treated(i);
             let control = |i: usize| pair.is_control(i);
             let d1 = |k: usize, i: usize| y[i] - mu0.at(Some(k), i);
             let d0 = |k: usize, i: usize| mu1.at(Some(k), i) - y[i];
-            let (mut tau1, models1) = regress(data, &treated, &d1, None, &[None], SEED_X1)?;
-            let (mut tau0, models0) = regress(data, &control, &d0, None, &[None], SEED_X0)?;
+            let (mut tau1, models1) = regress(data, &treated, &d1, weighted, &[None], SEED_X1)?;
+            let (mut tau0, models0) = regress(data, &control, &d0, weighted, &[None], SEED_X0)?;
             let (tau1, tau0) = (tau1.remove(0), tau0.remove(0));
             let estimator = if keep {
                 let propensity =
@@ -176,7 +218,10 @@ pub fn meta_learner_cate(
             } else {
                 None
             };
-            Ok(((0..data.num_rows()).map(|i| e.oof[i] * tau0[i] + (1.0 - e.oof[i]) * tau1[i]).collect(), estimator))
+            without_variance(
+                (0..data.num_rows()).map(|i| e.oof[i] * tau0[i] + (1.0 - e.oof[i]) * tau1[i]).collect(),
+                estimator,
+            )
         }
         Learner::R => {
             let m = nuisances
@@ -193,14 +238,12 @@ pub fn meta_learner_cate(
                     (y[i] - m.at(Some(k), i)) / r
                 }
             };
-            let weight = |k: usize, i: usize| residual(k, i).powi(2);
-            let (mut out, models) = regress(data, &member, &target, Some(&weight), &[None], SEED_R)?;
-            Ok((out.remove(0), kept(models).map(ArmEstimator::Direct)))
+            let weight = |k: usize, i: usize| pair.weight(i) * residual(k, i).powi(2);
+            final_stage(&member, &target, Some(&weight), SEED_R)
         }
         Learner::Dr => {
             let target = |k: usize, i: usize| nuisances.dr_score(Some(k), i, y[i], w[i]);
-            let (mut out, models) = regress(data, &member, &target, None, &[None], SEED_DR)?;
-            Ok((out.remove(0), kept(models).map(ArmEstimator::Direct)))
+            final_stage(&member, &target, weighted, SEED_DR)
         }
         Learner::Forest => Err(data_error("the causal forest is not a meta-learner: use causal_forest_cate")),
     }
@@ -217,17 +260,24 @@ fn kept_models(nuisance: &CrossFitted, learner: &str) -> Result<Vec<SavedFit>> {
 }
 
 /// grf's causal forest on the pair's rows: out-of-bag estimates there, all-tree predictions for
-/// rows outside the pair. The forest fits its own nuisances (E[Y|X] by a regression forest; the
-/// propensity as given, or estimated by a regression forest of W).
+/// rows outside the pair, each with its bootstrap-of-little-bags variance when intervals are
+/// asked for. The forest fits its
+/// own nuisances (E[Y|X] by a regression forest; the propensity as given, or estimated by a
+/// regression forest of W).
 pub fn causal_forest_cate(
     ctx: &PairContext,
     propensity: PairPropensity,
     trees: usize,
     keep: bool,
-) -> Result<(Vec<f64>, Option<ArmEstimator>)> {
+) -> Result<LearnerEstimates> {
     let pair = ctx.pair;
     let rows = pair.rows();
-    let subset = ctx.data.binned().subset(&rows, None)?;
+    let weights: Option<Vec<f64>> = pair.weights.map(|w| rows.iter().map(|&i| w[i]).collect());
+    let mut subset = ctx.data.binned().subset(&rows, weights.as_deref().map(|w| (w, "weights")))?;
+    if let Some(clusters) = ctx.clusters {
+        let ids: Vec<u64> = rows.iter().map(|&i| u64::from(clusters[i])).collect();
+        subset = subset.with_clusters(&ids, "cluster")?;
+    }
     let y: Vec<f64> = rows.iter().map(|&i| pair.y[i]).collect();
     let w: Vec<f64> = rows.iter().map(|&i| pair.w[i]).collect();
     let per_unit: Vec<f64>;
@@ -240,25 +290,29 @@ pub fn causal_forest_cate(
         PairPropensity::Estimate { .. } => cateye_forest::Propensity::Estimate,
     };
     let input = CausalInput { y: &y, w: &w, outcome: "outcome", treatment: "treatment", propensity, y_hat: None };
+    // Little bags of two trees for its intervals when they are asked for; single-tree bags
+    // otherwise (the same forest as before intervals existed, and its R-loss ranked it better
+    // in Nie & Wager's setup C: chosen in 5 of 10 replications against 2).
     let options = ForestOptions::default().with(|c| {
         c.num_trees = trees;
-        c.ci_group_size = 1;
+        c.ci_group_size = if ctx.interval_trees.is_some() { 2 } else { 1 };
         c.seed = ctx.seed;
     });
     let fit = fit_causal_forest(&subset, input, &options)?;
-    let mut out = vec![f64::NAN; ctx.data.num_rows()];
-    for (&i, &t) in rows.iter().zip(&fit.oob.tau) {
-        out[i] = t;
+    let (mut cate, mut variance) = (vec![f64::NAN; ctx.data.num_rows()], vec![f64::NAN; ctx.data.num_rows()]);
+    for (k, &i) in rows.iter().enumerate() {
+        (cate[i], variance[i]) = (fit.oob.tau[k], fit.oob.variance[k]);
     }
     let outside: Vec<usize> = (0..ctx.data.num_rows()).filter(|&i| !pair.member[i]).collect();
     if !outside.is_empty() {
         let codes = ctx.data.codes(&outside, None);
         let predicted = fit.forest.predict(&codes, ctx.data.num_features());
-        for (&i, t) in outside.iter().zip(predicted.tau) {
-            out[i] = t;
+        for (k, &i) in outside.iter().enumerate() {
+            (cate[i], variance[i]) = (predicted.tau[k], predicted.variance[k]);
         }
     }
     let estimator =
         keep.then(|| ArmEstimator::CausalForest(CausalForestModel::new(fit.forest, subset.binning().clone(), options)));
-    Ok((out, estimator))
+    let variance = ctx.interval_trees.is_some().then_some(variance);
+    Ok(LearnerEstimates { cate, variance, estimator })
 }

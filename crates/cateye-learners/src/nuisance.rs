@@ -30,6 +30,8 @@ pub struct Pair<'a> {
     pub w: &'a [f64],
     /// Rows of the arm or control; models train on these only, but predict every row.
     pub member: &'a [bool],
+    /// Sample weights per row of the data (`None`: every row weighs 1), used in every fit.
+    pub weights: Option<&'a [f64]>,
 }
 
 impl Pair<'_> {
@@ -44,6 +46,10 @@ impl Pair<'_> {
     /// Whether row `i` belongs to control.
     pub fn is_control(&self, i: usize) -> bool {
         self.member[i] && self.w[i] == 0.0
+    }
+    /// Sample weight of row `i`.
+    pub fn weight(&self, i: usize) -> f64 {
+        self.weights.map_or(1.0, |w| w[i])
     }
 }
 
@@ -107,6 +113,7 @@ pub fn cross_fit_nuisance(
     task: Task,
     train: &(dyn Fn(usize) -> bool + Sync),
     target: &(dyn Fn(usize) -> f64 + Sync),
+    weights: Option<&[f64]>,
     seed: u64,
     keep: bool,
 ) -> Result<CrossFitted> {
@@ -120,7 +127,9 @@ pub fn cross_fit_nuisance(
                 return Err(data_error(format!("folds {a} and {b}: no rows to fit a nuisance model on")));
             }
             let targets: Vec<f64> = rows.iter().map(|&i| target(i)).collect();
-            let model = base.fit(data, &rows, &targets, None, task, seed.wrapping_add((a * k + b) as u64 * 7919))?;
+            let weights: Option<Vec<f64>> = weights.map(|w| rows.iter().map(|&i| w[i]).collect());
+            let seed = seed.wrapping_add((a * k + b) as u64 * 7919);
+            let model = base.fit(data, &rows, &targets, weights.as_deref(), task, seed)?;
             let held = folds.held_out_pair(a, b);
             let predictions = model.predict(data, &held, None);
             let saved = if keep { Some(SavedFit::from_fitted(model, base.name())?) } else { None };
@@ -151,7 +160,9 @@ pub fn cross_fit_nuisance(
 /// accepts, with `target(k, i)` and optional `weight(k, i)` (built from nuisance values that
 /// exclude fold k), and predicts every row of fold `k` under each of `sets` (see
 /// [`crate::base::Fitted::predict`]). Folds are fitted in parallel with derived seeds. Returns
-/// the predictions per set and, with `keep`, the fold models in fold order.
+/// the predictions per set, their variances when there is one set `None` and every fold's model
+/// has one ([`crate::base::Fitted::predict_with_variance`]), and, with `keep`, the fold models
+/// in fold order.
 #[allow(clippy::too_many_arguments)]
 pub fn cross_fit(
     data: &LearnerData,
@@ -163,8 +174,8 @@ pub fn cross_fit(
     sets: &[Option<(usize, f64)>],
     seed: u64,
     keep: bool,
-) -> Result<(Vec<Vec<f64>>, Vec<SavedFit>)> {
-    let per_fold: Vec<HeldOutFit<Vec<Vec<f64>>>> = (0..folds.k())
+) -> Result<CrossFit> {
+    let per_fold: Vec<HeldOutFit<FoldPredictions>> = (0..folds.k())
         .into_par_iter()
         .map(|k| {
             let rows = folds.training(k, train);
@@ -182,22 +193,50 @@ pub fn cross_fit(
                 seed.wrapping_add(k as u64 * 7919),
             )?;
             let held = folds.held_out(k);
-            let predictions = sets.iter().map(|&set| model.predict(data, &held, set)).collect();
+            // A model with variances gives its predictions with them, in one pass.
+            let with_variance = (sets == [None]).then(|| model.predict_with_variance(data, &held)).flatten();
+            let (predictions, variance) = match with_variance {
+                Some(pairs) => {
+                    let (mean, variance): (Vec<f64>, Vec<(f64, f64)>) = pairs.iter().map(|&(m, v)| (m, (m, v))).unzip();
+                    (vec![mean], Some(variance))
+                }
+                None => (sets.iter().map(|&set| model.predict(data, &held, set)).collect(), None),
+            };
             let saved = if keep { Some(SavedFit::from_fitted(model, base.name())?) } else { None };
-            Ok(HeldOutFit { folds: (k, k), held, predictions, saved })
+            Ok(HeldOutFit { folds: (k, k), held, predictions: (predictions, variance), saved })
         })
         .collect::<Result<_>>()?;
     let mut out = vec![vec![f64::NAN; data.num_rows()]; sets.len()];
+    let mut variance = per_fold.iter().all(|fit| fit.predictions.1.is_some()).then(|| vec![f64::NAN; data.num_rows()]);
     let mut models = Vec::new();
-    for HeldOutFit { held, predictions, saved, .. } in per_fold {
+    for HeldOutFit { held, predictions: (predictions, with_variance), saved, .. } in per_fold {
         models.extend(saved);
         for (column, values) in out.iter_mut().zip(predictions) {
             for (&i, v) in held.iter().zip(values) {
                 column[i] = v;
             }
         }
+        if let (Some(variance), Some(values)) = (variance.as_mut(), with_variance) {
+            for (&i, (_, v)) in held.iter().zip(values) {
+                variance[i] = v;
+            }
+        }
     }
-    Ok((out, models))
+    Ok(CrossFit { predictions: out, variance, models })
+}
+
+/// A fold model's predictions per set, and with their variances when it has them.
+type FoldPredictions = (Vec<Vec<f64>>, Option<Vec<(f64, f64)>>);
+
+/// What [`cross_fit`] returns for every row of the data.
+#[derive(Clone, Debug)]
+pub struct CrossFit {
+    /// Out-of-fold predictions, one vector per set.
+    pub predictions: Vec<Vec<f64>>,
+    /// Their variances, when there is one set `None` and every fold model has one.
+    pub variance: Option<Vec<f64>>,
+    /// With `keep`, the fold models in fold order.
+    pub models: Vec<SavedFit>,
 }
 
 /// Where the propensity of a pair comes from.
@@ -284,7 +323,7 @@ impl Nuisances {
         let y = pair.y;
         let outcome = |i: usize| y[i];
         let regress = |train: &(dyn Fn(usize) -> bool + Sync), purpose: u64, keep: bool| {
-            cross_fit_nuisance(data, folds, base, Task::Regression, train, &outcome, seed ^ purpose, keep)
+            cross_fit_nuisance(data, folds, base, Task::Regression, train, &outcome, pair.weights, seed ^ purpose, keep)
         };
         let mu0 = regress(&|i| pair.is_control(i), SEED_MU0, keep_outcomes)?;
         let mu1 = regress(&|i| pair.is_treated(i), SEED_MU1, keep_outcomes)?;
@@ -305,6 +344,7 @@ impl Nuisances {
                     Task::Classification,
                     &|i| pair.member[i],
                     &treated,
+                    pair.weights,
                     seed ^ SEED_E,
                     keep_propensity,
                 )?;
@@ -389,7 +429,7 @@ mod tests {
         let data = LearnerData::new(vec![(0..n).map(|i| i as f64).collect()], &["x".into()], 64).unwrap();
         let bit = |i: usize| (1u32 << folds.fold_of(i)) as f64;
         let fitted =
-            cross_fit_nuisance(&data, &folds, &FoldsSeen, Task::Regression, &|_| true, &bit, 0, false).unwrap();
+            cross_fit_nuisance(&data, &folds, &FoldsSeen, Task::Regression, &|_| true, &bit, None, 0, false).unwrap();
         let all = 31.0;
         for i in 0..n {
             let own = folds.fold_of(i);

@@ -6,7 +6,7 @@ use crate::base::BaseKind;
 use crate::calibrate::{cross_calibrate, fold_held_out_calibration};
 use crate::data::LearnerData;
 use crate::error::{check_finite, column_error, data_error, option_error, Result};
-use crate::meta::{causal_forest_cate, meta_learner_cate, Learner, MetaLearner, PairContext};
+use crate::meta::{causal_forest_cate, meta_learner_cate, Learner, LearnerEstimates, MetaLearner, PairContext};
 use crate::model::{ArmEstimator, ArmModel, CateModel};
 use crate::nuisance::{NuisanceNeeds, Nuisances, Pair, PairPropensity, PropensitySummary};
 use crate::select::{dr_loss_terms, r_loss_terms, rank, SelectionLoss, SelectionRow};
@@ -50,6 +50,15 @@ pub struct CateConfig {
     pub seed: u64,
     /// The control value of the treatment column (`None`: the smallest value).
     pub control: Option<f64>,
+    /// Per-unit intervals for the R- and DR-learners on the forest base: their final-stage
+    /// forests are grown in little bags of two trees, `interval_trees` of them, and each estimate
+    /// carries the forest's variance. Off by default: the variance needs many little bags to be
+    /// calibrated (with 500 trees the DR-learner's intervals covered 98-99%), and growing them
+    /// costs time. The causal forest candidate then grows its trees in little bags of two and
+    /// carries its own variance.
+    pub intervals: bool,
+    /// Trees of the interval-bearing final-stage forests (see `intervals`).
+    pub interval_trees: usize,
     /// Keep the models behind the reported estimates, so that the fit predicts new rows
     /// ([`CateReport::model`]). Without selection this costs memory only; with selection the
     /// chosen candidate's final stage (and its nuisance models, for the T- and X-learners) is
@@ -71,9 +80,24 @@ impl Default for CateConfig {
             max_bins: cateye_forest::DEFAULT_MAX_BINS,
             seed: 42,
             control: None,
+            intervals: false,
+            interval_trees: 2000,
             keep_model: false,
         }
     }
+}
+
+/// Sample weights and clusters of a CATE fit, both optional.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sampling<'a> {
+    /// Sample weights (finite, ≥ 0, not all zero) and the column they came from (for errors):
+    /// every nuisance and final-stage fit is weighted, and so is the AIPW average effect. The
+    /// selection losses and the calibration maps stay unweighted.
+    pub weights: Option<(&'a [f64], &'a str)>,
+    /// Cluster codes (from 0), one per row: cross-fitting keeps each cluster in one fold
+    /// ([`Folds::clustered`]), the AIPW standard error is cluster-robust (CR1) and the causal
+    /// forest samples whole clusters.
+    pub clusters: Option<&'a [u32]>,
 }
 
 /// One candidate's out-of-fold estimates for every row.
@@ -88,6 +112,10 @@ pub struct CandidateEstimates {
     pub calibrated: bool,
     /// CATE estimate per row of the data (cross-calibrated when `calibrated`).
     pub cate: Vec<f64>,
+    /// Variance of each estimate, for a candidate that has one (the R- and DR-learners on the
+    /// forest base, and the causal forest; never a calibrated candidate, whose isotonic map's
+    /// own uncertainty is not estimated).
+    pub variance: Option<Vec<f64>>,
     /// The calibration map of a calibrated candidate.
     pub calibration: Option<IsotonicFit>,
 }
@@ -130,9 +158,14 @@ pub struct ArmReport {
     pub selection: Vec<SelectionRow>,
     /// Wall-clock seconds per stage, in the order run.
     pub timings: Vec<StageTime>,
+    /// How the reported estimates' intervals are computed, or why there are none.
+    pub intervals: String,
     /// The chosen estimates, out of fold, for every row of the data.
     #[serde(skip)]
     pub cate: Vec<f64>,
+    /// The variance of each chosen estimate, when the chosen candidate has one.
+    #[serde(skip)]
+    pub cate_variance: Option<Vec<f64>>,
     /// Every candidate's estimates (raw, and calibrated when asked for).
     #[serde(skip)]
     pub candidates: Vec<CandidateEstimates>,
@@ -194,8 +227,34 @@ pub fn estimate_cate_reporting(
     config: &CateConfig,
     progress: Progress<'_>,
 ) -> Result<CateReport> {
+    let sampling = Sampling::default();
+    estimate_cate_sampled(columns, names, y, w, outcome, treatment, propensity, sampling, config, progress)
+}
+
+/// [`estimate_cate_reporting`] with sample weights and clusters ([`Sampling`]).
+#[allow(clippy::too_many_arguments)]
+pub fn estimate_cate_sampled(
+    columns: Vec<Vec<f64>>,
+    names: &[String],
+    y: &[f64],
+    w: &[f64],
+    outcome: &str,
+    treatment: &str,
+    propensity: Propensity,
+    sampling: Sampling,
+    config: &CateConfig,
+    progress: Progress<'_>,
+) -> Result<CateReport> {
     let n = y.len();
     check_finite(outcome, y, n)?;
+    if let Some((weights, column)) = sampling.weights {
+        cateye_stats::check_weights(column, weights, n)?;
+    }
+    if let Some(clusters) = sampling.clusters {
+        if clusters.len() != n {
+            return Err(column_error("cluster", format!("has {} values, expected {n}", clusters.len())));
+        }
+    }
     check_finite(treatment, w, n)?;
     if config.bases.is_empty() {
         return Err(data_error("no base learner given"));
@@ -224,11 +283,16 @@ pub fn estimate_cate_reporting(
         ));
     }
     let data = LearnerData::new(columns, names, config.max_bins)?;
-    let folds = Folds::stratified(w, config.folds, config.seed, PURPOSE_FOLDS)?;
+    let folds = match sampling.clusters {
+        Some(clusters) => Folds::clustered(w, clusters, config.folds, config.seed, PURPOSE_FOLDS)?,
+        None => Folds::stratified(w, config.folds, config.seed, PURPOSE_FOLDS)?,
+    };
     let mut stages = Stages { progress, done: 0, total: (arms.len() * stages_per_arm(config)) as u64 };
     let mut arms = arms
         .into_iter()
-        .map(|arm| estimate_arm(&data, y, w, treatment, arm, control, propensity, &folds, config, &mut stages))
+        .map(|arm| {
+            estimate_arm(&data, y, w, treatment, arm, control, propensity, sampling, &folds, config, &mut stages)
+        })
         .collect::<Result<Vec<_>>>()?;
     progress("done", stages.total, stages.total);
     let model = config.keep_model.then(|| {
@@ -296,6 +360,7 @@ fn estimate_arm(
     arm: f64,
     control: f64,
     propensity: Propensity,
+    sampling: Sampling,
     folds: &Folds,
     config: &CateConfig,
     stages: &mut Stages<'_>,
@@ -315,7 +380,7 @@ fn estimate_arm(
             ),
         ));
     }
-    let pair = Pair { y, w: &w, member: &member };
+    let pair = Pair { y, w: &w, member: &member, weights: sampling.weights.map(|(w, _)| w) };
     let rows = pair.rows();
     let pair_propensity = match propensity {
         Propensity::Design => PairPropensity::Constant(treated_rows as f64 / (treated_rows + control_rows) as f64),
@@ -337,7 +402,15 @@ fn estimate_arm(
         }
         Propensity::Estimate => PairPropensity::Estimate { clip: config.clip },
     };
-    let ctx = PairContext { data, pair, folds, max_bins: config.max_bins, seed: config.seed };
+    let ctx = PairContext {
+        data,
+        pair,
+        folds,
+        clusters: sampling.clusters,
+        interval_trees: config.intervals.then_some(config.interval_trees),
+        max_bins: config.max_bins,
+        seed: config.seed,
+    };
     let mut timings = Vec::new();
     // Without selection the one candidate keeps its models as it is fitted; with selection the
     // chosen one is fitted again at the end, keeping them.
@@ -364,7 +437,7 @@ fn estimate_arm(
     for &i in &rows {
         scores[i] = scoring.dr_score(None, i, y[i], w[i]);
     }
-    let (ate, ate_se) = Moments::of(rows.iter().map(|&i| scores[i])).y_mean_and_se();
+    let (ate, ate_se) = aipw_mean_and_se(&scores, &rows, &pair, sampling.clusters);
 
     let mut estimates: Vec<CandidateEstimates> = Vec::new();
     let mut table: Vec<SelectionRow> = Vec::new();
@@ -372,19 +445,20 @@ fn estimate_arm(
     for meta in wanted {
         stages.start(&meta.label());
         let start = Instant::now();
-        let (cate, fitted) = fit_candidate(meta, &ctx, &nuisances, pair_propensity, config, keep_now)?;
-        if fitted.is_some() {
-            estimator = fitted;
+        let fitted = fit_candidate(meta, &ctx, &nuisances, pair_propensity, config, keep_now)?;
+        if fitted.estimator.is_some() {
+            estimator = fitted.estimator;
         }
         timings.push(StageTime { stage: meta.label(), seconds: start.elapsed().as_secs_f64() });
-        let mut versions = vec![(false, cate.clone(), cate, None)];
+        let cate = fitted.cate;
+        let mut versions = vec![(false, cate.clone(), cate, fitted.variance, None)];
         if config.calibrate {
             let raw = &versions[0].1;
             let held_out = fold_held_out_calibration(raw, &scores, &rows, folds)?;
             let (map, calibrated) = cross_calibrate(raw, &scores, &rows)?;
-            versions.push((true, held_out, calibrated, Some(map)));
+            versions.push((true, held_out, calibrated, None, Some(map)));
         }
-        for (calibrated, scored, reported, calibration) in versions {
+        for (calibrated, scored, reported, variance, calibration) in versions {
             let candidate = format!("{}{}", meta.label(), if calibrated { " + calibration" } else { "" });
             let (r_loss, r_loss_se) = match &scoring.m {
                 Some(m) => Moments::of(r_loss_terms(&scored, y, &w, &m.oof, &scoring.e.oof, &rows)).y_mean_and_se(),
@@ -402,7 +476,7 @@ fn estimate_arm(
                 dr_loss_se,
                 rank: 0,
             });
-            estimates.push(CandidateEstimates { candidate, meta, calibrated, cate: reported, calibration });
+            estimates.push(CandidateEstimates { candidate, meta, calibrated, cate: reported, variance, calibration });
         }
     }
     rank(&mut table, config.loss);
@@ -413,6 +487,8 @@ fn estimate_arm(
     };
     let reported = estimates.iter().find(|c| c.candidate == chosen).expect("chosen candidate");
     let cate = reported.cate.clone();
+    let cate_variance = reported.variance.clone();
+    let intervals = interval_statement(reported);
     let cate_moments = Moments::of(rows.iter().map(|&i| cate[i]));
     let model = if config.keep_model {
         if config.select {
@@ -447,12 +523,77 @@ fn estimate_arm(
         cate_sd: cate_moments.y_sd(),
         selection: table,
         timings,
+        intervals,
         cate,
+        cate_variance,
         candidates: estimates,
         dr_scores: scores,
         nuisances: scoring,
         model,
     })
+}
+
+/// The AIPW average effect over `rows` (the weighted mean of the doubly robust scores) and its
+/// standard error: with clusters the CR1 sandwich `√(C/(C − 1) Σ_c (Σ_{i∈c} ω_i(Γ_i − τ̂))²) / Σω`
+/// (Cameron & Miller 2015, eq. 12), else `√(n/(n − 1) Σ ω_i²(Γ_i − τ̂)²) / Σω`, which without
+/// weights is the usual `sd/√n`.
+fn aipw_mean_and_se(scores: &[f64], rows: &[usize], pair: &Pair, clusters: Option<&[u32]>) -> (f64, f64) {
+    if pair.weights.is_none() && clusters.is_none() {
+        return Moments::of(rows.iter().map(|&i| scores[i])).y_mean_and_se();
+    }
+    let total: f64 = rows.iter().map(|&i| pair.weight(i)).sum();
+    let mean = rows.iter().map(|&i| pair.weight(i) * scores[i]).sum::<f64>() / total;
+    let term = |i: usize| pair.weight(i) * (scores[i] - mean);
+    let squares = match clusters {
+        Some(clusters) => {
+            let mut sums = std::collections::BTreeMap::<u32, f64>::new();
+            for &i in rows {
+                *sums.entry(clusters[i]).or_default() += term(i);
+            }
+            let c = sums.len() as f64;
+            sums.values().map(|s| s * s).sum::<f64>() * c / (c - 1.0).max(1.0)
+        }
+        None => {
+            let n = rows.len() as f64;
+            rows.iter().map(|&i| term(i).powi(2)).sum::<f64>() * n / (n - 1.0).max(1.0)
+        }
+    };
+    (mean, squares.sqrt() / total)
+}
+
+/// How a candidate's per-unit intervals are computed, or why it has none.
+fn interval_statement(candidate: &CandidateEstimates) -> String {
+    let meta = candidate.meta;
+    match (candidate.variance.is_some(), meta.learner) {
+        (true, Learner::Forest) => "the causal forest's bootstrap of little bags".into(),
+        (true, _) => format!(
+            "the honest final-stage forest's bootstrap of little bags ({}-learner pseudo-outcomes taken as given)",
+            meta.learner.name().to_uppercase()
+        ),
+        (false, _) if candidate.calibrated => {
+            "none: the isotonic calibration map's uncertainty is not estimated (report the raw estimates for intervals)"
+                .into()
+        }
+        (false, Learner::R | Learner::Dr | Learner::Forest) if matches!(meta.base, Some(BaseKind::Forest) | None) => {
+            "none: not asked for (`intervals`, --intervals on the command line)".into()
+        }
+        (false, Learner::R | Learner::Dr) => format!(
+            "none: the {} base has no variance; the R- and DR-learners carry one with the forest base",
+            meta.base.map_or("", |b| b.name())
+        ),
+        (false, Learner::S) => "none: the S-learner differences one model's predictions at w = 1 and w = 0, whose \
+                                covariance is not estimated (the R- and DR-learners with the forest base, and the \
+                                causal forest, give intervals)"
+            .into(),
+        (false, Learner::T) => "none: the T-learner differences two adaptive (not honest) outcome models, which carry \
+                                no valid variance (the R- and DR-learners with the forest base, and the causal \
+                                forest, give intervals)"
+            .into(),
+        (false, _) => "none: the X-learner mixes two final-stage models by the propensity, and their joint variance \
+                       is not estimated (the R- and DR-learners with the forest base, and the causal forest, give \
+                       intervals)"
+            .into(),
+    }
 }
 
 /// Which nuisance models a learner's model needs: (the outcome models, the propensity model).
@@ -464,7 +605,8 @@ fn nuisance_keep(learner: Learner) -> (bool, bool) {
     }
 }
 
-/// One candidate's out-of-fold estimates and, with `keep`, its model.
+/// One candidate's out-of-fold estimates (with their variances when it has them) and, with
+/// `keep`, its model.
 fn fit_candidate(
     meta: MetaLearner,
     ctx: &PairContext,
@@ -472,7 +614,7 @@ fn fit_candidate(
     propensity: PairPropensity,
     config: &CateConfig,
     keep: bool,
-) -> Result<(Vec<f64>, Option<ArmEstimator>)> {
+) -> Result<LearnerEstimates> {
     match meta.base {
         Some(base) => {
             let fitted = &nuisances.iter().find(|(b, _)| *b == base).expect("fitted above").1;
@@ -501,8 +643,7 @@ fn refit_kept(
             slot.1 = Nuisances::fit(ctx.data, ctx.pair, ctx.folds, learner.as_ref(), propensity, needs, config.seed)?;
         }
     }
-    let (_, estimator) = fit_candidate(meta, ctx, nuisances, propensity, config, true)?;
-    Ok(estimator.expect("kept"))
+    Ok(fit_candidate(meta, ctx, nuisances, propensity, config, true)?.estimator.expect("kept"))
 }
 
 cateye_stats::settings_with!(CateConfig);

@@ -221,7 +221,8 @@ pub(crate) fn cate_document(cate: &Value) -> Document {
     ]);
     fit.blocks.push(Block::Facts { facts });
     fit.blocks.push(Block::note(
-        "Meta-learners give no per-unit intervals: the charts show the spread of the estimates, not their precision.",
+        "Per-unit intervals come from the R- and DR-learners on the forest base and from the causal forest; \
+         for other learners the charts show the spread of the estimates, not their precision.",
     ));
     doc.sections.push(fit);
     let loss = if cate.text("selection_loss") == "dr" { "dr_loss" } else { "r_loss" };
@@ -234,6 +235,7 @@ pub(crate) fn cate_document(cate: &Value) -> Document {
                 Fact::new("Average effect (AIPW)", arm.at("ate").clone(), Format::Number),
                 Fact::new("SE", arm.at("ate_se").clone(), Format::Number),
                 Fact::text("Estimates reported", arm.text("chosen")),
+                Fact::text("Per-unit 95% intervals", arm.text("intervals")),
                 Fact::new("Mean estimate", arm.at("cate_mean").clone(), Format::Number),
                 Fact::new("SD of the estimates", arm.at("cate_sd").clone(), Format::Number),
                 Fact::text("Propensity", arm.text("propensity.source")),

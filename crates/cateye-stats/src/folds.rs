@@ -13,6 +13,14 @@ pub enum FoldsError {
     /// Fewer than two folds were asked for.
     #[error("cross-fitting needs at least 2 folds, got {0}")]
     TooFewFolds(usize),
+    /// Fewer clusters than folds: some fold would be empty.
+    #[error("cross-fitting in {folds} folds keeps clusters whole and needs at least {folds} clusters, got {clusters}")]
+    TooFewClusters {
+        /// Clusters in the data.
+        clusters: usize,
+        /// Folds asked for.
+        folds: usize,
+    },
 }
 
 /// The fold of every row.
@@ -37,6 +45,32 @@ impl Folds {
         for (position, &i) in order.iter().enumerate() {
             fold[i] = (position % k) as u32;
         }
+        Ok(Folds { fold, k })
+    }
+
+    /// Whole clusters dealt to folds: the clusters (`clusters[i]`, codes from 0) are grouped by
+    /// the stratum of their first row, shuffled and dealt to the `k` folds in turn as in
+    /// [`Self::stratified`], and every row lands in its cluster's fold, so that no model is fitted
+    /// on part of a cluster and evaluated on the rest (Chernozhukov et al. 2018, §4 on dependent
+    /// data; under cluster randomization a cluster's rows share the arm).
+    pub fn clustered(strata: &[f64], clusters: &[u32], k: usize, seed: u64, purpose: u64) -> Result<Self, FoldsError> {
+        if k < 2 {
+            return Err(FoldsError::TooFewFolds(k));
+        }
+        let count = clusters.iter().map(|&c| c as usize + 1).max().unwrap_or(0);
+        let mut index = vec![u32::MAX; count];
+        let mut keys = Vec::new();
+        for (&c, &stratum) in clusters.iter().zip(strata) {
+            if index[c as usize] == u32::MAX {
+                index[c as usize] = keys.len() as u32;
+                keys.push(stratum);
+            }
+        }
+        if keys.len() < k {
+            return Err(FoldsError::TooFewClusters { clusters: keys.len(), folds: k });
+        }
+        let by_cluster = Self::stratified(&keys, k, seed, purpose)?;
+        let fold = clusters.iter().map(|&c| by_cluster.fold[index[c as usize] as usize]).collect();
         Ok(Folds { fold, k })
     }
 
@@ -106,6 +140,27 @@ mod tests {
         assert_eq!(folds.fold, again.fold);
         assert_ne!(folds.fold, Folds::stratified(&strata, 5, 8, PURPOSE).unwrap().fold);
         assert!(Folds::stratified(&strata, 1, 7, PURPOSE).is_err());
+    }
+
+    #[test]
+    fn clustered_folds_keep_clusters_whole_and_balance_strata() {
+        // 60 clusters of 1 to 5 rows, half of them treated as wholes.
+        let clusters: Vec<u32> = (0..60u32).flat_map(|c| std::iter::repeat_n(c, 1 + c as usize % 5)).collect();
+        let strata: Vec<f64> = clusters.iter().map(|&c| (c % 2) as f64).collect();
+        let folds = Folds::clustered(&strata, &clusters, 5, 3, PURPOSE).unwrap();
+        for (i, &c) in clusters.iter().enumerate() {
+            let first = clusters.iter().position(|&d| d == c).unwrap();
+            assert_eq!(folds.fold_of(i), folds.fold_of(first), "cluster {c} split");
+        }
+        for k in 0..5 {
+            let treated: std::collections::BTreeSet<u32> =
+                folds.held_out(k).iter().map(|&i| clusters[i]).filter(|c| c % 2 == 1).collect();
+            assert_eq!(treated.len(), 6, "fold {k}: 6 of the 30 treated clusters");
+        }
+        assert_eq!(
+            Folds::clustered(&strata[..3], &clusters[..3], 5, 3, PURPOSE),
+            Err(FoldsError::TooFewClusters { clusters: 2, folds: 5 })
+        );
     }
 
     #[test]

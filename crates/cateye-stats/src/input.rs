@@ -37,6 +37,21 @@ pub fn column_error(column: impl Into<String>, message: impl Into<String>) -> In
     InputError::Column { column: column.into(), message: message.into() }
 }
 
+/// Checks a column of sample weights: `n` finite values, none negative, not all zero.
+pub fn check_weights(column: &str, weights: &[f64], n: usize) -> Result<(), InputError> {
+    check_finite(column, weights, n)?;
+    if let Some(row) = weights.iter().position(|&w| w < 0.0) {
+        return Err(column_error(
+            column,
+            format!("row {} (1-based) is {}: weights must be >= 0", row + 1, weights[row]),
+        ));
+    }
+    if weights.iter().all(|&w| w == 0.0) {
+        return Err(column_error(column, "all weights are zero"));
+    }
+    Ok(())
+}
+
 /// Checks that a column has `n` finite values; names the first bad row.
 pub fn check_finite(column: &str, values: &[f64], n: usize) -> Result<(), InputError> {
     if values.len() != n {

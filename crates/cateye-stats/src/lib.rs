@@ -43,7 +43,7 @@ pub use effect::{cuped_theta, difference, mean_difference, relative_lift, welch_
 pub use folds::{Folds, FoldsError};
 pub use heterogeneity::{heterogeneity, Heterogeneity, LevelEffect};
 pub use hierarchy::{hierarchical_adjust, leaf_fdr_factor, HierarchyError, TREE_FDR_FACTOR, YEKUTIELI_DELTA};
-pub use input::{check_finite, column_error, option_error, InputError};
+pub use input::{check_finite, check_weights, column_error, option_error, InputError};
 pub use moments::{joint_power_table, mixed_row, power_row, ps, JointMoments, MixedPowerSums, Moments, PowerSums};
 pub use multiple::{adjust, bonferroni_level, Correction};
 pub use progress::{silent, Progress, Ticker};

@@ -11,11 +11,12 @@ use crate::propensity::PropensitySpec;
 use crate::units::UnitTable;
 use cateye_hte::{cate_profile, CateProfile};
 use cateye_io::{OutputDir, Source};
-use cateye_stats::Progress;
+use cateye_stats::{Progress, Z_975};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
 
+use cateye_learners::Sampling;
 pub use cateye_learners::{ArmReport, BaseKind, CateConfig, CateReport, Learner};
 pub use cateye_learners::{SelectionLoss, SelectionRow};
 
@@ -31,6 +32,10 @@ pub struct CateSpec {
     pub covariates: Option<Vec<String>>,
     /// Where the propensity comes from (default: the design).
     pub propensity: PropensitySpec,
+    /// Sample-weight column: every fit and the AIPW effect are weighted.
+    pub weights: Option<String>,
+    /// Cluster column: cross-fitting keeps clusters whole, the AIPW SE is cluster-robust.
+    pub cluster: Option<String>,
     /// Learners, base learners, folds, calibration, selection.
     pub config: CateConfig,
 }
@@ -44,6 +49,8 @@ impl CateSpec {
             treatment: treatment.into(),
             covariates: None,
             propensity: PropensitySpec::Design,
+            weights: None,
+            cluster: None,
             config: CateConfig::default(),
         }
     }
@@ -128,7 +135,10 @@ pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'
     if let Some(c) = spec.propensity.column() {
         roles.push((c, "propensity"));
     }
-    let mut columns = JobColumns::read(source, &roles, spec.covariates.as_deref(), None, progress)?;
+    if let Some(c) = &spec.weights {
+        roles.push((c, "weights"));
+    }
+    let mut columns = JobColumns::read(source, &roles, spec.covariates.as_deref(), spec.cluster.as_deref(), progress)?;
     let x = columns.take_covariates();
     let (y, w) = (columns.role(&spec.outcome), columns.role(&spec.treatment));
     let load_seconds = start.elapsed().as_secs_f64();
@@ -136,7 +146,10 @@ pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'
     let t = Instant::now();
     let propensity = spec.propensity.resolve(spec.propensity.column().map(|c| columns.role(c)));
     // Missing values in any column are refused by cateye_learners, naming column and row.
-    let mut report = cateye_learners::estimate_cate_reporting(
+    let clusters: Option<Vec<u32>> = columns.cluster_codes();
+    let sampling =
+        Sampling { weights: spec.weights.as_deref().map(|c| (columns.role(c), c)), clusters: clusters.as_deref() };
+    let mut report = cateye_learners::estimate_cate_sampled(
         x,
         &columns.covariates,
         y,
@@ -144,6 +157,7 @@ pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'
         &spec.outcome,
         &spec.treatment,
         propensity,
+        sampling,
         &spec.config,
         progress,
     )
@@ -160,6 +174,14 @@ pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'
     for arm in &report.arms {
         let suffix = if binary { String::new() } else { format!("_{}", arm.arm) };
         out.push((format!("cate{suffix}"), arm.cate.clone()));
+        if let Some(variance) = &arm.cate_variance {
+            let se: Vec<f64> = variance.iter().map(|v| v.sqrt()).collect();
+            let bound = |sign: f64| arm.cate.iter().zip(&se).map(|(t, s)| t + sign * Z_975 * s).collect();
+            let (lower, upper) = (bound(-1.0), bound(1.0));
+            out.push((format!("se{suffix}"), se));
+            out.push((format!("ci_lower{suffix}"), lower));
+            out.push((format!("ci_upper{suffix}"), upper));
+        }
         out.push((format!("dr_score{suffix}"), arm.dr_scores.clone()));
         out.push((format!("mu0{suffix}"), arm.nuisances.mu0.oof.clone()));
         out.push((format!("mu1{suffix}"), arm.nuisances.mu1.oof.clone()));
@@ -170,8 +192,13 @@ pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'
         .arms
         .iter()
         .map(|arm| {
-            let finite: Vec<f64> = arm.cate.iter().copied().filter(|v| v.is_finite()).collect();
-            cate_profile(&finite, None, PROFILE_BINS, PROFILE_POINTS)
+            let (finite, se): (Vec<f64>, Vec<f64>) = match &arm.cate_variance {
+                Some(variance) => {
+                    arm.cate.iter().zip(variance).filter(|(t, _)| t.is_finite()).map(|(t, v)| (*t, v.sqrt())).unzip()
+                }
+                None => (arm.cate.iter().copied().filter(|v| v.is_finite()).collect(), Vec::new()),
+            };
+            cate_profile(&finite, arm.cate_variance.as_ref().map(|_| se.as_slice()), PROFILE_BINS, PROFILE_POINTS)
         })
         .collect();
     let summary = CateSummary {

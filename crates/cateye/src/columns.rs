@@ -57,6 +57,11 @@ impl JobColumns {
         self.roles.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_slice()).expect("a column read with a role")
     }
 
+    /// The cluster ids as dense `u32` codes, when a cluster column was read.
+    pub(crate) fn cluster_codes(&self) -> Option<Vec<u32>> {
+        self.clusters.as_ref().map(|ids| ids.iter().map(|&id| id as u32).collect())
+    }
+
     /// The binned covariates, with the `weights` column (read with a role) and the clusters.
     pub(crate) fn forest_data(
         &self,

@@ -31,6 +31,7 @@ pub fn cate_summary(s: &CateSummary) -> String {
         );
         let _ = writeln!(out, "  Average effect (AIPW): {:.4} (SE {:.4})", arm.ate, arm.ate_se);
         let _ = writeln!(out, "  Reported: {}; CATE mean {:.4}, SD {:.4}", arm.chosen, arm.cate_mean, arm.cate_sd);
+        let _ = writeln!(out, "  Per-unit 95% intervals: {}", arm.intervals);
         if arm.selection.len() > 1 {
             let _ = writeln!(out, "  {:<4} {:<44} {:>12} {:>12}", "rank", "candidate", "R-loss", "DR-loss");
             for r in &arm.selection {

@@ -85,6 +85,20 @@ impl Fitted for FittedForest {
         out
     }
 
+    fn predict_with_variance(&self, data: &LearnerData, rows: &[usize]) -> Option<Vec<(f64, f64)>> {
+        if self.forest.group_size() < 2 {
+            return None;
+        }
+        let codes = data.codes(rows, None);
+        let mut out = self.forest.predict_with_variance(&codes, data.num_features());
+        for (mean, variance) in &mut out {
+            if !mean.is_finite() {
+                (*mean, *variance) = (self.fallback, f64::NAN);
+            }
+        }
+        Some(out)
+    }
+
     fn into_saved(self: Box<Self>) -> Option<SavedFit> {
         Some(SavedFit::Forest(*self))
     }
@@ -107,11 +121,27 @@ impl BaseLearner for ForestLearner {
         check_fit_input(rows, target, weights, task)?;
         let subset = data.binned().subset(rows, weights.map(|w| (w, "weights")))?;
         let options = self.options.clone().with(|c| c.seed = seed);
-        let forest = RegressionForest::fit(&subset, target, "target", &options)?;
+        let forest = if options.ci_group_size >= 2 {
+            RegressionForest::fit_with_variance(&subset, target, "target", &options)?
+        } else {
+            RegressionForest::fit(&subset, target, "target", &options)?
+        };
         let (sw, swy) = (0..rows.len()).fold((0.0, 0.0), |(a, b), j| {
             let w = weights.map_or(1.0, |w| w[j]);
             (a + w, b + w * target[j])
         });
         Ok(Box::new(FittedForest { forest, fallback: swy / sw }))
+    }
+
+    /// Honest forests only: little bags of two trees give grf's bootstrap-of-little-bags
+    /// variance of each prediction (an adaptive forest's would not be valid).
+    fn with_intervals(&self, trees: usize) -> Option<Box<dyn BaseLearner>> {
+        self.options.honesty.then(|| {
+            let options = self.options.clone().with(|c| {
+                c.ci_group_size = 2;
+                c.num_trees = trees;
+            });
+            Box::new(ForestLearner { options }) as Box<dyn BaseLearner>
+        })
     }
 }

@@ -35,6 +35,12 @@ pub trait Fitted: Send + Sync {
     /// Predictions for `rows`; with `set = Some((f, v))` covariate `f` is taken to be `v`.
     fn predict(&self, data: &LearnerData, rows: &[usize], set: Option<(usize, f64)>) -> Vec<f64>;
 
+    /// Predictions for `rows` with their variance, for a model that has one (a regression
+    /// forest fitted in little bags); `None` otherwise.
+    fn predict_with_variance(&self, _data: &LearnerData, _rows: &[usize]) -> Option<Vec<(f64, f64)>> {
+        None
+    }
+
     /// The model in a form that can be saved and loaded. cateye's base learners all have one;
     /// a learner defined elsewhere may not (`None`), and then a CATE model built on it cannot
     /// be kept.
@@ -81,6 +87,13 @@ impl Fitted for SavedFit {
             SavedFit::Boost(f) => f.predict(data, rows, set),
         }
     }
+
+    fn predict_with_variance(&self, data: &LearnerData, rows: &[usize]) -> Option<Vec<(f64, f64)>> {
+        match self {
+            SavedFit::Forest(f) => f.predict_with_variance(data, rows),
+            _ => None,
+        }
+    }
 }
 
 /// A regression / classification method.
@@ -99,6 +112,12 @@ pub trait BaseLearner: Send + Sync {
         task: Task,
         seed: u64,
     ) -> Result<Box<dyn Fitted>>;
+
+    /// The same learner made to fit models whose predictions carry a variance, when it can
+    /// (an honest forest of `trees` trees in little bags of two); `None` when it cannot.
+    fn with_intervals(&self, _trees: usize) -> Option<Box<dyn BaseLearner>> {
+        None
+    }
 }
 
 /// The base learner families, with their default settings.
