@@ -30,6 +30,9 @@ class CateLearner(_Estimator):
         :meth:`effect_interval`): their final-stage forests grow `interval_trees` trees
         (default 2000) in little bags of two.
     interval_trees : int, optional
+    final_min_node_size : int, optional
+        Minimum node size of the forest base in final stages (default 5, grf's); larger leaves
+        give smoother estimates (better where the effect is smooth, worse at its kinks).
     folds : int, optional
         Cross-fitting folds (default 5).
     trees : int, optional
@@ -43,8 +46,8 @@ class CateLearner(_Estimator):
         As for :class:`CausalForest`.
     """
 
-    _params = ("method", "base", "calibrate", "intervals", "interval_trees", "folds", "trees", "propensity", "clip",
-               "seed", "select", "loss", "threads", "progress")
+    _params = ("method", "base", "calibrate", "intervals", "interval_trees", "final_min_node_size", "folds", "trees",
+               "propensity", "clip", "seed", "select", "loss", "threads", "progress")
 
     def __init__(
         self,
@@ -53,6 +56,7 @@ class CateLearner(_Estimator):
         calibrate: bool = False,
         intervals: bool = False,
         interval_trees: Optional[int] = None,
+        final_min_node_size: Optional[int] = None,
         folds: Optional[int] = None,
         trees: Optional[int] = None,
         propensity: str = "design",
@@ -68,6 +72,7 @@ class CateLearner(_Estimator):
         self.calibrate = calibrate
         self.intervals = intervals
         self.interval_trees = interval_trees
+        self.final_min_node_size = final_min_node_size
         self.folds = folds
         self.trees = trees
         self.propensity = propensity
@@ -96,7 +101,7 @@ class CateLearner(_Estimator):
         spec = {
             "outcome": names["y"], "treatment": names["w"], "covariates": covariates, "propensity": str(self.propensity),
             "method": self.method, "bases": bases, "calibrate": self.calibrate, "intervals": self.intervals,
-            "interval_trees": self.interval_trees, "folds": self.folds,
+            "interval_trees": self.interval_trees, "final_min_node_size": self.final_min_node_size, "folds": self.folds,
             "trees": self.trees, "clip": self.clip, "seed": self.seed, "select": self.select, "loss": self.loss,
         }
         for role, arg in (("weights", "sample_weight"), ("cluster", "clusters")):

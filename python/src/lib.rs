@@ -358,6 +358,9 @@ fn cate_spec(spec: &str) -> PyResult<CateSpec> {
     if let Some(v) = take(&mut spec, "interval_trees")? {
         config.interval_trees = v;
     }
+    if let Some(v) = take(&mut spec, "final_min_node_size")? {
+        config.final_min_node_size = v;
+    }
     if let Some(v) = take(&mut spec, "folds")? {
         config.folds = v;
     }
@@ -381,7 +384,7 @@ fn cate_spec(spec: &str) -> PyResult<CateSpec> {
 }
 
 /// Runs the CATE learners as `cateye cate` does. `spec` (JSON): outcome, treatment, covariates,
-/// propensity, weights, cluster, method, intervals, interval_trees, bases, select, loss, calibrate, folds, trees, clip, max_bins, seed,
+/// propensity, weights, cluster, method, intervals, interval_trees, final_min_node_size, bases, select, loss, calibrate, folds, trees, clip, max_bins, seed,
 /// control. Returns the summary as JSON, the per-unit estimates and the model.
 #[pyfunction]
 #[pyo3(signature = (data, spec, label, progress = None, threads = None))]

@@ -163,6 +163,10 @@ pub struct CateArgs {
     /// Trees of the final-stage forests with --intervals.
     #[arg(long, default_value_t = 2000)]
     pub interval_trees: usize,
+    /// Minimum node size of the forest base in final stages (larger: smoother estimates; the
+    /// nuisance forests keep 5).
+    #[arg(long, default_value_t = 5)]
+    pub final_min_node_size: usize,
     /// Run every learner with every base learner (and the causal forest), rank them by held-out
     /// loss and write the best one's estimates.
     #[arg(long)]
@@ -562,6 +566,7 @@ impl CateArgs {
             c.calibrate = self.calibrate;
             c.intervals = self.intervals;
             c.interval_trees = self.interval_trees;
+            c.final_min_node_size = self.final_min_node_size;
             c.select = self.select;
             c.loss = self.loss;
             c.folds = self.folds;

@@ -26,16 +26,22 @@ fn a_continuous_treatment_gets_partial_effects_with_intervals_and_aipw_refuses_i
         let columns: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
         let names: Vec<String> = (1..=4).map(|j| format!("x{j}")).collect();
         let data = ForestData::new(&columns, &names, 256).unwrap();
-        let input = CausalInput { y: &y, w: &w, outcome: "y", treatment: "dose", propensity: Propensity::Estimate, y_hat: None };
+        let input = CausalInput {
+            y: &y,
+            w: &w,
+            outcome: "y",
+            treatment: "dose",
+            propensity: Propensity::Estimate,
+            y_hat: None,
+        };
         let mut options = ForestOptions::default();
         options.num_trees = 1000;
         options.seed = rep;
         let fit = fit_causal_forest(&data, input, &options).unwrap();
-        for i in 0..n {
-            let (estimate, variance) = (fit.oob.tau[i], fit.oob.variance[i]);
+        for ((&estimate, &variance), &truth) in fit.oob.tau.iter().zip(&fit.oob.variance).zip(&tau) {
             total += 1;
-            covered += usize::from((estimate - tau[i]).abs() <= Z_975 * variance.sqrt());
-            squared += (estimate - tau[i]).powi(2);
+            covered += usize::from((estimate - truth).abs() <= Z_975 * variance.sqrt());
+            squared += (estimate - truth).powi(2);
         }
         let effects = fit.effects();
         let refused = average_treatment_effect(&effects, TargetSample::All).unwrap_err().to_string();

@@ -134,3 +134,23 @@ fn every_base_learner_uses_the_values_present_of_a_covariate_with_missing_ones()
         assert!(missing < without, "{base:?}: {missing} against without x1 {without}");
     }
 }
+
+#[test]
+fn the_final_stage_leaf_size_changes_the_final_stage_only() {
+    let (x, y, w) = three_arms(1200);
+    let run = |min_node_size: usize| {
+        let config = CateConfig::default().with(|c| {
+            c.trees = 50;
+            c.final_min_node_size = min_node_size;
+        });
+        estimate_cate(x.clone(), &names(), &y, &w, "y", "w", Propensity::Design, &config).unwrap()
+    };
+    let (small, large) = (run(5), run(40));
+    let (a, b) = (&small.arms[0], &large.arms[0]);
+    assert_eq!(
+        a.dr_scores.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+        b.dr_scores.iter().map(|v| v.to_bits()).collect::<Vec<_>>()
+    );
+    let sd = |c: &[f64]| cateye_stats::Moments::of(c.iter().copied()).y_sd();
+    assert!(sd(&b.cate) < sd(&a.cate), "larger leaves smooth: SD {} vs {}", sd(&b.cate), sd(&a.cate));
+}

@@ -30,6 +30,13 @@ impl ForestLearner {
         }
     }
 
+    /// The same forest with nodes of at most `min_node_size` units left unsplit: larger leaves
+    /// smooth a final stage's noisy pseudo-outcomes (see `CateConfig::final_min_node_size`).
+    pub fn with_min_node_size(mut self, min_node_size: usize) -> Self {
+        self.options.min_node_size = min_node_size;
+        self
+    }
+
     /// The nuisance forest (μ₀, μ₁, m and the propensity): as [`Self::with_trees`] but adaptive,
     /// every tree's subsample both places the splits and fills the leaves. Cross-fitting already
     /// keeps a row's own outcome out of its nuisance values, so honesty only buys independence
