@@ -140,6 +140,10 @@ class CateLearner(_Estimator):
         if not names:
             raise NotImplementedError(f"the {self.method} learner reports no per-unit intervals: "
                                       f"{self.summary_['arms'][0]['intervals']}")
+        arms = [c for c in self.units_.column_names if c == "cate" or c.startswith("cate_")]
+        if len(names) != len(arms):
+            raise NotImplementedError("some arms have no per-unit intervals: "
+                                      + "; ".join(f"arm {a['arm']}: {a['intervals']}" for a in self.summary_["arms"]))
         z = NormalDist().inv_cdf(1 - alpha / 2)
         cate = self.effect()
         columns = [self.units_.column(c).to_numpy() for c in names]

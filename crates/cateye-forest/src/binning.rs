@@ -19,9 +19,10 @@ use crate::error::{check_not_infinite, column_error, Result};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// Most fine codes per covariate. New values above the last edge get code `MAX_FINE_BINS` at
-/// most, still below [`MISSING`].
-pub const MAX_FINE_BINS: usize = 65_534;
+/// Most fine codes per covariate. A new value above the last edge gets the code past the last
+/// bin, capped at `MISSING − 1` (with 65,535 bins: the last bin's own code, which no split
+/// threshold reaches, so it still goes right at every split).
+pub const MAX_FINE_BINS: usize = 65_535;
 
 /// The fine code of a missing value.
 pub const MISSING: u16 = u16::MAX;
@@ -233,12 +234,12 @@ impl BinnedFeatures {
     }
 }
 
-/// First bin whose upper edge is ≥ x; [`MISSING`] for NaN.
+/// First bin whose upper edge is ≥ x (at most `MISSING − 1`); [`MISSING`] for NaN.
 fn bin_of(edges: &[f64], x: f64) -> u16 {
     if x.is_nan() {
         return MISSING;
     }
-    edges.partition_point(|&e| e < x) as u16
+    edges.partition_point(|&e| e < x).min(usize::from(MISSING - 1)) as u16
 }
 
 /// Coarse bins as runs of fine codes: the last fine code of each, at ranks k·n/max_bins of the
@@ -338,6 +339,8 @@ mod tests {
         let b = BinnedFeatures::new(&[&x], &["x".into()], 256).unwrap();
         assert_eq!(b.num_bins(0), MAX_FINE_BINS);
         assert_eq!(b.num_coarse_bins(0), 256);
+        // Beyond the range: the last bin's code, below the missing code.
+        assert_eq!(b.binning().bin_rows(&[&[1e12, f64::NAN]]).unwrap(), vec![MISSING - 1, MISSING]);
     }
 
     #[test]

@@ -137,18 +137,16 @@ impl RegressionForest {
     /// the squared mean leaf weight.
     fn estimate_block(&self, leaves: &[u32], b: usize, out: &mut Vec<(f64, f64)>) {
         let (trees, g) = (&self.trees.trees, self.trees.group_size);
-        let (mut sums, mut used) = (vec![[0.0f64; 2]; b], vec![0u32; b]);
-        for (t, tree) in trees.iter().enumerate() {
-            for (s, &leaf) in leaves[t * b..(t + 1) * b].iter().enumerate() {
-                if leaf != NO_LEAF {
-                    let v = &tree.leaves[leaf as usize];
-                    sums[s][0] += v[0];
-                    sums[s][1] += v[1];
-                    used[s] += 1;
-                }
+        // The point estimate from the same compensated sums as `predict`, so both agree bit for bit.
+        let mut partials = Vec::with_capacity(b);
+        self.partial_block(leaves, b, &mut partials);
+        let mu: Vec<f64> = partials.iter().map(finish_regression).collect();
+        let mut used = vec![0u32; b];
+        for t in 0..trees.len() {
+            for (count, &leaf) in used.iter_mut().zip(&leaves[t * b..(t + 1) * b]) {
+                *count += u32::from(leaf != NO_LEAF);
             }
         }
-        let mu: Vec<f64> = sums.iter().map(|s| if s[0] > 0.0 { s[1] / s[0] } else { f64::NAN }).collect();
         let (mut good, mut psi_squared, mut bag_psi_squared) = (vec![0u32; b], vec![0.0; b], vec![0.0; b]);
         let (mut bag_psi, mut bag_squared, mut complete) = (vec![0.0; b], vec![0.0; b], vec![true; b]);
         for bag in 0..if g < 2 { 0 } else { trees.len() / g } {
@@ -181,7 +179,7 @@ impl RegressionForest {
             let var_between = bag_psi_squared[s] / bags;
             let var_total = psi_squared[s] / (bags * g as f64);
             let group_noise = (var_total - var_between) / (g - 1) as f64;
-            let jacobian = sums[s][0] / f64::from(used[s]);
+            let jacobian = partials[s][0].value() / f64::from(used[s]);
             (mu[s], objective_bayes_debias(var_between, group_noise, bags) / (jacobian * jacobian))
         }));
     }

@@ -23,8 +23,17 @@ pub fn best_linear_projection(fit: &CateFit<'_>, covariates: &[(&str, &[f64])]) 
             check_finite(name, values, n)?;
             continue;
         }
+        if values.len() != n {
+            check_finite(name, values, n)?;
+        }
+        if missing == n {
+            return Err(cateye_stats::column_error(*name, "has no value present: every row is missing"));
+        }
+        if let Some(row) = values.iter().position(|v| v.is_infinite()) {
+            let message = format!("row {} (1-based) is {}: infinite values are not allowed", row + 1, values[row]);
+            return Err(cateye_stats::column_error(*name, message));
+        }
         let present: Vec<f64> = values.iter().copied().filter(|v| !v.is_nan()).collect();
-        check_finite(name, &present, n - missing)?;
         let mean = present.iter().sum::<f64>() / present.len().max(1) as f64;
         imputed.push((name.to_string(), values.iter().map(|&v| if v.is_nan() { mean } else { v }).collect()));
         imputed.push((format!("{name} (missing)"), values.iter().map(|v| f64::from(u8::from(v.is_nan()))).collect()));

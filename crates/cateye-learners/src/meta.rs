@@ -158,7 +158,10 @@ pub fn meta_learner_cate(
             .map(|fit| (fit.predictions, fit.models))
     };
     // The R- and DR-learners' final stage, with intervals when asked and the base can give them.
-    let with_intervals = ctx.interval_trees.and_then(|trees| base.with_intervals(trees));
+    // Not with clusters: the final-stage forest samples units, and its little-bag variance
+    // would treat a cluster's units as independent.
+    let with_intervals =
+        ctx.interval_trees.filter(|_| ctx.clusters.is_none()).and_then(|trees| base.with_intervals(trees));
     let final_stage = |train: &(dyn Fn(usize) -> bool + Sync),
                        target: &(dyn Fn(usize, usize) -> f64 + Sync),
                        weight: Option<&(dyn Fn(usize, usize) -> f64 + Sync)>,

@@ -497,7 +497,7 @@ fn estimate_arm(
     let reported = estimates.iter().find(|c| c.candidate == chosen).expect("chosen candidate");
     let cate = reported.cate.clone();
     let cate_variance = reported.variance.clone();
-    let intervals = interval_statement(reported);
+    let intervals = interval_statement(reported, sampling.clusters.is_some());
     let cate_moments = Moments::of(rows.iter().map(|&i| cate[i]));
     let model = if config.keep_model {
         if config.select {
@@ -550,6 +550,11 @@ fn aipw_mean_and_se(scores: &[f64], rows: &[usize], pair: &Pair, clusters: Optio
     if pair.weights.is_none() && clusters.is_none() {
         return Moments::of(rows.iter().map(|&i| scores[i])).y_mean_and_se();
     }
+    // Fewer than two clusters (or rows) leave no spread to estimate: no standard error.
+    let groups = match clusters {
+        Some(clusters) => rows.iter().map(|&i| clusters[i]).collect::<std::collections::BTreeSet<_>>().len(),
+        None => rows.len(),
+    };
     let total: f64 = rows.iter().map(|&i| pair.weight(i)).sum();
     let mean = rows.iter().map(|&i| pair.weight(i) * scores[i]).sum::<f64>() / total;
     let term = |i: usize| pair.weight(i) * (scores[i] - mean);
@@ -567,13 +572,16 @@ fn aipw_mean_and_se(scores: &[f64], rows: &[usize], pair: &Pair, clusters: Optio
             rows.iter().map(|&i| term(i).powi(2)).sum::<f64>() * n / (n - 1.0).max(1.0)
         }
     };
-    (mean, squares.sqrt() / total)
+    let se = if groups < 2 { f64::NAN } else { squares.sqrt() / total };
+    (mean, se)
 }
 
-/// How a candidate's per-unit intervals are computed, or why it has none.
-fn interval_statement(candidate: &CandidateEstimates) -> String {
+/// How a candidate's per-unit intervals are computed, or why it has none (`clustered`: the
+/// units are clustered).
+fn interval_statement(candidate: &CandidateEstimates, clustered: bool) -> String {
     let meta = candidate.meta;
     match (candidate.variance.is_some(), meta.learner) {
+        (true, Learner::Forest) if clustered => "the causal forest's bootstrap of little bags of whole clusters".into(),
         (true, Learner::Forest) => "the causal forest's bootstrap of little bags".into(),
         (true, _) => format!(
             "the honest final-stage forest's bootstrap of little bags ({}-learner pseudo-outcomes taken as given)",
@@ -581,6 +589,11 @@ fn interval_statement(candidate: &CandidateEstimates) -> String {
         ),
         (false, _) if candidate.calibrated => {
             "none: the isotonic calibration map's uncertainty is not estimated (report the raw estimates for intervals)"
+                .into()
+        }
+        (false, Learner::R | Learner::Dr) if clustered && meta.base == Some(BaseKind::Forest) => {
+            "none: with clusters the final-stage forest samples units, and its little-bag variance would treat a \
+             cluster's units as independent (the causal forest, which samples whole clusters, gives intervals)"
                 .into()
         }
         (false, Learner::R | Learner::Dr | Learner::Forest) if matches!(meta.base, Some(BaseKind::Forest) | None) => {
@@ -594,9 +607,9 @@ fn interval_statement(candidate: &CandidateEstimates) -> String {
                                 covariance is not estimated (the R- and DR-learners with the forest base, and the \
                                 causal forest, give intervals)"
             .into(),
-        (false, Learner::T) => "none: the T-learner differences two adaptive (not honest) outcome models, which carry \
-                                no valid variance (the R- and DR-learners with the forest base, and the causal \
-                                forest, give intervals)"
+        (false, Learner::T) => "none: the T-learner differences two separately fitted outcome models whose joint \
+                                variance is not estimated (the R- and DR-learners with the forest base, and the \
+                                causal forest, give intervals)"
             .into(),
         (false, _) => "none: the X-learner mixes two final-stage models by the propensity, and their joint variance \
                        is not estimated (the R- and DR-learners with the forest base, and the causal forest, give \

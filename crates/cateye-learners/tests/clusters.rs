@@ -96,3 +96,25 @@ fn weights_equal_to_row_copies_give_the_copies_estimate() {
     let e = run(Some((&bad, "wt")), None).unwrap_err();
     assert!(e.to_string().contains("wt") && e.to_string().contains(">= 0"), "{e}");
 }
+
+#[test]
+fn with_clusters_intervals_come_from_the_forest_that_samples_whole_clusters() {
+    let (x, y, w, ids) = cluster_trial(2);
+    let names = vec!["x1".to_string(), "x2".to_string()];
+    for (learner, expected) in [(Learner::Dr, false), (Learner::R, false), (Learner::Forest, true)] {
+        let config = CateConfig::default().with(|c| {
+            c.method = learner;
+            c.trees = 100;
+            c.intervals = true;
+            c.interval_trees = 200;
+        });
+        let sampling = Sampling { weights: None, clusters: Some(&ids) };
+        let silent = &cateye_stats::silent;
+        let report =
+            estimate_cate_sampled(x.clone(), &names, &y, &w, "y", "w", Propensity::Design, sampling, &config, silent)
+                .unwrap();
+        let arm = &report.arms[0];
+        assert_eq!(arm.cate_variance.is_some(), expected, "{learner:?}: {}", arm.intervals);
+        assert!(arm.intervals.contains("cluster"), "{}", arm.intervals);
+    }
+}

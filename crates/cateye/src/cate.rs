@@ -145,7 +145,8 @@ pub fn fit_cate_reporting(source: &Source, spec: &CateSpec, progress: Progress<'
 
     let t = Instant::now();
     let propensity = spec.propensity.resolve(spec.propensity.column().map(|c| columns.role(c)));
-    // Missing values in any column are refused by cateye_learners, naming column and row.
+    // Missing outcomes, treatments, weights or propensities are refused by cateye_learners,
+    // naming column and row; missing covariate values are incorporated in the fits.
     let clusters: Option<Vec<u32>> = columns.cluster_codes();
     let sampling =
         Sampling { weights: spec.weights.as_deref().map(|c| (columns.role(c), c)), clusters: clusters.as_deref() };

@@ -234,8 +234,9 @@ impl ForestJob {
             roles.push((w, "weights"));
         }
         let columns = JobColumns::read(source, &roles, spec.covariates.as_deref(), spec.cluster.as_deref(), progress)?;
-        // Missing values in the outcome, covariates, weights or propensity are refused by
-        // cateye_forest (naming column and row); a missing treatment fails the 0/1 check here.
+        // Missing values in the outcome, weights or propensity are refused by cateye_forest
+        // (naming column and row; missing covariate values are incorporated in the splits); a
+        // missing treatment fails the 0/1 check here.
         crate::columns::check_binary(input, &spec.treatment, "treatment", columns.role(&spec.treatment))?;
         let t = Instant::now();
         let data =
