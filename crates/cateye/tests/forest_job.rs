@@ -114,13 +114,22 @@ fn bad_inputs_are_named() {
     let e = error_of(&job(constant, &dir));
     assert!(e.contains("constant.csv") && e.contains("w") && e.contains("constant"), "{e}");
 
+    // A missing covariate value is fitted (MIA); a missing outcome is an error naming its row.
     let missing = trial_csv(&dir, "missing.csv", 300, |i, f| {
         if i == 5 {
             f[1] = String::new()
         }
     });
-    let e = error_of(&job(missing, &dir));
-    assert!(e.contains("'x2'") && e.contains("row 6 (1-based)") && e.contains("missing"), "{e}");
+    let summary = run_forest_job(&job(missing, &dir)).expect("a missing covariate value is fitted");
+    let terms: Vec<&str> = summary.best_linear_projection.iter().flatten().map(|c| c.term.as_str()).collect();
+    assert!(terms.contains(&"x2 (missing)"), "{terms:?}");
+    let missing_outcome = trial_csv(&dir, "missing-y.csv", 300, |i, f| {
+        if i == 5 {
+            f[4] = String::new()
+        }
+    });
+    let e = error_of(&job(missing_outcome, &dir));
+    assert!(e.contains("'y'") && e.contains("row 6 (1-based)") && e.contains("missing"), "{e}");
 
     let few = trial_csv(&dir, "few.csv", 30, |_, _| {});
     let e = error_of(&job(few, &dir));
