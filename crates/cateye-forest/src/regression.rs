@@ -259,21 +259,11 @@ mod tests {
         let coverage = covered as f64 / total as f64;
         eprintln!("regression forest: 95% interval coverage {coverage:.3}");
         assert!((0.90..=0.99).contains(&coverage), "coverage {coverage}");
-        let single = RegressionForest::fit(
-            &ForestData::new(&[&[1.0, 2.0, 3.0, 4.0]], &["x".into()], 256).unwrap(),
-            &[1.0, 2.0, 3.0, 4.0],
-            "y",
-            &ForestOptions { num_trees: 10, ..ForestOptions::default() },
-        )
-        .unwrap();
+        let tiny = ForestData::new(&[&[1.0, 2.0, 3.0, 4.0]], &["x".into()], 256).unwrap();
+        let options = ForestOptions { num_trees: 10, ..ForestOptions::default() };
+        let single = RegressionForest::fit(&tiny, &[1.0, 2.0, 3.0, 4.0], "y", &options).unwrap();
         assert_eq!(single.group_size(), 1);
-        let grouped = RegressionForest::fit_with_variance(
-            &ForestData::new(&[&[1.0, 2.0, 3.0, 4.0]], &["x".into()], 256).unwrap(),
-            &[1.0, 2.0, 3.0, 4.0],
-            "y",
-            &ForestOptions { num_trees: 10, ..ForestOptions::default() },
-        )
-        .unwrap();
+        let grouped = RegressionForest::fit_with_variance(&tiny, &[1.0, 2.0, 3.0, 4.0], "y", &options).unwrap();
         assert_eq!((grouped.group_size(), grouped.trees().len()), (2, 10), "10 trees in 5 little bags");
         assert!(RegressionForest::fit_with_variance(
             &ForestData::new(&[&[1.0, 2.0]], &["x".into()], 256).unwrap(),

@@ -550,35 +550,31 @@ fn aipw_mean_and_se(scores: &[f64], rows: &[usize], pair: &Pair, clusters: Optio
     if pair.weights.is_none() && clusters.is_none() {
         return Moments::of(rows.iter().map(|&i| scores[i])).y_mean_and_se();
     }
-    // Fewer than two clusters (or rows) leave no spread to estimate: no standard error.
-    let groups = match clusters {
-        Some(clusters) => rows.iter().map(|&i| clusters[i]).collect::<std::collections::BTreeSet<_>>().len(),
-        None => rows.len(),
-    };
     let total: f64 = rows.iter().map(|&i| pair.weight(i)).sum();
     let mean = rows.iter().map(|&i| pair.weight(i) * scores[i]).sum::<f64>() / total;
     let term = |i: usize| pair.weight(i) * (scores[i] - mean);
-    let squares = match clusters {
+    // The squared residual sums of the independent groups: clusters, or rows.
+    let squares: Vec<f64> = match clusters {
         Some(clusters) => {
             let mut sums = std::collections::BTreeMap::<u32, f64>::new();
             for &i in rows {
                 *sums.entry(clusters[i]).or_default() += term(i);
             }
-            let c = sums.len() as f64;
-            sums.values().map(|s| s * s).sum::<f64>() * c / (c - 1.0).max(1.0)
+            sums.values().map(|s| s * s).collect()
         }
-        None => {
-            let n = rows.len() as f64;
-            rows.iter().map(|&i| term(i).powi(2)).sum::<f64>() * n / (n - 1.0).max(1.0)
-        }
+        None => rows.iter().map(|&i| term(i).powi(2)).collect(),
     };
-    let se = if groups < 2 { f64::NAN } else { squares.sqrt() / total };
+    // Fewer than two groups leave no spread to estimate: no standard error.
+    let groups = squares.len() as f64;
+    let se =
+        if groups < 2.0 { f64::NAN } else { (squares.iter().sum::<f64>() * groups / (groups - 1.0)).sqrt() / total };
     (mean, se)
 }
 
 /// How a candidate's per-unit intervals are computed, or why it has none (`clustered`: the
 /// units are clustered).
 fn interval_statement(candidate: &CandidateEstimates, clustered: bool) -> String {
+    const WHO_HAS_THEM: &str = "the R- and DR-learners with the forest base, and the causal forest, give intervals";
     let meta = candidate.meta;
     match (candidate.variance.is_some(), meta.learner) {
         (true, Learner::Forest) if clustered => "the causal forest's bootstrap of little bags of whole clusters".into(),
@@ -603,18 +599,18 @@ fn interval_statement(candidate: &CandidateEstimates, clustered: bool) -> String
             "none: the {} base has no variance; the R- and DR-learners carry one with the forest base",
             meta.base.map_or("", |b| b.name())
         ),
-        (false, Learner::S) => "none: the S-learner differences one model's predictions at w = 1 and w = 0, whose \
-                                covariance is not estimated (the R- and DR-learners with the forest base, and the \
-                                causal forest, give intervals)"
-            .into(),
-        (false, Learner::T) => "none: the T-learner differences two separately fitted outcome models whose joint \
-                                variance is not estimated (the R- and DR-learners with the forest base, and the \
-                                causal forest, give intervals)"
-            .into(),
-        (false, _) => "none: the X-learner mixes two final-stage models by the propensity, and their joint variance \
-                       is not estimated (the R- and DR-learners with the forest base, and the causal forest, give \
-                       intervals)"
-            .into(),
+        (false, Learner::S) => format!(
+            "none: the S-learner differences one model's predictions at w = 1 and w = 0, whose covariance is not \
+             estimated ({WHO_HAS_THEM})"
+        ),
+        (false, Learner::T) => format!(
+            "none: the T-learner differences two separately fitted outcome models whose joint variance is not \
+             estimated ({WHO_HAS_THEM})"
+        ),
+        (false, _) => format!(
+            "none: the X-learner mixes two final-stage models by the propensity, and their joint variance is not \
+             estimated ({WHO_HAS_THEM})"
+        ),
     }
 }
 
