@@ -117,10 +117,13 @@ pub(crate) struct Workspace<S, M = S> {
 
 /// Per-covariate sorted lists of a small subtree's units (see `grow_small`).
 pub(crate) struct SmallLists<S> {
-    /// Fine code and subtree-local id of the units, sorted by code within each node's range;
-    /// covariate f occupies `[f · m, (f + 1) · m)`.
+    /// Fine code and subtree-local id of the units, sorted by code within each node's range
+    /// inside the covariate's `valid` range; covariate f occupies `[f · m, (f + 1) · m)`.
     codes: Vec<u16>,
     ids: Vec<u16>,
+    /// The range of the subtree's `units` within which each covariate's list is sorted (empty
+    /// until a node draws the covariate).
+    valid: Vec<(usize, usize)>,
     /// Local id of each entry of the subtree's `units`.
     unit_ids: Vec<u16>,
     /// Per-unit sums of the current node by local id.
@@ -136,6 +139,7 @@ impl<S> Default for SmallLists<S> {
         SmallLists {
             codes: Vec::new(),
             ids: Vec::new(),
+            valid: Vec::new(),
             unit_ids: Vec::new(),
             by_id: Vec::new(),
             goes_left: Vec::new(),
@@ -355,9 +359,17 @@ pub(crate) fn grow_by_subtraction<O: Objective>(
     nodes
 }
 
-/// Grows the subtree below node `root` on fewer than `SMALL_NODE` units with an exact search:
-/// the units are sorted by fine code once per covariate, and every split partitions those
-/// sorted lists stably, so each node scans its units in code order without sorting again.
+/// Grows the subtree below node `root` on fewer than `SMALL_NODE` units with an exact search on
+/// units in code order.
+///
+/// A covariate's units are sorted by fine code at the first node of a branch that draws it as a
+/// candidate; every later split in that node's subtree partitions the sorted list stably, so
+/// the node's descendants scan it without sorting again. Covariates never drawn in a branch are
+/// never sorted there, and only the lists sorted so far are partitioned: the work per split
+/// follows mtry, not p (at p = 58 and mtry 28, half the covariates are not drawn at a node).
+///
+/// Nodes are visited depth first, so a list sorted at node v stays valid exactly within v's
+/// range of `units` until the search leaves v's subtree, never to return.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn grow_small<O: Objective>(
     rule: &SplitRule,
@@ -372,13 +384,13 @@ pub(crate) fn grow_small<O: Objective>(
 ) {
     let (m, p) = (units.len(), features.num_features());
     let mut lists = std::mem::take(&mut ws.small);
-    lists.codes.clear();
-    lists.ids.clear();
-    for f in 0..p {
-        sort_by_code(features.column(f), features.num_bins(f), features.has_missing(f), units, &mut ws.sort);
-        lists.codes.extend(ws.sort.keys.iter().map(|&key| (key >> 16) as u16));
-        lists.ids.extend(ws.sort.keys.iter().map(|&key| key as u16));
+    // Entries outside a covariate's valid range are never read, so stale contents may stay.
+    if lists.codes.len() < p * m {
+        lists.codes.resize(p * m, 0);
+        lists.ids.resize(p * m, 0);
     }
+    lists.valid.clear();
+    lists.valid.resize(p, (0, 0));
     lists.unit_ids.clear();
     lists.unit_ids.extend(0..m as u16);
     lists.by_id.clear();
@@ -387,19 +399,49 @@ pub(crate) fn grow_small<O: Objective>(
     lists.goes_left.resize(m, false);
     lists.stack.clear();
     lists.stack.push((root, 0, m));
+    // A node of fewer than `min_split` units has no admissible split
+    // (`Objective::min_units_to_split`): its candidates are drawn, so the random stream stays
+    // that of the other growth paths, but not searched. Nodes of fewer than `searched_from`
+    // units never read the lists, so the lists of a split whose children are both such nodes
+    // stay unpartitioned.
+    let min_split = O::min_units_to_split(rule);
+    let searched_from = min_split.max(rule.min_node_size + 1);
     let mut candidates = std::mem::take(&mut ws.candidates);
     while let Some((id, a, b)) = lists.stack.pop() {
         if b - a <= rule.min_node_size {
             continue;
         }
         let Some(node) = O::prepare(rule, targets, &units[a..b], &mut ws.unit) else { continue };
+        split_candidates(rng, p, count, &mut candidates);
+        if b - a < min_split {
+            continue;
+        }
         for (unit, &local) in ws.unit.iter().zip(&lists.unit_ids[a..b]) {
             lists.by_id[local as usize] = *unit;
         }
-        split_candidates(rng, p, count, &mut candidates);
         let mut best = Best::default();
         for &f in &candidates {
-            let (codes, ids) = (&lists.codes[f * m + a..f * m + b], &lists.ids[f * m + a..f * m + b]);
+            let range = f * m + a..f * m + b;
+            let (va, vb) = lists.valid[f];
+            if !(va <= a && b <= vb) {
+                // Units in code order, ties by position, which is local id order: the order a
+                // sort at the subtree's root would leave after stable partitions.
+                sort_by_code(
+                    features.column(f),
+                    features.num_bins(f),
+                    features.has_missing(f),
+                    &units[a..b],
+                    &mut ws.sort,
+                );
+                for ((code, local), &key) in
+                    lists.codes[range.clone()].iter_mut().zip(&mut lists.ids[range.clone()]).zip(&ws.sort.keys)
+                {
+                    *code = (key >> 16) as u16;
+                    *local = lists.unit_ids[a + (key & 0xffff) as usize];
+                }
+                lists.valid[f] = (a, b);
+            }
+            let (codes, ids) = (&lists.codes[range.clone()], &lists.ids[range]);
             let by_id = &lists.by_id;
             // Missing values sort last.
             let present = if features.has_missing(f) { codes.partition_point(|&c| c < MISSING) } else { codes.len() };
@@ -417,12 +459,26 @@ pub(crate) fn grow_small<O: Objective>(
         for (&u, &local) in units[a..b].iter().zip(&lists.unit_ids[a..b]) {
             lists.goes_left[local as usize] = goes_left(column[u as usize], split.bin, missing_left);
         }
-        let SmallLists { codes, ids, unit_ids, goes_left, scratch_codes, scratch_ids, stack, .. } = &mut lists;
+        let SmallLists { codes, ids, unit_ids, goes_left, valid, scratch_codes, scratch_ids, stack, .. } = &mut lists;
         let mid =
             a + partition_by_flag(&mut units[a..b], &mut unit_ids[a..b], goes_left, &mut ws.right_units, scratch_ids);
-        for f in 0..p {
-            let range = f * m + a..f * m + b;
-            partition_list(&mut codes[range.clone()], &mut ids[range], goes_left, scratch_codes, scratch_ids);
+        let keep_lists = (mid - a).max(b - mid) >= searched_from;
+        for (f, range) in valid.iter_mut().enumerate() {
+            if range.0 <= a && b <= range.1 {
+                if keep_lists {
+                    let entries = f * m + a..f * m + b;
+                    partition_list(
+                        &mut codes[entries.clone()],
+                        &mut ids[entries],
+                        goes_left,
+                        scratch_codes,
+                        scratch_ids,
+                    );
+                } else {
+                    // Nodes after this one's subtree start at b or later.
+                    range.0 = b;
+                }
+            }
         }
         debug_assert!(mid > a && mid < b);
         let left = split_node(nodes, id, &split, mid - a, b - mid);
@@ -500,6 +556,95 @@ mod tests {
         );
         assert!(direct.len() > 50);
         assert_eq!(direct, subtraction);
+    }
+
+    /// `grow_small`'s tree, searched naively: every node sorts its units afresh for every
+    /// candidate, and nodes too small to split are searched too.
+    fn grow_small_naively<O: Objective>(
+        rule: &SplitRule,
+        features: &BinnedFeatures,
+        targets: Targets,
+        units: &mut [u32],
+        rng: &mut ChaCha8Rng,
+    ) -> Vec<Node> {
+        let (count, p) = (candidate_count(rule.mtry), features.num_features());
+        let mut ws: Workspace<O::Sums, O::Moments> = Workspace::default();
+        let (mut nodes, mut stack, mut candidates, mut right) =
+            (vec![Node::leaf(0)], vec![(0, 0, units.len())], vec![], vec![]);
+        while let Some((id, a, b)) = stack.pop() {
+            if b - a <= rule.min_node_size {
+                continue;
+            }
+            let Some(node) = O::prepare(rule, targets, &units[a..b], &mut ws.unit) else { continue };
+            split_candidates(rng, p, &count, &mut candidates);
+            let mut best = Best::default();
+            for &f in &candidates {
+                best.consider(f, scan_sorted::<O>(rule, &node, features, f, &units[a..b], &ws.unit, &mut ws.sort));
+            }
+            let Some(split) = best.split() else { continue };
+            let mid = a + partition_by_split(&mut units[a..b], features, &split, &mut right);
+            let left = split_node(&mut nodes, id, &split, mid - a, b - mid);
+            stack.push((left + 1, mid, b));
+            stack.push((left, a, mid));
+        }
+        nodes
+    }
+
+    /// The trees of `grow_small` and `grow_small_naively` on all of `features`' rows.
+    fn lazy_and_naive<O: Objective>(
+        r: &SplitRule,
+        features: &BinnedFeatures,
+        targets: Targets,
+    ) -> (Vec<Node>, Vec<Node>) {
+        let all = || (0..features.num_rows() as u32).collect::<Vec<u32>>();
+        let mut lazy = vec![Node::leaf(0)];
+        let count = candidate_count(r.mtry);
+        grow_small::<O>(
+            r,
+            &count,
+            features,
+            targets,
+            &mut all(),
+            0,
+            &mut lazy,
+            &mut stream(4, 0, 0),
+            &mut Workspace::default(),
+        );
+        (lazy, grow_small_naively::<O>(r, features, targets, &mut all(), &mut stream(4, 0, 0)))
+    }
+
+    #[test]
+    fn small_subtrees_sort_lazily_and_find_the_naive_searchs_splits() {
+        // 30 covariates, about 8 drawn per node: most lists are sorted below the subtree's root
+        // or never; some covariates with missing values, one with few codes (counting sort).
+        let n = 120;
+        let mut rng = stream(3, 0, 0);
+        let mut cols: Vec<Vec<f64>> = (0..30).map(|_| (0..n).map(|_| rng.random::<f64>()).collect()).collect();
+        for col in cols.iter_mut().take(4) {
+            for v in col.iter_mut().step_by(7) {
+                *v = f64::NAN;
+            }
+        }
+        cols[5] = (0..n).map(|i| (i % 6) as f64).collect();
+        let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
+        let names: Vec<String> = (0..30).map(|k| format!("x{k}")).collect();
+        let features = BinnedFeatures::new(&refs, &names, 256).unwrap();
+        let z: Vec<f64> = (0..n).map(|_| rng.random::<f64>() - 0.5).collect();
+        let y: Vec<f64> =
+            (0..n).map(|i| z[i] * (cols[6][i] > 0.5) as u8 as f64 + cols[7][i] + rng.random::<f64>()).collect();
+        let weight: Vec<f64> = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+        let targets = Targets { y: &y, z: &z, weight: &weight };
+        for (kind, min_node_size) in
+            [(Kind::Causal, 2), (Kind::Causal, 5), (Kind::Regression, 1), (Kind::Regression, 5)]
+        {
+            let r = SplitRule { kind, mtry: 8, min_node_size, alpha: 0.05, imbalance_penalty: 0.0 };
+            let (lazy, naive) = match kind {
+                Kind::Causal => lazy_and_naive::<Causal>(&r, &features, targets),
+                Kind::Regression => lazy_and_naive::<Regression>(&r, &features, targets),
+            };
+            assert!(lazy.len() >= 7, "{kind:?}, min node size {min_node_size}: {} nodes", lazy.len());
+            assert_eq!(lazy, naive, "{kind:?}, min node size {min_node_size}");
+        }
     }
 
     #[test]
