@@ -117,10 +117,10 @@ pub(crate) struct Workspace<S, M = S> {
 
 /// Per-covariate sorted lists of a small subtree's units (see `grow_small`).
 pub(crate) struct SmallLists<S> {
-    /// Fine code and subtree-local id of the units, sorted by code within each node's range
-    /// inside the covariate's `valid` range; covariate f occupies `[f · m, (f + 1) · m)`.
-    codes: Vec<u16>,
-    ids: Vec<u16>,
+    /// `code << 16 | local id` of the units (fine code, subtree-local id), sorted within each
+    /// node's range inside the covariate's `valid` range; covariate f occupies
+    /// `[f · m, (f + 1) · m)`. One word per entry: a partition moves each entry once.
+    entries: Vec<u32>,
     /// The range of the subtree's `units` within which each covariate's list is sorted (empty
     /// until a node draws the covariate).
     valid: Vec<(usize, usize)>,
@@ -129,7 +129,7 @@ pub(crate) struct SmallLists<S> {
     /// Per-unit sums of the current node by local id.
     by_id: Vec<S>,
     goes_left: Vec<bool>,
-    scratch_codes: Vec<u16>,
+    scratch_entries: Vec<u32>,
     scratch_ids: Vec<u16>,
     stack: Vec<(u32, usize, usize)>,
 }
@@ -137,13 +137,12 @@ pub(crate) struct SmallLists<S> {
 impl<S> Default for SmallLists<S> {
     fn default() -> Self {
         SmallLists {
-            codes: Vec::new(),
-            ids: Vec::new(),
+            entries: Vec::new(),
             valid: Vec::new(),
             unit_ids: Vec::new(),
             by_id: Vec::new(),
             goes_left: Vec::new(),
-            scratch_codes: Vec::new(),
+            scratch_entries: Vec::new(),
             scratch_ids: Vec::new(),
             stack: Vec::new(),
         }
@@ -385,9 +384,8 @@ pub(crate) fn grow_small<O: Objective>(
     let (m, p) = (units.len(), features.num_features());
     let mut lists = std::mem::take(&mut ws.small);
     // Entries outside a covariate's valid range are never read, so stale contents may stay.
-    if lists.codes.len() < p * m {
-        lists.codes.resize(p * m, 0);
-        lists.ids.resize(p * m, 0);
+    if lists.entries.len() < p * m {
+        lists.entries.resize(p * m, 0);
     }
     lists.valid.clear();
     lists.valid.resize(p, (0, 0));
@@ -433,24 +431,24 @@ pub(crate) fn grow_small<O: Objective>(
                     &units[a..b],
                     &mut ws.sort,
                 );
-                for ((code, local), &key) in
-                    lists.codes[range.clone()].iter_mut().zip(&mut lists.ids[range.clone()]).zip(&ws.sort.keys)
-                {
-                    *code = (key >> 16) as u16;
-                    *local = lists.unit_ids[a + (key & 0xffff) as usize];
+                for (entry, &key) in lists.entries[range.clone()].iter_mut().zip(&ws.sort.keys) {
+                    *entry = key & 0xffff_0000 | lists.unit_ids[a + (key & 0xffff) as usize] as u32;
                 }
                 lists.valid[f] = (a, b);
             }
-            let (codes, ids) = (&lists.codes[range.clone()], &lists.ids[range]);
+            let entries = &lists.entries[range];
             let by_id = &lists.by_id;
             // Missing values sort last.
-            let present = if features.has_missing(f) { codes.partition_point(|&c| c < MISSING) } else { codes.len() };
+            let present = if features.has_missing(f) {
+                entries.partition_point(|&e| e >> 16 < MISSING as u32)
+            } else {
+                entries.len()
+            };
             let mut missing = O::Sums::default();
-            for &local in &ids[present..] {
-                missing.add(&by_id[local as usize]);
+            for &e in &entries[present..] {
+                missing.add(&by_id[(e & 0xffff) as usize]);
             }
-            let items =
-                codes[..present].iter().zip(&ids[..present]).map(|(&code, &local)| (code, by_id[local as usize]));
+            let items = entries[..present].iter().map(|&e| ((e >> 16) as u16, by_id[(e & 0xffff) as usize]));
             best.consider(f, scan_with_missing::<O>(rule, &node, items, &missing));
         }
         let Some(split) = best.split() else { continue };
@@ -459,21 +457,14 @@ pub(crate) fn grow_small<O: Objective>(
         for (&u, &local) in units[a..b].iter().zip(&lists.unit_ids[a..b]) {
             lists.goes_left[local as usize] = goes_left(column[u as usize], split.bin, missing_left);
         }
-        let SmallLists { codes, ids, unit_ids, goes_left, valid, scratch_codes, scratch_ids, stack, .. } = &mut lists;
+        let SmallLists { entries, unit_ids, goes_left, valid, scratch_entries, scratch_ids, stack, .. } = &mut lists;
         let mid =
             a + partition_by_flag(&mut units[a..b], &mut unit_ids[a..b], goes_left, &mut ws.right_units, scratch_ids);
         let keep_lists = (mid - a).max(b - mid) >= searched_from;
         for (f, range) in valid.iter_mut().enumerate() {
             if range.0 <= a && b <= range.1 {
                 if keep_lists {
-                    let entries = f * m + a..f * m + b;
-                    partition_list(
-                        &mut codes[entries.clone()],
-                        &mut ids[entries],
-                        goes_left,
-                        scratch_codes,
-                        scratch_ids,
-                    );
+                    partition_list(&mut entries[f * m + a..f * m + b], goes_left, scratch_entries);
                 } else {
                     // Nodes after this one's subtree start at b or later.
                     range.0 = b;

@@ -33,32 +33,23 @@ pub(crate) fn partition_by_flag(
     left
 }
 
-/// Stable partition of one covariate's sorted list by `goes_left[local id]` (both sides stay
-/// sorted). Branch-free: every entry is written to both sides and only one cursor advances.
-pub(crate) fn partition_list(
-    codes: &mut [u16],
-    ids: &mut [u16],
-    goes_left: &[bool],
-    right_codes: &mut Vec<u16>,
-    right_ids: &mut Vec<u16>,
-) {
-    right_codes.clear();
-    right_codes.resize(codes.len(), 0);
-    right_ids.clear();
-    right_ids.resize(codes.len(), 0);
-    let (mut left, mut right) = (0, 0);
-    for i in 0..codes.len() {
-        let (code, local) = (codes[i], ids[i]);
-        let go = goes_left[local as usize];
-        codes[left] = code;
-        ids[left] = local;
-        right_codes[right] = code;
-        right_ids[right] = local;
-        left += go as usize;
-        right += !go as usize;
+/// Stable partition of one covariate's sorted list of `code << 16 | local id` entries by
+/// `goes_left[local id]` (both sides stay sorted). Branch-free: every entry is written to both
+/// sides and only one cursor advances.
+pub(crate) fn partition_list(entries: &mut [u32], goes_left: &[bool], right: &mut Vec<u32>) {
+    if right.len() < entries.len() {
+        right.resize(entries.len(), 0);
     }
-    codes[left..].copy_from_slice(&right_codes[..right]);
-    ids[left..].copy_from_slice(&right_ids[..right]);
+    let (mut l, mut r) = (0, 0);
+    for i in 0..entries.len() {
+        let entry = entries[i];
+        let go = goes_left[(entry & 0xffff) as usize];
+        entries[l] = entry;
+        right[r] = entry;
+        l += go as usize;
+        r += !go as usize;
+    }
+    entries[l..].copy_from_slice(&right[..r]);
 }
 
 /// Whether a unit with fine code `code` goes left at the split "code ≤ `bin`" whose missing
