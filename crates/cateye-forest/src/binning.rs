@@ -87,6 +87,8 @@ pub struct BinnedFeatures {
     by_column: Vec<u16>,
     by_row: Vec<u16>,
     coarse: Vec<u16>,
+    /// `coarse` row-major: the histograms of a large node read one row per unit.
+    coarse_by_row: Vec<u16>,
     binning: Binning,
     /// Last fine code of each coarse bin, per covariate.
     coarse_last: Vec<Vec<u16>>,
@@ -134,7 +136,8 @@ impl BinnedFeatures {
         let missing =
             by_column.par_chunks(n.max(1)).map(|codes| codes.iter().filter(|&&c| c == MISSING).count()).collect();
         let by_row = transpose(&by_column, n, p);
-        BinnedFeatures { n, p, by_column, by_row, coarse, binning, coarse_last, missing, max_bins }
+        let coarse_by_row = transpose(&coarse, n, p);
+        BinnedFeatures { n, p, by_column, by_row, coarse, coarse_by_row, binning, coarse_last, missing, max_bins }
     }
 
     /// New rows (one slice per covariate) coded with an existing `binning`, so that trees grown
@@ -221,6 +224,11 @@ impl BinnedFeatures {
     /// The last fine code of coarse bin `b` of covariate `f`.
     pub fn coarse_last(&self, f: usize, b: u16) -> u16 {
         self.coarse_last[f][b as usize]
+    }
+
+    /// Coarse bins of row `i`, one per covariate.
+    pub fn coarse_row(&self, i: usize) -> &[u16] {
+        &self.coarse_by_row[i * self.p..(i + 1) * self.p]
     }
 
     /// Codes of row `i`, one per covariate.

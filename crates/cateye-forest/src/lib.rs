@@ -12,6 +12,7 @@
 //! - `grow`: the split rules (regression, causal with gradient relabeling), histogram search for
 //!   large nodes, exact search for small subtrees;
 //! - `tree`, `forest`, `sampling`: honest trees, little bags, out-of-bag bookkeeping;
+//! - `prefetch`: software prefetches of the gathers by unit index (large data);
 //! - `regression`, `causal`: the two forests and the full causal fit with nuisance models;
 //! - `importance`: split-frequency variable importance;
 //! - `model`: fitted forests with their binning, for prediction and persistence.
@@ -26,6 +27,7 @@ mod grow;
 mod importance;
 mod model;
 mod options;
+mod prefetch;
 mod regression;
 mod sampling;
 pub mod shard;

@@ -8,6 +8,7 @@
 
 use crate::binning::{BinnedFeatures, MISSING};
 use crate::error::ForestError;
+use crate::prefetch::{prefetch, PREFETCH_AHEAD};
 use serde::{Deserialize, Serialize};
 
 /// One node: internal nodes send codes ≤ `split_bin` of their covariate to node `left`, others
@@ -104,6 +105,9 @@ fn walk(nodes: &[Node], rows: &[&[u16]], picked: &[u32], out: &mut Vec<u32>) {
             at[j] = 0;
             if next < picked.len() {
                 row[j] = next;
+                if let Some(ahead) = picked.get(next + PREFETCH_AHEAD).and_then(|&a| rows[a as usize].first()) {
+                    prefetch(ahead);
+                }
                 next += 1;
             } else {
                 row[j] = usize::MAX;
@@ -268,6 +272,12 @@ impl<const K: usize> Tree<K> {
                 stack.push((resolve(n.left as usize), first));
             }
         }
+        // A forest keeps thousands of trees: no spare capacity from the pushes above (up to
+        // half of each vector).
+        tree.nodes.shrink_to_fit();
+        tree.leaf_slot.shrink_to_fit();
+        tree.leaves.shrink_to_fit();
+        tree.leaf_sizes.shrink_to_fit();
         tree
     }
 }

@@ -37,7 +37,12 @@ pub(crate) fn sort_by_code(codes: &[u16], num_codes: usize, missing: bool, units
     debug_assert!(units.len() <= 1 << 16);
     let SortBuffers { keys, counts, sorted } = buffers;
     keys.clear();
-    keys.extend(units.iter().enumerate().map(|(k, &u)| (codes[u as usize] as u32) << 16 | k as u32));
+    keys.extend(units.iter().enumerate().map(|(k, &u)| {
+        if let Some(&ahead) = units.get(k + PREFETCH_AHEAD) {
+            prefetch(&codes[ahead as usize]);
+        }
+        (codes[u as usize] as u32) << 16 | k as u32
+    }));
     if units.len() < 48 || num_codes > 1024 || missing {
         keys.sort_unstable();
         return;

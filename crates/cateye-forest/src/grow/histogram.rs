@@ -74,18 +74,30 @@ pub(crate) fn best_split<O: Objective>(
     let node = O::prepare(rule, targets, units, &mut ws.unit)?;
     let mut candidates = std::mem::take(&mut ws.candidates);
     split_candidates(rng, features.num_features(), count, &mut candidates);
+    let sorted = |f: usize| units.len() * 2 < features.num_coarse_bins(f);
+    let large_data = features.num_rows() * features.num_features() >= ROW_HISTOGRAMS_FROM;
+    let by_rows = |f: usize| large_data && !sorted(f) && features.num_coarse_slots(f) > LANE_BINS;
+    row_histograms(features, units, candidates.iter().copied().filter(|&f| by_rows(f)), ws);
     let mut best = Best::default();
+    let mut by_rows_seen = 0;
     for &f in &candidates {
         // A dense histogram over the coarse bins, whose splits are translated to fine codes; with
         // more coarse bins than twice the node's units (max_bins > 256), sorting the node's
         // units by fine code is cheaper. Either way each unit is added once.
-        let found = if units.len() * 2 < features.num_coarse_bins(f) {
+        let found = if sorted(f) {
             scan_sorted::<O>(rule, &node, features, f, units, &ws.unit, &mut ws.sort)
         } else {
-            histogram(features, f, units, ws);
+            let hist = if by_rows(f) {
+                let (_, offset) = ws.row_features[by_rows_seen];
+                by_rows_seen += 1;
+                &ws.row_hist[offset..offset + features.num_coarse_slots(f)]
+            } else {
+                histogram(features, f, units, ws);
+                &ws.hist[..]
+            };
             let bins = features.num_coarse_bins(f);
-            let missing = if features.has_missing(f) { ws.hist[bins] } else { O::Sums::default() };
-            let dense = ws.hist[..bins].iter().enumerate().filter(|(_, b)| b.units() > 0);
+            let missing = if features.has_missing(f) { hist[bins] } else { O::Sums::default() };
+            let dense = hist[..bins].iter().enumerate().filter(|(_, b)| b.units() > 0);
             scan_with_missing::<O>(rule, &node, dense.map(|(c, b)| (c as u16, *b)), &missing)
                 .map(|c| c.to_fine(|coarse| features.coarse_last(f, coarse)))
         };
@@ -93,6 +105,47 @@ pub(crate) fn best_split<O: Objective>(
     }
     ws.candidates = candidates;
     best.split()
+}
+
+/// Rows × covariates from which `best_split` fills its many-bin histograms by rows
+/// (`row_histograms`): below, the coarse columns (2 bytes per value) stay in the processor's
+/// cache and one column at a time is as fast (measured at n = 20,000, p = 10: 2% slower by
+/// rows; at n = 200,000: 4% faster).
+pub(crate) const ROW_HISTOGRAMS_FROM: usize = 1 << 20;
+
+/// The histograms of the covariates `candidates` over the node's units, filled in one pass that
+/// reads each unit's row of coarse bins (`BinnedFeatures::coarse_row`, one cache line) instead
+/// of one column entry per covariate: at a million rows, each column entry is a cache miss.
+/// Each histogram adds its units in the same order as `histogram` does, so the sums are the
+/// same to the bit. Covariate `candidates[k]`'s histogram is `ws.row_hist[offset..]` with
+/// `(_, offset) = ws.row_features[k]`.
+pub(crate) fn row_histograms<S: Sums, M>(
+    features: &BinnedFeatures,
+    units: &[u32],
+    candidates: impl Iterator<Item = usize>,
+    ws: &mut Workspace<S, M>,
+) {
+    let Workspace { unit, row_hist, row_features, .. } = ws;
+    row_features.clear();
+    let mut slots = 0;
+    for f in candidates {
+        row_features.push((f, slots));
+        slots += features.num_coarse_slots(f);
+    }
+    row_hist.clear();
+    row_hist.resize(slots, S::default());
+    if row_features.is_empty() {
+        return;
+    }
+    for (k, (sums, &u)) in unit.iter().zip(units).enumerate() {
+        if let Some(&ahead) = units.get(k + PREFETCH_AHEAD) {
+            prefetch(&features.coarse_row(ahead as usize)[0]);
+        }
+        let row = features.coarse_row(u as usize);
+        for &(f, offset) in row_features.iter() {
+            row_hist[offset + row[f] as usize].add(sums);
+        }
+    }
 }
 
 /// A covariate's best split point: split after `code` (`None`: the split "is the value

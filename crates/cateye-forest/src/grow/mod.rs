@@ -41,6 +41,7 @@ mod objective;
 mod partition;
 
 use crate::binning::{BinnedFeatures, MISSING};
+pub(crate) use crate::prefetch::{prefetch, PREFETCH_AHEAD};
 use crate::sampling::{candidate_count, split_candidates};
 use crate::tree::{Node, MISSING_SPLIT_BIN};
 pub(crate) use exact::*;
@@ -100,6 +101,9 @@ pub(crate) struct Targets<'a> {
 pub(crate) struct Workspace<S, M = S> {
     unit: Vec<S>,
     hist: Vec<S>,
+    /// Histograms filled together by `row_histograms`, and each one's covariate and offset.
+    row_hist: Vec<S>,
+    row_features: Vec<(usize, usize)>,
     lanes: Vec<S>,
     /// Moments of the units being summed, their partial histograms, free node histograms and
     /// the offset of each covariate in a node histogram (see `grow_by_subtraction`).
@@ -154,6 +158,8 @@ impl<S, M> Default for Workspace<S, M> {
         Workspace {
             unit: Vec::new(),
             hist: Vec::new(),
+            row_hist: Vec::new(),
+            row_features: Vec::new(),
             lanes: Vec::new(),
             moments: Vec::new(),
             moment_lanes: Vec::new(),
@@ -635,6 +641,43 @@ mod tests {
             };
             assert!(lazy.len() >= 7, "{kind:?}, min node size {min_node_size}: {} nodes", lazy.len());
             assert_eq!(lazy, naive, "{kind:?}, min node size {min_node_size}");
+        }
+    }
+
+    #[test]
+    fn row_histograms_are_the_column_histograms_to_the_bit() {
+        // Many-bin covariates (one with missing values) summed by rows, against `histogram`.
+        let n = 3000;
+        let mut rng = stream(5, 0, 0);
+        let mut cols: Vec<Vec<f64>> = (0..4).map(|_| (0..n).map(|_| rng.random::<f64>()).collect()).collect();
+        for v in cols[2].iter_mut().step_by(5) {
+            *v = f64::NAN;
+        }
+        let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
+        let names: Vec<String> = (0..4).map(|k| format!("x{k}")).collect();
+        let features = BinnedFeatures::new(&refs, &names, 256).unwrap();
+        let y: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
+        let z: Vec<f64> = (0..n).map(|_| rng.random::<f64>() - 0.5).collect();
+        let weight = vec![1.0; n];
+        let units: Vec<u32> = (0..n as u32).filter(|u| u % 3 != 1).collect();
+        let r = rule(Kind::Causal);
+        let mut ws: Workspace<CausalSums> = Workspace::default();
+        Causal::prepare(&r, Targets { y: &y, z: &z, weight: &weight }, &units, &mut ws.unit).unwrap();
+        row_histograms(&features, &units, [3, 0, 2].into_iter(), &mut ws);
+        let by_rows: Vec<(usize, Vec<CausalSums>)> = ws
+            .row_features
+            .clone()
+            .into_iter()
+            .map(|(f, offset)| (f, ws.row_hist[offset..offset + features.num_coarse_slots(f)].to_vec()))
+            .collect();
+        assert_eq!(by_rows.iter().map(|(f, _)| *f).collect::<Vec<_>>(), [3, 0, 2]);
+        for (f, hist) in by_rows {
+            histogram(&features, f, &units, &mut ws);
+            assert_eq!(ws.hist.len(), hist.len());
+            for (a, b) in ws.hist.iter().zip(&hist) {
+                assert_eq!((a.n, a.small), (b.n, b.small));
+                assert_eq!([a.sw, a.s, a.sz, a.szz].map(f64::to_bits), [b.sw, b.s, b.sz, b.szz].map(f64::to_bits));
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 //! more than the extra stores).
 
 use crate::binning::MISSING;
+use crate::prefetch::{prefetch, PREFETCH_AHEAD};
 
 /// Stable partition of `units` (and their local ids) by `goes_left[local id]`, branch-free;
 /// returns the left count.
@@ -67,6 +68,9 @@ pub(crate) fn partition(units: &mut [u32], codes: &[u16], bin: u16, missing_left
     right.resize(units.len(), 0);
     let (mut l, mut r) = (0, 0);
     for i in 0..units.len() {
+        if let Some(&ahead) = units.get(i + PREFETCH_AHEAD) {
+            prefetch(&codes[ahead as usize]);
+        }
         let u = units[i];
         let go = goes_left(codes[u as usize], bin, missing_left);
         units[l] = u;
