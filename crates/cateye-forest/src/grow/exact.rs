@@ -1,5 +1,6 @@
-//! Exact split search for small subtrees: units sorted by fine code once per covariate (a
-//! counting sort), then scanned in code order.
+//! Exact split search on units sorted by fine code (a counting sort for few codes, else a
+//! comparison sort), scanned in code order: the sort of `grow_small`'s lists and of the small
+//! nodes of `grow_by_subtraction`.
 
 use super::*;
 

@@ -1,6 +1,7 @@
 //! Split search on per-node histograms over coarse bins: dense histograms of per-unit sums
-//! (lanes of partial histograms to avoid store-to-load stalls), moment histograms for the
-//! subtraction path, and the left-to-right scan of the bins.
+//! (lanes of partial histograms to avoid store-to-load stalls; on large data the many-bin ones
+//! filled together by rows), moment histograms for the subtraction path, and the left-to-right
+//! scan of the bins.
 
 use super::*;
 
@@ -75,7 +76,7 @@ pub(crate) fn best_split<O: Objective>(
     let mut candidates = std::mem::take(&mut ws.candidates);
     split_candidates(rng, features.num_features(), count, &mut candidates);
     let sorted = |f: usize| units.len() * 2 < features.num_coarse_bins(f);
-    let large_data = features.num_rows() * features.num_features() >= ROW_HISTOGRAMS_FROM;
+    let large_data = features.has_coarse_rows();
     let by_rows = |f: usize| large_data && !sorted(f) && features.num_coarse_slots(f) > LANE_BINS;
     row_histograms(features, units, candidates.iter().copied().filter(|&f| by_rows(f)), ws);
     let mut best = Best::default();
@@ -107,15 +108,10 @@ pub(crate) fn best_split<O: Objective>(
     best.split()
 }
 
-/// Rows × covariates from which `best_split` fills its many-bin histograms by rows
-/// (`row_histograms`): below, the coarse columns (2 bytes per value) stay in the processor's
-/// cache and one column at a time is as fast (measured at n = 20,000, p = 10: 2% slower by
-/// rows; at n = 200,000: 4% faster).
-pub(crate) const ROW_HISTOGRAMS_FROM: usize = 1 << 20;
-
 /// The histograms of the covariates `candidates` over the node's units, filled in one pass that
-/// reads each unit's row of coarse bins (`BinnedFeatures::coarse_row`, one cache line) instead
-/// of one column entry per covariate: at a million rows, each column entry is a cache miss.
+/// reads each unit's row of coarse bins (`BinnedFeatures::coarse_row`: one or two cache lines,
+/// prefetched) instead of one column entry per covariate: on large data, each column entry is
+/// a cache miss. Needs the coarse bins by rows (`BinnedFeatures::has_coarse_rows`).
 /// Each histogram adds its units in the same order as `histogram` does, so the sums are the
 /// same to the bit. Covariate `candidates[k]`'s histogram is `ws.row_hist[offset..]` with
 /// `(_, offset) = ws.row_features[k]`.
@@ -139,7 +135,9 @@ pub(crate) fn row_histograms<S: Sums, M>(
     }
     for (k, (sums, &u)) in unit.iter().zip(units).enumerate() {
         if let Some(&ahead) = units.get(k + PREFETCH_AHEAD) {
-            prefetch(&features.coarse_row(ahead as usize)[0]);
+            let row = features.coarse_row(ahead as usize);
+            prefetch(&row[0]);
+            prefetch(&row[row.len() - 1]);
         }
         let row = features.coarse_row(u as usize);
         for &(f, offset) in row_features.iter() {

@@ -6,10 +6,16 @@
 //! node's units are summarised once into per-unit sums (`Objective::prepare`). Then:
 //!
 //! - nodes of `SMALL_NODE` units or more add those sums up per coarse bin of each candidate
-//!   (a dense histogram) and scan the bins left to right (`best_split`);
-//! - a subtree below `SMALL_NODE` units sorts its units by exact (fine) code once per covariate
-//!   and keeps these lists sorted through stable partitions at every split (`grow_small`): each
-//!   node scans its units in code order, an exact search, without sorting again.
+//!   (a dense histogram; on large data the many-bin ones are filled together, reading each
+//!   unit's row of coarse bins once, `row_histograms`) and scan the bins left to right
+//!   (`best_split`);
+//! - a subtree below `SMALL_NODE` units searches exactly, on units in exact (fine) code order
+//!   (`grow_small`): a covariate's units are sorted at the first node of a branch that draws it
+//!   and kept sorted below through stable partitions, so each node scans its units in code
+//!   order without sorting again; nodes too small for any admissible split are not searched.
+//!
+//! At a million rows a large node's units are spread over the whole data; the gathers by unit
+//! index are prefetched ahead (`crate::prefetch`).
 //!
 //! With a two-valued treatment (a trial with a known propensity) and for regression forests, on
 //! covariates with few bins on average (categorical ones), `grow_by_subtraction` replaces both: histograms hold node-independent moments
@@ -373,8 +379,10 @@ pub(crate) fn grow_by_subtraction<O: Objective>(
 /// never sorted there, and only the lists sorted so far are partitioned: the work per split
 /// follows mtry, not p (at p = 58 and mtry 28, half the covariates are not drawn at a node).
 ///
-/// Nodes are visited depth first, so a list sorted at node v stays valid exactly within v's
-/// range of `units` until the search leaves v's subtree, never to return.
+/// Nodes are visited depth first, left child first, so a list sorted at node v is valid within
+/// v's range of `units` (less the part of a node whose children read no list) until the search
+/// leaves v's subtree, never to return: every node still to come starts at or after the end of
+/// the current one, unless it descends from it.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn grow_small<O: Objective>(
     rule: &SplitRule,
@@ -388,6 +396,15 @@ pub(crate) fn grow_small<O: Objective>(
     ws: &mut Workspace<O::Sums, O::Moments>,
 ) {
     let (m, p) = (units.len(), features.num_features());
+    let min_split = O::min_units_to_split(rule);
+    if m < min_split {
+        // No admissible split anywhere below: only the root's candidate draw, as below.
+        if m > rule.min_node_size && O::prepare(rule, targets, units, &mut ws.unit).is_some() {
+            split_candidates(rng, p, count, &mut ws.candidates);
+        }
+        return;
+    }
+    debug_assert!(m <= 1 << 16, "local ids are 16 bits");
     let mut lists = std::mem::take(&mut ws.small);
     // Entries outside a covariate's valid range are never read, so stale contents may stay.
     if lists.entries.len() < p * m {
@@ -404,11 +421,10 @@ pub(crate) fn grow_small<O: Objective>(
     lists.stack.clear();
     lists.stack.push((root, 0, m));
     // A node of fewer than `min_split` units has no admissible split
-    // (`Objective::min_units_to_split`): its candidates are drawn, so the random stream stays
-    // that of the other growth paths, but not searched. Nodes of fewer than `searched_from`
-    // units never read the lists, so the lists of a split whose children are both such nodes
-    // stay unpartitioned.
-    let min_split = O::min_units_to_split(rule);
+    // (`Objective::min_units_to_split`): its candidates are drawn, so the random stream and the
+    // trees stay those of a search of every node, but it is not searched. Nodes of fewer than
+    // `searched_from` units never read the lists, so the lists of a split whose children are
+    // both such nodes stay unpartitioned.
     let searched_from = min_split.max(rule.min_node_size + 1);
     let mut candidates = std::mem::take(&mut ws.candidates);
     while let Some((id, a, b)) = lists.stack.pop() {
@@ -587,27 +603,26 @@ mod tests {
         nodes
     }
 
-    /// The trees of `grow_small` and `grow_small_naively` on all of `features`' rows.
+    /// The trees of `grow_small` and `grow_small_naively` on all of `features`' rows, then on
+    /// every other row with the same workspace (stale lists of another size left in it).
     fn lazy_and_naive<O: Objective>(
         r: &SplitRule,
         features: &BinnedFeatures,
         targets: Targets,
-    ) -> (Vec<Node>, Vec<Node>) {
-        let all = || (0..features.num_rows() as u32).collect::<Vec<u32>>();
-        let mut lazy = vec![Node::leaf(0)];
+    ) -> Vec<(Vec<Node>, Vec<Node>)> {
         let count = candidate_count(r.mtry);
-        grow_small::<O>(
-            r,
-            &count,
-            features,
-            targets,
-            &mut all(),
-            0,
-            &mut lazy,
-            &mut stream(4, 0, 0),
-            &mut Workspace::default(),
-        );
-        (lazy, grow_small_naively::<O>(r, features, targets, &mut all(), &mut stream(4, 0, 0)))
+        let mut ws = Workspace::default();
+        let n = features.num_rows() as u32;
+        let subsets: [Vec<u32>; 2] = [(0..n).collect(), (0..n).step_by(2).collect()];
+        subsets
+            .into_iter()
+            .map(|units| {
+                let mut lazy = vec![Node::leaf(0)];
+                let mut rng = stream(4, 0, 0);
+                grow_small::<O>(r, &count, features, targets, &mut units.clone(), 0, &mut lazy, &mut rng, &mut ws);
+                (lazy, grow_small_naively::<O>(r, features, targets, &mut units.clone(), &mut stream(4, 0, 0)))
+            })
+            .collect()
     }
 
     #[test]
@@ -635,12 +650,14 @@ mod tests {
             [(Kind::Causal, 2), (Kind::Causal, 5), (Kind::Regression, 1), (Kind::Regression, 5)]
         {
             let r = SplitRule { kind, mtry: 8, min_node_size, alpha: 0.05, imbalance_penalty: 0.0 };
-            let (lazy, naive) = match kind {
+            let trees = match kind {
                 Kind::Causal => lazy_and_naive::<Causal>(&r, &features, targets),
                 Kind::Regression => lazy_and_naive::<Regression>(&r, &features, targets),
             };
-            assert!(lazy.len() >= 7, "{kind:?}, min node size {min_node_size}: {} nodes", lazy.len());
-            assert_eq!(lazy, naive, "{kind:?}, min node size {min_node_size}");
+            for (lazy, naive) in trees {
+                assert!(lazy.len() >= 7, "{kind:?}, min node size {min_node_size}: {} nodes", lazy.len());
+                assert_eq!(lazy, naive, "{kind:?}, min node size {min_node_size}");
+            }
         }
     }
 
@@ -655,7 +672,7 @@ mod tests {
         }
         let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
         let names: Vec<String> = (0..4).map(|k| format!("x{k}")).collect();
-        let features = BinnedFeatures::new(&refs, &names, 256).unwrap();
+        let features = BinnedFeatures::new(&refs, &names, 256).unwrap().with_coarse_rows();
         let y: Vec<f64> = (0..n).map(|_| rng.random::<f64>()).collect();
         let z: Vec<f64> = (0..n).map(|_| rng.random::<f64>() - 0.5).collect();
         let weight = vec![1.0; n];
@@ -678,6 +695,38 @@ mod tests {
                 assert_eq!((a.n, a.small), (b.n, b.small));
                 assert_eq!([a.sw, a.s, a.sz, a.szz].map(f64::to_bits), [b.sw, b.s, b.sz, b.szz].map(f64::to_bits));
             }
+        }
+    }
+
+    #[test]
+    fn trees_grown_with_row_histograms_are_those_grown_with_column_histograms() {
+        // Large data keeps coarse bins by rows and fills many-bin histograms from them: the
+        // trees must be those of the column histograms, to the bit.
+        let n = 4000;
+        let mut rng = stream(6, 0, 0);
+        let mut cols: Vec<Vec<f64>> = (0..6).map(|_| (0..n).map(|_| rng.random::<f64>()).collect()).collect();
+        for v in cols[1].iter_mut().step_by(9) {
+            *v = f64::NAN;
+        }
+        cols[4] = (0..n).map(|i| (i % 5) as f64).collect();
+        let refs: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
+        let names: Vec<String> = (0..6).map(|k| format!("x{k}")).collect();
+        let by_columns = BinnedFeatures::new(&refs, &names, 256).unwrap();
+        assert!(!by_columns.has_coarse_rows(), "small data keeps no coarse rows");
+        let by_rows = by_columns.clone().with_coarse_rows();
+        let z: Vec<f64> = (0..n).map(|_| rng.random::<f64>() - 0.3).collect();
+        let y: Vec<f64> = (0..n).map(|i| z[i] * cols[0][i] + cols[2][i] + rng.random::<f64>()).collect();
+        let weight: Vec<f64> = (0..n).map(|i| 1.0 + (i % 4) as f64 * 0.25).collect();
+        let targets = Targets { y: &y, z: &z, weight: &weight };
+        for kind in [Kind::Causal, Kind::Regression] {
+            let r = SplitRule { mtry: 4, ..rule(kind) };
+            let grown = |features: &BinnedFeatures| match kind {
+                Kind::Causal => grow_all::<Causal>(&r, features, targets),
+                Kind::Regression => grow_all::<Regression>(&r, features, targets),
+            };
+            let (a, b) = (grown(&by_columns), grown(&by_rows));
+            assert!(a.len() > 100, "{kind:?}: {} nodes", a.len());
+            assert_eq!(a, b, "{kind:?}");
         }
     }
 

@@ -31,7 +31,7 @@ pub(crate) enum Step {
 pub(crate) trait Objective {
     type Sums: Sums;
     /// Writes the per-unit sums of the node (position-aligned with `units`) and returns its
-    /// limits, or `None` when the node cannot be split.
+    /// limits, or `None` when the node cannot be split (`out` is then unspecified).
     fn prepare(
         rule: &SplitRule,
         targets: Targets,
