@@ -153,7 +153,11 @@ impl<const K: usize> Trees<K> {
         oob_cluster: Option<&(dyn Fn(usize) -> usize + Sync)>,
         estimate: impl Fn(usize, &[u32], usize, &mut Vec<T>) + Sync,
     ) -> Vec<T> {
-        const BLOCK: usize = 512;
+        // Each tree's nodes are walked by a whole block of rows while they are in cache: at a
+        // million rows, blocks of 2,048 rows took the out-of-bag phase from 14.6 to 11.8 s
+        // (300 trees) against 512; no change at 20,000 rows. The leaves of a block take
+        // 4 bytes per row and tree (16 MB per thread at 2,000 trees).
+        const BLOCK: usize = 2048;
         (0..n.div_ceil(BLOCK))
             .into_par_iter()
             .map_init(Vec::new, |leaves, b| {
